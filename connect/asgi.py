@@ -1,0 +1,25 @@
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "connect.settings")
+django_asgi_app = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.urls import path  # noqa: E402
+
+from connect.consumers import DesktopConsumer  # noqa: E402
+from connect.timers import StartTimersOnFirstUse  # noqa: E402
+
+application = StartTimersOnFirstUse(
+    ProtocolTypeRouter(
+        {
+            "http": django_asgi_app,
+            "websocket": AllowedHostsOriginValidator(
+                AuthMiddlewareStack(URLRouter([path("ws/desktop/", DesktopConsumer.as_asgi())]))
+            ),
+        }
+    )
+)

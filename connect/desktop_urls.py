@@ -1,0 +1,7 @@
+from django.urls import path
+
+from connect import views
+
+urlpatterns = [
+    path("", views.desktop, name="desktop"),
+]

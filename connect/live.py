@@ -1,0 +1,1 @@
+"""Delivers routing events to the browsers (filled in with the consumer)."""

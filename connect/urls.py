@@ -1,0 +1,19 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from connect import views
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("healthz", views.healthz, name="healthz"),
+    path("facebook/", include("facebook.urls")),
+    path("", include("connect.desktop_urls")),
+]
+
+if settings.FACEBOOK_SIMULATOR:
+    urlpatterns += [
+        path("fake-graph/", include("facebook.fake_graph_urls")),
+        path("simulator/", include("facebook.simulator_urls")),
+    ]

@@ -1,0 +1,63 @@
+from django import forms
+from django.contrib import admin
+
+from facebook.models import FacebookPage, WebhookDelivery
+
+
+class FacebookPageForm(forms.ModelForm):
+    """The token is write-only: left empty on edit, the stored one is kept."""
+
+    access_token = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Paste a new Page access token to replace the stored one; leave empty to keep it.",
+    )
+
+    class Meta:
+        model = FacebookPage
+        fields = ["page_id", "name", "access_token", "workgroup"]
+
+    def clean_access_token(self) -> str:
+        token = self.cleaned_data["access_token"].strip()
+        if not token and not (self.instance and self.instance.pk):
+            raise forms.ValidationError("A new Page needs its access token.")
+        return token
+
+    def save(self, commit: bool = True) -> FacebookPage:
+        page = super().save(commit=False)
+        token = self.cleaned_data["access_token"]
+        if token:
+            page.access_token = token
+            page.token_invalid = False
+        elif page.pk:
+            page.access_token = FacebookPage.objects.get(pk=page.pk).access_token
+        if commit:
+            page.save()
+        return page
+
+
+@admin.register(FacebookPage)
+class FacebookPageAdmin(admin.ModelAdmin):
+    form = FacebookPageForm
+    list_display = ["name", "page_id", "workgroup", "masked_token", "token_invalid"]
+    list_filter = ["token_invalid", "workgroup"]
+    search_fields = ["name", "page_id"]
+    readonly_fields = ["masked_token", "token_invalid"]
+
+    @admin.display(description="Stored token")
+    def masked_token(self, page: FacebookPage) -> str:
+        return page.masked_token
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["received_at", "verdict", "event_count", "detail"]
+    list_filter = ["verdict", "received_at"]
+    search_fields = ["body", "detail"]
+    date_hierarchy = "received_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

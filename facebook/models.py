@@ -1,0 +1,82 @@
+from django.db import models
+
+from routing.models import Workgroup
+
+
+class FacebookPage(models.Model):
+    page_id = models.CharField("Page id", max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    access_token = models.TextField(help_text="The Page access token; never shown back in full.")
+    workgroup = models.ForeignKey(Workgroup, on_delete=models.PROTECT, related_name="pages")
+    token_invalid = models.BooleanField(
+        default=False, help_text="Set when Meta refused the token (code 190); cleared on a new one."
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "Facebook Page"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.page_id})"
+
+    @property
+    def masked_token(self) -> str:
+        token = self.access_token or ""
+        if len(token) <= 8:
+            return "•" * len(token)
+        return f"{token[:4]}…{token[-4:]}"
+
+
+class WebhookVerdict(models.TextChoices):
+    PROCESSED = "processed", "Processed"
+    NOT_PAGE = "not_page", "Not a Page object"
+    UNKNOWN_PAGE = "unknown_page", "Unknown Page"
+    PARTLY_IGNORED = "partly_ignored", "Processed, some events ignored"
+    ERROR = "error", "Error while processing"
+
+
+class WebhookDelivery(models.Model):
+    """Every signed body Meta posted, kept for audit and replay."""
+
+    received_at = models.DateTimeField(auto_now_add=True)
+    body = models.TextField()
+    verdict = models.CharField(max_length=20, choices=WebhookVerdict.choices)
+    event_count = models.PositiveIntegerField(default=0)
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.received_at:%Y-%m-%d %H:%M:%S} {self.verdict}"
+
+
+class FakeGraphCall(models.Model):
+    """A call the built-in fake Graph API received (simulator and tests only)."""
+
+    at = models.DateTimeField(auto_now_add=True)
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=300)
+    page_id = models.CharField(max_length=64, blank=True)
+    recipient_psid = models.CharField(max_length=64, blank=True)
+    body = models.JSONField(default=dict)
+    answer_status = models.PositiveSmallIntegerField()
+    answer = models.JSONField(default=dict)
+    message_id = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} → {self.answer_status}"
+
+
+class FakeGraphMode(models.Model):
+    """The fake Graph API's current behaviour, switched from the simulator."""
+
+    mode = models.CharField(max_length=30, default="ok")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.mode

@@ -1,0 +1,75 @@
+"""The demo of CONTRACT.md: one Page, one workgroup, three agents, a supervisor."""
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from facebook.models import FacebookPage
+from routing.models import Agent, AgentStatus, ResponseCategory, StoredResponse, Workgroup
+
+DEMO_PASSWORD = "demo-pass"
+AGENTS = [("agent1", "Alice", "Agent"), ("agent2", "Bob", "Agent"), ("agent3", "Carol", "Agent")]
+STORED_RESPONSES = {
+    "Greetings": [
+        (
+            "Welcome",
+            "hi",
+            "Hi {customer.first_name}, thanks for writing to {page.name}! "
+            "I'm {agent.first_name} and I'll help you today.",
+        ),
+        ("Goodbye", "bye", "Thanks for contacting {page.name}. Have a great day!"),
+    ],
+    "Orders": [
+        ("Order number", "order", "Could you send me your order number, please?"),
+        ("Shipping delay", "delay", "I'm sorry for the delay. Let me check the shipment for you."),
+    ],
+}
+
+
+class Command(BaseCommand):
+    help = "Create or refresh the demo Page, workgroup, agents and stored responses."
+
+    @transaction.atomic
+    def handle(self, *args, **options) -> None:
+        User = get_user_model()
+        workgroup, _ = Workgroup.objects.update_or_create(
+            name="Facebook DM", defaults={"capacity_per_agent": 4, "alert_timeout_seconds": 20}
+        )
+        FacebookPage.objects.update_or_create(
+            page_id="100000000000001",
+            defaults={
+                "name": "Acme Support",
+                "access_token": "demo-page-token",
+                "workgroup": workgroup,
+                "token_invalid": False,
+            },
+        )
+        for username, first, last in AGENTS:
+            user, _ = User.objects.update_or_create(
+                username=username,
+                defaults={"first_name": first, "last_name": last, "is_staff": False},
+            )
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+            agent, _ = Agent.objects.update_or_create(
+                user=user, defaults={"status": AgentStatus.AVAILABLE}
+            )
+            workgroup.members.add(agent)
+        supervisor, _ = User.objects.update_or_create(
+            username="supervisor",
+            defaults={
+                "first_name": "Sam",
+                "last_name": "Supervisor",
+                "is_staff": True,
+                "is_superuser": True,
+            },
+        )
+        supervisor.set_password(DEMO_PASSWORD)
+        supervisor.save()
+        for category_name, responses in STORED_RESPONSES.items():
+            category, _ = ResponseCategory.objects.get_or_create(name=category_name)
+            for name, shortcut, text in responses:
+                StoredResponse.objects.update_or_create(
+                    category=category, name=name, defaults={"shortcut": shortcut, "text": text}
+                )
+        self.stdout.write(self.style.SUCCESS("Demo data ready: log in as agent1 / demo-pass."))

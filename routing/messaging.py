@@ -1,0 +1,386 @@
+"""Messages in and out of an interaction, one function per verb.
+
+The same rules as `routing.services`: lock, check, write, announce after
+commit. Inbound messages come from the webhook adapter; outbound ones are
+stored here first and then sent by the Facebook sender, which reports the
+outcome back through `record_sent` / `record_send_failed`.
+"""
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from routing import events
+from routing.events import RoutingEvent, publish_on_commit
+from routing.models import (
+    Agent,
+    Customer,
+    Interaction,
+    InteractionEvent,
+    InteractionState,
+    Message,
+    MessageDirection,
+    MessageStatus,
+)
+from routing.services import (
+    STATE_WORDS,
+    NotYours,
+    RoutingError,
+    TransitionRefused,
+    _concerned,
+    _lock_interaction,
+    _offer_after_commit,
+)
+
+logger = logging.getLogger(__name__)
+
+S = InteractionState
+
+# Meta refuses text of 2000 characters or more.
+MAX_TEXT_LENGTH = 1999
+# A second identical reply within this is held back (double click, Enter held).
+DUPLICATE_WINDOW = timedelta(seconds=5)
+RESPONSE_WINDOW = timedelta(hours=24)
+HUMAN_AGENT_WINDOW = timedelta(days=7)
+
+
+# --- inbound messages ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Received:
+    message: Message | None
+    interaction: Interaction | None
+    created_interaction: bool = False
+
+    @property
+    def duplicate(self) -> bool:
+        return self.message is None
+
+
+def receive_customer_message(
+    *,
+    workgroup_id: int,
+    page_id: str,
+    psid: str,
+    mid: str,
+    text: str = "",
+    attachments: list | None = None,
+    sent_at: datetime,
+) -> Received:
+    """Store a customer's message on their live interaction, opening one if needed.
+
+    A `mid` already stored changes nothing (Meta redelivers). Must run inside
+    the caller's transaction or its own; offering to an agent happens after
+    commit.
+    """
+    with transaction.atomic():
+        if Message.objects.filter(mid=mid).exists():
+            return Received(message=None, interaction=None)
+        customer, _ = Customer.objects.get_or_create(page_id=page_id, psid=psid)
+        interaction, created = _live_interaction_for(customer, workgroup_id)
+        try:
+            with transaction.atomic():
+                message = Message.objects.create(
+                    interaction=interaction,
+                    direction=MessageDirection.INBOUND,
+                    text=text,
+                    attachments=attachments or [],
+                    status=MessageStatus.RECEIVED,
+                    mid=mid,
+                    sent_at=sent_at,
+                )
+        except IntegrityError:
+            # The same mid raced in through another request.
+            return Received(message=None, interaction=interaction)
+        if customer.last_message_at is None or sent_at > customer.last_message_at:
+            Customer.objects.filter(pk=customer.pk).update(last_message_at=sent_at)
+        publish_on_commit(
+            RoutingEvent(
+                type=events.MESSAGE_CHANGED,
+                interaction_id=interaction.pk,
+                message_id=message.pk,
+                workgroup_ids=frozenset({interaction.workgroup_id}),
+                agent_ids=frozenset({interaction.agent_id} if interaction.agent_id else ()),
+            )
+        )
+        if created:
+            _offer_after_commit(workgroup_id)
+    return Received(message=message, interaction=interaction, created_interaction=created)
+
+
+def _live_interaction_for(customer: Customer, workgroup_id: int) -> tuple[Interaction, bool]:
+    existing = (
+        Interaction.objects.select_for_update()
+        .filter(customer=customer)
+        .exclude(state=S.DISCONNECTED)
+        .first()
+    )
+    if existing:
+        return existing, False
+    try:
+        with transaction.atomic():
+            interaction = Interaction.objects.create(
+                workgroup_id=workgroup_id, customer=customer, state=S.QUEUED
+            )
+    except IntegrityError:
+        # Another request opened it first (partial unique constraint).
+        existing = (
+            Interaction.objects.select_for_update()
+            .filter(customer=customer)
+            .exclude(state=S.DISCONNECTED)
+            .get()
+        )
+        return existing, False
+    if interaction.workgroup.auto_record:
+        interaction.recording = True
+        interaction.save(update_fields=["recording"])
+    InteractionEvent.objects.create(
+        interaction=interaction, verb="create", from_state="", to_state=S.QUEUED
+    )
+    publish_on_commit(_concerned(interaction))
+    return interaction, True
+
+
+# --- outbound messages ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReplyWindow:
+    open: bool
+    messaging_type: str  # "RESPONSE" or "MESSAGE_TAG"
+    tag: str  # "" or "HUMAN_AGENT"
+    closes_at: datetime | None
+    reason: str
+
+
+def reply_window(customer: Customer, *, now: datetime | None = None) -> ReplyWindow:
+    """Meta's rule: RESPONSE for 24 h after the customer's last message, HUMAN_AGENT to 7 days."""
+    now = now or timezone.now()
+    last = customer.last_message_at
+    if last is None:
+        return ReplyWindow(False, "", "", None, "The customer has not written yet.")
+    if now < last + RESPONSE_WINDOW:
+        return ReplyWindow(True, "RESPONSE", "", last + RESPONSE_WINDOW, "")
+    if now < last + HUMAN_AGENT_WINDOW:
+        return ReplyWindow(True, "MESSAGE_TAG", "HUMAN_AGENT", last + HUMAN_AGENT_WINDOW, "")
+    closed_at = last + HUMAN_AGENT_WINDOW
+    return ReplyWindow(
+        False,
+        "",
+        "",
+        closed_at,
+        f"Messenger allows replies for 7 days after the customer's last message; "
+        f"this conversation closed on {timezone.localtime(closed_at):%Y-%m-%d %H:%M}.",
+    )
+
+
+def _message_event(message: Message, interaction: Interaction, type_: str) -> RoutingEvent:
+    return RoutingEvent(
+        type=type_,
+        interaction_id=interaction.pk,
+        message_id=message.pk,
+        workgroup_ids=frozenset({interaction.workgroup_id}),
+        agent_ids=frozenset({interaction.agent_id} if interaction.agent_id else ()),
+    )
+
+
+def _send_deadline() -> datetime:
+    # A little over the HTTP timeout, so the sender's own answer normally wins.
+    return timezone.now() + timedelta(seconds=settings.FACEBOOK_SEND_TIMEOUT + 2)
+
+
+def store_reply(
+    *, interaction_id: int, agent: Agent, text: str, client_id: uuid.UUID | None = None
+) -> Message:
+    """Store an agent's reply as `sending` (or `duplicate`) and hand it to the sender."""
+    text = text.strip()
+    if not text:
+        raise RoutingError("Type a message first.")
+    if len(text) > MAX_TEXT_LENGTH:
+        raise RoutingError(
+            f"Messenger takes at most {MAX_TEXT_LENGTH} characters; this message has {len(text)}."
+        )
+    with transaction.atomic():
+        interaction = _lock_interaction(interaction_id)
+        if interaction.agent_id != agent.pk:
+            raise NotYours("This interaction is not yours.")
+        if interaction.state != S.CONNECTED:
+            raise TransitionRefused(
+                f"Replies are possible only while connected; the interaction is "
+                f"{STATE_WORDS[interaction.state]}."
+            )
+        if client_id and (existing := Message.objects.filter(client_id=client_id).first()):
+            return existing  # the same form posted twice
+        window = reply_window(interaction.customer)
+        if not window.open:
+            raise RoutingError(window.reason)
+        now = timezone.now()
+        is_duplicate = (
+            Message.objects.filter(
+                interaction=interaction,
+                direction=MessageDirection.OUTBOUND,
+                text=text,
+                created_at__gte=now - DUPLICATE_WINDOW,
+                deleted_at__isnull=True,
+            )
+            .exclude(status__in=(MessageStatus.FAILED, MessageStatus.DUPLICATE))
+            .exists()
+        )
+        message = Message.objects.create(
+            interaction=interaction,
+            direction=MessageDirection.OUTBOUND,
+            text=text,
+            status=MessageStatus.DUPLICATE if is_duplicate else MessageStatus.SENDING,
+            client_id=client_id or uuid.uuid4(),
+            author_id=agent.user_id,
+            sent_at=now,
+            send_deadline=None if is_duplicate else _send_deadline(),
+            messaging_type=window.messaging_type,
+            error_message=(
+                "The same text was just sent; held back so the customer does not get it twice."
+                if is_duplicate
+                else ""
+            ),
+        )
+        publish_on_commit(_message_event(message, interaction, events.MESSAGE_CHANGED))
+        if not is_duplicate:
+            publish_on_commit(_message_event(message, interaction, events.OUTBOUND_READY))
+    return message
+
+
+def _lock_message(message_id: int) -> Message:
+    try:
+        return Message.objects.select_for_update().get(pk=message_id)
+    except Message.DoesNotExist:
+        raise RoutingError("This message no longer exists.") from None
+
+
+def resend(*, message_id: int, agent: Agent) -> Message:
+    """Retry (timed out) or Resend (failed, duplicate): back to `sending`."""
+    with transaction.atomic():
+        message = _lock_message(message_id)
+        interaction = _lock_interaction(message.interaction_id)
+        if interaction.agent_id != agent.pk:
+            raise NotYours("This interaction is not yours.")
+        if message.status not in (
+            MessageStatus.TIMED_OUT,
+            MessageStatus.FAILED,
+            MessageStatus.DUPLICATE,
+        ):
+            raise RoutingError("Only a message that was not sent can be sent again.")
+        if message.deleted_at:
+            raise RoutingError("This message was deleted.")
+        window = reply_window(interaction.customer)
+        if not window.open:
+            raise RoutingError(window.reason)
+        message.status = MessageStatus.SENDING
+        message.error_code = ""
+        message.error_message = ""
+        message.messaging_type = window.messaging_type
+        message.send_deadline = _send_deadline()
+        message.save(
+            update_fields=[
+                "status",
+                "error_code",
+                "error_message",
+                "messaging_type",
+                "send_deadline",
+            ]
+        )
+        publish_on_commit(_message_event(message, interaction, events.MESSAGE_CHANGED))
+        publish_on_commit(_message_event(message, interaction, events.OUTBOUND_READY))
+    return message
+
+
+def delete_unsent(*, message_id: int, agent: Agent) -> Message:
+    with transaction.atomic():
+        message = _lock_message(message_id)
+        interaction = _lock_interaction(message.interaction_id)
+        if interaction.agent_id != agent.pk:
+            raise NotYours("This interaction is not yours.")
+        if message.status not in (
+            MessageStatus.TIMED_OUT,
+            MessageStatus.FAILED,
+            MessageStatus.DUPLICATE,
+        ):
+            raise RoutingError("Only a message that was not sent can be deleted.")
+        message.deleted_at = timezone.now()
+        message.save(update_fields=["deleted_at"])
+        publish_on_commit(_message_event(message, interaction, events.MESSAGE_CHANGED))
+    return message
+
+
+def claim_for_sending(*, message_id: int) -> Message | None:
+    """The sender takes a `sending` message; None when it is no longer to be sent."""
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update()
+            .select_related("interaction__customer")
+            .filter(pk=message_id, status=MessageStatus.SENDING, deleted_at__isnull=True)
+            .first()
+        )
+        return message
+
+
+def record_sent(*, message_id: int, mid: str) -> Message | None:
+    """Meta accepted the message (answer or echo). Settles a timed-out send too."""
+    with transaction.atomic():
+        message = _lock_message(message_id)
+        if message.status in (MessageStatus.DELIVERED, MessageStatus.READ):
+            return message
+        if message.status == MessageStatus.SENT and message.mid == mid:
+            return message
+        if Message.objects.filter(mid=mid).exclude(pk=message.pk).exists():
+            logger.warning("mid %s already belongs to another message", mid)
+            return message
+        message.status = MessageStatus.SENT
+        message.mid = mid
+        message.error_code = ""
+        message.error_message = ""
+        message.send_deadline = None
+        message.save(
+            update_fields=["status", "mid", "error_code", "error_message", "send_deadline"]
+        )
+        interaction = Interaction.objects.get(pk=message.interaction_id)
+        publish_on_commit(_message_event(message, interaction, events.MESSAGE_CHANGED))
+    return message
+
+
+def record_send_failed(
+    *, message_id: int, code: str, reason: str, timed_out: bool = False
+) -> Message | None:
+    with transaction.atomic():
+        message = _lock_message(message_id)
+        if message.status != MessageStatus.SENDING:
+            return message  # settled meanwhile (an echo, or a Delete)
+        message.status = MessageStatus.TIMED_OUT if timed_out else MessageStatus.FAILED
+        message.error_code = code[:40]
+        message.error_message = reason[:500]
+        message.send_deadline = None
+        message.save(update_fields=["status", "error_code", "error_message", "send_deadline"])
+        interaction = Interaction.objects.get(pk=message.interaction_id)
+        publish_on_commit(_message_event(message, interaction, events.MESSAGE_CHANGED))
+    return message
+
+
+def expire_stuck_sends() -> int:
+    """Sends whose deadline passed with no answer (e.g. the server restarted) time out."""
+    ids = list(
+        Message.objects.filter(
+            status=MessageStatus.SENDING, send_deadline__lt=timezone.now()
+        ).values_list("pk", flat=True)
+    )
+    for message_id in ids:
+        record_send_failed(
+            message_id=message_id,
+            code="timeout",
+            reason="Not confirmed by Messenger in time. It may not have been sent.",
+            timed_out=True,
+        )
+    return len(ids)

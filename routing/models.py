@@ -1,0 +1,264 @@
+"""Routing's tables: workgroups, agents, customers, interactions, messages.
+
+`routing` knows nothing of Meta or of browsers: a customer is addressed by the
+Page id and the PSID the Facebook adapter hands in.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Workgroup(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    capacity_per_agent = models.PositiveSmallIntegerField(
+        default=4, help_text="Live interactions an agent may hold at once, unless set per agent."
+    )
+    alert_timeout_seconds = models.PositiveIntegerField(
+        default=20, help_text="An offer not picked up within this goes back to the queue."
+    )
+    auto_record = models.BooleanField(default=False)
+    members = models.ManyToManyField("Agent", related_name="workgroups", blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AgentStatus(models.TextChoices):
+    AVAILABLE = "available", "Available"
+    AWAY = "away", "Away"
+    DO_NOT_DISTURB = "dnd", "Do Not Disturb"
+    AT_LUNCH = "lunch", "At Lunch"
+    GONE_HOME = "gone_home", "Gone Home"
+    NOT_ANSWERING = "not_answering", "Not answering"
+
+
+class Agent(models.Model):
+    """The routing side of a user: status, capacity and idle time."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    status = models.CharField(
+        max_length=20, choices=AgentStatus.choices, default=AgentStatus.AVAILABLE
+    )
+    status_changed_at = models.DateTimeField(auto_now_add=True)
+    capacity = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Overrides the workgroup's capacity when set."
+    )
+    # The ACD offers to the longest-idle agent: the one whose last offer or
+    # last finished interaction is oldest.
+    idle_since = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["user__username"]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return self.user.get_full_name() or self.user.get_username()
+
+
+class DesktopConnection(models.Model):
+    """One open desktop tab (websocket). An agent with none is not offered work."""
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="connections")
+    channel_name = models.CharField(max_length=200, unique=True)
+    connected_at = models.DateTimeField(auto_now_add=True)
+    # Refreshed by the server process holding the socket; a crashed process's
+    # rows go stale and the timer sweep removes them.
+    last_seen = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.agent} on {self.channel_name}"
+
+
+class Customer(models.Model):
+    page_id = models.CharField(max_length=64)
+    psid = models.CharField("PSID", max_length=64)
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    profile_pic = models.URLField(max_length=1000, blank=True)
+    profile_fetched_at = models.DateTimeField(null=True, blank=True)
+    # The reply window is counted from the customer's last message.
+    last_message_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["page_id", "psid"], name="customer_unique_per_page")
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        name = f"{self.first_name} {self.last_name}".strip()
+        return name or f"Facebook user {self.psid[-4:]}"
+
+
+class InteractionState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    ALERTING = "alerting", "Alerting"
+    CONNECTED = "connected", "Connected"
+    HELD = "held", "Held"
+    DISCONNECTED = "disconnected", "Disconnected"
+
+
+LIVE_STATES = (
+    InteractionState.QUEUED,
+    InteractionState.ALERTING,
+    InteractionState.CONNECTED,
+    InteractionState.HELD,
+)
+
+
+class Interaction(models.Model):
+    workgroup = models.ForeignKey(Workgroup, on_delete=models.PROTECT, related_name="interactions")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="interactions")
+    state = models.CharField(
+        max_length=20, choices=InteractionState.choices, default=InteractionState.QUEUED
+    )
+    # The agent it is offered to (alerting) or who owns it (connected, held,
+    # and after disconnect until dismissed).
+    agent = models.ForeignKey(
+        Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="interactions"
+    )
+    recording = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    state_changed_at = models.DateTimeField(auto_now_add=True)
+    queued_at = models.DateTimeField(auto_now_add=True)
+    alert_deadline = models.DateTimeField(null=True, blank=True)
+    connected_at = models.DateTimeField(null=True, blank=True)
+    disconnected_at = models.DateTimeField(null=True, blank=True)
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            # A customer has at most one live interaction: two webhooks racing
+            # to open one for the same customer cannot both win.
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=~Q(state="disconnected"),
+                name="one_live_interaction_per_customer",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["workgroup", "state", "queued_at"]),
+            models.Index(fields=["agent", "state"]),
+            models.Index(fields=["state", "alert_deadline"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.customer} ({self.state})"
+
+    @property
+    def is_live(self) -> bool:
+        return self.state != InteractionState.DISCONNECTED
+
+
+class InteractionEvent(models.Model):
+    """One row per change to an interaction: who did what, when, from which state."""
+
+    interaction = models.ForeignKey(Interaction, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(auto_now_add=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    verb = models.CharField(max_length=40)
+    from_state = models.CharField(max_length=20, blank=True)
+    to_state = models.CharField(max_length=20, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.verb} {self.from_state}→{self.to_state}"
+
+
+class MessageDirection(models.TextChoices):
+    INBOUND = "in", "From the customer"
+    OUTBOUND = "out", "To the customer"
+
+
+class MessageStatus(models.TextChoices):
+    RECEIVED = "received", "Received"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    DELIVERED = "delivered", "Delivered"
+    READ = "read", "Read"
+    TIMED_OUT = "timed_out", "Not sent in time"
+    FAILED = "failed", "Failed"
+    DUPLICATE = "duplicate", "Held back as a duplicate"
+
+
+class Message(models.Model):
+    interaction = models.ForeignKey(Interaction, on_delete=models.CASCADE, related_name="messages")
+    direction = models.CharField(max_length=3, choices=MessageDirection.choices)
+    text = models.TextField(blank=True)
+    attachments = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=20, choices=MessageStatus.choices)
+    # Meta's message id; unique so a redelivered webhook cannot store twice.
+    mid = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    # Our own id for an outgoing message; travels in `metadata` and comes back
+    # in the echo.
+    client_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    # When it was written: Meta's event timestamp inbound, our clock outbound.
+    sent_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    send_deadline = models.DateTimeField(null=True, blank=True)
+    messaging_type = models.CharField(max_length=20, blank=True)
+    error_code = models.CharField(max_length=40, blank=True)
+    error_message = models.CharField(max_length=500, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["sent_at", "id"]
+        indexes = [
+            models.Index(fields=["interaction", "sent_at"]),
+            models.Index(fields=["status", "send_deadline"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_direction_display()}: {self.text[:40]}"
+
+    @property
+    def is_outbound(self) -> bool:
+        return self.direction == MessageDirection.OUTBOUND
+
+
+class ResponseCategory(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "response categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StoredResponse(models.Model):
+    category = models.ForeignKey(
+        ResponseCategory, on_delete=models.CASCADE, related_name="responses"
+    )
+    name = models.CharField(max_length=100)
+    shortcut = models.SlugField(max_length=40, blank=True)
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["category__name", "name"]
+
+    def __str__(self) -> str:
+        return self.name
