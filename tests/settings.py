@@ -1,0 +1,25 @@
+"""Settings for the test suite: the production settings with test secrets filled in.
+
+DATABASE_URL and REDIS_URL pass through, so the same suite runs on SQLite with
+the in-memory layer and on PostgreSQL with Redis.
+"""
+
+import os
+
+TEST_ENV = {
+    "DEBUG": "0",
+    "SECRET_KEY": "test-secret-key",
+    "FACEBOOK_APP_SECRET": "test-app-secret",
+    "FACEBOOK_APP_ID": "100000000000777",
+    "FACEBOOK_VERIFY_TOKEN": "test-verify-token",
+    "FACEBOOK_SIMULATOR": "1",
+    "FACEBOOK_SEND_TIMEOUT": "2",
+    "CONNECT_TIMERS": "0",
+}
+for _name, _value in TEST_ENV.items():
+    os.environ.setdefault(_name, _value)
+
+from connect.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+ALLOWED_HOSTS = ["*"]
