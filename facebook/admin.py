@@ -10,7 +10,7 @@ class FacebookPageForm(forms.ModelForm):
     access_token = forms.CharField(
         required=False,
         widget=forms.PasswordInput(render_value=False),
-        help_text="Paste a new Page access token to replace the stored one; leave empty to keep it.",
+        help_text="Paste a new Page access token to replace the stored one; empty keeps it.",
     )
 
     class Meta:

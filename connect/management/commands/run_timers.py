@@ -1,4 +1,5 @@
 import asyncio
+import contextlib
 
 from django.core.management.base import BaseCommand
 
@@ -12,7 +13,5 @@ class Command(BaseCommand):
         parser.add_argument("--tick", type=float, default=TICK_SECONDS)
 
     def handle(self, *args, tick: float, **options) -> None:
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(run_timer_loop(tick))
-        except KeyboardInterrupt:
-            pass
