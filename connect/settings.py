@@ -150,6 +150,9 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# WhiteNoise warns when STATIC_ROOT is missing, even though it serves from the
+# finders (collectstatic is optional).
+STATIC_ROOT.mkdir(exist_ok=True)
 # Served by WhiteNoise straight from the finders, so DEBUG=0 needs no collectstatic.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG

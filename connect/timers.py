@@ -11,6 +11,7 @@ import os
 
 from channels.db import database_sync_to_async
 
+from connect import live
 from routing import services
 
 logger = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ class StartTimersOnFirstUse:
         self.enabled = timers_enabled()
 
     async def __call__(self, scope, receive, send):
+        live.note_server_loop()
         if self.enabled and scope["type"] in ("http", "websocket"):
             ensure_timer_loop()
         return await self.app(scope, receive, send)

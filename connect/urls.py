@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -10,10 +9,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("facebook/", include("facebook.urls")),
     path("", include("connect.desktop_urls")),
+    # Always routed; the views answer 404 unless settings.FACEBOOK_SIMULATOR is on.
+    path("fake-graph/", include("facebook.fake_graph_urls")),
+    path("simulator/", include("facebook.simulator_urls")),
 ]
-
-if settings.FACEBOOK_SIMULATOR:
-    urlpatterns += [
-        path("fake-graph/", include("facebook.fake_graph_urls")),
-        path("simulator/", include("facebook.simulator_urls")),
-    ]

@@ -1,11 +1,236 @@
+"""The agent desktop's HTTP side: thin views over routing services and selectors."""
+
+import uuid
+
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.db import connection
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.html import escape
+from django.views.decorators.http import require_GET, require_POST
+
+from connect import fragments
+from routing import messaging, selectors, services
+from routing.models import Agent
+from routing.services import RoutingError
 
 
-def healthz(request):
+async def healthz(request: HttpRequest) -> HttpResponse:
+    """200 when the database and the channel layer answer, else 503 with which failed."""
+    problems = []
+    try:
+        await sync_to_async(_ping_database)()
+    except Exception as exc:  # any failure means unhealthy
+        problems.append(f"database: {exc.__class__.__name__}")
+    try:
+        layer = get_channel_layer()
+        channel = await layer.new_channel("healthz.")
+        await layer.send(channel, {"type": "healthz"})
+        await layer.receive(channel)
+    except Exception as exc:
+        problems.append(f"channel layer: {exc.__class__.__name__}")
+    if problems:
+        return HttpResponse("; ".join(problems), status=503, content_type="text/plain")
     return HttpResponse("ok", content_type="text/plain")
 
 
+def _ping_database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def _agent(request: HttpRequest) -> Agent:
+    agent = selectors.agent_for_user(request.user)
+    if agent is None:
+        raise Http404("This account is not an agent.")
+    return agent
+
+
 @login_required
-def desktop(request):
-    return HttpResponse("desktop")
+@require_GET
+def desktop(request: HttpRequest) -> HttpResponse:
+    agent = selectors.agent_for_user(request.user)
+    if agent is None:
+        if request.user.is_staff:
+            return redirect("admin:index")
+        return render(request, "desktop/not_an_agent.html", status=403)
+    selected = None
+    selected_id = request.GET.get("interaction", "").strip()
+    if selected_id.isdigit():
+        selected = selectors.visible_interaction(agent, int(selected_id))
+    return render(request, fragments.TEMPLATE, fragments.page_context(agent, selected))
+
+
+@login_required
+@require_GET
+def interaction_panel(request: HttpRequest, pk: int) -> HttpResponse:
+    agent = _agent(request)
+    interaction = selectors.visible_interaction(agent, pk)
+    if not request.htmx:
+        return redirect(f"/?interaction={pk}")
+    if interaction is None:
+        return HttpResponse(fragments.gone(pk, "You cannot open this interaction."), status=404)
+    return HttpResponse(fragments.workspace(agent, interaction, request))
+
+
+QUEUE_ACTIONS = {
+    "pickup": lambda agent, pk, post: services.pickup(interaction_id=pk, agent=agent),
+    "hold": lambda agent, pk, post: services.hold(interaction_id=pk, agent=agent),
+    "record": lambda agent, pk, post: services.set_recording(
+        interaction_id=pk, agent=agent, on=post.get("on") == "1"
+    ),
+    "disconnect": lambda agent, pk, post: services.disconnect(interaction_id=pk, agent=agent),
+    "dismiss": lambda agent, pk, post: services.dismiss(interaction_id=pk, agent=agent),
+}
+
+
+@login_required
+@require_POST
+def interaction_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    agent = _agent(request)
+    if action not in QUEUE_ACTIONS:
+        raise Http404("No such action.")
+    try:
+        QUEUE_ACTIONS[action](agent, pk, request.POST)
+    except RoutingError as refused:
+        return _workspace_with_error(request, agent, pk, str(refused))
+    return _after_change(request, agent, pk)
+
+
+@login_required
+@require_POST
+def transfer(request: HttpRequest, pk: int) -> HttpResponse:
+    agent = _agent(request)
+    target = request.POST.get("target", "")
+    kind, _, target_id = target.partition(":")
+    try:
+        if not target_id.isdigit():
+            raise RoutingError("Choose an agent or a workgroup to transfer to.")
+        if kind == "agent":
+            services.transfer_to_agent(interaction_id=pk, agent=agent, to_agent_id=int(target_id))
+        elif kind == "workgroup":
+            services.transfer_to_workgroup(
+                interaction_id=pk, agent=agent, workgroup_id=int(target_id)
+            )
+        else:
+            raise RoutingError("Choose an agent or a workgroup to transfer to.")
+    except RoutingError as refused:
+        return _workspace_with_error(request, agent, pk, str(refused))
+    return _after_change(request, agent, pk)
+
+
+@login_required
+@require_GET
+def transfer_dialog(request: HttpRequest, pk: int) -> HttpResponse:
+    agent = _agent(request)
+    interaction = selectors.visible_interaction(agent, pk)
+    if interaction is None:
+        raise Http404("You cannot open this interaction.")
+    return render(
+        request,
+        f"{fragments.TEMPLATE}#transfer_dialog",
+        {
+            "selected": interaction,
+            "agents": selectors.transfer_targets(agent),
+            "workgroups": selectors.transfer_workgroups(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def send_message(request: HttpRequest, pk: int) -> HttpResponse:
+    agent = _agent(request)
+    text = request.POST.get("text", "")
+    try:
+        client_id = uuid.UUID(request.POST.get("client_id", ""))
+    except ValueError:
+        client_id = None
+    try:
+        message = messaging.store_reply(
+            interaction_id=pk, agent=agent, text=text, client_id=client_id
+        )
+    except RoutingError as refused:
+        interaction = selectors.visible_interaction(agent, pk)
+        if interaction is None:
+            return HttpResponse(fragments.gone(pk, str(refused)), status=409)
+        body = fragments.composer(agent, interaction, request, text=text, error=str(refused))
+        return HttpResponse(body, status=422)
+    body = fragments.composer(agent, message.interaction, request) + fragments.bubble(message)
+    return HttpResponse(body)
+
+
+MESSAGE_ACTIONS = {
+    "resend": messaging.resend,
+    "retry": messaging.resend,
+    "delete": messaging.delete_unsent,
+}
+
+
+@login_required
+@require_POST
+def message_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    agent = _agent(request)
+    if action not in MESSAGE_ACTIONS:
+        raise Http404("No such action.")
+    try:
+        message = MESSAGE_ACTIONS[action](message_id=pk, agent=agent)
+    except RoutingError as refused:
+        return HttpResponse(f'<p class="error" role="alert">{escape(str(refused))}</p>', status=409)
+    return HttpResponse(fragments.bubble(message, oob=False))
+
+
+@login_required
+@require_POST
+def set_status(request: HttpRequest) -> HttpResponse:
+    agent = _agent(request)
+    try:
+        agent = services.set_agent_status(agent=agent, status=request.POST.get("status", ""))
+    except RoutingError as refused:
+        return HttpResponse(f'<p class="error" role="alert">{escape(str(refused))}</p>', status=422)
+    return HttpResponse(fragments.status_picker(agent))
+
+
+@login_required
+@require_GET
+def resync(request: HttpRequest) -> HttpResponse:
+    """After the websocket reconnects: everything that may have changed meanwhile."""
+    agent = _agent(request)
+    parts = [
+        fragments.my_interactions(agent, oob=True),
+        fragments.queue(agent, oob=True),
+        fragments.status_picker(agent, oob=True),
+    ]
+    selected_id = request.GET.get("interaction", "")
+    if selected_id.isdigit():
+        interaction = selectors.visible_interaction(agent, int(selected_id))
+        if interaction is None:
+            parts.append(fragments.gone(int(selected_id), "This interaction is no longer yours."))
+        else:
+            parts.append(fragments.interaction_parts(agent, interaction, request))
+            parts.append(fragments.transcript(agent, interaction, oob=True))
+    return HttpResponse("".join(parts))
+
+
+def _after_change(request: HttpRequest, agent: Agent, pk: int) -> HttpResponse:
+    interaction = selectors.visible_interaction(agent, pk)
+    if interaction is None:
+        body = fragments.gone(pk, fragments._gone_reason(pk))
+    else:
+        body = fragments.workspace(agent, interaction, request)
+    return HttpResponse(
+        body + fragments.my_interactions(agent, oob=True) + fragments.queue(agent, oob=True)
+    )
+
+
+def _workspace_with_error(request: HttpRequest, agent: Agent, pk: int, error: str) -> HttpResponse:
+    interaction = selectors.visible_interaction(agent, pk)
+    if interaction is None:
+        return HttpResponse(fragments.gone(pk, error), status=409)
+    return HttpResponse(
+        fragments.workspace(agent, interaction, request, action_error=error)
+        + fragments.my_interactions(agent, oob=True),
+        status=409,
+    )

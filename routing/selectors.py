@@ -1,6 +1,6 @@
 """Read paths for the desktop: plain queries, no changes."""
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from routing.models import (
     Agent,
@@ -8,6 +8,7 @@ from routing.models import (
     InteractionState,
     Message,
     StoredResponse,
+    Workgroup,
 )
 
 S = InteractionState
@@ -60,6 +61,13 @@ def transcript(interaction: Interaction) -> QuerySet[Message]:
 
 def transfer_targets(agent: Agent) -> QuerySet[Agent]:
     return Agent.objects.exclude(pk=agent.pk).select_related("user").order_by("user__username")
+
+
+def transfer_workgroups() -> QuerySet[Workgroup]:
+    """Workgroups with how many interactions wait in each."""
+    return Workgroup.objects.annotate(
+        waiting=Count("interactions", filter=Q(interactions__state=S.QUEUED))
+    ).order_by("name")
 
 
 def stored_responses() -> QuerySet[StoredResponse]:

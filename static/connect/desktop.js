@@ -1,0 +1,142 @@
+// Small behaviours htmx does not cover: upserting pushed bubbles, selection,
+// the connection banner and resync, Enter to send, stored responses, dialogs.
+(function () {
+  "use strict";
+  let lostConnection = false;
+
+  function selectedId() { return document.body.dataset.selected || ""; }
+
+  function markSelected() {
+    const id = selectedId();
+    document.querySelectorAll(".interaction-row").forEach(function (row) {
+      row.setAttribute("aria-current", row.dataset.interactionId === id ? "true" : "false");
+    });
+  }
+
+  function syncComposer() {
+    document.querySelectorAll(".composer").forEach(function (form) {
+      const status = form.querySelector(".composer-status");
+      const textarea = form.querySelector("textarea");
+      if (status && textarea) textarea.disabled = status.dataset.canReply !== "1";
+    });
+  }
+
+  function scrollTranscript(force) {
+    document.querySelectorAll(".transcript").forEach(function (log) {
+      const nearBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 120;
+      if (force || nearBottom) log.scrollTop = log.scrollHeight;
+    });
+  }
+
+  function updateTitle() {
+    const ringing = document.querySelectorAll('#my-interactions [data-state="alerting"]').length;
+    document.title = (ringing ? "(" + ringing + ") " : "") + document.title.replace(/^\(\d+\) /, "");
+  }
+
+  // A pushed bubble may already be on the page (the sender's own tab, or a
+  // status change): replace it in place instead of appending it twice.
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    const target = event.detail.target;
+    if (!target || !target.hasAttribute("data-upsert")) return;
+    const fragment = event.detail.fragment;
+    Array.from(fragment.children || []).forEach(function (element) {
+      const existing = element.id && document.getElementById(element.id);
+      if (existing) {
+        existing.replaceWith(element);
+        htmx.process(element);
+      }
+    });
+    if (!fragment.children || fragment.children.length === 0) event.detail.shouldSwap = false;
+    const empty = target.querySelector(":scope > .empty");
+    if (empty) empty.remove();
+  });
+
+  document.addEventListener("htmx:afterSettle", function () {
+    markSelected(); syncComposer(); updateTitle(); scrollTranscript(false);
+  });
+  document.addEventListener("htmx:oobAfterSwap", function () {
+    markSelected(); syncComposer(); updateTitle(); scrollTranscript(false);
+  });
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    const link = event.detail.elt.closest && event.detail.elt.closest(".row-link");
+    if (link) document.body.dataset.selected = link.closest(".interaction-row").dataset.interactionId;
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target.id === "workspace") {
+      const inner = event.detail.target.querySelector("[data-interaction-id]");
+      document.body.dataset.selected = inner ? inner.dataset.interactionId : "";
+      scrollTranscript(true);
+    }
+    if (event.detail.target.id === "dialog-slot") {
+      const dialog = event.detail.target.querySelector("dialog");
+      if (dialog) { dialog.showModal(); const search = dialog.querySelector("input[type=search]"); if (search) search.focus(); }
+    }
+  });
+
+  document.addEventListener("htmx:wsClose", function () {
+    lostConnection = true;
+    document.getElementById("connection-banner").hidden = false;
+  });
+  document.addEventListener("htmx:wsOpen", function () {
+    document.getElementById("connection-banner").hidden = true;
+    if (lostConnection) {
+      lostConnection = false;
+      // Whatever happened while the socket was down is rendered afresh.
+      htmx.ajax("GET", "/desktop/resync?interaction=" + encodeURIComponent(selectedId()), { swap: "none" });
+    }
+  });
+
+  document.addEventListener("keydown", function (event) {
+    const textarea = event.target;
+    if (textarea.matches && textarea.matches(".composer textarea") && event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      const send = textarea.form.querySelector("button[type=submit]");
+      if (send && !send.disabled && textarea.value.trim()) textarea.form.requestSubmit();
+    }
+  });
+
+  function fillMacros(text, form) {
+    const values = {
+      "customer.first_name": form.dataset.customerFirstName || "there",
+      "agent.first_name": form.dataset.agentFirstName || "",
+      "page.name": form.dataset.pageName || "",
+    };
+    return text.replace(/\{(customer\.first_name|agent\.first_name|page\.name)\}/g, function (_, key) { return values[key]; });
+  }
+
+  document.addEventListener("click", function (event) {
+    const insert = event.target.closest(".insert-response");
+    if (insert) {
+      const form = insert.closest("form");
+      const textarea = form.querySelector("textarea");
+      if (textarea.disabled) return;
+      const text = fillMacros(insert.dataset.text, form);
+      const start = textarea.selectionStart, end = textarea.selectionEnd;
+      textarea.value = textarea.value.slice(0, start) + text + textarea.value.slice(end);
+      textarea.focus();
+      textarea.selectionStart = textarea.selectionEnd = start + text.length;
+      insert.closest("details").open = false;
+      return;
+    }
+    const close = event.target.closest("[data-close-dialog]");
+    if (close) close.closest("dialog").close();
+  });
+
+  document.addEventListener("input", function (event) {
+    if (!event.target.matches(".transfer-search")) return;
+    const query = event.target.value.trim().toLowerCase();
+    event.target.closest("dialog").querySelectorAll(".target").forEach(function (label) {
+      label.hidden = query !== "" && !label.textContent.toLowerCase().includes(query);
+    });
+  });
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    const dialog = event.detail.elt.closest && event.detail.elt.closest("dialog");
+    if (dialog && event.detail.successful) dialog.close();
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    markSelected(); syncComposer(); updateTitle(); scrollTranscript(true);
+  });
+})();
