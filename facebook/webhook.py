@@ -1,7 +1,107 @@
-from django.http import HttpResponse
+"""The Messenger webhook: handshake, size, signature, envelope; then `inbound`.
+
+No business rules here: the view answers Meta in HTTP, `parsing` turns the
+verified body into typed events, `inbound` hands them to routing.
+"""
+
+import hashlib
+import hmac
+import logging
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, UnreadablePostError
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from facebook import inbound, parsing
+from facebook.models import WebhookVerdict
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Hub-Signature-256"
+SIGNATURE_PREFIX = "sha256="
+
+
+def _plain(text: str, status: int = 200) -> HttpResponse:
+    return HttpResponse(text, status=status, content_type="text/plain; charset=utf-8")
+
+
+def _refuse(text: str, status: int) -> HttpResponse:
+    logger.warning("webhook refused (%s): %s", status, text)
+    return _plain(text, status)
 
 
 @csrf_exempt
-def webhook(request):
-    return HttpResponse(status=501)
+@require_http_methods(["GET", "POST"])
+def webhook(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        return _handshake(request)
+    return _receive(request)
+
+
+def _handshake(request: HttpRequest) -> HttpResponse:
+    if request.GET.get("hub.mode") != "subscribe":
+        return _refuse("hub.mode is not subscribe", 403)
+    token = request.GET.get("hub.verify_token", "")
+    expected = settings.FACEBOOK_VERIFY_TOKEN
+    if not expected or not hmac.compare_digest(
+        token.encode("utf-8", "replace"), expected.encode("utf-8")
+    ):
+        return _refuse("hub.verify_token does not match", 403)
+    challenge = request.GET.get("hub.challenge")
+    if challenge is None:
+        return _refuse("hub.challenge is missing", 403)
+    return _plain(challenge)
+
+
+def _receive(request: HttpRequest) -> HttpResponse:
+    limit = settings.FACEBOOK_WEBHOOK_MAX_BYTES
+    # Refuse by the declared length before reading; then read at most one byte
+    # over the limit, for bodies that declare none (or lie).
+    if _declared_length(request) > limit:
+        return _refuse(f"body over {limit} bytes", 413)
+    try:
+        raw = request.read(limit + 1)
+    except UnreadablePostError:
+        return _refuse("body could not be read", 400)
+    if len(raw) > limit:
+        return _refuse(f"body over {limit} bytes", 413)
+
+    problem = signature_problem(raw, request.headers.get(SIGNATURE_HEADER))
+    if problem:
+        return _refuse(problem, 403)
+
+    try:
+        body = parsing.parse_body(raw)
+    except parsing.BadEnvelope as exc:
+        return _refuse(str(exc), 400)
+
+    delivery = inbound.process(body)
+    if delivery.verdict == WebhookVerdict.ERROR:
+        # Rolled back and stored; Meta retries, and mids dedupe the retry.
+        return _plain("error while processing; please retry", 500)
+    return _plain("EVENT_RECEIVED")
+
+
+def _declared_length(request: HttpRequest) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+def signature_problem(raw: bytes, header: str | None) -> str | None:
+    """Why `header` is not Meta's HMAC-SHA256 of exactly these bytes, or None when it is."""
+    if not header:
+        return f"{SIGNATURE_HEADER} is missing"
+    if not header.startswith(SIGNATURE_PREFIX):
+        return f"{SIGNATURE_HEADER} is not {SIGNATURE_PREFIX}<hex>"
+    secret = settings.FACEBOOK_APP_SECRET
+    if not secret:
+        return "FACEBOOK_APP_SECRET is not configured"
+    expected = hmac.new(secret.encode("utf-8"), raw, hashlib.sha256).hexdigest()
+    given = header.removeprefix(SIGNATURE_PREFIX).strip().lower()
+    # Bytes: compare_digest refuses non-ASCII str, and a header may carry any.
+    if not hmac.compare_digest(expected.encode("ascii"), given.encode("utf-8", "replace")):
+        return f"{SIGNATURE_HEADER} does not match the body"
+    return None

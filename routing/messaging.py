@@ -8,11 +8,13 @@ outcome back through `record_sent` / `record_send_failed`.
 
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from routing import events
@@ -384,3 +386,195 @@ def expire_stuck_sends() -> int:
             timed_out=True,
         )
     return len(ids)
+
+
+# --- Messenger events from the webhook ---
+
+
+def _customer_interactions(page_id: str, psid: str):
+    # A subquery, not a join: select_for_update then locks only the message rows.
+    return Interaction.objects.filter(customer__page_id=page_id, customer__psid=psid).values("pk")
+
+
+def record_page_echo(
+    *,
+    page_id: str,
+    psid: str,
+    mid: str,
+    client_id: uuid.UUID | None = None,
+    text: str = "",
+    attachments: list | None = None,
+    sent_at: datetime,
+) -> Message | None:
+    """Meta echoed a message the Page sent to the customer; never opens an interaction.
+
+    Our own reply (its `client_id` came back as metadata) is settled as sent,
+    which also settles one that timed out. A reply typed elsewhere (the Page
+    inbox) joins the customer's live interaction, else their latest one, as a
+    sent message without author. None when the customer has no interaction.
+    """
+    with transaction.atomic():
+        if existing := Message.objects.filter(mid=mid).first():
+            return existing  # a redelivery, or the Send API's answer came first
+        if client_id is not None:
+            ours = Message.objects.filter(
+                client_id=client_id,
+                direction=MessageDirection.OUTBOUND,
+                interaction__in=_customer_interactions(page_id, psid),
+            ).first()
+            if ours is not None:
+                return record_sent(message_id=ours.pk, mid=mid)
+        customer = Customer.objects.filter(page_id=page_id, psid=psid).first()
+        if customer is None:
+            return None
+        customer_interactions = Interaction.objects.select_for_update().filter(customer=customer)
+        interaction = (
+            customer_interactions.exclude(state=S.DISCONNECTED).first()
+            or customer_interactions.order_by("-created_at", "-pk").first()
+        )
+        if interaction is None:
+            return None
+        try:
+            with transaction.atomic():
+                message = Message.objects.create(
+                    interaction=interaction,
+                    direction=MessageDirection.OUTBOUND,
+                    text=text,
+                    attachments=attachments or [],
+                    status=MessageStatus.SENT,
+                    mid=mid,
+                    sent_at=sent_at,
+                )
+        except IntegrityError:
+            # The same echo raced in through another request.
+            return Message.objects.filter(mid=mid).first()
+        publish_on_commit(_message_event(message, interaction, events.MESSAGE_CHANGED))
+    return message
+
+
+def record_delivered(
+    *,
+    page_id: str,
+    psid: str,
+    mids: Sequence[str] = (),
+    watermark: datetime | None = None,
+) -> int:
+    """Meta delivered our messages named in `mids` and all sent up to `watermark`.
+
+    Returns how many messages changed; a read one stays read.
+    """
+    return _advance_outbound(
+        page_id=page_id,
+        psid=psid,
+        mids=mids,
+        watermark=watermark,
+        from_statuses=(MessageStatus.SENT,),
+        to_status=MessageStatus.DELIVERED,
+    )
+
+
+def record_read(*, page_id: str, psid: str, watermark: datetime) -> int:
+    """The customer read everything we sent up to `watermark`. Returns how many changed."""
+    return _advance_outbound(
+        page_id=page_id,
+        psid=psid,
+        mids=(),
+        watermark=watermark,
+        from_statuses=(MessageStatus.SENT, MessageStatus.DELIVERED),
+        to_status=MessageStatus.READ,
+    )
+
+
+def _advance_outbound(
+    *,
+    page_id: str,
+    psid: str,
+    mids: Sequence[str],
+    watermark: datetime | None,
+    from_statuses: tuple[str, ...],
+    to_status: str,
+) -> int:
+    reached = Q()
+    if mids:
+        reached |= Q(mid__in=list(mids))
+    if watermark is not None:
+        reached |= Q(sent_at__lte=watermark)
+    if not reached:
+        return 0
+    with transaction.atomic():
+        # Only forward: sent → delivered → read, so a late delivery never undoes a read.
+        messages = list(
+            Message.objects.select_for_update()
+            .filter(
+                reached,
+                interaction__in=_customer_interactions(page_id, psid),
+                direction=MessageDirection.OUTBOUND,
+                status__in=from_statuses,
+            )
+            .order_by("pk")
+        )
+        interactions = Interaction.objects.in_bulk({m.interaction_id for m in messages})
+        for message in messages:
+            message.status = to_status
+            message.save(update_fields=["status"])
+            publish_on_commit(
+                _message_event(
+                    message, interactions[message.interaction_id], events.MESSAGE_CHANGED
+                )
+            )
+    return len(messages)
+
+
+def record_customer_edit(
+    *,
+    page_id: str,
+    psid: str,
+    mid: str,
+    text: str,
+    num_edit: int,
+    edited_at: datetime,
+) -> Message | None:
+    """The customer edited a message: show the new text, keep the old one.
+
+    The old text is kept as an `{"type": "edit", …}` entry in `attachments`.
+    A redelivered or out-of-order (older) edit changes nothing. None when the
+    message is unknown.
+    """
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update()
+            .filter(
+                mid=mid,
+                direction=MessageDirection.INBOUND,
+                interaction__in=_customer_interactions(page_id, psid),
+            )
+            .first()
+        )
+        if message is None:
+            return None
+        newest_edit = max(
+            (
+                entry.get("num_edit", 0)
+                for entry in message.attachments
+                if isinstance(entry, dict) and entry.get("type") == "edit"
+            ),
+            default=0,
+        )
+        if message.text == text or (num_edit and num_edit <= newest_edit):
+            return message
+        message.attachments = [
+            *message.attachments,
+            {
+                "type": "edit",
+                "url": None,
+                "title": "",
+                "previous_text": message.text,
+                "num_edit": num_edit,
+                "edited_at": edited_at.isoformat(),
+            },
+        ]
+        message.text = text
+        message.save(update_fields=["text", "attachments"])
+        interaction = Interaction.objects.get(pk=message.interaction_id)
+        publish_on_commit(_message_event(message, interaction, events.MESSAGE_CHANGED))
+    return message

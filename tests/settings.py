@@ -15,6 +15,8 @@ TEST_ENV = {
     "FACEBOOK_SIMULATOR": "1",
     "FACEBOOK_SEND_TIMEOUT": "2",
     "CONNECT_TIMERS": "0",
+    # Nothing listens there: a test that sends for real points this at its fake.
+    "FACEBOOK_GRAPH_URL": "http://127.0.0.1:9/fake-graph",
 }
 for _name, _value in TEST_ENV.items():
     os.environ.setdefault(_name, _value)

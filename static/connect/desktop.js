@@ -76,9 +76,11 @@
 
   document.addEventListener("htmx:wsClose", function () {
     lostConnection = true;
+    document.body.dataset.live = "lost";
     document.getElementById("connection-banner").hidden = false;
   });
   document.addEventListener("htmx:wsOpen", function () {
+    document.body.dataset.live = "connected";
     document.getElementById("connection-banner").hidden = true;
     if (lostConnection) {
       lostConnection = false;

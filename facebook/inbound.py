@@ -1,0 +1,260 @@
+"""Typed webhook events → routing services, one handler per event kind.
+
+`process` handles every event of a body in one transaction and stores the raw
+body with its verdict in that same transaction, so a 200 means all of it is
+durable. An exception that is not about the input (a bug, the database gone)
+rolls everything back; the body is then stored alone with verdict `error` and
+the view answers 500 so that Meta retries (safe: messages dedupe on `mid`).
+"""
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from facebook.models import FacebookPage, WebhookDelivery, WebhookVerdict
+from facebook.parsing import (
+    Body,
+    CustomerMessage,
+    Delivery,
+    Event,
+    MessageEdit,
+    PageEcho,
+    Postback,
+    Reaction,
+    Read,
+    Standby,
+    ms_to_datetime,
+)
+from routing import messaging
+from routing.services import RoutingError
+
+logger = logging.getLogger(__name__)
+
+# A batch of garbage should not turn into a megabyte of detail.
+MAX_DETAIL_NOTES = 20
+
+
+# --- one handler per event kind ------------------------------------------------------
+# Each takes the Page the event came through and the event, calls routing, and
+# may return a note for the delivery's detail.
+
+
+def _customer_message(page: FacebookPage, event: CustomerMessage) -> str | None:
+    attachments = [attachment.as_dict() for attachment in event.attachments]
+    if event.quick_reply_payload is not None:
+        attachments.append(
+            {"type": "quick_reply", "url": None, "title": "", "payload": event.quick_reply_payload}
+        )
+    messaging.receive_customer_message(
+        workgroup_id=page.workgroup_id,
+        page_id=page.page_id,
+        psid=event.psid,
+        mid=event.mid,
+        text=event.text,
+        attachments=attachments,
+        sent_at=event.at,
+    )
+    return None
+
+
+def _postback(page: FacebookPage, event: Postback) -> str | None:
+    # A tapped button reads as the customer writing its title ("Get Started").
+    messaging.receive_customer_message(
+        workgroup_id=page.workgroup_id,
+        page_id=page.page_id,
+        psid=event.psid,
+        mid=event.message_mid,
+        text=event.title,
+        attachments=[
+            {"type": "postback", "url": None, "title": event.title, "payload": event.payload}
+        ],
+        sent_at=event.at,
+    )
+    return None
+
+
+def _page_echo(page: FacebookPage, event: PageEcho) -> str | None:
+    message = messaging.record_page_echo(
+        page_id=page.page_id,
+        psid=event.psid,
+        mid=event.mid,
+        client_id=_our_client_id(event),
+        text=event.text,
+        attachments=[attachment.as_dict() for attachment in event.attachments],
+        sent_at=event.at,
+    )
+    if message is None:
+        return f"echo {event.mid}: the customer has no interaction"
+    return None
+
+
+def _our_client_id(event: PageEcho) -> uuid.UUID | None:
+    """The Message.client_id we put in `metadata`, when the echo is of our own send."""
+    if not settings.FACEBOOK_APP_ID or event.app_id != settings.FACEBOOK_APP_ID:
+        return None
+    try:
+        return uuid.UUID(event.metadata or "")
+    except ValueError:
+        return None
+
+
+def _delivery(page: FacebookPage, event: Delivery) -> str | None:
+    messaging.record_delivered(
+        page_id=page.page_id,
+        psid=event.psid,
+        mids=event.mids,
+        watermark=ms_to_datetime(event.watermark_ms) if event.watermark_ms else None,
+    )
+    return None
+
+
+def _read(page: FacebookPage, event: Read) -> str | None:
+    messaging.record_read(
+        page_id=page.page_id, psid=event.psid, watermark=ms_to_datetime(event.watermark_ms)
+    )
+    return None
+
+
+def _message_edit(page: FacebookPage, event: MessageEdit) -> str | None:
+    message = messaging.record_customer_edit(
+        page_id=page.page_id,
+        psid=event.psid,
+        mid=event.mid,
+        text=event.text,
+        num_edit=event.num_edit,
+        edited_at=event.at,
+    )
+    if message is None:
+        return f"edit of unknown message {event.mid}"
+    return None
+
+
+def _reaction(page: FacebookPage, event: Reaction) -> str | None:
+    # Not shown yet; the raw body keeps it.
+    logger.info("reaction %s %s on %s", event.action, event.reaction, event.mid)
+    return None
+
+
+def _standby(page: FacebookPage, event: Standby) -> str | None:
+    # Another app owns the thread (handover protocol); recorded in the raw body only.
+    return None
+
+
+HANDLERS: dict[type[Event], Callable[[FacebookPage, Any], str | None]] = {
+    CustomerMessage: _customer_message,
+    Postback: _postback,
+    PageEcho: _page_echo,
+    Delivery: _delivery,
+    Read: _read,
+    MessageEdit: _message_edit,
+    Reaction: _reaction,
+    Standby: _standby,
+}
+
+
+# --- the body ----------------------------------------------------------------------
+
+
+@dataclass
+class _Tally:
+    handled: int = 0
+    ignored: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def note(self, text: str) -> None:
+        if len(self.notes) < MAX_DETAIL_NOTES:
+            self.notes.append(text)
+        elif len(self.notes) == MAX_DETAIL_NOTES:
+            self.notes.append("…")
+
+    def ignore(self, text: str) -> None:
+        self.ignored += 1
+        self.note(text)
+
+
+def process(body: Body) -> WebhookDelivery:
+    """Handle every event of a verified body and store the body with its verdict."""
+    if not body.is_page:
+        logger.warning("webhook body for object %r stored, not handled", body.object)
+        return WebhookDelivery.objects.create(
+            body=body.text,
+            verdict=WebhookVerdict.NOT_PAGE,
+            detail=f"object is {body.object!r}, not 'page'",
+        )
+
+    committed = False
+    delivery: WebhookDelivery | None = None
+
+    def mark_committed() -> None:
+        nonlocal committed
+        committed = True
+
+    try:
+        with transaction.atomic():
+            # Registered first, so it runs before the offers routing queued after commit.
+            transaction.on_commit(mark_committed)
+            delivery = _handle(body)
+    except Exception as exc:
+        if committed:
+            # Everything is stored; only after-commit work (an offer) failed.
+            logger.exception("after-commit work for a webhook body failed")
+            return delivery
+        logger.exception("webhook body could not be processed; stored with verdict error")
+        return WebhookDelivery.objects.create(
+            body=body.text,
+            verdict=WebhookVerdict.ERROR,
+            event_count=body.item_count,
+            detail=f"{type(exc).__name__}: {exc}"[:1000],
+        )
+    return delivery
+
+
+def _handle(body: Body) -> WebhookDelivery:
+    tally = _Tally()
+    for skipped in body.skipped:
+        tally.ignore(f"{skipped.where}: {skipped.reason}")
+    pages = FacebookPage.objects.in_bulk(body.page_ids, field_name="page_id")
+    unknown_page_ids = [page_id for page_id in body.page_ids if page_id not in pages]
+    for page_id in unknown_page_ids:
+        logger.warning("webhook events for unknown Page %s stored, not handled", page_id)
+        tally.note(f"unknown Page {page_id}")
+
+    for event in body.events:  # already in timestamp order
+        page = pages.get(event.page_id)
+        if page is None:
+            tally.ignored += 1
+            continue
+        handler = HANDLERS.get(type(event))
+        if handler is None:
+            tally.ignore(f"{event.kind} event {getattr(event, 'item_kind', '')!r} not handled")
+            continue
+        try:
+            # Its own savepoint: a refused action undoes only this event.
+            with transaction.atomic():
+                note = handler(page, event)
+        except RoutingError as exc:
+            tally.ignore(f"{event.kind} at {event.timestamp_ms}: {exc}")
+            continue
+        tally.handled += 1
+        if note:
+            tally.note(note)
+
+    if body.page_ids and not pages:
+        verdict = WebhookVerdict.UNKNOWN_PAGE
+    elif tally.ignored:
+        verdict = WebhookVerdict.PARTLY_IGNORED
+    else:
+        verdict = WebhookVerdict.PROCESSED
+    if verdict != WebhookVerdict.PROCESSED:
+        logger.info("webhook body %s: %s", verdict, "; ".join(tally.notes))
+    return WebhookDelivery.objects.create(
+        body=body.text,
+        verdict=verdict,
+        event_count=body.item_count,
+        detail="; ".join([f"{tally.handled} handled, {tally.ignored} ignored", *tally.notes]),
+    )

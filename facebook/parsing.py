@@ -1,0 +1,447 @@
+"""Messenger webhook bodies as typed events.
+
+No database here: `parse_body` checks the envelope (raising `BadEnvelope` for
+what deserves a 400) and turns every `messaging` and `standby` item into one
+frozen dataclass per event kind, ordered by the event timestamp. An item that
+does not have the documented shape becomes a `Skipped` note instead of an
+exception: the raw body is stored anyway, and one bad item must not sink the
+rest of the batch.
+
+Strings are cleaned on the way in (no NUL, no lone surrogates) and ids are
+checked against the column sizes routing stores them in, so bad input cannot
+make the database refuse a write later.
+"""
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import ClassVar
+
+logger = logging.getLogger(__name__)
+
+# Customer.page_id / Customer.psid and Message.mid column sizes.
+MAX_ID_LENGTH = 64
+MAX_MID_LENGTH = 200
+# Epoch milliseconds a Python datetime (and every database) can hold: up to 9999-12-31.
+MAX_TIMESTAMP_MS = 253_402_300_799_999
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Keys every `messaging` item carries besides the one naming its kind.
+_ADDRESS_KEYS = frozenset({"sender", "recipient", "timestamp"})
+
+
+class BadEnvelope(ValueError):
+    """The body is not JSON, or not `{"object": …, "entry": [...]}`: answered with 400."""
+
+
+class _Malformed(ValueError):
+    """One item does not have the documented shape; it is skipped, the rest is handled."""
+
+
+def ms_to_datetime(timestamp_ms: int) -> datetime:
+    return _EPOCH + timedelta(milliseconds=timestamp_ms)
+
+
+# --- the events ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Attachment:
+    type: str
+    url: str | None = None
+    title: str = ""
+    # The button's or quick reply's payload, for the pseudo-attachments below.
+    payload: str | None = None
+
+    def as_dict(self) -> dict:
+        data = {"type": self.type, "url": self.url, "title": self.title}
+        if self.payload is not None:
+            data["payload"] = self.payload
+        return data
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    kind: ClassVar[str]
+    page_id: str  # the entry's id
+    timestamp_ms: int
+
+    @property
+    def at(self) -> datetime:
+        return ms_to_datetime(self.timestamp_ms)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessagingEvent(Event):
+    psid: str  # the customer: the sender, or the recipient of an echo
+
+
+@dataclass(frozen=True, kw_only=True)
+class CustomerMessage(MessagingEvent):
+    kind = "message"
+    mid: str
+    text: str = ""
+    attachments: tuple[Attachment, ...] = ()
+    quick_reply_payload: str | None = None
+    reply_to_mid: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PageEcho(MessagingEvent):
+    """A message the Page sent: ours (our app id and metadata) or typed in another tool."""
+
+    kind = "echo"
+    mid: str
+    text: str = ""
+    attachments: tuple[Attachment, ...] = ()
+    app_id: str | None = None
+    metadata: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Postback(MessagingEvent):
+    kind = "postback"
+    title: str
+    payload: str | None = None
+    mid: str | None = None
+
+    @property
+    def message_mid(self) -> str:
+        # Older postbacks carry no mid; this one is stable across redeliveries.
+        return self.mid or f"postback:{self.psid}:{self.timestamp_ms}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Delivery(MessagingEvent):
+    kind = "delivery"
+    mids: tuple[str, ...] = ()
+    watermark_ms: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Read(MessagingEvent):
+    kind = "read"
+    watermark_ms: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reaction(MessagingEvent):
+    kind = "reaction"
+    mid: str
+    action: str  # "react" or "unreact"
+    reaction: str = ""
+    emoji: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageEdit(MessagingEvent):
+    kind = "message_edit"
+    mid: str
+    text: str
+    num_edit: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Standby(Event):
+    """An event in a thread another app controls (handover protocol): recorded only."""
+
+    kind = "standby"
+    item_kind: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class UnknownEvent(Event):
+    kind = "unknown"
+    item_kind: str
+
+
+@dataclass(frozen=True)
+class Skipped:
+    where: str  # e.g. "entry[0].messaging[2]"
+    reason: str
+    page_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Body:
+    text: str  # the raw body, decoded, exactly as received
+    object: str
+    page_ids: tuple[str, ...]
+    events: tuple[Event, ...]  # ordered by timestamp
+    skipped: tuple[Skipped, ...]
+
+    @property
+    def is_page(self) -> bool:
+        return self.object == "page"
+
+    @property
+    def item_count(self) -> int:
+        return len(self.events) + len(self.skipped)
+
+
+# --- the envelope ----------------------------------------------------------------
+
+
+def parse_body(raw: bytes) -> Body:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadEnvelope("body is not UTF-8") from None
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        raise BadEnvelope("body is not JSON") from None
+    if not isinstance(data, dict):
+        raise BadEnvelope("body is not a JSON object")
+    if "object" not in data:
+        raise BadEnvelope("envelope has no 'object'")
+    entries = data.get("entry")
+    if not isinstance(entries, list):
+        raise BadEnvelope("envelope has no 'entry' list")
+    object_ = data["object"]
+    object_name = object_ if isinstance(object_, str) else repr(object_)
+    if object_name != "page":
+        return Body(text, _clean(object_name)[:100], (), (), ())
+
+    page_ids: list[str] = []
+    events: list[Event] = []
+    skipped: list[Skipped] = []
+    for index, entry in enumerate(entries):
+        where = f"entry[{index}]"
+        page_id = _id(entry.get("id")) if isinstance(entry, dict) else None
+        if page_id is None:
+            skipped.append(Skipped(where, "entry is not an object with a Page id"))
+            continue
+        page_ids.append(page_id)
+        for key, parse_item in (("messaging", _messaging_item), ("standby", _standby_item)):
+            items = entry.get(key)
+            if items is None:
+                continue
+            if not isinstance(items, list):
+                skipped.append(Skipped(f"{where}.{key}", "not a list", page_id))
+                continue
+            for position, item in enumerate(items):
+                item_where = f"{where}.{key}[{position}]"
+                try:
+                    events.append(parse_item(page_id, item))
+                except _Malformed as exc:
+                    skipped.append(Skipped(item_where, str(exc), page_id))
+                except Exception:
+                    # A parser bug: keep the rest of the batch; the body is stored raw.
+                    logger.exception("could not parse %s", item_where)
+                    skipped.append(Skipped(item_where, "could not be parsed", page_id))
+        if "changes" in entry:
+            skipped.append(Skipped(f"{where}.changes", "feed changes are not handled", page_id))
+    # Meta does not guarantee order after a failed delivery; the timestamp does.
+    events.sort(key=lambda event: event.timestamp_ms)
+    return Body(text, "page", tuple(dict.fromkeys(page_ids)), tuple(events), tuple(skipped))
+
+
+# --- the items -------------------------------------------------------------------
+
+
+def _messaging_item(page_id: str, item: object) -> Event:
+    if not isinstance(item, dict):
+        raise _Malformed("item is not an object")
+    timestamp_ms = _timestamp(item.get("timestamp"))
+    sender = _id(_field(item, "sender", "id"))
+    recipient = _id(_field(item, "recipient", "id"))
+    if timestamp_ms is None:
+        raise _Malformed("no valid timestamp")
+    if sender is None or recipient is None:
+        raise _Malformed("no valid sender.id / recipient.id")
+    common = {"page_id": page_id, "timestamp_ms": timestamp_ms, "psid": sender}
+    if "message" in item:
+        return _message(common, recipient, _object(item, "message"))
+    if "postback" in item:
+        return _postback(common, _object(item, "postback"))
+    if "delivery" in item:
+        return _delivery(common, _object(item, "delivery"))
+    if "read" in item:
+        watermark_ms = _timestamp(_object(item, "read").get("watermark"))
+        if watermark_ms is None:
+            raise _Malformed("read has no valid watermark")
+        return Read(**common, watermark_ms=watermark_ms)
+    if "reaction" in item:
+        return _reaction(common, _object(item, "reaction"))
+    if "message_edit" in item:
+        return _message_edit(common, _object(item, "message_edit"))
+    return UnknownEvent(page_id=page_id, timestamp_ms=timestamp_ms, item_kind=_item_kind(item))
+
+
+def _standby_item(page_id: str, item: object) -> Standby:
+    if not isinstance(item, dict):
+        raise _Malformed("item is not an object")
+    return Standby(
+        page_id=page_id,
+        timestamp_ms=_timestamp(item.get("timestamp")) or 0,
+        item_kind=_item_kind(item),
+    )
+
+
+def _message(common: dict, recipient: str, message: dict) -> CustomerMessage | PageEcho:
+    mid = _mid(message.get("mid"))
+    if mid is None:
+        raise _Malformed("message has no valid mid")
+    text = _text(message.get("text"), "message.text")
+    attachments = _attachments(message.get("attachments"))
+    # Anything flagged as an echo is the Page's own message: never a customer's.
+    if message.get("is_echo"):
+        return PageEcho(
+            **{**common, "psid": recipient},
+            mid=mid,
+            text=text,
+            attachments=attachments,
+            app_id=_id(message.get("app_id")),
+            metadata=_optional_text(message.get("metadata")),
+        )
+    quick_reply = message.get("quick_reply")
+    reply_to = message.get("reply_to")
+    return CustomerMessage(
+        **common,
+        mid=mid,
+        text=text,
+        attachments=attachments,
+        quick_reply_payload=(
+            _optional_text(quick_reply.get("payload")) if isinstance(quick_reply, dict) else None
+        ),
+        reply_to_mid=_mid(reply_to.get("mid")) if isinstance(reply_to, dict) else None,
+    )
+
+
+def _postback(common: dict, postback: dict) -> Postback:
+    payload = _optional_text(postback.get("payload"))
+    title = _optional_text(postback.get("title")) or payload or "Postback"
+    mid = postback.get("mid")
+    if mid is not None and _mid(mid) is None:
+        raise _Malformed("postback has an invalid mid")
+    return Postback(**common, title=title, payload=payload, mid=_mid(mid))
+
+
+def _delivery(common: dict, delivery: dict) -> Delivery:
+    raw_mids = delivery.get("mids") or []
+    if not isinstance(raw_mids, list):
+        raise _Malformed("delivery.mids is not a list")
+    mids = tuple(mid for mid in map(_mid, raw_mids) if mid is not None)
+    watermark_ms = _timestamp(delivery.get("watermark"))
+    if not mids and watermark_ms is None:
+        raise _Malformed("delivery has neither mids nor a valid watermark")
+    return Delivery(**common, mids=mids, watermark_ms=watermark_ms)
+
+
+def _reaction(common: dict, reaction: dict) -> Reaction:
+    mid = _mid(reaction.get("mid"))
+    if mid is None:
+        raise _Malformed("reaction has no valid mid")
+    return Reaction(
+        **common,
+        mid=mid,
+        action=_optional_text(reaction.get("action")) or "react",
+        reaction=_optional_text(reaction.get("reaction")) or "",
+        emoji=_optional_text(reaction.get("emoji")) or "",
+    )
+
+
+def _message_edit(common: dict, edit: dict) -> MessageEdit:
+    mid = _mid(edit.get("mid"))
+    if mid is None:
+        raise _Malformed("message_edit has no valid mid")
+    text = edit.get("text")
+    if not isinstance(text, str):
+        raise _Malformed("message_edit has no text")
+    num_edit = edit.get("num_edit")
+    return MessageEdit(
+        **common,
+        mid=mid,
+        text=_clean(text),
+        num_edit=num_edit if _is_int(num_edit) and num_edit >= 0 else 0,
+    )
+
+
+def _attachments(value: object) -> tuple[Attachment, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise _Malformed("message.attachments is not a list")
+    attachments = []
+    for item in value:
+        if not isinstance(item, dict):
+            continue  # nothing to show for it; the raw body keeps it
+        payload = item.get("payload") if isinstance(item.get("payload"), dict) else {}
+        title = _optional_text(item.get("title")) or _optional_text(payload.get("title")) or ""
+        attachments.append(
+            Attachment(
+                type=(_optional_text(item.get("type")) or "unknown")[:40],
+                url=_web_url(payload.get("url")),
+                title=title,
+            )
+        )
+    return tuple(attachments)
+
+
+# --- field helpers ---------------------------------------------------------------
+
+
+def _clean(text: str) -> str:
+    # Neither PostgreSQL nor SQLite stores NUL or a lone surrogate ("\ud83d" in JSON).
+    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _object(item: dict, key: str) -> dict:
+    value = item[key]
+    if not isinstance(value, dict):
+        raise _Malformed(f"{key} is not an object")
+    return value
+
+
+def _field(item: dict, outer: str, inner: str) -> object:
+    value = item.get(outer)
+    return value.get(inner) if isinstance(value, dict) else None
+
+
+def _id(value: object, max_length: int = MAX_ID_LENGTH) -> str | None:
+    """A Page id, PSID or app id: Meta sends strings, sometimes numbers."""
+    if _is_int(value) and value >= 0:
+        value = str(value)
+    # isprintable() also refuses NUL and lone surrogates.
+    if not isinstance(value, str) or not value or len(value) > max_length:
+        return None
+    return value if value.isprintable() else None
+
+
+def _mid(value: object) -> str | None:
+    return _id(value, MAX_MID_LENGTH)
+
+
+def _timestamp(value: object) -> int | None:
+    if _is_int(value) and 0 < value <= MAX_TIMESTAMP_MS:
+        return value
+    return None
+
+
+def _text(value: object, name: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise _Malformed(f"{name} is not a string")
+    return _clean(value)
+
+
+def _optional_text(value: object) -> str | None:
+    return _clean(value) if isinstance(value, str) else None
+
+
+def _web_url(value: object) -> str | None:
+    # Only links a browser may follow safely end up in an href or src.
+    if isinstance(value, str) and value.startswith(("https://", "http://")):
+        return _clean(value)
+    return None
+
+
+def _item_kind(item: dict) -> str:
+    keys = [key for key in item if key not in _ADDRESS_KEYS]
+    return _clean(str(keys[0]))[:40] if keys else "empty"

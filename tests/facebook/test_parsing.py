@@ -1,0 +1,255 @@
+"""Webhook bodies → typed events, without a database."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from facebook.parsing import (
+    Attachment,
+    BadEnvelope,
+    CustomerMessage,
+    Delivery,
+    MessageEdit,
+    PageEcho,
+    Postback,
+    Reaction,
+    Read,
+    Standby,
+    UnknownEvent,
+    ms_to_datetime,
+    parse_body,
+)
+
+SAMPLES = Path(__file__).parent / "samples"
+PAGE_ID = "100000000000001"
+PSID = "7300000000000001"
+
+
+def parse_sample(name: str):
+    return parse_body((SAMPLES / name).read_bytes())
+
+
+def envelope(*items, page_id: str = PAGE_ID, key: str = "messaging") -> bytes:
+    body = {"object": "page", "entry": [{"id": page_id, "time": 1, key: list(items)}]}
+    return json.dumps(body).encode()
+
+
+def item(**kind) -> dict:
+    return {
+        "sender": {"id": PSID},
+        "recipient": {"id": PAGE_ID},
+        "timestamp": 1764057600000,
+        **kind,
+    }
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"not json", "body is not JSON"),
+        (b"\xff\xfe{}", "body is not UTF-8"),
+        (b"[]", "body is not a JSON object"),
+        (b'{"entry": []}', "envelope has no 'object'"),
+        (b'{"object": "page"}', "envelope has no 'entry' list"),
+        (b'{"object": "page", "entry": {}}', "envelope has no 'entry' list"),
+        (b"[" * 100_000 + b"]" * 100_000, "body is not JSON"),
+    ],
+)
+def test_what_is_not_an_envelope_is_refused(raw, reason):
+    with pytest.raises(BadEnvelope, match=reason):
+        parse_body(raw)
+
+
+def test_a_text_message():
+    body = parse_sample("text.json")
+    assert body.is_page
+    assert body.page_ids == (PAGE_ID,)
+    assert body.skipped == ()
+    assert body.events == (
+        CustomerMessage(
+            page_id=PAGE_ID,
+            psid=PSID,
+            timestamp_ms=1764057600000,
+            mid="m_AAAA0001",
+            text="Hi, my order #1042 has not arrived.",
+        ),
+    )
+    assert body.events[0].at == ms_to_datetime(1764057600000)
+    assert body.events[0].at.isoformat() == "2025-11-25T08:00:00+00:00"
+
+
+def test_unicode_text_is_decoded():
+    (event,) = parse_sample("unicode.json").events
+    assert event.text == "Grüße — заказ 😀 مرحبا"
+
+
+def test_attachments():
+    (image,) = parse_sample("image.json").events
+    assert image.attachments == (
+        Attachment(type="image", url="https://scontent.example/photo.jpg"),
+    )
+    (fallback,) = parse_sample("fallback.json").events
+    assert fallback.attachments == (
+        Attachment(type="fallback", url=None, title="Attachment Unavailable"),
+    )
+    assert fallback.attachments[0].as_dict() == {
+        "type": "fallback",
+        "url": None,
+        "title": "Attachment Unavailable",
+    }
+
+
+def test_a_link_that_is_not_http_is_dropped():
+    raw = envelope(
+        item(
+            message={
+                "mid": "m_1",
+                "attachments": [{"type": "file", "payload": {"url": "javascript:alert(1)"}}],
+            }
+        )
+    )
+    (event,) = parse_body(raw).events
+    assert event.attachments == (Attachment(type="file", url=None),)
+
+
+def test_quick_reply_payload():
+    raw = envelope(item(message={"mid": "m_1", "text": "Yes", "quick_reply": {"payload": "YES"}}))
+    (event,) = parse_body(raw).events
+    assert (event.text, event.quick_reply_payload) == ("Yes", "YES")
+
+
+def test_an_echo_is_addressed_to_the_customer():
+    (echo,) = parse_sample("echo_from_page_inbox.json").events
+    assert echo == PageEcho(
+        page_id=PAGE_ID,
+        psid=PSID,
+        timestamp_ms=1764057600000,
+        mid="m_E0001",
+        text="Replied from the Page inbox",
+        app_id="263902037430900",
+        metadata=None,
+    )
+
+
+def test_postback_with_and_without_mid():
+    (postback,) = parse_sample("postback.json").events
+    assert postback == Postback(
+        page_id=PAGE_ID,
+        psid=PSID,
+        timestamp_ms=1764057600000,
+        title="Get Started",
+        payload="GET_STARTED",
+        mid="m_P0001",
+    )
+    assert postback.message_mid == "m_P0001"
+    (old_style,) = parse_body(envelope(item(postback={"title": "Hi", "payload": "P"}))).events
+    assert old_style.message_mid == f"postback:{PSID}:1764057600000"
+
+
+def test_delivery_read_reaction_edit():
+    (delivery,) = parse_sample("delivery.json").events
+    assert delivery == Delivery(
+        page_id=PAGE_ID,
+        psid=PSID,
+        timestamp_ms=1764057600000,
+        mids=("m_OUT0001",),
+        watermark_ms=1764057601000,
+    )
+    (read,) = parse_sample("read.json").events
+    assert read == Read(
+        page_id=PAGE_ID, psid=PSID, timestamp_ms=1764057600000, watermark_ms=1764057602000
+    )
+    (reaction,) = parse_sample("reaction.json").events
+    assert reaction == Reaction(
+        page_id=PAGE_ID,
+        psid=PSID,
+        timestamp_ms=1764057600000,
+        mid="m_OUT0001",
+        action="react",
+        reaction="love",
+        emoji="❤",
+    )
+    (edit,) = parse_sample("message_edit.json").events
+    assert edit == MessageEdit(
+        page_id=PAGE_ID,
+        psid=PSID,
+        timestamp_ms=1764057600000,
+        mid="m_AAAA0001",
+        text="Hi, my order #1043 has not arrived.",
+        num_edit=1,
+    )
+
+
+def test_batched_events_are_all_there_in_timestamp_order():
+    body = json.loads((SAMPLES / "batched.json").read_bytes())
+    body["entry"].reverse()  # Meta does not promise order after a failed delivery
+    events = parse_body(json.dumps(body).encode()).events
+    assert [event.mid for event in events] == ["m_B0001", "m_B0002", "m_B0003"]
+    assert [event.psid for event in events] == [PSID, PSID, "7300000000000002"]
+
+
+def test_standby_and_unknown_kinds():
+    body = parse_body(envelope(item(message={"mid": "m_1", "text": "x"}), key="standby"))
+    assert body.events == (
+        Standby(page_id=PAGE_ID, timestamp_ms=1764057600000, item_kind="message"),
+    )
+    (unknown,) = parse_body(envelope(item(optin={"ref": "x"}))).events
+    assert unknown == UnknownEvent(page_id=PAGE_ID, timestamp_ms=1764057600000, item_kind="optin")
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        "a string",
+        None,
+        [],
+        {"message": {"mid": "m_1"}},
+        item(message={"text": "no mid"}),
+        item(message="not an object"),
+        item(message={"mid": "m_1", "text": 5}),
+        item(message={"mid": "m_1", "attachments": "nope"}),
+        item(message={"mid": "x" * 201}),
+        item(message={"mid": "m_\x001"}),
+        {**item(message={"mid": "m_1"}), "timestamp": "yesterday"},
+        {**item(message={"mid": "m_1"}), "timestamp": 10**20},
+        {**item(message={"mid": "m_1"}), "sender": {"id": "9" * 65}},
+        item(read={}),
+        item(delivery={"mids": "m_1"}),
+        item(delivery={}),
+        item(reaction={"action": "react"}),
+        item(message_edit={"mid": "m_1"}),
+        item(postback={"title": "x", "mid": 7.5}),
+    ],
+)
+def test_garbage_items_are_skipped_not_raised(garbage):
+    body = parse_body(envelope(garbage, item(message={"mid": "m_ok", "text": "fine"})))
+    assert [event.mid for event in body.events] == ["m_ok"]
+    (skipped,) = body.skipped
+    assert skipped.where == "entry[0].messaging[0]"
+    assert skipped.page_id == PAGE_ID
+    assert skipped.reason
+
+
+def test_garbage_entries_are_skipped():
+    raw = json.dumps(
+        {"object": "page", "entry": ["x", {"time": 1}, {"id": PAGE_ID, "messaging": "x"}]}
+    ).encode()
+    body = parse_body(raw)
+    assert body.events == ()
+    assert [s.where for s in body.skipped] == ["entry[0]", "entry[1]", "entry[2].messaging"]
+    assert body.page_ids == (PAGE_ID,)
+
+
+def test_text_the_database_cannot_store_is_cleaned():
+    raw = envelope(item(message={"mid": "m_1", "text": "a\u0000b\ud83dc"}))
+    (event,) = parse_body(raw).events
+    assert event.text == "ab?c"
+    assert event.text.encode("utf-8")
+
+
+def test_not_a_page_object_is_not_parsed():
+    body = parse_body(b'{"object": "instagram", "entry": [{"id": "1", "messaging": []}]}')
+    assert not body.is_page
+    assert body.object == "instagram"
+    assert body.events == ()
