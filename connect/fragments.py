@@ -53,7 +53,7 @@ def workspace_context(agent: Agent, interaction: Interaction | None, **extra) ->
                 and window.open
             ),
             page_name=_page_name(interaction.customer.page_id),
-            responses=list(selectors.stored_responses()),
+            responses=list(selectors.stored_responses(agent.user)),
         )
     context.update(extra)
     return context

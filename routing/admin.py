@@ -3,20 +3,36 @@ from django.contrib import admin
 from routing.models import (
     Agent,
     Customer,
+    FavouriteResponse,
     Interaction,
     InteractionEvent,
     Message,
+    Recording,
     ResponseCategory,
+    ResponseLibrary,
     StoredResponse,
     Workgroup,
+    WrapUpCode,
 )
+
+
+class WrapUpCodeInline(admin.TabularInline):
+    model = WrapUpCode
+    extra = 1
 
 
 @admin.register(Workgroup)
 class WorkgroupAdmin(admin.ModelAdmin):
-    list_display = ["name", "capacity_per_agent", "alert_timeout_seconds", "auto_record"]
+    list_display = [
+        "name",
+        "capacity_per_agent",
+        "alert_timeout_seconds",
+        "auto_record",
+        "wrap_up_required",
+    ]
     filter_horizontal = ["members"]
     search_fields = ["name"]
+    inlines = [WrapUpCodeInline]
 
 
 @admin.register(Agent)
@@ -82,14 +98,44 @@ class StoredResponseInline(admin.TabularInline):
     extra = 1
 
 
+class ResponseCategoryInline(admin.TabularInline):
+    model = ResponseCategory
+    extra = 1
+
+
+@admin.register(ResponseLibrary)
+class ResponseLibraryAdmin(admin.ModelAdmin):
+    list_display = ["name", "owner"]
+    list_filter = [("owner", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "owner__username"]
+    inlines = [ResponseCategoryInline]
+
+
 @admin.register(ResponseCategory)
 class ResponseCategoryAdmin(admin.ModelAdmin):
+    list_display = ["name", "library"]
+    list_filter = ["library"]
     inlines = [StoredResponseInline]
     search_fields = ["name"]
 
 
 @admin.register(StoredResponse)
 class StoredResponseAdmin(admin.ModelAdmin):
-    list_display = ["name", "shortcut", "category"]
-    list_filter = ["category"]
-    search_fields = ["name", "shortcut", "text"]
+    list_display = ["name", "shortcut", "category", "labels"]
+    list_filter = ["category__library", "category"]
+    search_fields = ["name", "shortcut", "labels", "text"]
+
+
+@admin.register(FavouriteResponse)
+class FavouriteResponseAdmin(admin.ModelAdmin):
+    list_display = ["user", "response"]
+
+
+@admin.register(Recording)
+class RecordingAdmin(admin.ModelAdmin):
+    list_display = ["interaction", "started_by", "started_at", "stopped_at"]
+    list_filter = ["started_at"]
+    readonly_fields = ["interaction", "started_by", "started_at", "stopped_at", "transcript"]
+
+    def has_add_permission(self, request) -> bool:
+        return False

@@ -19,7 +19,13 @@ class Workgroup(models.Model):
     alert_timeout_seconds = models.PositiveIntegerField(
         default=20, help_text="An offer not picked up within this goes back to the queue."
     )
-    auto_record = models.BooleanField(default=False)
+    auto_record = models.BooleanField(
+        default=False, help_text="Record every interaction of this workgroup from its start."
+    )
+    wrap_up_required = models.BooleanField(
+        default=False,
+        help_text="Agents pick a wrap-up code before a disconnected interaction leaves their list.",
+    )
     members = models.ManyToManyField("Agent", related_name="workgroups", blank=True)
 
     class Meta:
@@ -27,6 +33,23 @@ class Workgroup(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class WrapUpCode(models.Model):
+    workgroup = models.ForeignKey(Workgroup, on_delete=models.CASCADE, related_name="wrap_up_codes")
+    label = models.CharField(max_length=100)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["workgroup__name", "label"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workgroup", "label"], name="wrap_up_label_per_workgroup"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.label
 
 
 class AgentStatus(models.TextChoices):
@@ -138,6 +161,12 @@ class Interaction(models.Model):
     connected_at = models.DateTimeField(null=True, blank=True)
     disconnected_at = models.DateTimeField(null=True, blank=True)
     dismissed_at = models.DateTimeField(null=True, blank=True)
+    held_at = models.DateTimeField(null=True, blank=True)
+    # Customer messages after this are unread for the owning agent.
+    agent_read_at = models.DateTimeField(null=True, blank=True)
+    wrap_up_code = models.ForeignKey(
+        WrapUpCode, null=True, blank=True, on_delete=models.PROTECT, related_name="interactions"
+    )
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -222,6 +251,10 @@ class Message(models.Model):
     error_code = models.CharField(max_length=40, blank=True)
     error_message = models.CharField(max_length=500, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # The Meta mid this message replies to (quoted in the bubble).
+    reply_to_mid = models.CharField(max_length=200, blank=True)
+    # The customer's current reaction to this message ("" when none).
+    reaction = models.CharField(max_length=32, blank=True)
 
     class Meta:
         ordering = ["sent_at", "id"]
@@ -238,12 +271,63 @@ class Message(models.Model):
         return self.direction == MessageDirection.OUTBOUND
 
 
+class Recording(models.Model):
+    """A recorded span of an interaction: its messages and events, kept as they were."""
+
+    interaction = models.ForeignKey(
+        Interaction, on_delete=models.CASCADE, related_name="recordings"
+    )
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    started_at = models.DateTimeField()
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    # Filled when the recording stops: one line per message or event in the span.
+    transcript = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Recording of #{self.interaction_id} from {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class ResponseLibrary(models.Model):
+    """A set of stored responses: shared (no owner, kept by supervisors) or an agent's own."""
+
+    name = models.CharField(max_length=100)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="response_libraries",
+        help_text="Empty for a shared library; an agent for their own My Responses.",
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "response libraries"
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="library_name_per_owner")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class ResponseCategory(models.Model):
-    name = models.CharField(max_length=100, unique=True)
+    library = models.ForeignKey(
+        ResponseLibrary, on_delete=models.CASCADE, related_name="categories"
+    )
+    name = models.CharField(max_length=100)
 
     class Meta:
         ordering = ["name"]
         verbose_name_plural = "response categories"
+        constraints = [
+            models.UniqueConstraint(fields=["library", "name"], name="category_name_per_library")
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -254,11 +338,31 @@ class StoredResponse(models.Model):
         ResponseCategory, on_delete=models.CASCADE, related_name="responses"
     )
     name = models.CharField(max_length=100)
-    shortcut = models.SlugField(max_length=40, blank=True)
-    text = models.TextField()
+    shortcut = models.SlugField(
+        max_length=40, blank=True, help_text="Typed as /shortcut in the composer."
+    )
+    labels = models.CharField(max_length=200, blank=True, help_text="Comma separated.")
+    text = models.TextField(
+        help_text="Macros: {customer.first_name}, {agent.first_name}, {page.name}."
+    )
 
     class Meta:
         ordering = ["category__name", "name"]
 
     def __str__(self) -> str:
         return self.name
+
+
+class FavouriteResponse(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="favourite_responses"
+    )
+    response = models.ForeignKey(
+        StoredResponse, on_delete=models.CASCADE, related_name="favourited_by"
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "response"], name="favourite_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user} ★ {self.response}"

@@ -70,5 +70,13 @@ def transfer_workgroups() -> QuerySet[Workgroup]:
     ).order_by("name")
 
 
-def stored_responses() -> QuerySet[StoredResponse]:
-    return StoredResponse.objects.select_related("category").order_by("category__name", "name")
+def stored_responses(user=None) -> QuerySet[StoredResponse]:
+    """Shared responses, and the user's own when a user is given."""
+    owners = Q(category__library__owner__isnull=True)
+    if user is not None:
+        owners |= Q(category__library__owner=user)
+    return (
+        StoredResponse.objects.filter(owners)
+        .select_related("category__library")
+        .order_by("category__library__name", "category__name", "name")
+    )

@@ -5,7 +5,15 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from facebook.models import FacebookPage
-from routing.models import Agent, AgentStatus, ResponseCategory, StoredResponse, Workgroup
+from routing.models import (
+    Agent,
+    AgentStatus,
+    ResponseCategory,
+    ResponseLibrary,
+    StoredResponse,
+    Workgroup,
+    WrapUpCode,
+)
 
 DEMO_PASSWORD = "demo-pass"
 AGENTS = [("agent1", "Alice", "Agent"), ("agent2", "Bob", "Agent"), ("agent3", "Carol", "Agent")]
@@ -24,6 +32,9 @@ STORED_RESPONSES = {
         ("Shipping delay", "delay", "I'm sorry for the delay. Let me check the shipment for you."),
     ],
 }
+
+
+WRAP_UP_CODES = ["Resolved", "Order status given", "Escalated", "No answer needed"]
 
 
 class Command(BaseCommand):
@@ -66,8 +77,13 @@ class Command(BaseCommand):
         )
         supervisor.set_password(DEMO_PASSWORD)
         supervisor.save()
+        for label in WRAP_UP_CODES:
+            WrapUpCode.objects.get_or_create(workgroup=workgroup, label=label)
+        library, _ = ResponseLibrary.objects.get_or_create(name="Acme Support", owner=None)
         for category_name, responses in STORED_RESPONSES.items():
-            category, _ = ResponseCategory.objects.get_or_create(name=category_name)
+            category, _ = ResponseCategory.objects.get_or_create(
+                library=library, name=category_name
+            )
             for name, shortcut, text in responses:
                 StoredResponse.objects.update_or_create(
                     category=category, name=name, defaults={"shortcut": shortcut, "text": text}
