@@ -1,1 +1,17 @@
-urlpatterns = []
+from django.urls import re_path
+
+from facebook import fake_graph
+
+# Relative to FACEBOOK_GRAPH_URL, e.g. /fake-graph/v24.0/me/messages.
+urlpatterns = [
+    re_path(
+        r"^(?P<version>v\d+\.\d+)/(?P<page_id>[^/]+)/messages$",
+        fake_graph.messages,
+        name="fake-graph-messages",
+    ),
+    re_path(
+        r"^(?P<version>v\d+\.\d+)/(?P<psid>[^/]+)$",
+        fake_graph.profile,
+        name="fake-graph-profile",
+    ),
+]

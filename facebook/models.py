@@ -80,3 +80,15 @@ class FakeGraphMode(models.Model):
 
     def __str__(self) -> str:
         return self.mode
+
+
+class FakeProfile(models.Model):
+    """The name a simulator user chose; the fake Graph API answers it for their PSID."""
+
+    psid = models.CharField("PSID", max_length=64, unique=True)
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()

@@ -1,1 +1,183 @@
-"""Sends stored replies through the Graph API, off the request (filled in by the sender work)."""
+"""Sends stored replies through the Graph API, off the request.
+
+Routing stores a reply as `sending` and announces OUTBOUND_READY after commit;
+this module hands it to a thread pool, sends it, and reports the outcome back
+through routing's services. Routing decided the messaging type; nothing about
+the reply window is computed here. If the process dies mid-send, routing's
+`expire_stuck_sends` timer settles the message.
+"""
+
+import logging
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from django.conf import settings
+from django.db import connections
+from django.utils import timezone
+
+from facebook import graph
+from facebook.models import FacebookPage
+from routing import messaging
+from routing.events import OUTBOUND_READY, RoutingEvent, routing_event
+from routing.models import Message
+
+logger = logging.getLogger(__name__)
+
+MAX_WORKERS = 16
+# Retries of a retryable error, as fractions of the send timeout (0.5 s and
+# 1 s at the default 10 s), so that every attempt fits inside the deadline.
+RETRY_DELAYS = (0.05, 0.1)
+# A retry with less time than this left would only end as a confusing timeout.
+MIN_ATTEMPT_SECONDS = 0.25
+INTERNAL_ERROR = "Internal error while sending"
+
+_executor = ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="facebook-sender")
+_idle = threading.Condition()
+_outstanding = 0
+
+
+def on_routing_event(sender, event: RoutingEvent, **kwargs) -> None:
+    if event.type == OUTBOUND_READY and event.message_id is not None:
+        submit(event.message_id)
+
+
+routing_event.connect(on_routing_event, dispatch_uid="facebook.sender")
+
+
+def submit(message_id: int) -> Future:
+    """Queue the send of a stored reply; returns at once."""
+    global _outstanding
+    with _idle:
+        _outstanding += 1
+    try:
+        return _executor.submit(_job, message_id)
+    except BaseException:
+        _done()
+        raise
+
+
+def wait_for_idle(timeout: float = 30.0) -> bool:
+    """Block until no send is queued or running; False if `timeout` passed first."""
+    with _idle:
+        return _idle.wait_for(lambda: _outstanding == 0, timeout)
+
+
+def _done() -> None:
+    global _outstanding
+    with _idle:
+        _outstanding -= 1
+        if _outstanding == 0:
+            _idle.notify_all()
+
+
+def _job(message_id: int) -> None:
+    try:
+        send_stored_reply(message_id)
+    finally:
+        # A pool thread outlives the job: give its connection back now.
+        connections.close_all()
+        _done()
+
+
+def send_stored_reply(message_id: int) -> None:
+    """Send one `sending` message and record the outcome. Never raises."""
+    try:
+        _send(message_id)
+    except Exception:
+        logger.exception("Sending message %s failed unexpectedly", message_id)
+        try:
+            messaging.record_send_failed(
+                message_id=message_id, code="internal", reason=INTERNAL_ERROR
+            )
+        except Exception:
+            # expire_stuck_sends will time it out.
+            logger.exception("Could not mark message %s as failed", message_id)
+
+
+def _timeout_words(seconds: float) -> str:
+    return f"Not confirmed by Messenger within {seconds:g} s. It may not have been sent."
+
+
+def _send(message_id: int) -> None:
+    started = time.monotonic()
+    message = messaging.claim_for_sending(message_id=message_id)
+    if message is None:
+        return  # settled or deleted meanwhile
+    customer = message.interaction.customer
+    page = FacebookPage.objects.filter(page_id=customer.page_id).first()
+    if page is None:
+        messaging.record_send_failed(
+            message_id=message_id,
+            code="no_page",
+            reason=f"The Facebook Page {customer.page_id} is no longer set up here.",
+        )
+        return
+    timeout = settings.FACEBOOK_SEND_TIMEOUT
+    budget_end = started + timeout
+    if message.send_deadline is not None:
+        # Queued behind other sends: what is left until routing's deadline counts.
+        left = (message.send_deadline - timezone.now()).total_seconds() - 1
+        budget_end = min(budget_end, time.monotonic() + left)
+    if budget_end - time.monotonic() < MIN_ATTEMPT_SECONDS:
+        messaging.record_send_failed(
+            message_id=message_id,
+            code="timeout",
+            reason=f"Not sent within {timeout:g} s: the server was too busy. It was not sent.",
+            timed_out=True,
+        )
+        return
+    try:
+        result = _send_with_retries(message, page, budget_end=budget_end)
+    except graph.GraphTimeout:
+        logger.info("Message %s: no answer from Messenger in time", message_id)
+        messaging.record_send_failed(
+            message_id=message_id, code="timeout", reason=_timeout_words(timeout), timed_out=True
+        )
+        return
+    except _GaveUp as gave_up:
+        error = gave_up.error
+        if error.kind == graph.ErrorKind.TOKEN_INVALID:
+            FacebookPage.objects.filter(pk=page.pk).update(token_invalid=True)
+        reason = error.reason
+        if gave_up.attempts > 1:
+            reason = f"{reason} (tried {gave_up.attempts} times)"
+        messaging.record_send_failed(message_id=message_id, code=error.error_code, reason=reason)
+        return
+    messaging.record_sent(message_id=message_id, mid=result.message_id)
+
+
+class _GaveUp(Exception):
+    def __init__(self, error: graph.GraphError, attempts: int) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.attempts = attempts
+
+
+def _send_with_retries(
+    message: Message, page: FacebookPage, *, budget_end: float
+) -> graph.SendResult:
+    timeout = settings.FACEBOOK_SEND_TIMEOUT
+    attempt = 0
+    while True:
+        try:
+            return graph.send_text(
+                page=page,
+                psid=message.interaction.customer.psid,
+                text=message.text,
+                messaging_type=message.messaging_type or "RESPONSE",
+                tag="HUMAN_AGENT" if message.messaging_type == "MESSAGE_TAG" else "",
+                metadata=str(message.client_id),
+                timeout=budget_end - time.monotonic(),
+            )
+        except graph.GraphError as error:
+            if not error.retryable or attempt >= len(RETRY_DELAYS):
+                raise _GaveUp(error, attempt + 1) from None
+            delay = RETRY_DELAYS[attempt] * timeout
+            if budget_end - time.monotonic() - delay < MIN_ATTEMPT_SECONDS:
+                raise _GaveUp(error, attempt + 1) from None
+            attempt += 1
+            logger.info(
+                "Message %s: %s; retry %d in %.2f s", message.pk, error.error_code, attempt, delay
+            )
+            time.sleep(delay)

@@ -1,1 +1,10 @@
-urlpatterns = []
+from django.urls import path
+
+from facebook import simulator
+
+urlpatterns = [
+    path("", simulator.simulator_page, name="simulator"),
+    path("send", simulator.send, name="simulator-send"),
+    path("conversation", simulator.conversation, name="simulator-conversation"),
+    path("fake-graph-mode", simulator.fake_graph_mode, name="simulator-fake-graph-mode"),
+]

@@ -1,0 +1,340 @@
+"""A small Graph API client: Send API (text, sender actions) and the User Profile API.
+
+Every call raises `GraphError` (Meta refused, or could not be reached) or
+`GraphTimeout` (no answer in time: the message may or may not have gone out).
+The Page access token travels in the query string, as Meta documents; it never
+appears in our log lines or exception messages, and a filter on httpx's logger
+masks it should that logger be turned up to INFO.
+"""
+
+import enum
+import json
+import logging
+import re
+from dataclasses import dataclass
+
+import httpx
+from django.conf import settings
+
+from facebook.models import FacebookPage
+
+logger = logging.getLogger(__name__)
+
+SENDER_ACTIONS = ("typing_on", "typing_off", "mark_seen")
+PROFILE_FIELDS = "first_name,last_name,profile_pic"
+
+_TOKEN_IN_URL = re.compile(r"(access_token=)[^&\s\"']+")
+
+
+def redact(text: str, token: str = "") -> str:
+    """`text` with any access token (a known one, or one in a query string) masked."""
+    if token:
+        text = text.replace(token, "[token]")
+    return _TOKEN_IN_URL.sub(r"\1[token]", text)
+
+
+class _RedactAccessTokens(logging.Filter):
+    """httpx logs each request URL at INFO, and our URLs carry the Page token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "access_token=" in message:
+            record.msg = redact(message)
+            record.args = ()
+        return True
+
+
+logging.getLogger("httpx").addFilter(_RedactAccessTokens())
+
+# One client for the process: its connection pool is thread-safe and reusing
+# connections saves a TLS handshake per send. Timeouts are given per request
+# so that a changed FACEBOOK_SEND_TIMEOUT applies at once.
+_client = httpx.Client(
+    headers={"User-Agent": "connect-messenger/1"},
+    follow_redirects=False,
+    limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
+)
+
+
+# --- results and errors --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SendResult:
+    recipient_id: str
+    message_id: str
+
+
+@dataclass(frozen=True)
+class Profile:
+    first_name: str
+    last_name: str
+    profile_pic: str
+
+
+class ErrorKind(enum.StrEnum):
+    TEMPORARY = "temporary"
+    RATE_LIMIT = "rate_limit"
+    TOKEN_INVALID = "token_invalid"
+    WINDOW_CLOSED = "window_closed"
+    UNAVAILABLE = "unavailable"
+    CANNOT_RECEIVE = "cannot_receive"
+    NO_PROFILE = "no_profile"
+    NO_MATCHING_USER = "no_matching_user"
+    INVALID_PARAMETER = "invalid_parameter"
+    THREAD_CONTROL = "thread_control"
+    SERVER_ERROR = "server_error"
+    NETWORK = "network"
+    BAD_ANSWER = "bad_answer"
+    OTHER = "other"
+
+
+# (code, subcode) → kind, most specific first; subcode None matches any.
+_KINDS: list[tuple[int, int | None, ErrorKind]] = [
+    (10, 2018278, ErrorKind.WINDOW_CLOSED),
+    (10, 2534022, ErrorKind.WINDOW_CLOSED),
+    (10, 2018108, ErrorKind.CANNOT_RECEIVE),
+    (200, 1545041, ErrorKind.UNAVAILABLE),
+    (100, 2018218, ErrorKind.NO_PROFILE),
+    (2018218, None, ErrorKind.NO_PROFILE),
+    (100, 2018001, ErrorKind.NO_MATCHING_USER),
+    (551, None, ErrorKind.UNAVAILABLE),
+    (190, None, ErrorKind.TOKEN_INVALID),
+    (2018300, None, ErrorKind.THREAD_CONTROL),
+    (100, None, ErrorKind.INVALID_PARAMETER),
+    (4, None, ErrorKind.RATE_LIMIT),
+    (32, None, ErrorKind.RATE_LIMIT),
+    (613, None, ErrorKind.RATE_LIMIT),
+    (1, None, ErrorKind.TEMPORARY),
+    (2, None, ErrorKind.TEMPORARY),
+    (1200, None, ErrorKind.TEMPORARY),
+]
+
+_RETRYABLE = {
+    ErrorKind.TEMPORARY,
+    ErrorKind.RATE_LIMIT,
+    ErrorKind.SERVER_ERROR,
+    ErrorKind.NETWORK,
+}
+
+# Words for the agent, shown beside the failed message.
+_WORDS = {
+    ErrorKind.TEMPORARY: "Messenger had a temporary problem",
+    ErrorKind.RATE_LIMIT: "Messenger is limiting how fast this Page may send; try again shortly",
+    ErrorKind.TOKEN_INVALID: (
+        "The Page's access token is invalid or expired: a supervisor must enter a new one"
+    ),
+    ErrorKind.WINDOW_CLOSED: "Messenger's 24-hour reply window has closed",
+    ErrorKind.UNAVAILABLE: "This person isn't available right now",
+    ErrorKind.CANNOT_RECEIVE: "This person can't receive messages from this Page right now",
+    ErrorKind.NO_PROFILE: "Messenger has no profile for this person",
+    ErrorKind.NO_MATCHING_USER: "Messenger knows no such person for this Page",
+    ErrorKind.INVALID_PARAMETER: "Messenger refused the message as invalid",
+    ErrorKind.THREAD_CONTROL: "Another app controls this conversation right now",
+    ErrorKind.SERVER_ERROR: "Messenger answered with a server error",
+    ErrorKind.NETWORK: "Messenger could not be reached",
+    ErrorKind.BAD_ANSWER: "Messenger's answer could not be understood",
+    ErrorKind.OTHER: "Messenger refused the message",
+}
+
+
+class GraphError(Exception):
+    """Meta refused the call, or could not be reached. Never carries the token."""
+
+    def __init__(
+        self,
+        *,
+        kind: ErrorKind,
+        code: int | None = None,
+        subcode: int | None = None,
+        meta_message: str = "",
+        fbtrace_id: str = "",
+        http_status: int | None = None,
+        retryable: bool | None = None,
+    ) -> None:
+        self.kind = kind
+        self.code = code
+        self.subcode = subcode
+        self.meta_message = meta_message
+        self.fbtrace_id = fbtrace_id
+        self.http_status = http_status
+        self.retryable = kind in _RETRYABLE if retryable is None else retryable
+        super().__init__(f"Graph API error {self.error_code}: {self.reason}")
+
+    @property
+    def final(self) -> bool:
+        """Trying the same call again will not help."""
+        return not self.retryable
+
+    @property
+    def error_code(self) -> str:
+        """A short code to store: `613`, `10/2018278`, `http_502`, `network`…"""
+        if self.code is not None:
+            return f"{self.code}/{self.subcode}" if self.subcode else str(self.code)
+        if self.kind == ErrorKind.SERVER_ERROR and self.http_status:
+            return f"http_{self.http_status}"
+        return self.kind.value
+
+    @property
+    def reason(self) -> str:
+        """What the agent reads: our words, and Meta's where ours are generic."""
+        words = _WORDS[self.kind]
+        if self.kind in (ErrorKind.INVALID_PARAMETER, ErrorKind.OTHER) and self.meta_message:
+            words = f"{words}: {self.meta_message}"
+        if self.kind == ErrorKind.SERVER_ERROR and self.http_status:
+            words = f"{words} (HTTP {self.http_status})"
+        return words
+
+
+class GraphTimeout(Exception):
+    """No answer within the timeout: the call may or may not have taken effect."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        super().__init__(f"No answer from the Graph API within {seconds:g} s")
+
+
+def classify(code: int | None, subcode: int | None) -> ErrorKind:
+    for known_code, known_subcode, kind in _KINDS:
+        if code == known_code and known_subcode in (None, subcode):
+            return kind
+    return ErrorKind.OTHER
+
+
+def parse_error(status_code: int, content: bytes | str, *, token: str = "") -> GraphError:
+    """Meta's `{"error": {...}}` answer (or whatever came instead) as a GraphError."""
+    try:
+        error = json.loads(content).get("error")
+    except (ValueError, AttributeError):
+        error = None
+    if not isinstance(error, dict):
+        if status_code >= 500:
+            return GraphError(kind=ErrorKind.SERVER_ERROR, http_status=status_code)
+        return GraphError(kind=ErrorKind.BAD_ANSWER, http_status=status_code)
+    code = _int_or_none(error.get("code"))
+    subcode = _int_or_none(error.get("error_subcode"))
+    kind = classify(code, subcode)
+    retryable = None
+    if kind == ErrorKind.OTHER:
+        # An unlisted code: trust Meta's own hint, else a 5xx is worth a retry.
+        retryable = bool(error.get("is_transient")) or status_code >= 500
+    return GraphError(
+        kind=kind,
+        code=code,
+        subcode=subcode,
+        meta_message=redact(str(error.get("message") or ""), token)[:300],
+        fbtrace_id=str(error.get("fbtrace_id") or ""),
+        http_status=status_code,
+        retryable=retryable,
+    )
+
+
+def _int_or_none(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+# --- calls ---------------------------------------------------------------------
+
+
+def _url(*parts: str) -> str:
+    base = settings.FACEBOOK_GRAPH_URL.rstrip("/")
+    return "/".join([base, settings.FACEBOOK_GRAPH_VERSION, *parts])
+
+
+def _request(
+    method: str,
+    url: str,
+    *,
+    page: FacebookPage,
+    json_body: dict | None = None,
+    params: dict | None = None,
+    timeout: float | None,
+) -> dict:
+    seconds = settings.FACEBOOK_SEND_TIMEOUT if timeout is None else max(timeout, 0.01)
+    token = page.access_token
+    try:
+        response = _client.request(
+            method,
+            url,
+            params={**(params or {}), "access_token": token},
+            json=json_body,
+            timeout=seconds,
+        )
+    except httpx.TimeoutException:
+        raise GraphTimeout(seconds) from None
+    except httpx.HTTPError as exc:
+        # The exception text may hold the URL, and with it the token: name its type only.
+        logger.warning(
+            "Graph API %s for Page %s failed: %s", method, page.page_id, type(exc).__name__
+        )
+        raise GraphError(kind=ErrorKind.NETWORK, meta_message=type(exc).__name__) from None
+    if response.is_success:
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if isinstance(answer, dict):
+            return answer
+        raise GraphError(kind=ErrorKind.BAD_ANSWER, http_status=response.status_code)
+    error = parse_error(response.status_code, response.content, token=token)
+    logger.info(
+        "Graph API %s for Page %s refused: %s (HTTP %s, fbtrace_id %s)",
+        method,
+        page.page_id,
+        error.error_code,
+        response.status_code,
+        error.fbtrace_id or "-",
+    )
+    raise error
+
+
+def send_text(
+    *,
+    page: FacebookPage,
+    psid: str,
+    text: str,
+    messaging_type: str = "RESPONSE",
+    tag: str = "",
+    metadata: str = "",
+    timeout: float | None = None,
+) -> SendResult:
+    """Send API: a text message. `tag` goes along only with MESSAGE_TAG."""
+    message = {"text": text}
+    if metadata:
+        message["metadata"] = metadata
+    body = {"recipient": {"id": psid}, "messaging_type": messaging_type}
+    if messaging_type == "MESSAGE_TAG":
+        body["tag"] = tag
+    body["message"] = message
+    answer = _request(
+        "POST", _url(page.page_id, "messages"), page=page, json_body=body, timeout=timeout
+    )
+    message_id = answer.get("message_id")
+    if not message_id:
+        raise GraphError(kind=ErrorKind.BAD_ANSWER, http_status=200)
+    return SendResult(recipient_id=str(answer.get("recipient_id") or psid), message_id=message_id)
+
+
+def send_sender_action(
+    *, page: FacebookPage, psid: str, action: str, timeout: float | None = None
+) -> None:
+    """Send API: typing_on, typing_off or mark_seen."""
+    if action not in SENDER_ACTIONS:
+        raise ValueError(f"Unknown sender action {action!r}")
+    body = {"recipient": {"id": psid}, "sender_action": action}
+    _request("POST", _url(page.page_id, "messages"), page=page, json_body=body, timeout=timeout)
+
+
+def fetch_profile(*, page: FacebookPage, psid: str, timeout: float | None = None) -> Profile:
+    """User Profile API. Fails with ErrorKind.NO_PROFILE for people Meta will not describe."""
+    answer = _request(
+        "GET", _url(psid), page=page, params={"fields": PROFILE_FIELDS}, timeout=timeout
+    )
+    return Profile(
+        first_name=str(answer.get("first_name") or ""),
+        last_name=str(answer.get("last_name") or ""),
+        profile_pic=str(answer.get("profile_pic") or ""),
+    )

@@ -1,0 +1,297 @@
+"""The customer simulator (only with FACEBOOK_SIMULATOR): play a Facebook user.
+
+A person picks a name (which fixes their PSID) and a Page, and writes; the
+server turns that into a Messenger webhook body shaped like Meta's, signs it
+with the app secret and POSTs it to this server's own webhook. The page shows
+what the customer sent and the replies the fake Graph API received for them,
+and switches the fake Graph API's behaviour.
+"""
+
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from datetime import datetime
+
+import httpx
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from facebook import fake_graph
+from facebook.fake_graph import simulator_only
+from facebook.models import FacebookPage, FakeGraphCall
+
+SESSION_SENT = "simulator_sent"
+SESSION_NAME = "simulator_name"
+SESSION_PAGE = "simulator_page"
+SESSION_STATUS = "simulator_status"
+KEPT_MESSAGES = 100
+MAX_NAME_LENGTH = 100
+MAX_TEXT_LENGTH = 5000
+WEBHOOK_TIMEOUT = 20.0  # Meta's own patience with a webhook
+TYPING_LASTS_SECONDS = 20  # Messenger turns typing off by itself after about this
+
+
+def clean_name(name: str) -> str:
+    return " ".join(name.split())[:MAX_NAME_LENGTH]
+
+
+def psid_for_name(name: str) -> str:
+    """A stable, PSID-shaped id for a name: the same name is the same person."""
+    digest = hashlib.sha256(clean_name(name).casefold().encode()).hexdigest()
+    return f"73{int(digest, 16) % 10**14:014d}"
+
+
+def build_webhook_body(
+    *, page_id: str, psid: str, text: str, mid: str | None = None, now_ms: int | None = None
+) -> bytes:
+    """A Messenger text-message webhook body, serialised as Meta does (non-ASCII escaped)."""
+    now_ms = now_ms or int(time.time() * 1000)
+    envelope = {
+        "object": "page",
+        "entry": [
+            {
+                "id": page_id,
+                "time": now_ms,
+                "messaging": [
+                    {
+                        "sender": {"id": psid},
+                        "recipient": {"id": page_id},
+                        "timestamp": now_ms,
+                        "message": {"mid": mid or f"m_sim_{uuid.uuid4().hex}", "text": text},
+                    }
+                ],
+            }
+        ],
+    }
+    return json.dumps(envelope, ensure_ascii=True, separators=(",", ":")).encode()
+
+
+def signature_for(body: bytes) -> str:
+    """The X-Hub-Signature-256 header value Meta would send with `body`."""
+    digest = hmac.new(settings.FACEBOOK_APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+# --- the conversation -----------------------------------------------------------
+
+
+def _reply_text(call: FakeGraphCall) -> str:
+    message = call.body.get("message") if isinstance(call.body, dict) else None
+    return str(message.get("text") or "") if isinstance(message, dict) else ""
+
+
+def _refusal(call: FakeGraphCall) -> str:
+    if call.answer_status == 200:
+        return ""
+    error = call.answer.get("error") if isinstance(call.answer, dict) else None
+    if isinstance(error, dict):
+        return f"Refused by the fake Graph API: {error.get('message', '')}"
+    return f"Refused by the fake Graph API with HTTP {call.answer_status}"
+
+
+def conversation_context(sent: list[dict], name: str, page_id: str) -> dict:
+    """What the customer sent (from the session) and what the Page answered, oldest first."""
+    name = clean_name(name)
+    if not name:
+        return {"name": "", "psid": "", "items": [], "typing": False}
+    psid = psid_for_name(name)
+    items = [
+        {
+            "who": "customer",
+            "text": entry["text"],
+            "at": datetime.fromisoformat(entry["at"]),
+            "note": _webhook_note(entry.get("webhook_status"), entry.get("problem", "")),
+        }
+        for entry in sent
+        if entry.get("psid") == psid and entry.get("page_id") == page_id
+    ]
+    calls = list(
+        FakeGraphCall.objects.filter(recipient_psid=psid, page_id=page_id, method="POST").order_by(
+            "-id"
+        )[:KEPT_MESSAGES]
+    )
+    typing = False
+    for call in calls:  # newest first: the latest of text or typing decides
+        action = call.body.get("sender_action") if isinstance(call.body, dict) else None
+        if action or _reply_text(call):
+            typing = (
+                action == "typing_on"
+                and (timezone.now() - call.at).total_seconds() < TYPING_LASTS_SECONDS
+            )
+            break
+    items += [
+        {"who": "page", "text": _reply_text(call), "at": call.at, "note": _refusal(call)}
+        for call in calls
+        if _reply_text(call)
+    ]
+    items.sort(key=lambda item: item["at"])
+    page = FacebookPage.objects.filter(page_id=page_id).first()
+    return {
+        "name": name,
+        "psid": psid,
+        "page": page,
+        "items": items[-KEPT_MESSAGES:],
+        "typing": typing,
+    }
+
+
+def _webhook_note(status: int | None, problem: str) -> str:
+    if status is None:
+        return f"Our webhook could not be reached ({problem or 'no answer'})"
+    if status != 200:
+        return f"Our webhook answered HTTP {status}"
+    return ""
+
+
+# --- views ----------------------------------------------------------------------
+
+
+@simulator_only
+@require_GET
+def simulator_page(request):
+    name = request.session.get(SESSION_NAME, "")
+    pages = list(FacebookPage.objects.all())
+    page_id = request.session.get(SESSION_PAGE) or (pages[0].page_id if pages else "")
+    return render(
+        request,
+        "simulator/page.html",
+        {
+            "pages": pages,
+            "page_id": page_id,
+            "name": name,
+            "status": request.session.pop(SESSION_STATUS, None),
+            "conversation": conversation_context(
+                request.session.get(SESSION_SENT, []), name, page_id
+            ),
+            **_mode_context(),
+        },
+    )
+
+
+@simulator_only
+@require_GET
+def conversation(request):
+    """The conversation pane, polled every second by the page."""
+    context = conversation_context(
+        request.session.get(SESSION_SENT, []),
+        request.GET.get("name", ""),
+        request.GET.get("page", ""),
+    )
+    return render(request, "simulator/_conversation.html", {"conversation": context})
+
+
+# Async on purpose: it calls this same server over HTTP, and under daphne a
+# sync view would hold the one thread the webhook view needs: a deadlock.
+@simulator_only
+@require_POST
+async def send(request):
+    """Send the customer's message to our webhook, signed as Meta signs it."""
+    name = clean_name(request.POST.get("name", ""))
+    page_id = request.POST.get("page", "").strip()
+    text = request.POST.get("text", "").strip()
+    problem = ""
+    if not name:
+        problem = "Type your name first."
+    elif not text:
+        problem = "Type a message first."
+    elif len(text) > MAX_TEXT_LENGTH:
+        problem = f"Keep the message under {MAX_TEXT_LENGTH} characters."
+    elif not await FacebookPage.objects.filter(page_id=page_id).aexists():
+        problem = "Pick a Page."
+    if problem:
+        if request.htmx:
+            return HttpResponseBadRequest(
+                render_to_string("simulator/_status.html", {"status": {"error": problem}})
+            )
+        await request.session.aset(SESSION_STATUS, {"error": problem})
+        return redirect("simulator")
+
+    psid = psid_for_name(name)
+    # Stored before posting: the webhook may ask the fake Graph API for the profile at once.
+    await sync_to_async(fake_graph.remember_profile)(psid=psid, name=name)
+    mid = f"m_sim_{uuid.uuid4().hex}"
+    body = build_webhook_body(page_id=page_id, psid=psid, text=text, mid=mid)
+    url = request.build_absolute_uri(reverse("facebook-webhook"))
+    webhook_status, failure = await _post_to_webhook(url, body)
+
+    sent = list(await request.session.aget(SESSION_SENT, []))
+    sent.append(
+        {
+            "page_id": page_id,
+            "psid": psid,
+            "text": text,
+            "mid": mid,
+            "at": timezone.now().isoformat(),
+            "webhook_status": webhook_status,
+            "problem": failure,
+        }
+    )
+    sent = sent[-KEPT_MESSAGES:]
+    await request.session.aset(SESSION_SENT, sent)
+    await request.session.aset(SESSION_NAME, name)
+    await request.session.aset(SESSION_PAGE, page_id)
+
+    status = {"mid": mid, "psid": psid, "webhook_status": webhook_status}
+    if webhook_status is None or webhook_status != 200:
+        status["error"] = _webhook_note(webhook_status, failure)
+    if not request.htmx:
+        await request.session.aset(SESSION_STATUS, status)
+        return redirect("simulator")
+    context = await sync_to_async(conversation_context)(sent, name, page_id)
+    return HttpResponse(
+        render_to_string("simulator/_sent.html", {"status": status, "conversation": context})
+    )
+
+
+async def _post_to_webhook(url: str, body: bytes) -> tuple[int | None, str]:
+    headers = {"Content-Type": "application/json", "X-Hub-Signature-256": signature_for(body)}
+    try:
+        # trust_env off: a proxy from the environment must not carry a call to ourselves.
+        async with httpx.AsyncClient(timeout=WEBHOOK_TIMEOUT, trust_env=False) as client:
+            response = await client.post(url, content=body, headers=headers)
+    except httpx.HTTPError as exc:
+        return None, type(exc).__name__
+    return response.status_code, ""
+
+
+def _mode_context(changed: bool = False) -> dict:
+    return {
+        "mode": fake_graph.current_mode(),
+        "modes": fake_graph.MODES,
+        "mode_changed": changed,
+    }
+
+
+@simulator_only
+@csrf_exempt  # a dev-only switch that scripts and benchmarks flip with a bare POST
+@require_http_methods(["GET", "POST"])
+def fake_graph_mode(request):
+    """GET or POST `mode=<name>`: the fake Graph API's behaviour (htmx: the control, else JSON)."""
+    if request.method == "POST":
+        mode = request.POST.get("mode", "")
+        if not mode and request.content_type == "application/json":
+            try:
+                mode = str(json.loads(request.body).get("mode", ""))
+            except (ValueError, AttributeError):
+                mode = ""
+        if mode not in fake_graph.MODES:
+            return JsonResponse(
+                {"error": f"Unknown mode {mode!r}", "modes": list(fake_graph.MODES)}, status=400
+            )
+        fake_graph.set_mode(mode)
+    if request.htmx:
+        return render(
+            request, "simulator/_mode.html", _mode_context(changed=request.method == "POST")
+        )
+    if request.method == "POST" and "text/html" in request.headers.get("Accept", ""):
+        return redirect("simulator")  # the form without JavaScript
+    return JsonResponse({"mode": fake_graph.current_mode(), "modes": list(fake_graph.MODES)})

@@ -1,0 +1,169 @@
+"""The desktop's HTTP side: login, isolation between agents, actions and their errors."""
+
+import pytest
+from django.test import Client
+
+from routing import services
+from routing.models import AgentStatus, InteractionState, Message, MessageStatus
+from tests.factories import customer_writes, make_agent, make_page, make_workgroup, refresh
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def workgroup():
+    group = make_workgroup("Facebook DM")
+    make_page(group)
+    return group
+
+
+def logged_in(agent) -> Client:
+    client = Client()
+    client.force_login(agent.user)
+    return client
+
+
+def test_the_desktop_needs_a_login():
+    response = Client().get("/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_login_form_has_the_promised_fields(workgroup):
+    make_agent("agent1", workgroups=[workgroup])
+    page = Client().get("/accounts/login/").content.decode()
+    assert 'name="username"' in page and 'name="password"' in page
+    assert ">Log in<" in page
+    response = Client().post(
+        "/accounts/login/", {"username": "agent1", "password": "demo-pass"}, follow=False
+    )
+    assert response.status_code == 302 and response["Location"] == "/"
+
+
+def test_the_desktop_lists_my_interactions_with_their_state(workgroup):
+    agent = make_agent(workgroups=[workgroup])
+    received = customer_writes(workgroup, text="Hello there")
+    page = logged_in(agent).get("/").content.decode()
+    assert f'id="interaction-{received.interaction.pk}"' in page
+    assert 'data-state="alerting"' in page
+    for name in ("Pickup", "Hold", "Transfer", "Record", "Disconnect"):
+        assert f">{name}</button>" in page
+
+
+def test_an_agent_cannot_open_or_act_on_another_agents_interaction(workgroup):
+    owner = make_agent(workgroups=[workgroup])
+    received = customer_writes(workgroup)
+    services.pickup(interaction_id=received.interaction.pk, agent=owner)
+    intruder = make_agent(workgroups=[workgroup])
+    client = logged_in(intruder)
+    pk = received.interaction.pk
+
+    assert client.get(f"/interactions/{pk}/", **HTMX).status_code == 404
+    page = client.get(f"/?interaction={pk}").content.decode()
+    assert "Hello" not in page
+    response = client.post(f"/interactions/{pk}/disconnect", **HTMX)
+    assert response.status_code == 409
+    assert "not yours" in response.content.decode()
+    assert refresh(received.interaction).state == InteractionState.CONNECTED
+    response = client.post(f"/interactions/{pk}/messages", {"text": "hi"}, **HTMX)
+    assert response.status_code in (409, 422)
+    assert not Message.objects.filter(direction="out").exists()
+
+
+def test_pickup_hold_record_and_disconnect_through_the_toolbar(workgroup):
+    agent = make_agent(workgroups=[workgroup])
+    received = customer_writes(workgroup)
+    client = logged_in(agent)
+    pk = received.interaction.pk
+
+    response = client.post(f"/interactions/{pk}/pickup", **HTMX)
+    assert response.status_code == 200
+    assert refresh(received.interaction).state == InteractionState.CONNECTED
+    assert 'data-state="connected"' in response.content.decode()
+
+    client.post(f"/interactions/{pk}/record", {"on": "1"}, **HTMX)
+    assert refresh(received.interaction).recording is True
+    assert 'aria-pressed="true"' in client.get(f"/interactions/{pk}/", **HTMX).content.decode()
+
+    client.post(f"/interactions/{pk}/hold", **HTMX)
+    assert refresh(received.interaction).state == InteractionState.HELD
+
+    response = client.post(f"/interactions/{pk}/disconnect", **HTMX)
+    assert refresh(received.interaction).state == InteractionState.DISCONNECTED
+    assert 'data-state="disconnected"' in response.content.decode()
+
+
+def test_a_refused_action_says_why_on_screen(workgroup):
+    agent = make_agent(workgroups=[workgroup])
+    received = customer_writes(workgroup)
+    response = logged_in(agent).post(f"/interactions/{received.interaction.pk}/hold", **HTMX)
+    assert response.status_code == 409
+    assert 'role="alert"' in response.content.decode()
+    assert "Cannot hold" in response.content.decode()
+
+
+def test_send_stores_the_reply_and_shows_it_sending(workgroup):
+    agent = make_agent(workgroups=[workgroup])
+    received = customer_writes(workgroup)
+    services.pickup(interaction_id=received.interaction.pk, agent=agent)
+    response = logged_in(agent).post(
+        f"/interactions/{received.interaction.pk}/messages",
+        {"text": "We are on it", "client_id": "0b5c7a52-8a4b-4a67-9a7e-1f1c3b1f0a11"},
+        **HTMX,
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "We are on it" in body
+    message = Message.objects.get(direction="out")
+    assert str(message.client_id) == "0b5c7a52-8a4b-4a67-9a7e-1f1c3b1f0a11"
+    assert f'id="message-{message.pk}"' in body
+
+
+def test_send_refuses_an_overlong_reply_and_keeps_the_text(workgroup):
+    agent = make_agent(workgroups=[workgroup])
+    received = customer_writes(workgroup)
+    services.pickup(interaction_id=received.interaction.pk, agent=agent)
+    text = "x" * 2500
+    response = logged_in(agent).post(
+        f"/interactions/{received.interaction.pk}/messages", {"text": text}, **HTMX
+    )
+    assert response.status_code == 422
+    assert "at most 1999 characters" in response.content.decode()
+    assert text in response.content.decode()
+    assert not Message.objects.filter(direction="out").exists()
+
+
+def test_failed_messages_offer_resend_and_delete(workgroup):
+    agent = make_agent(workgroups=[workgroup])
+    received = customer_writes(workgroup)
+    services.pickup(interaction_id=received.interaction.pk, agent=agent)
+    client = logged_in(agent)
+    client.post(f"/interactions/{received.interaction.pk}/messages", {"text": "Same"}, **HTMX)
+    client.post(f"/interactions/{received.interaction.pk}/messages", {"text": "Same"}, **HTMX)
+    duplicate = Message.objects.get(status=MessageStatus.DUPLICATE)
+    page = client.get(f"/interactions/{received.interaction.pk}/", **HTMX).content.decode()
+    assert f'hx-post="/messages/{duplicate.pk}/resend"' in page
+    assert f'hx-post="/messages/{duplicate.pk}/delete"' in page
+
+    response = client.post(f"/messages/{duplicate.pk}/delete", **HTMX)
+    assert response.status_code == 200
+    duplicate.refresh_from_db()
+    assert duplicate.deleted_at is not None
+
+
+def test_status_change_from_the_desktop(workgroup):
+    agent = make_agent(workgroups=[workgroup])
+    response = logged_in(agent).post("/desktop/status", {"status": "away"}, **HTMX)
+    assert response.status_code == 200
+    agent.refresh_from_db()
+    assert agent.status == AgentStatus.AWAY
+    response = logged_in(agent).post("/desktop/status", {"status": "not_answering"}, **HTMX)
+    assert response.status_code == 422
+
+
+def test_healthz_answers_ok():
+    response = Client().get("/healthz")
+    assert response.status_code == 200
+    assert response.content == b"ok"

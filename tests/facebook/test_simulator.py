@@ -1,0 +1,273 @@
+"""The customer simulator: the page, the signed webhook body it posts, the mode switch."""
+
+import hashlib
+import hmac
+import json
+import time
+
+import httpx
+import pytest
+from asgiref.sync import iscoroutinefunction
+from django.test import Client
+
+from facebook import fake_graph, simulator
+from facebook.models import FakeGraphMode, FakeProfile, WebhookDelivery
+from tests.factories import PAGE_ID, make_page, make_workgroup
+
+pytestmark = pytest.mark.django_db
+
+TOKEN = "simulator-test-token"
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def page():
+    return make_page(make_workgroup(), access_token=TOKEN)
+
+
+def expected_signature(body: bytes, secret: str) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def send(client, catcher, *, name="Ana Silva", text="Where is my order?", page_id=PAGE_ID):
+    # The simulator posts to the webhook of the host it was reached at: here, the catcher.
+    return client.post(
+        "/simulator/send",
+        {"name": name, "page": page_id, "text": text},
+        HTTP_HOST=catcher.host,
+        **HTMX,
+    )
+
+
+def test_the_page_shows_the_form_and_polls_the_conversation(client, page):
+    response = client.get("/simulator/")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    for words in (
+        '<label for="sim-name">Your name</label>',
+        '<label for="sim-text">Message</label>',
+        ">Send to Page</button>",
+        "Acme Support (100000000000001)",
+        'hx-trigger="every 1s"',
+        "/static/vendor/htmx-2.0.11.min.js",
+        "/static/simulator/simulator.css",
+    ):
+        assert words in html
+
+
+def test_the_view_calling_our_own_server_is_async():
+    # Under daphne a sync view calling its own server would wait on itself.
+    assert iscoroutinefunction(simulator.send)
+
+
+def test_sending_posts_a_signed_messenger_body_to_the_webhook(
+    client, page, webhook_catcher, settings
+):
+    before_ms = int(time.time() * 1000)
+
+    response = send(client, webhook_catcher, text="Où est ma commande ? 📦")
+
+    assert response.status_code == 200
+    [request] = webhook_catcher.requests
+    assert request.path == "/facebook/webhook"
+    assert request.headers["Content-Type"] == "application/json"
+    assert request.headers["X-Hub-Signature-256"] == expected_signature(
+        request.body, settings.FACEBOOK_APP_SECRET
+    )
+    # Serialised as Meta does: non-ASCII escaped, so the signed bytes are plain ASCII.
+    assert request.body.isascii()
+    body = json.loads(request.body)
+    psid = simulator.psid_for_name("Ana Silva")
+    [entry] = body["entry"]
+    [event] = entry["messaging"]
+    assert body["object"] == "page"
+    assert entry["id"] == PAGE_ID
+    assert event["sender"] == {"id": psid}
+    assert event["recipient"] == {"id": PAGE_ID}
+    assert event["message"]["text"] == "Où est ma commande ? 📦"
+    assert event["message"]["mid"].startswith("m_sim_")
+    assert before_ms <= event["timestamp"] == entry["time"] <= int(time.time() * 1000)
+
+    html = response.content.decode()
+    assert "the webhook answered 200" in html
+    assert 'hx-swap-oob="innerHTML"' in html
+    assert "Où est ma commande ? 📦" in html
+
+
+def test_the_same_name_is_the_same_person(client, page, webhook_catcher):
+    send(client, webhook_catcher, name="Ana Silva")
+    send(client, webhook_catcher, name="  ana   SILVA ")
+    send(client, webhook_catcher, name="Ben Novak")
+
+    bodies = [webhook_catcher.json(i) for i in range(3)]
+    senders = [b["entry"][0]["messaging"][0]["sender"]["id"] for b in bodies]
+    mids = {b["entry"][0]["messaging"][0]["message"]["mid"] for b in bodies}
+    assert senders[0] == senders[1] != senders[2]
+    assert all(len(psid) == 16 and psid.isdigit() for psid in senders)
+    assert len(mids) == 3
+
+
+def test_the_chosen_name_becomes_the_fake_profile(client, page, webhook_catcher):
+    send(client, webhook_catcher, name="Chloé Dubois")
+
+    profile = FakeProfile.objects.get(psid=simulator.psid_for_name("Chloé Dubois"))
+    assert (profile.first_name, profile.last_name) == ("Chloé", "Dubois")
+
+
+@pytest.mark.parametrize(
+    ("fields", "words"),
+    [
+        ({"name": "", "text": "Hi"}, "Type your name first."),
+        ({"name": "Ana", "text": "  "}, "Type a message first."),
+        ({"name": "Ana", "text": "Hi", "page": "404"}, "Pick a Page."),
+    ],
+)
+def test_incomplete_forms_are_refused_with_words(client, page, webhook_catcher, fields, words):
+    data = {"page": PAGE_ID, **fields}
+
+    response = client.post("/simulator/send", data, HTTP_HOST=webhook_catcher.host, **HTMX)
+
+    assert response.status_code == 400
+    assert words in response.content.decode()
+    assert webhook_catcher.requests == []
+
+
+def test_without_javascript_sending_redirects_back_to_the_page(client, page, webhook_catcher):
+    response = client.post(
+        "/simulator/send",
+        {"name": "Ana", "page": PAGE_ID, "text": "Hi"},
+        HTTP_HOST=webhook_catcher.host,
+    )
+
+    assert (response.status_code, response["Location"]) == (302, "/simulator/")
+    page_html = client.get("/simulator/", HTTP_HOST=webhook_catcher.host).content.decode()
+    assert "the webhook answered 200" in page_html
+    assert 'value="Ana"' in page_html
+
+
+def test_the_conversation_shows_both_sides(client, page, webhook_catcher):
+    send(client, webhook_catcher, name="Ana Silva", text="Where is my order?")
+    psid = simulator.psid_for_name("Ana Silva")
+    # The agent's replies, as the fake Graph API receives them.
+    for text in ("It left today.", "Anything else?"):
+        client.post(
+            f"/fake-graph/v24.0/me/messages?access_token={TOKEN}",
+            json.dumps(
+                {"recipient": {"id": psid}, "messaging_type": "RESPONSE", "message": {"text": text}}
+            ),
+            content_type="application/json",
+        )
+    fake_graph.set_mode("window_closed")
+    client.post(
+        f"/fake-graph/v24.0/me/messages?access_token={TOKEN}",
+        json.dumps(
+            {"recipient": {"id": psid}, "messaging_type": "RESPONSE", "message": {"text": "Late"}}
+        ),
+        content_type="application/json",
+    )
+
+    response = client.get("/simulator/conversation", {"name": "Ana Silva", "page": PAGE_ID})
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert psid in html
+    for text in ("Where is my order?", "It left today.", "Anything else?", "Late"):
+        assert text in html
+    assert "Refused by the fake Graph API: (#10) This message is sent outside" in html
+    # Someone else's conversation shows none of it.
+    other = client.get("/simulator/conversation", {"name": "Ben", "page": PAGE_ID})
+    assert "It left today." not in other.content.decode()
+
+
+def test_typing_shows_until_the_reply_arrives(client, page):
+    psid = simulator.psid_for_name("Ana")
+    url = f"/fake-graph/v24.0/me/messages?access_token={TOKEN}"
+
+    client.post(
+        url,
+        json.dumps({"recipient": {"id": psid}, "sender_action": "typing_on"}),
+        content_type="application/json",
+    )
+    typing = client.get("/simulator/conversation", {"name": "Ana", "page": PAGE_ID})
+    client.post(
+        url,
+        json.dumps(
+            {"recipient": {"id": psid}, "messaging_type": "RESPONSE", "message": {"text": "Hi"}}
+        ),
+        content_type="application/json",
+    )
+    replied = client.get("/simulator/conversation", {"name": "Ana", "page": PAGE_ID})
+
+    assert "The Page is typing" in typing.content.decode()
+    assert "The Page is typing" not in replied.content.decode()
+
+
+def test_switching_the_fake_graph_mode_over_http():
+    # A bare POST, as a script or benchmark would send it: no CSRF token needed.
+    scripted = Client(enforce_csrf_checks=True)
+
+    response = scripted.post("/simulator/fake-graph-mode", {"mode": "timeout"})
+
+    assert response.status_code == 200
+    assert response.json()["mode"] == "timeout"
+    assert fake_graph.current_mode() == "timeout"
+    as_json = scripted.post(
+        "/simulator/fake-graph-mode", {"mode": "rate_limit"}, content_type="application/json"
+    )
+    assert as_json.json()["mode"] == "rate_limit"
+    assert scripted.get("/simulator/fake-graph-mode").json()["mode"] == "rate_limit"
+    assert FakeGraphMode.objects.count() == 1
+
+
+def test_switching_from_the_page_returns_the_control(client):
+    response = client.post("/simulator/fake-graph-mode", {"mode": "window_closed"}, **HTMX)
+
+    html = response.content.decode()
+    assert '<option value="window_closed" selected>' in html
+    assert "Switched: Reply window closed" in html
+    assert fake_graph.current_mode() == "window_closed"
+
+
+def test_an_unknown_mode_is_refused(client):
+    response = client.post("/simulator/fake-graph-mode", {"mode": "explode"})
+
+    assert response.status_code == 400
+    assert fake_graph.current_mode() == "ok"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/simulator/"),
+        ("post", "/simulator/send"),
+        ("get", "/simulator/conversation"),
+        ("post", "/simulator/fake-graph-mode"),
+    ],
+)
+def test_nothing_is_served_with_the_simulator_off(client, settings, method, path):
+    settings.FACEBOOK_SIMULATOR = False
+
+    assert getattr(client, method)(path, {"mode": "timeout"}).status_code == 404
+    assert fake_graph.current_mode() == "ok"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_through_a_real_server_the_webhook_accepts_the_signature(live_server, fake_graph_api, page):
+    """End to end over HTTP: the simulator posts to this same server's webhook."""
+    with httpx.Client(base_url=live_server.url, timeout=20) as browser:
+        browser.get("/simulator/")
+        response = browser.post(
+            "/simulator/send",
+            data={"name": "Ana Silva", "page": PAGE_ID, "text": "Hello from the simulator"},
+            headers={"HX-Request": "true", "X-CSRFToken": browser.cookies["csrftoken"]},
+        )
+
+    assert response.status_code == 200
+    # Whatever the webhook did with it, it did not refuse the signature or the envelope.
+    assert "answered HTTP 403" not in response.text
+    assert "answered HTTP 400" not in response.text
+    assert "could not be reached" not in response.text
+    if "the webhook answered 200" in response.text:
+        # The webhook promises 200 only once the body is stored.
+        assert WebhookDelivery.objects.filter(body__contains="Hello from the simulator").exists()
