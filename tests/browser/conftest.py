@@ -44,7 +44,9 @@ def _browser_database_url(tmp_dir: Path) -> str:
     import psycopg
 
     parts = urlsplit(given)
-    name = "connect_browser"
+    # Beside the suite's own database, named after it, so parallel runs on
+    # different databases never share one.
+    name = parts.path.strip("/") + "_browser"
     admin = urlunsplit(parts._replace(path="/postgres"))
     with psycopg.connect(admin, autocommit=True) as connection:
         connection.execute(
@@ -59,8 +61,11 @@ def _browser_redis_url() -> str:
     given = os.environ.get("REDIS_URL", "")
     if not given:
         return ""
-    # Its own Redis database: the test process's groups must not mix with the servers'.
-    return urlunsplit(urlsplit(given)._replace(path="/1"))
+    # Its own Redis database (the given one + 8): the test process's groups
+    # must not mix with the servers'.
+    parts = urlsplit(given)
+    number = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{(number + 8) % 16}"))
 
 
 @dataclass
