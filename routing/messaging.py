@@ -37,6 +37,7 @@ from routing.services import (
     _concerned,
     _lock_interaction,
     _offer_after_commit,
+    record_automatically,
 )
 
 logger = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ def receive_customer_message(
     text: str = "",
     attachments: list | None = None,
     sent_at: datetime,
+    reply_to_mid: str = "",
 ) -> Received:
     """Store a customer's message on their live interaction, opening one if needed.
 
@@ -96,12 +98,16 @@ def receive_customer_message(
                     status=MessageStatus.RECEIVED,
                     mid=mid,
                     sent_at=sent_at,
+                    reply_to_mid=reply_to_mid or "",
                 )
         except IntegrityError:
             # The same mid raced in through another request.
             return Received(message=None, interaction=interaction)
-        if customer.last_message_at is None or sent_at > customer.last_message_at:
-            Customer.objects.filter(pk=customer.pk).update(last_message_at=sent_at)
+        # Compared in the UPDATE, not on the row read above: concurrent messages
+        # commit in any order, and the window counts from the newest one.
+        Customer.objects.filter(pk=customer.pk).filter(
+            Q(last_message_at__isnull=True) | Q(last_message_at__lt=sent_at)
+        ).update(last_message_at=sent_at)
         publish_on_commit(
             RoutingEvent(
                 type=events.MESSAGE_CHANGED,
@@ -139,12 +145,11 @@ def _live_interaction_for(customer: Customer, workgroup_id: int) -> tuple[Intera
             .get()
         )
         return existing, False
-    if interaction.workgroup.auto_record:
-        interaction.recording = True
-        interaction.save(update_fields=["recording"])
     InteractionEvent.objects.create(
         interaction=interaction, verb="create", from_state="", to_state=S.QUEUED
     )
+    if interaction.workgroup.auto_record:
+        record_automatically(interaction, at=interaction.created_at)
     publish_on_commit(_concerned(interaction))
     return interaction, True
 
@@ -275,9 +280,22 @@ def resend(*, message_id: int, agent: Agent) -> Message:
             MessageStatus.FAILED,
             MessageStatus.DUPLICATE,
         ):
+            if message.status in (
+                MessageStatus.SENT,
+                MessageStatus.DELIVERED,
+                MessageStatus.READ,
+            ):
+                # Its echo settled it meanwhile: sending again would send it twice.
+                raise RoutingError("Messenger has confirmed this message: it was sent.")
             raise RoutingError("Only a message that was not sent can be sent again.")
         if message.deleted_at:
             raise RoutingError("This message was deleted.")
+        # Sending again is replying again: the same rule as store_reply.
+        if interaction.state != S.CONNECTED:
+            raise TransitionRefused(
+                f"Replies are possible only while connected; the interaction is "
+                f"{STATE_WORDS[interaction.state]}."
+            )
         window = reply_window(interaction.customer)
         if not window.open:
             raise RoutingError(window.reason)
@@ -373,19 +391,24 @@ def record_send_failed(
 
 def expire_stuck_sends() -> int:
     """Sends whose deadline passed with no answer (e.g. the server restarted) time out."""
-    ids = list(
-        Message.objects.filter(
-            status=MessageStatus.SENDING, send_deadline__lt=timezone.now()
-        ).values_list("pk", flat=True)
-    )
-    for message_id in ids:
-        record_send_failed(
-            message_id=message_id,
-            code="timeout",
-            reason="Not confirmed by Messenger in time. It may not have been sent.",
-            timed_out=True,
-        )
-    return len(ids)
+    now = timezone.now()
+    stuck = Message.objects.filter(status=MessageStatus.SENDING, send_deadline__lt=now)
+    expired = 0
+    for message_id in list(stuck.values_list("pk", flat=True)):
+        with transaction.atomic():
+            # Re-checked under the lock: since the list was read the send may
+            # have been answered, even resent with a fresh deadline, or
+            # expired by another process's timers.
+            if not stuck.select_for_update().filter(pk=message_id).exists():
+                continue
+            record_send_failed(
+                message_id=message_id,
+                code="timeout",
+                reason="Not confirmed by Messenger in time. It may not have been sent.",
+                timed_out=True,
+            )
+            expired += 1
+    return expired
 
 
 # --- Messenger events from the webhook ---

@@ -16,7 +16,7 @@ from django.db.models import Count, Exists, F, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from routing import events
+from routing import events, recordings
 from routing.events import RoutingEvent, publish_on_commit
 from routing.models import (
     LIVE_STATES,
@@ -26,7 +26,10 @@ from routing.models import (
     Interaction,
     InteractionEvent,
     InteractionState,
+    Message,
+    MessageDirection,
     Workgroup,
+    WrapUpCode,
 )
 
 logger = logging.getLogger(__name__)
@@ -45,6 +48,11 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
     "record": (frozenset({S.CONNECTED, S.HELD}), None),
     "stop_recording": (frozenset({S.CONNECTED, S.HELD}), None),
     "disconnect": (frozenset(LIVE_STATES), S.DISCONNECTED),
+    # A supervisor, from the live board (routing/supervision.py): any live
+    # interaction, whoever owns it.
+    "supervisor_transfer_to_agent": (frozenset(LIVE_STATES), S.ALERTING),
+    "supervisor_transfer_to_workgroup": (frozenset(LIVE_STATES), S.QUEUED),
+    "supervisor_disconnect": (frozenset(LIVE_STATES), S.DISCONNECTED),
 }
 
 # A desktop tab whose server process has not vouched for it within this is gone.
@@ -77,6 +85,14 @@ def _lock_agent(agent_id: int) -> Agent:
     return Agent.objects.select_for_update().get(pk=agent_id)
 
 
+def _lock_agents(*agent_ids: int) -> dict[int, Agent]:
+    """Lock several agents in id order, the one order every multi-agent lock uses."""
+    return {
+        agent.pk: agent
+        for agent in Agent.objects.select_for_update().filter(pk__in=agent_ids).order_by("pk")
+    }
+
+
 STATE_WORDS = {
     S.QUEUED: "waiting in the queue",
     S.ALERTING: "being offered",
@@ -86,12 +102,25 @@ STATE_WORDS = {
 }
 
 
+# How a verb reads in a refusal shown to the agent ("Cannot pick up: …").
+VERB_WORDS = {
+    "pickup": "pick up",
+    "transfer_to_agent": "transfer",
+    "transfer_to_workgroup": "transfer",
+    "return_offer": "return the offer",
+    "supervisor_transfer_to_agent": "transfer",
+    "supervisor_transfer_to_workgroup": "transfer",
+    "supervisor_disconnect": "disconnect",
+}
+
+
 def check_transition(verb: str, interaction: Interaction) -> str:
     """The state `verb` leads to from the interaction's state, or TransitionRefused."""
     from_states, to_state = TRANSITIONS[verb]
     if interaction.state not in from_states:
+        words = VERB_WORDS.get(verb, verb.replace("_", " "))
         raise TransitionRefused(
-            f"Cannot {verb.replace('_', ' ')}: the interaction is {STATE_WORDS[interaction.state]}."
+            f"Cannot {words}: the interaction is {STATE_WORDS[interaction.state]}."
         )
     return to_state or interaction.state
 
@@ -123,6 +152,16 @@ def _apply(
     if interaction.state != from_state:
         interaction.state_changed_at = now
         update_fields.add("state_changed_at")
+    # Whichever verb ends a hold (pickup, transfer, disconnect, a supervisor's),
+    # the held time stops showing.
+    if interaction.state != S.HELD and interaction.held_at is not None:
+        interaction.held_at = None
+        update_fields.add("held_at")
+    # Whichever verb ends the interaction, its recording ends with it.
+    recording_ends = interaction.state == S.DISCONNECTED and interaction.recording
+    if recording_ends:
+        interaction.recording = False
+        update_fields.add("recording")
     interaction.save(update_fields=sorted(update_fields))
     InteractionEvent.objects.create(
         interaction=interaction,
@@ -132,6 +171,9 @@ def _apply(
         to_state=interaction.state,
         detail=detail or {},
     )
+    if recording_ends:
+        recordings.stop_event(interaction, actor_user_id=actor_user_id, reason=verb)
+        recordings.close_recordings(interaction, at=timezone.now())
     event = _concerned(interaction, previous_agent_id)
     if previous_workgroup_id:
         event = RoutingEvent(
@@ -153,9 +195,27 @@ def _capacity(agent: Agent, workgroup: Workgroup) -> int:
     return agent.capacity if agent.capacity is not None else workgroup.capacity_per_agent
 
 
+def _cannot_take(agent: Agent, workgroup: Workgroup) -> str:
+    """Why the (locked) agent may not be rung with one more interaction; "" when they may.
+
+    Checked under the agent's lock: every offer and every desktop closing
+    takes that lock too, so the answer holds until the commit.
+    """
+    if agent.status != AgentStatus.AVAILABLE:
+        return f"{agent.display_name} is not available ({agent.get_status_display()})."
+    if not DesktopConnection.objects.filter(agent_id=agent.pk).exists():
+        return f"{agent.display_name} does not have the desktop open."
+    if _live_count(agent.pk) >= _capacity(agent, workgroup):
+        return f"{agent.display_name} has no room for another interaction."
+    return ""
+
+
 def _offer_after_commit(*workgroup_ids: int) -> None:
+    # Robust: the change that freed an agent is committed, so a failed offer
+    # (a lock timeout, a dropped connection) must not fail the caller's
+    # request; it is logged, and the timers offer what still waits.
     for workgroup_id in {w for w in workgroup_ids if w}:
-        transaction.on_commit(lambda w=workgroup_id: offer_waiting(workgroup_id=w))
+        transaction.on_commit(lambda w=workgroup_id: offer_waiting(workgroup_id=w), robust=True)
 
 
 def _offer_for_agent_after_commit(agent_id: int) -> None:
@@ -188,12 +248,18 @@ def _pick_agent(workgroup: Workgroup) -> Agent | None:
         .order_by("idle_since", "pk")
         .values_list("pk", flat=True)
     )
-    for agent_id in list(candidates[:10]):
-        agent = _lock_agent(agent_id)
-        # Re-check under the lock: another process may have offered meanwhile.
-        if agent.status == AgentStatus.AVAILABLE and _live_count(agent.pk) < _capacity(
-            agent, workgroup
-        ):
+    candidate_ids = list(candidates[:10])
+    if not candidate_ids:
+        return None
+    # Lock them all at once in id order, not one by one in idle order: two
+    # offers reading idle times a moment apart could each hold the agent the
+    # other one waits for.
+    locked = _lock_agents(*candidate_ids)
+    for agent_id in candidate_ids:
+        agent = locked.get(agent_id)
+        # Re-check under the lock: another process may have offered meanwhile,
+        # or the agent's last tab closed (desktop_closed takes this lock too).
+        if agent is not None and not _cannot_take(agent, workgroup):
             return agent
     return None
 
@@ -294,7 +360,14 @@ def hold(*, interaction_id: int, agent: Agent) -> Interaction:
         to_state = check_transition("hold", interaction)
         _owned(interaction, agent)
         interaction.state = to_state
-        _apply(interaction, "hold", actor_user_id=agent.user_id, from_state=from_state)
+        interaction.held_at = timezone.now()
+        _apply(
+            interaction,
+            "hold",
+            actor_user_id=agent.user_id,
+            fields=("held_at",),
+            from_state=from_state,
+        )
     return interaction
 
 
@@ -308,6 +381,9 @@ def set_recording(*, interaction_id: int, agent: Agent, on: bool) -> Interaction
         if interaction.recording == on:
             return interaction
         interaction.recording = on
+        # The span starts before its "record" row and ends after its
+        # "stop_recording" row, so both are part of the transcript.
+        started_at = timezone.now()
         _apply(
             interaction,
             verb,
@@ -315,7 +391,29 @@ def set_recording(*, interaction_id: int, agent: Agent, on: bool) -> Interaction
             fields=("recording",),
             from_state=from_state,
         )
+        if on:
+            recordings.open_recording(interaction, started_by_id=agent.user_id, at=started_at)
+        else:
+            recordings.close_recordings(interaction, at=timezone.now())
     return interaction
+
+
+def record_automatically(interaction: Interaction, *, at) -> None:
+    """Start recording the (locked) interaction because its workgroup records everything.
+
+    From its creation (`at` its `created_at`: the span takes in everything from
+    the start) or from its transfer into such a workgroup.
+    """
+    interaction.recording = True
+    interaction.save(update_fields=["recording"])
+    InteractionEvent.objects.create(
+        interaction=interaction,
+        verb="record",
+        from_state=interaction.state,
+        to_state=interaction.state,
+        detail={"auto": True},
+    )
+    recordings.open_recording(interaction, started_by_id=None, at=at)
 
 
 def transfer_to_agent(*, interaction_id: int, agent: Agent, to_agent_id: int) -> Interaction:
@@ -326,10 +424,16 @@ def transfer_to_agent(*, interaction_id: int, agent: Agent, to_agent_id: int) ->
         _owned(interaction, agent)
         if to_agent_id == agent.pk:
             raise TransitionRefused("Choose another agent to transfer to.")
-        try:
-            target = _lock_agent(to_agent_id)
-        except Agent.DoesNotExist:
-            raise RoutingError("That agent does not exist.") from None
+        # Both agents change (the target rings, the sender goes idle). Lock them
+        # in id order: two agents transferring to each other at once would
+        # otherwise each hold one and wait for the other.
+        target = _lock_agents(agent.pk, to_agent_id).get(to_agent_id)
+        if target is None:
+            raise RoutingError("That agent does not exist.")
+        # A transfer rings the target like an offer does, so the same promise
+        # holds (CONTRACT.md, "Who is offered work").
+        if reason := _cannot_take(target, interaction.workgroup):
+            raise RoutingError(reason)
         interaction.state = to_state
         interaction.agent = target
         interaction.alert_deadline = timezone.now() + timedelta(
@@ -355,7 +459,8 @@ def transfer_to_workgroup(*, interaction_id: int, agent: Agent, workgroup_id: in
         from_state = interaction.state
         to_state = check_transition("transfer_to_workgroup", interaction)
         _owned(interaction, agent)
-        if not Workgroup.objects.filter(pk=workgroup_id).exists():
+        target = Workgroup.objects.filter(pk=workgroup_id).first()
+        if target is None:
             raise RoutingError("That workgroup does not exist.")
         previous_workgroup_id = interaction.workgroup_id
         interaction.state = to_state
@@ -373,6 +478,8 @@ def transfer_to_workgroup(*, interaction_id: int, agent: Agent, workgroup_id: in
             fields=("workgroup", "agent", "alert_deadline", "queued_at"),
             from_state=from_state,
         )
+        if target.auto_record and not interaction.recording:
+            record_automatically(interaction, at=timezone.now())
         _mark_idle(agent.pk)
         _offer_after_commit(workgroup_id)
         _offer_for_agent_after_commit(agent.pk)
@@ -412,6 +519,8 @@ def dismiss(*, interaction_id: int, agent: Agent) -> Interaction:
             raise NotYours("This interaction is not yours.")
         if interaction.state != S.DISCONNECTED:
             raise TransitionRefused("Only a disconnected interaction can be dismissed.")
+        if interaction.dismissed_at is None and wrap_up_missing(interaction):
+            raise TransitionRefused("Choose a wrap-up code before dismissing this interaction.")
         if interaction.dismissed_at is None:
             interaction.dismissed_at = timezone.now()
             _apply(
@@ -420,6 +529,52 @@ def dismiss(*, interaction_id: int, agent: Agent) -> Interaction:
                 actor_user_id=agent.user_id,
                 fields=("dismissed_at",),
                 from_state=interaction.state,
+            )
+    return interaction
+
+
+def mark_read_by_agent(
+    *, interaction_id: int, agent: Agent, up_to_message_id: int | None = None
+) -> Interaction:
+    """The owning agent has seen the customer's messages (all, or up to one message).
+
+    Only moves forward. Not an `InteractionEvent`: reading is no step in the
+    interaction's course, and a row per glance would drown its history. The
+    announcement goes to the agent's own tabs only, to clear their unread marks.
+    """
+    with transaction.atomic():
+        interaction = _lock_interaction(interaction_id)
+        if interaction.agent_id != agent.pk or interaction.state == S.QUEUED:
+            raise NotYours("This interaction is not yours.")
+        read_at = timezone.now()
+        if up_to_message_id is not None:
+            seen = (
+                Message.objects.filter(pk=up_to_message_id, interaction_id=interaction.pk)
+                .values_list("created_at", flat=True)
+                .first()
+            )
+            if seen is None:
+                raise RoutingError("This message is not part of the interaction.")
+            read_at = seen
+        if interaction.agent_read_at is not None and interaction.agent_read_at >= read_at:
+            return interaction
+        newly_read = Message.objects.filter(
+            interaction_id=interaction.pk,
+            direction=MessageDirection.INBOUND,
+            created_at__lte=read_at,
+        )
+        if interaction.agent_read_at is not None:
+            newly_read = newly_read.filter(created_at__gt=interaction.agent_read_at)
+        had_unread = newly_read.exists()
+        interaction.agent_read_at = read_at
+        interaction.save(update_fields=["agent_read_at"])
+        if had_unread:
+            publish_on_commit(
+                RoutingEvent(
+                    type=events.INTERACTION_CHANGED,
+                    interaction_id=interaction.pk,
+                    agent_ids=frozenset({agent.pk}),
+                )
             )
     return interaction
 
@@ -465,28 +620,41 @@ def alert_timeout(*, interaction_id: int) -> bool:
 
 
 def _return_offers(agent_id: int) -> None:
-    """Put the agent's alerting offers back in their queues (call inside a transaction)."""
+    """Put the offers of an agent without a desktop back in their queues.
+
+    Runs after the commit that removed the agent's last tab, one offer per
+    transaction, locking only the offer: waiting for an offer while holding
+    the agent would deadlock with `alert_timeout`, which holds the offer and
+    waits for the agent (the lock order is interaction, then agent).
+    """
     ids = list(
         Interaction.objects.filter(agent_id=agent_id, state=S.ALERTING).values_list("pk", flat=True)
     )
     for interaction_id in ids:
-        interaction = _lock_interaction(interaction_id)
-        if interaction.state != S.ALERTING or interaction.agent_id != agent_id:
-            continue
-        from_state = interaction.state
-        interaction.state = check_transition("return_offer", interaction)
-        interaction.agent = None
-        interaction.alert_deadline = None
-        _apply(
-            interaction,
-            "return_offer",
-            actor_user_id=None,
-            previous_agent_id=agent_id,
-            detail={"agent_id": agent_id},
-            fields=("agent", "alert_deadline"),
-            from_state=from_state,
-        )
-        _offer_after_commit(interaction.workgroup_id)
+        with transaction.atomic():
+            interaction = _lock_interaction(interaction_id)
+            if interaction.state != S.ALERTING or interaction.agent_id != agent_id:
+                continue  # picked up, timed out or transferred meanwhile
+            if DesktopConnection.objects.filter(agent_id=agent_id).exists():
+                return  # a tab came back: the offers may ring there
+            _return_offer(interaction, agent_id)
+
+
+def _return_offer(interaction: Interaction, agent_id: int) -> None:
+    from_state = interaction.state
+    interaction.state = check_transition("return_offer", interaction)
+    interaction.agent = None
+    interaction.alert_deadline = None
+    _apply(
+        interaction,
+        "return_offer",
+        actor_user_id=None,
+        previous_agent_id=agent_id,
+        detail={"agent_id": agent_id},
+        fields=("agent", "alert_deadline"),
+        from_state=from_state,
+    )
+    _offer_after_commit(interaction.workgroup_id)
 
 
 # --- agents ----------------------------------------------------------------------
@@ -509,6 +677,8 @@ def set_agent_status(*, agent: Agent, status: str) -> Agent:
         _set_status_locked(locked, status)
         if status == AgentStatus.AVAILABLE:
             _offer_for_agent_after_commit(locked.pk)
+        else:
+            transaction.on_commit(lambda: _return_offers_of_unavailable(locked.pk), robust=True)
     agent.status = locked.status
     return locked
 
@@ -522,16 +692,23 @@ def desktop_opened(*, agent: Agent, channel_name: str) -> None:
 
 
 def desktop_closed(*, channel_name: str) -> None:
-    """Forget a tab; when the agent's last tab closes, their offers go back."""
+    """Forget a tab; when the agent's last tab closes, their offers go back.
+
+    The offers go back right after this commits (before it returns, when it
+    is not called inside a transaction).
+    """
     with transaction.atomic():
         connection = DesktopConnection.objects.filter(channel_name=channel_name).first()
         if connection is None:
             return
         agent_id = connection.agent_id
-        connection.delete()
+        # The agent's lock orders this against offers, which check for a tab
+        # under it: an offer either committed before (and is returned after
+        # this commits) or runs after and finds no tab.
         _lock_agent(agent_id)
+        DesktopConnection.objects.filter(pk=connection.pk).delete()
         if not DesktopConnection.objects.filter(agent_id=agent_id).exists():
-            _return_offers(agent_id)
+            transaction.on_commit(lambda: _return_offers(agent_id), robust=True)
 
 
 def desktops_seen(*, channel_names: list[str]) -> None:
@@ -578,3 +755,128 @@ def run_due_timers() -> dict[str, int]:
     ):
         done["offered"] += offer_waiting(workgroup_id=workgroup_id)
     return done
+
+
+# --- offers of an agent who stepped away -------------------------------------------
+
+
+def _return_offers_of_unavailable(agent_id: int) -> None:
+    """An agent who sets themselves Away (or any status but Available) lets nothing ring:
+    their offers go back to the queue at once, for the next agent.
+
+    Runs after the status change commits, one offer per transaction, locking
+    only the offer (the lock order is interaction, then agent).
+    """
+    ids = list(
+        Interaction.objects.filter(agent_id=agent_id, state=S.ALERTING).values_list("pk", flat=True)
+    )
+    for interaction_id in ids:
+        with transaction.atomic():
+            interaction = _lock_interaction(interaction_id)
+            if interaction.state != S.ALERTING or interaction.agent_id != agent_id:
+                continue  # picked up, timed out or transferred meanwhile
+            if Agent.objects.filter(pk=agent_id, status=AgentStatus.AVAILABLE).exists():
+                return  # Available again: the offers may ring
+            _return_offer(interaction, agent_id)
+
+
+# --- wrap-up ---------------------------------------------------------------------
+
+
+def wrap_up_missing(interaction: Interaction) -> bool:
+    """True when the interaction may not leave its agent's list without a wrap-up code.
+
+    The workgroup asks for one and has codes to choose from (with none, the
+    agent could never dismiss it), and somebody talked with the customer: an
+    interaction ended before anyone picked it up has nothing to wrap up.
+    """
+    workgroup = interaction.workgroup
+    return (
+        interaction.wrap_up_code_id is None
+        and workgroup.wrap_up_required
+        and interaction.connected_at is not None
+        and workgroup.wrap_up_codes.filter(active=True).exists()
+    )
+
+
+def set_wrap_up(*, interaction_id: int, agent: Agent, wrap_up_code_id: int) -> Interaction:
+    """The agent's wrap-up code for a disconnected interaction still on their list.
+
+    May be changed until the interaction is dismissed; every choice is an event
+    row with the code before and after.
+    """
+    with transaction.atomic():
+        interaction = _lock_interaction(interaction_id)
+        if interaction.agent_id != agent.pk or interaction.state == S.QUEUED:
+            raise NotYours("This interaction is not yours.")
+        if interaction.state != S.DISCONNECTED:
+            raise TransitionRefused("Choose a wrap-up code once the interaction is disconnected.")
+        if interaction.dismissed_at is not None:
+            raise TransitionRefused("This interaction has left your list.")
+        code = WrapUpCode.objects.filter(
+            pk=wrap_up_code_id, workgroup_id=interaction.workgroup_id, active=True
+        ).first()
+        if code is None:
+            raise RoutingError("Choose one of the listed wrap-up codes.")
+        if interaction.wrap_up_code_id == code.pk:
+            return interaction
+        previous = interaction.wrap_up_code
+        interaction.wrap_up_code = code
+        _apply(
+            interaction,
+            "wrap_up",
+            actor_user_id=agent.user_id,
+            detail={
+                "wrap_up_code_id": code.pk,
+                "code": code.label,
+                "previous_code": previous.label if previous else "",
+            },
+            fields=("wrap_up_code",),
+            from_state=interaction.state,
+        )
+    return interaction
+
+
+# --- capacity and membership, changed by supervisors ------------------------------
+#
+# The admin calls these after saving a workgroup or an agent (rather than a
+# post_save hook: saves happen inside the verbs too, for status and idle time,
+# and would each set off the ACD; `update()` would skip the hook silently).
+# Lowering a capacity takes nothing away from anyone: it only stops new offers
+# until the agent is below it. Raising it, or adding members, offers at once.
+
+
+def set_agent_capacity(*, agent_id: int, capacity: int | None) -> Agent:
+    """An agent's own capacity (None: each workgroup's default); offers follow at once."""
+    if capacity is not None and capacity < 0:
+        raise RoutingError("Capacity cannot be negative.")
+    with transaction.atomic():
+        agent = _lock_agent(agent_id)
+        if agent.capacity != capacity:
+            agent.capacity = capacity
+            agent.save(update_fields=["capacity"])
+        # Announced and offered even when the admin form saved the value
+        # first: the supervisors' board shows loads against capacity.
+        publish_on_commit(RoutingEvent(type=events.AGENT_CHANGED, agent_id=agent.pk))
+        _offer_for_agent_after_commit(agent.pk)
+    return agent
+
+
+def set_workgroup_capacity(*, workgroup_id: int, capacity_per_agent: int) -> Workgroup:
+    """A workgroup's default capacity per agent; what waits is offered at once."""
+    if capacity_per_agent < 0:
+        raise RoutingError("Capacity cannot be negative.")
+    with transaction.atomic():
+        workgroup = Workgroup.objects.select_for_update().get(pk=workgroup_id)
+        if workgroup.capacity_per_agent != capacity_per_agent:
+            workgroup.capacity_per_agent = capacity_per_agent
+            workgroup.save(update_fields=["capacity_per_agent"])
+        # The default applies to this workgroup's offers only.
+        _offer_after_commit(workgroup.pk)
+    return workgroup
+
+
+def workgroup_members_changed(*, workgroup_ids: list[int]) -> None:
+    """Agents joined (or left) these workgroups: offer what waits there."""
+    with transaction.atomic():
+        _offer_after_commit(*workgroup_ids)
