@@ -62,9 +62,10 @@ format: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# `make bench BENCH_ARGS=--quick` for a smoke run; bench/README.md explains the figures.
 bench: $(VENV)/.installed-test
 	@bash .ci/ensure-test-services
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3* db.test.sqlite3* staticfiles test-artifacts

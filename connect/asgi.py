@@ -10,6 +10,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import path  # noqa: E402
 
+from connect.board_consumer import BoardConsumer  # noqa: E402
 from connect.consumers import DesktopConsumer  # noqa: E402
 from connect.timers import StartTimersOnFirstUse  # noqa: E402
 
@@ -18,7 +19,14 @@ application = StartTimersOnFirstUse(
         {
             "http": django_asgi_app,
             "websocket": AllowedHostsOriginValidator(
-                AuthMiddlewareStack(URLRouter([path("ws/desktop/", DesktopConsumer.as_asgi())]))
+                AuthMiddlewareStack(
+                    URLRouter(
+                        [
+                            path("ws/desktop/", DesktopConsumer.as_asgi()),
+                            path("ws/board/", BoardConsumer.as_asgi()),
+                        ]
+                    )
+                )
             ),
         }
     )

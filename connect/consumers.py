@@ -79,3 +79,6 @@ class DesktopConsumer(AsyncWebsocketConsumer):
 
     async def routing_agent_changed(self, message: dict) -> None:
         await self._push(message)
+
+    async def facebook_page_changed(self, message: dict) -> None:
+        await self._push(message)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from connect import views
+from connect import messenger_views, responses, transcripts, views
 
 urlpatterns = [
     path("", views.desktop, name="desktop"),
@@ -10,6 +10,27 @@ urlpatterns = [
     path("interactions/<int:pk>/transfer", views.transfer, name="transfer"),
     path("interactions/<int:pk>/transfer-dialog", views.transfer_dialog, name="transfer-dialog"),
     path("interactions/<int:pk>/messages", views.send_message, name="send-message"),
+    path("interactions/<int:pk>/older", transcripts.older_messages, name="older-messages"),
+    path("interactions/<int:pk>/read", transcripts.mark_read, name="mark-read"),
+    path(
+        "interactions/<int:pk>/history/<int:past_pk>",
+        transcripts.past_interaction,
+        name="past-interaction",
+    ),
+    path("responses/", responses.picker, name="response-picker"),
+    path("responses/search", responses.search, name="response-search"),
+    path("responses/suggest", responses.suggest, name="response-suggest"),
+    path("responses/new", responses.new, name="response-new"),
+    path("responses/mine", responses.save, name="response-save"),
+    path("responses/<int:pk>/favourite", responses.favourite, name="response-favourite"),
+    path("responses/<int:pk>/delete", responses.delete, name="response-delete"),
+    path("interactions/<int:pk>/typing", messenger_views.typing, name="typing"),
+    path("interactions/<int:pk>/seen", messenger_views.seen, name="mark-seen"),
+    path(
+        "messages/<int:pk>/attachments/<int:index>",
+        messenger_views.attachment,
+        name="message-attachment",
+    ),
     path(
         "interactions/<int:pk>/<slug:action>",
         views.interaction_action,

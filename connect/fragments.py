@@ -7,7 +7,9 @@ the same partials and pushes them as `hx-swap-oob` fragments.
 import uuid
 
 from django.template.loader import render_to_string
+from django.utils.functional import SimpleLazyObject
 
+from connect import messenger_fragments
 from routing import selectors
 from routing.messaging import reply_window
 from routing.models import Agent, AgentStatus, Interaction, InteractionState, Message
@@ -31,7 +33,9 @@ def toolbar_flags(interaction: Interaction | None, agent: Agent) -> dict[str, bo
         "hold": mine and state == S.CONNECTED,
         "transfer": mine and state in (S.CONNECTED, S.HELD),
         "record": mine and state in (S.CONNECTED, S.HELD),
-        "disconnect": mine and state in (S.ALERTING, S.CONNECTED, S.HELD),
+        # An offer is answered or left to ring out, not disconnected: the
+        # disconnect service refuses it ("Pick the interaction up first").
+        "disconnect": mine and state in (S.CONNECTED, S.HELD),
     }
 
 
@@ -44,8 +48,12 @@ def workspace_context(agent: Agent, interaction: Interaction | None, **extra) ->
     }
     if interaction is not None:
         window = reply_window(interaction.customer)
+        # Lazy: pushes that render only the toolbar or the heading skip the queries.
+        page = SimpleLazyObject(lambda: selectors.transcript_page(interaction))
         context.update(
-            messages=list(selectors.transcript(interaction).select_related("author")),
+            transcript_page=page,
+            messages=SimpleLazyObject(lambda: page.messages),
+            history=SimpleLazyObject(lambda: selectors.customer_history(interaction)),
             window=window,
             can_reply=(
                 interaction.state == S.CONNECTED
@@ -53,7 +61,6 @@ def workspace_context(agent: Agent, interaction: Interaction | None, **extra) ->
                 and window.open
             ),
             page_name=_page_name(interaction.customer.page_id),
-            responses=list(selectors.stored_responses(agent.user)),
         )
     context.update(extra)
     return context
@@ -111,9 +118,13 @@ def transcript(agent: Agent, interaction: Interaction, *, oob: bool = False) -> 
     return _render("transcript", workspace_context(agent, interaction, oob=oob))
 
 
-def gone(interaction_id: int, reason: str) -> str:
-    """Replaces an open interaction the agent may no longer see."""
-    return _render("gone", {"interaction_id": interaction_id, "reason": reason, "oob": True})
+def gone(interaction_id: int, reason: str, *, oob: bool = True) -> str:
+    """Replaces an open interaction the agent may no longer see.
+
+    Out of band in pushes; in place (`oob=False`) as the answer to a request
+    that targets the workspace, or htmx would swap the answer's empty rest over it.
+    """
+    return _render("gone", {"interaction_id": interaction_id, "reason": reason, "oob": oob})
 
 
 def bubble(message: Message, *, oob: bool = True) -> str:
@@ -140,6 +151,8 @@ def for_event(agent_id: int, message: dict) -> str:
     parts: list[str] = []
     if kind == "routing.agent_changed":
         return status_picker(agent, oob=True)
+    if kind == "facebook.page_changed":
+        return messenger_fragments.token_banner(agent, oob=True)
     interaction_id = message.get("interaction_id")
     interaction = selectors.visible_interaction(agent, interaction_id) if interaction_id else None
     if kind == "routing.interaction_changed":

@@ -8,6 +8,7 @@ from channels.layers import get_channel_layer
 from django.dispatch import receiver
 
 from connect import audience
+from facebook.pages import page_changed
 from routing import events
 from routing.events import RoutingEvent, routing_event
 from routing.models import Interaction
@@ -43,6 +44,14 @@ def deliver(sender, event: RoutingEvent, **kwargs) -> None:
         return
     message = audience.channel_message(event)
     _publish(groups, message)
+
+
+@receiver(page_changed, dispatch_uid="connect.live.page_changed")
+def deliver_page_change(sender, page_id: str, workgroup_ids, **kwargs) -> None:
+    """A Page's token was refused or replaced: its agents' banners update."""
+    groups = audience.groups_for_page_change(workgroup_ids)
+    if groups:
+        _publish(groups, {"type": "facebook.page_changed", "page_id": page_id})
 
 
 def _publish(groups: set[str], message: dict) -> None:

@@ -107,9 +107,11 @@ def _database_from_env() -> dict:
         )
         if database["NAME"] not in ("", ":memory:"):
             database["TEST"] = {"NAME": str(Path(database["NAME"]).with_suffix(".test.sqlite3"))}
-    else:
-        database.setdefault("CONN_MAX_AGE", 60)
-        database.setdefault("CONN_HEALTH_CHECKS", True)
+    # Kept open for the one long-lived thread that runs the websocket consumers'
+    # and the timers' database work (channels checks it around every call);
+    # each request gives its connection back as it ends (connect.db_connections).
+    database.setdefault("CONN_MAX_AGE", 60)
+    database.setdefault("CONN_HEALTH_CHECKS", True)
     return database
 
 
@@ -123,8 +125,10 @@ if REDIS_URL:
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
                 # redis-py's default pool of 100 drops bursts of websocket
-                # connects with MaxConnectionsError.
-                "hosts": [{"address": REDIS_URL, "max_connections": 1000}],
+                # connects with MaxConnectionsError. Its default read timeout
+                # (5 s since redis-py 8) cuts the layer's blocking 5 s BZPOPMIN,
+                # closing every idle desktop socket with 1011 (channels_redis#422).
+                "hosts": [{"address": REDIS_URL, "max_connections": 1000, "socket_timeout": None}],
                 "capacity": 1000,
                 "expiry": 30,
             },

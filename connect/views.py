@@ -1,5 +1,6 @@
 """The agent desktop's HTTP side: thin views over routing services and selectors."""
 
+import contextlib
 import uuid
 
 from asgiref.sync import sync_to_async
@@ -11,9 +12,9 @@ from django.shortcuts import redirect, render
 from django.utils.html import escape
 from django.views.decorators.http import require_GET, require_POST
 
-from connect import fragments
+from connect import fragments, messenger_fragments
 from routing import messaging, selectors, services
-from routing.models import Agent
+from routing.models import Agent, InteractionState
 from routing.services import RoutingError
 
 
@@ -60,6 +61,8 @@ def desktop(request: HttpRequest) -> HttpResponse:
     selected_id = request.GET.get("interaction", "").strip()
     if selected_id.isdigit():
         selected = selectors.visible_interaction(agent, int(selected_id))
+    if selected is not None:
+        _read_if_mine(agent, selected)
     return render(request, fragments.TEMPLATE, fragments.page_context(agent, selected))
 
 
@@ -71,8 +74,20 @@ def interaction_panel(request: HttpRequest, pk: int) -> HttpResponse:
     if not request.htmx:
         return redirect(f"/?interaction={pk}")
     if interaction is None:
-        return HttpResponse(fragments.gone(pk, "You cannot open this interaction."), status=404)
+        return HttpResponse(
+            fragments.gone(pk, "You cannot open this interaction.", oob=False), status=404
+        )
+    _read_if_mine(agent, interaction)
     return HttpResponse(fragments.workspace(agent, interaction, request))
+
+
+def _read_if_mine(agent: Agent, interaction) -> None:
+    """Opening an interaction of one's own reads it: its unread mark clears."""
+    if interaction.agent_id != agent.pk or interaction.state == InteractionState.QUEUED:
+        return
+    # Refused only when it was taken away meanwhile: the push that follows says so.
+    with contextlib.suppress(RoutingError):
+        services.mark_read_by_agent(interaction_id=interaction.pk, agent=agent)
 
 
 QUEUE_ACTIONS = {
@@ -83,7 +98,17 @@ QUEUE_ACTIONS = {
     ),
     "disconnect": lambda agent, pk, post: services.disconnect(interaction_id=pk, agent=agent),
     "dismiss": lambda agent, pk, post: services.dismiss(interaction_id=pk, agent=agent),
+    "wrap-up": lambda agent, pk, post: services.set_wrap_up(
+        interaction_id=pk, agent=agent, wrap_up_code_id=_wrap_up_code_id(post)
+    ),
 }
+
+
+def _wrap_up_code_id(post) -> int:
+    chosen = post.get("wrap_up_code", "").strip()
+    if not chosen.isdigit():
+        raise RoutingError("Choose a wrap-up code.")
+    return int(chosen)
 
 
 @login_required
@@ -178,6 +203,10 @@ def message_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     try:
         message = MESSAGE_ACTIONS[action](message_id=pk, agent=agent)
     except RoutingError as refused:
+        settled = messenger_fragments.settled_bubble(agent, pk)
+        if settled:
+            # Its echo settled it meanwhile: the fresh bubble shows it sent, without Retry.
+            return HttpResponse(settled, status=409)
         return HttpResponse(f'<p class="error" role="alert">{escape(str(refused))}</p>', status=409)
     return HttpResponse(fragments.bubble(message, oob=False))
 
@@ -202,6 +231,7 @@ def resync(request: HttpRequest) -> HttpResponse:
         fragments.my_interactions(agent, oob=True),
         fragments.queue(agent, oob=True),
         fragments.status_picker(agent, oob=True),
+        messenger_fragments.token_banner(agent, oob=True),
     ]
     selected_id = request.GET.get("interaction", "")
     if selected_id.isdigit():
@@ -217,7 +247,7 @@ def resync(request: HttpRequest) -> HttpResponse:
 def _after_change(request: HttpRequest, agent: Agent, pk: int) -> HttpResponse:
     interaction = selectors.visible_interaction(agent, pk)
     if interaction is None:
-        body = fragments.gone(pk, fragments._gone_reason(pk))
+        body = fragments.gone(pk, fragments._gone_reason(pk), oob=False)
     else:
         body = fragments.workspace(agent, interaction, request)
     return HttpResponse(
@@ -228,7 +258,7 @@ def _after_change(request: HttpRequest, agent: Agent, pk: int) -> HttpResponse:
 def _workspace_with_error(request: HttpRequest, agent: Agent, pk: int, error: str) -> HttpResponse:
     interaction = selectors.visible_interaction(agent, pk)
     if interaction is None:
-        return HttpResponse(fragments.gone(pk, error), status=409)
+        return HttpResponse(fragments.gone(pk, error, oob=False), status=409)
     return HttpResponse(
         fragments.workspace(agent, interaction, request, action_error=error)
         + fragments.my_interactions(agent, oob=True),

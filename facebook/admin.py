@@ -1,7 +1,13 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.html import format_html
 
 from facebook.models import FacebookPage, WebhookDelivery
+
+TOKEN_INVALID_WORDS = (
+    "Messenger refused this Page's access token (invalid or expired): "
+    "no reply can be sent until a supervisor enters a new one."
+)
 
 
 class FacebookPageForm(forms.ModelForm):
@@ -39,14 +45,35 @@ class FacebookPageForm(forms.ModelForm):
 @admin.register(FacebookPage)
 class FacebookPageAdmin(admin.ModelAdmin):
     form = FacebookPageForm
-    list_display = ["name", "page_id", "workgroup", "masked_token", "token_invalid"]
+    list_display = ["name", "page_id", "workgroup", "masked_token", "token_state"]
     list_filter = ["token_invalid", "workgroup"]
     search_fields = ["name", "page_id"]
-    readonly_fields = ["masked_token", "token_invalid"]
+    readonly_fields = ["masked_token", "token_state"]
 
     @admin.display(description="Stored token")
     def masked_token(self, page: FacebookPage) -> str:
         return page.masked_token
+
+    @admin.display(description="Token state", ordering="token_invalid")
+    def token_state(self, page: FacebookPage) -> str:
+        if page.token_invalid:
+            return format_html(
+                '<strong class="token-invalid" style="color:#ba2121">⚠ {}</strong>',
+                TOKEN_INVALID_WORDS,
+            )
+        return "Accepted by Messenger"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # The flag stays until a new token is saved; say so where the token is entered.
+        if request.method == "GET":
+            page = self.get_object(request, object_id)
+            if page is not None and page.token_invalid:
+                self.message_user(
+                    request,
+                    f"{TOKEN_INVALID_WORDS} Paste a new Page access token below and save.",
+                    level=messages.WARNING,
+                )
+        return super().change_view(request, object_id, form_url, extra_context)
 
 
 @admin.register(WebhookDelivery)

@@ -2,7 +2,9 @@
 
 It checks requests roughly as Meta does, records every call as a FakeGraphCall
 and behaves as the current FakeGraphMode says: answer normally, answer too
-late, or refuse with one of Meta's errors.
+late, or refuse with one of Meta's errors. Like Meta, it then posts a signed
+echo of every message it accepted to our webhook (a late answer's echo too,
+after the delay), and it serves attachment files as Meta's CDN does.
 
 The views are `async def` on purpose: under daphne every sync view of a process
 runs on one shared thread, so a sync view sleeping through a "timeout" would
@@ -11,21 +13,31 @@ stall the whole server. ORM work goes through sync_to_async.
 
 import asyncio
 import hashlib
+import hmac
 import json
+import logging
 import secrets
+import struct
+import time
 import uuid
+import zlib
 from dataclasses import dataclass
 from functools import wraps
 
+import httpx
 from asgiref.sync import iscoroutinefunction, sync_to_async
 from django.conf import settings
 from django.db import transaction
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.templatetags.static import static
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
+from facebook.background import BackgroundPool
 from facebook.models import FacebookPage, FakeGraphCall, FakeGraphMode, FakeProfile
+
+logger = logging.getLogger(__name__)
 
 MAX_TEXT_LENGTH = 1999  # Meta: text under 2000 characters
 MAX_METADATA_LENGTH = 999  # Meta: metadata under 1000 characters
@@ -43,6 +55,16 @@ MODES = {
     "token_invalid": "Page token invalid (190)",
     "http_500": "HTTP 500 with an HTML page",
     "no_profile": "No user profile (2018218); sends work",
+    "error_2": "Temporary error (code 2)",
+    "error_1200": "Temporary send failure (code 1200)",
+    "rate_limit_4": "App rate limit (code 4)",
+    "rate_limit_32": "Page rate limit (code 32)",
+    "window_closed_2534022": "Outside the allowed window (10 / 2534022)",
+    "cannot_receive": "Person cannot receive messages now (10 / 2018108)",
+    "blocked": "Person unavailable or blocked the Page (200 / 1545041)",
+    "invalid_parameter": "Invalid parameter (100)",
+    "no_matching_user": "No matching user (100 / 2018001)",
+    "thread_control": "Another app controls the thread (2018300)",
 }
 DEFAULT_MODE = "ok"
 
@@ -165,9 +187,70 @@ _MODE_ERRORS = {
         400,
         meta_error(100, "(#100) No profile available for this user.", 2018218),
     ),
+    "error_2": lambda: (
+        503,
+        meta_error(
+            2,
+            "An unexpected error has occurred. Please retry your request later.",
+            is_transient=True,
+        ),
+    ),
+    "error_1200": lambda: (
+        500,
+        meta_error(1200, "Temporary send message failure. Please try again later."),
+    ),
+    "rate_limit_4": lambda: (
+        400,
+        meta_error(4, "(#4) Application request limit reached"),
+    ),
+    "rate_limit_32": lambda: (
+        400,
+        meta_error(32, "(#32) Page request limit reached"),
+    ),
+    "window_closed_2534022": lambda: (
+        400,
+        meta_error(
+            10,
+            "(#10) This message is sent outside of allowed window. You need page_messaging "
+            "permission to be able to do it.",
+            2534022,
+        ),
+    ),
+    "cannot_receive": lambda: (
+        400,
+        meta_error(10, "(#10) This person isn't receiving messages from you right now.", 2018108),
+    ),
+    "blocked": lambda: (
+        403,
+        meta_error(200, "(#200) This person isn't available right now.", 1545041),
+    ),
+    "invalid_parameter": lambda: (
+        400,
+        meta_error(100, "(#100) Invalid parameter"),
+    ),
+    "no_matching_user": lambda: (
+        400,
+        meta_error(100, "(#100) No matching user found", 2018001),
+    ),
+    "thread_control": lambda: (
+        400,
+        meta_error(
+            2018300,
+            "(#2018300) Cannot send message: another app has control of this thread",
+        ),
+    ),
 }
 # Refusals that concern sending only, and the one that concerns profiles only.
-_SEND_ONLY_MODES = {"window_closed", "unavailable"}
+_SEND_ONLY_MODES = {
+    "window_closed",
+    "unavailable",
+    "window_closed_2534022",
+    "cannot_receive",
+    "blocked",
+    "invalid_parameter",
+    "no_matching_user",
+    "thread_control",
+}
 _PROFILE_ONLY_MODES = {"no_profile"}
 
 
@@ -246,6 +329,142 @@ def _quiet(response: HttpResponse) -> HttpResponse:
     return response
 
 
+# --- the echo Meta posts back for every message the Page sent ----------------------
+
+# Seconds after the answer; Meta's echo usually follows its answer closely.
+ECHO_DELAY = 0.05
+ECHO_TIMEOUT = 20.0
+echoes = BackgroundPool("fake-graph-echoes", max_workers=8)
+
+
+def echo_body(*, page_id: str, psid: str, message: dict, mid: str, timestamp_ms: int) -> bytes:
+    """The `message_echoes` webhook body for a message the Page sent through our app."""
+    echoed = {"mid": mid, "is_echo": True}
+    if settings.FACEBOOK_APP_ID.isdigit():
+        echoed["app_id"] = int(settings.FACEBOOK_APP_ID)
+    for key in ("text", "metadata"):
+        if isinstance(message.get(key), str):
+            echoed[key] = message[key]
+    envelope = {
+        "object": "page",
+        "entry": [
+            {
+                "id": page_id,
+                "time": timestamp_ms,
+                "messaging": [
+                    {
+                        "sender": {"id": page_id},
+                        "recipient": {"id": psid},
+                        "timestamp": timestamp_ms,
+                        "message": echoed,
+                    }
+                ],
+            }
+        ],
+    }
+    return json.dumps(envelope, ensure_ascii=True, separators=(",", ":")).encode()
+
+
+def echo_later(
+    *, webhook_url: str, page_id: str, psid: str, message: dict, mid: str, delay: float
+) -> None:
+    """Post the signed echo to our own webhook from a thread: never from the event
+    loop, where a call to this same server would wait on itself."""
+    body = echo_body(
+        page_id=page_id,
+        psid=psid,
+        message=message,
+        mid=mid,
+        timestamp_ms=int(time.time() * 1000),
+    )
+    echoes.submit(_post_echo, webhook_url, body, delay)
+
+
+def _post_echo(webhook_url: str, body: bytes, delay: float) -> None:
+    time.sleep(delay)
+    digest = hmac.new(settings.FACEBOOK_APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    headers = {"Content-Type": "application/json", "X-Hub-Signature-256": f"sha256={digest}"}
+    try:
+        # trust_env off: a proxy from the environment must not carry a call to ourselves.
+        response = httpx.post(
+            webhook_url, content=body, headers=headers, timeout=ECHO_TIMEOUT, trust_env=False
+        )
+    except httpx.HTTPError as exc:
+        logger.info("The fake Graph API could not post an echo: %s", type(exc).__name__)
+        return
+    if response.status_code != 200:
+        logger.info("The fake Graph API's echo was answered HTTP %s", response.status_code)
+
+
+# --- attachment files, as Meta's CDN serves them ---------------------------------
+
+MEDIA_CONTENT_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".mp4": "video/mp4",
+    ".mp3": "audio/mpeg",
+    ".pdf": "application/pdf",
+}
+
+
+def png(width: int = 240, height: int = 160) -> bytes:
+    """A small PNG: a sky-to-sea gradient with a sun, enough to see in a bubble."""
+    rows = []
+    for y in range(height):
+        row = bytearray(b"\x00")  # filter: none
+        for x in range(width):
+            if (x - width * 0.7) ** 2 + (y - height * 0.3) ** 2 < (height * 0.13) ** 2:
+                row += bytes((255, 204, 51))
+            elif y < height * 0.6:
+                row += bytes((90 + y // 2, 160 + y // 3, 235))
+            else:
+                row += bytes((20, 90 + (y - height // 2) // 2, 140))
+        rows.append(bytes(row))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"".join(rows)))
+        + chunk(b"IEND", b"")
+    )
+
+
+@simulator_only
+async def media(request, name: str):
+    """GET /_media/<name>: an attachment file. `?bytes=N` serves N bytes, `?chunked=1`
+    without Content-Length, `?status=N` refuses, `?delay=S` answers S seconds late;
+    a name starting `missing` is a 404."""
+    delay = request.GET.get("delay", "")
+    if delay.isdigit():
+        await asyncio.sleep(min(int(delay), 10))
+    status = request.GET.get("status", "")
+    if name.startswith("missing") or (status.isdigit() and int(status) >= 400):
+        code = int(status) if status.isdigit() else 404
+        return _quiet(HttpResponse(b"gone", status=code, content_type="text/plain"))
+    suffix = name[name.rfind(".") :].lower() if "." in name else ""
+    content_type = MEDIA_CONTENT_TYPES.get(suffix, "application/octet-stream")
+    size = request.GET.get("bytes", "")
+    if size.isdigit():
+        content = b"\x00" * min(int(size), 64 * 1024 * 1024)
+    elif suffix == ".png":
+        content = png()
+    else:
+        content = f"fake {name}\n".encode() * 64
+    if request.GET.get("chunked"):
+        parts = [content[i : i + 65536] for i in range(0, len(content), 65536)]
+        return StreamingHttpResponse(iter(parts), content_type=content_type)
+    return HttpResponse(content, content_type=content_type)
+
+
 # --- views ----------------------------------------------------------------------
 
 
@@ -278,6 +497,17 @@ async def messages(request, version: str, page_id: str):
     answer = {"recipient_id": psid}
     if "sender_action" not in body:
         answer["message_id"] = f"m_fake_{uuid.uuid4().hex}"
+        if mode != "http_500":
+            # Meta echoes every message the Page sent; a late answer's message
+            # too, a moment after that answer.
+            echo_later(
+                webhook_url=request.build_absolute_uri(reverse("facebook-webhook")),
+                page_id=page.page_id,
+                psid=psid,
+                message=body["message"],
+                mid=answer["message_id"],
+                delay=settings.FACEBOOK_SEND_TIMEOUT + 2 if mode == "timeout" else ECHO_DELAY,
+            )
     return await _answer(call, 200, answer, mode=mode)
 
 

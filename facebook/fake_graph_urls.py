@@ -4,6 +4,8 @@ from facebook import fake_graph
 
 # Relative to FACEBOOK_GRAPH_URL, e.g. /fake-graph/v24.0/me/messages.
 urlpatterns = [
+    # Attachment files, standing in for Meta's CDN.
+    re_path(r"^_media/(?P<name>[\w.-]+)$", fake_graph.media, name="fake-graph-media"),
     re_path(
         r"^(?P<version>v\d+\.\d+)/(?P<page_id>[^/]+)/messages$",
         fake_graph.messages,

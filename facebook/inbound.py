@@ -16,6 +16,8 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from facebook import attachments as attachment_copies
+from facebook import profiles
 from facebook.models import FacebookPage, WebhookDelivery, WebhookVerdict
 from facebook.parsing import (
     Body,
@@ -30,7 +32,7 @@ from facebook.parsing import (
     Standby,
     ms_to_datetime,
 )
-from routing import messaging
+from routing import message_updates, messaging
 from routing.services import RoutingError
 
 logger = logging.getLogger(__name__)
@@ -50,7 +52,7 @@ def _customer_message(page: FacebookPage, event: CustomerMessage) -> str | None:
         attachments.append(
             {"type": "quick_reply", "url": None, "title": "", "payload": event.quick_reply_payload}
         )
-    messaging.receive_customer_message(
+    received = messaging.receive_customer_message(
         workgroup_id=page.workgroup_id,
         page_id=page.page_id,
         psid=event.psid,
@@ -58,13 +60,15 @@ def _customer_message(page: FacebookPage, event: CustomerMessage) -> str | None:
         text=event.text,
         attachments=attachments,
         sent_at=event.at,
+        reply_to_mid=event.reply_to_mid or "",
     )
+    _after_customer_message(page, received)
     return None
 
 
 def _postback(page: FacebookPage, event: Postback) -> str | None:
     # A tapped button reads as the customer writing its title ("Get Started").
-    messaging.receive_customer_message(
+    received = messaging.receive_customer_message(
         workgroup_id=page.workgroup_id,
         page_id=page.page_id,
         psid=event.psid,
@@ -75,7 +79,16 @@ def _postback(page: FacebookPage, event: Postback) -> str | None:
         ],
         sent_at=event.at,
     )
+    _after_customer_message(page, received)
     return None
+
+
+def _after_customer_message(page: FacebookPage, received: messaging.Received) -> None:
+    """Off the request, after commit: keep copies of attachments, fetch a stale profile."""
+    if received.duplicate:
+        return
+    attachment_copies.keep_copies_after_commit(received.message)
+    profiles.refresh_after_commit(page=page, customer=received.interaction.customer)
 
 
 def _page_echo(page: FacebookPage, event: PageEcho) -> str | None:
@@ -135,13 +148,40 @@ def _message_edit(page: FacebookPage, event: MessageEdit) -> str | None:
 
 
 def _reaction(page: FacebookPage, event: Reaction) -> str | None:
-    # Not shown yet; the raw body keeps it.
-    logger.info("reaction %s %s on %s", event.action, event.reaction, event.mid)
+    message = message_updates.record_reaction(
+        page_id=page.page_id,
+        psid=event.psid,
+        mid=event.mid,
+        action=event.action,
+        reaction=event.reaction,
+        emoji=event.emoji,
+        reacted_at=event.at,
+    )
+    if message is None:
+        return f"reaction on unknown message {event.mid}"
     return None
 
 
+# The standby items shown in the transcript; the others are recorded only.
+_SHOWN_STANDBY_KINDS = {"message", "postback"}
+
+
 def _standby(page: FacebookPage, event: Standby) -> str | None:
-    # Another app owns the thread (handover protocol); recorded in the raw body only.
+    # Another app owns the thread (handover protocol): its messages are shown,
+    # never offered; other kinds (delivery, read…) stay in the raw body.
+    if event.item_kind not in _SHOWN_STANDBY_KINDS or not event.psid:
+        return f"standby {event.item_kind} recorded only"
+    message = message_updates.record_standby(
+        page_id=page.page_id,
+        psid=event.psid,
+        mid=event.message_mid,
+        text=event.text,
+        from_customer=not event.is_echo,
+        kind="echo" if event.is_echo else event.item_kind,
+        sent_at=event.at,
+    )
+    if message is None:
+        return f"standby {event.item_kind}: the customer has no interaction"
     return None
 
 

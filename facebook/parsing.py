@@ -143,10 +143,23 @@ class MessageEdit(MessagingEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class Standby(Event):
-    """An event in a thread another app controls (handover protocol): recorded only."""
+    """An event in a thread another app controls (handover protocol).
+
+    Messages and postbacks (the customer's, or that app's echoes) carry who,
+    what and a mid to show and dedupe them; other kinds are recorded only.
+    """
 
     kind = "standby"
     item_kind: str
+    psid: str = ""  # the customer, when the item names one
+    mid: str | None = None
+    text: str = ""
+    is_echo: bool = False
+
+    @property
+    def message_mid(self) -> str:
+        # A standby postback may carry no mid; this one is stable across redeliveries.
+        return self.mid or f"standby:{self.psid}:{self.timestamp_ms}:{self.item_kind}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -272,11 +285,34 @@ def _messaging_item(page_id: str, item: object) -> Event:
 def _standby_item(page_id: str, item: object) -> Standby:
     if not isinstance(item, dict):
         raise _Malformed("item is not an object")
-    return Standby(
-        page_id=page_id,
-        timestamp_ms=_timestamp(item.get("timestamp")) or 0,
-        item_kind=_item_kind(item),
-    )
+    common = {
+        "page_id": page_id,
+        "timestamp_ms": _timestamp(item.get("timestamp")) or 0,
+        "item_kind": _item_kind(item),
+    }
+    sender = _id(_field(item, "sender", "id"))
+    recipient = _id(_field(item, "recipient", "id"))
+    message = item.get("message")
+    if isinstance(message, dict) and sender and recipient:
+        is_echo = bool(message.get("is_echo"))
+        text = message.get("text")
+        if not isinstance(text, str) or not text:
+            count = len(message.get("attachments") or [])
+            text = f"[{count} attachment{'s' if count != 1 else ''}]" if count else ""
+        return Standby(
+            **common,
+            psid=recipient if is_echo else sender,
+            mid=_mid(message.get("mid")),
+            text=_clean(text),
+            is_echo=is_echo,
+        )
+    postback = item.get("postback")
+    if isinstance(postback, dict) and sender:
+        title = _optional_text(postback.get("title")) or _optional_text(postback.get("payload"))
+        return Standby(
+            **common, psid=sender, mid=_mid(postback.get("mid")), text=title or "Postback"
+        )
+    return Standby(**common, psid=sender or "")
 
 
 def _message(common: dict, recipient: str, message: dict) -> CustomerMessage | PageEcho:

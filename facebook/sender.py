@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import connections
 from django.utils import timezone
 
-from facebook import graph
+from facebook import graph, pages
 from facebook.models import FacebookPage
 from routing import messaging
 from routing.events import OUTBOUND_READY, RoutingEvent, routing_event
@@ -138,7 +138,7 @@ def _send(message_id: int) -> None:
     except _GaveUp as gave_up:
         error = gave_up.error
         if error.kind == graph.ErrorKind.TOKEN_INVALID:
-            FacebookPage.objects.filter(pk=page.pk).update(token_invalid=True)
+            pages.mark_token_invalid(page)
         reason = error.reason
         if gave_up.attempts > 1:
             reason = f"{reason} (tried {gave_up.attempts} times)"

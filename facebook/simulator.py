@@ -159,7 +159,7 @@ def _webhook_note(status: int | None, problem: str) -> str:
 @require_GET
 def simulator_page(request):
     name = request.session.get(SESSION_NAME, "")
-    pages = list(FacebookPage.objects.all())
+    pages = list(FacebookPage.objects.order_by("name", "pk"))
     page_id = request.session.get(SESSION_PAGE) or (pages[0].page_id if pages else "")
     return render(
         request,

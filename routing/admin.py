@@ -1,8 +1,21 @@
 from django.contrib import admin
+from django.db.models import Count, Exists, OuterRef, Q
 
+from routing import services
+from routing.admin_forms import AgentChangeForm, AgentCreationForm
+from routing.admin_tools import (
+    STATUS_ACTIONS,
+    InteractionTranscriptMixin,
+    ReadOnlyAdminMixin,
+    RecordingTranscriptMixin,
+    ResponseImportMixin,
+    export_csv,
+    export_json,
+)
 from routing.models import (
     Agent,
     Customer,
+    DesktopConnection,
     FavouriteResponse,
     Interaction,
     InteractionEvent,
@@ -34,20 +47,129 @@ class WorkgroupAdmin(admin.ModelAdmin):
     search_fields = ["name"]
     inlines = [WrapUpCodeInline]
 
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        # More room (a higher capacity, new members) is offered at once.
+        if "capacity_per_agent" in form.changed_data:
+            services.set_workgroup_capacity(
+                workgroup_id=form.instance.pk,
+                capacity_per_agent=form.cleaned_data["capacity_per_agent"],
+            )
+        if "members" in form.changed_data:
+            services.workgroup_members_changed(workgroup_ids=[form.instance.pk])
+
 
 @admin.register(Agent)
 class AgentAdmin(admin.ModelAdmin):
-    list_display = ["user", "status", "status_changed_at", "capacity"]
+    """Agents, their workgroups and status. Adding one creates their (non-staff) login.
+
+    The status changes only through routing.services.set_agent_status (the
+    actions, or "Set status" on the agent's page), never by saving the field.
+    """
+
+    list_display = [
+        "__str__",
+        "username",
+        "status",
+        "status_changed_at",
+        "live_load",
+        "desktop_open",
+        "capacity",
+        "workgroup_names",
+    ]
     list_filter = ["status", "workgroups"]
     search_fields = ["user__username", "user__first_name", "user__last_name"]
     list_select_related = ["user"]
+    actions = STATUS_ACTIONS
+    change_fieldsets = [
+        (None, {"fields": ["user", "status", "new_status", "status_changed_at", "idle_since"]}),
+        ("Routing", {"fields": ["capacity", "workgroups"]}),
+    ]
+    add_fieldsets = [
+        (None, {"fields": ["username", "first_name", "last_name", "password1", "password2"]}),
+        ("Routing", {"fields": ["capacity", "workgroups"]}),
+    ]
+
+    def get_queryset(self, request):
+        live = Q(interactions__state__in=["alerting", "connected", "held"])
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                live=Count("interactions", filter=live, distinct=True),
+                online=Exists(DesktopConnection.objects.filter(agent=OuterRef("pk"))),
+            )
+            .prefetch_related("workgroups")
+        )
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["form"] = AgentChangeForm if obj else AgentCreationForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        return self.change_fieldsets if obj else self.add_fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["user", "status", "status_changed_at", "idle_since"] if obj else []
+
+    def save_model(self, request, obj, form, change) -> None:
+        if not change:
+            obj.user = form.create_user()
+            obj.save()
+            return
+        # Only the form's own columns: saving the whole row would write back
+        # a status read before the agent (or the ACD) changed it.
+        obj.save(update_fields=AgentChangeForm.Meta.fields)
+
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        form.save_workgroups(form.instance)
+        if change and (status := form.cleaned_data.get("new_status")):
+            services.set_agent_status(agent=form.instance, status=status)
+        # More room (a higher capacity, another workgroup) is offered at once.
+        if "capacity" in form.changed_data:
+            services.set_agent_capacity(
+                agent_id=form.instance.pk, capacity=form.cleaned_data["capacity"]
+            )
+        if "workgroups" in form.changed_data:
+            services.workgroup_members_changed(
+                workgroup_ids=[w.pk for w in form.cleaned_data["workgroups"]]
+            )
+
+    @admin.display(description="Username", ordering="user__username")
+    def username(self, agent: Agent) -> str:
+        return agent.user.get_username()
+
+    @admin.display(description="Live", ordering="live")
+    def live_load(self, agent: Agent) -> int:
+        return agent.live
+
+    @admin.display(description="Desktop open", boolean=True, ordering="online")
+    def desktop_open(self, agent: Agent) -> bool:
+        return agent.online
+
+    @admin.display(description="Workgroups")
+    def workgroup_names(self, agent: Agent) -> str:
+        return ", ".join(w.name for w in agent.workgroups.all()) or "—"
+
+
+class CustomerInteractionInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = Interaction
+    extra = 0
+    fields = ["created_at", "workgroup", "state", "agent", "disconnected_at"]
+    readonly_fields = fields
+    show_change_link = True
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: customers come from Messenger (their name from Meta's profile)."""
+
     list_display = ["__str__", "psid", "page_id", "last_message_at", "created_at"]
     search_fields = ["psid", "first_name", "last_name"]
-    list_filter = ["page_id"]
+    list_filter = ["page_id", "created_at"]
+    date_hierarchy = "created_at"
+    inlines = [CustomerInteractionInline]
 
 
 class InteractionEventInline(admin.TabularInline):
@@ -72,16 +194,49 @@ class MessageInline(admin.TabularInline):
         return False
 
 
+class RecordingInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = Recording
+    extra = 0
+    fields = ["started_at", "stopped_at", "started_by"]
+    readonly_fields = fields
+    show_change_link = True
+
+
 @admin.register(Interaction)
-class InteractionAdmin(admin.ModelAdmin):
+class InteractionAdmin(InteractionTranscriptMixin, admin.ModelAdmin):
     """Read-only: interactions change only through the routing services."""
 
-    list_display = ["pk", "customer", "workgroup", "state", "agent", "recording", "created_at"]
-    list_filter = ["state", "workgroup", "agent", "created_at"]
+    list_display = [
+        "pk",
+        "customer",
+        "page_id",
+        "workgroup",
+        "state",
+        "agent",
+        "recording",
+        "created_at",
+        "connected_at",
+        "disconnected_at",
+    ]
+    list_filter = [
+        "state",
+        "workgroup",
+        "agent",
+        ("customer__page_id", admin.AllValuesFieldListFilter),
+        "created_at",
+        "recording",
+        "wrap_up_code",
+    ]
     search_fields = ["customer__psid", "customer__first_name", "customer__last_name"]
+    search_help_text = "Search by the customer's PSID or name."
     list_select_related = ["customer", "workgroup", "agent__user"]
     date_hierarchy = "created_at"
-    inlines = [MessageInline, InteractionEventInline]
+    readonly_fields = ["transcript_link"]
+    inlines = [MessageInline, InteractionEventInline, RecordingInline]
+
+    @admin.display(description="Page", ordering="customer__page_id")
+    def page_id(self, interaction: Interaction) -> str:
+        return interaction.customer.page_id
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -104,7 +259,10 @@ class ResponseCategoryInline(admin.TabularInline):
 
 
 @admin.register(ResponseLibrary)
-class ResponseLibraryAdmin(admin.ModelAdmin):
+class ResponseLibraryAdmin(ResponseImportMixin, admin.ModelAdmin):
+    """Shared libraries (no owner) and agents' own; export selected, import from a file."""
+
+    actions = [export_csv, export_json]
     list_display = ["name", "owner"]
     list_filter = [("owner", admin.EmptyFieldListFilter)]
     search_fields = ["name", "owner__username"]
@@ -132,10 +290,59 @@ class FavouriteResponseAdmin(admin.ModelAdmin):
 
 
 @admin.register(Recording)
-class RecordingAdmin(admin.ModelAdmin):
-    list_display = ["interaction", "started_by", "started_at", "stopped_at"]
-    list_filter = ["started_at"]
-    readonly_fields = ["interaction", "started_by", "started_at", "stopped_at", "transcript"]
+class RecordingAdmin(RecordingTranscriptMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["interaction", "started_by", "started_at", "stopped_at", "transcript_link"]
+    list_filter = ["started_at", "interaction__workgroup"]
+    search_fields = ["interaction__customer__psid", "interaction__customer__first_name"]
+    list_select_related = ["interaction__customer", "started_by"]
+    date_hierarchy = "started_at"
+    readonly_fields = [
+        "interaction",
+        "started_by",
+        "started_at",
+        "stopped_at",
+        "transcript_link",
+        "transcript",
+    ]
 
-    def has_add_permission(self, request) -> bool:
-        return False
+
+@admin.register(Message)
+class MessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Every message in and out, with its send outcome (read-only)."""
+
+    list_display = ["sent_at", "interaction", "direction", "status", "error_code", "short_text"]
+    list_filter = ["direction", "status", "error_code", "sent_at", "interaction__workgroup"]
+    search_fields = ["text", "mid", "interaction__customer__psid"]
+    search_help_text = "Search by text, Meta's message id or the customer's PSID."
+    list_select_related = ["interaction__customer"]
+    date_hierarchy = "sent_at"
+
+    @admin.display(description="Text")
+    def short_text(self, message: Message) -> str:
+        return message.text[:80]
+
+
+@admin.register(InteractionEvent)
+class InteractionEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The event history of every interaction: who did what, when (read-only)."""
+
+    list_display = ["at", "interaction", "verb", "from_state", "to_state", "actor"]
+    list_filter = ["verb", "at", "interaction__workgroup"]
+    search_fields = ["interaction__customer__psid", "actor__username", "verb"]
+    list_select_related = ["interaction__customer", "actor"]
+    date_hierarchy = "at"
+
+
+@admin.register(DesktopConnection)
+class DesktopConnectionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Open desktop tabs; the timers forget the tabs of a crashed server process."""
+
+    list_display = ["agent", "connected_at", "last_seen", "channel_name"]
+    list_select_related = ["agent__user"]
+
+
+@admin.register(WrapUpCode)
+class WrapUpCodeAdmin(admin.ModelAdmin):
+    list_display = ["label", "workgroup", "active"]
+    list_filter = ["workgroup", "active"]
+    search_fields = ["label"]

@@ -1,14 +1,35 @@
 """Read paths for the desktop: plain queries, no changes."""
 
-from django.db.models import Count, Q, QuerySet
+from dataclasses import dataclass
+
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 
 from routing.models import (
     Agent,
+    DesktopConnection,
+    FavouriteResponse,
     Interaction,
     InteractionState,
     Message,
+    MessageDirection,
+    ResponseCategory,
     StoredResponse,
     Workgroup,
+    WrapUpCode,
 )
 
 S = InteractionState
@@ -26,8 +47,29 @@ def my_interactions(agent: Agent) -> QuerySet[Interaction]:
         Interaction.objects.filter(agent=agent, dismissed_at__isnull=True)
         .exclude(state=S.QUEUED)
         .select_related("customer", "workgroup")
+        .annotate(unread=unread_count())
         .order_by("created_at", "pk")
     )
+
+
+def unread_count() -> Coalesce:
+    """Customer messages stored after the owning agent last read the interaction."""
+    unread = (
+        Message.objects.filter(
+            interaction=OuterRef("pk"),
+            direction=MessageDirection.INBOUND,
+            deleted_at__isnull=True,
+        )
+        .filter(
+            Q(interaction__agent_read_at__isnull=True)
+            | Q(created_at__gt=F("interaction__agent_read_at"))
+        )
+        .order_by()
+        .values("interaction")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(unread, output_field=IntegerField()), 0)
 
 
 def workgroup_queue(agent: Agent) -> QuerySet[Interaction]:
@@ -60,7 +102,13 @@ def transcript(interaction: Interaction) -> QuerySet[Message]:
 
 
 def transfer_targets(agent: Agent) -> QuerySet[Agent]:
-    return Agent.objects.exclude(pk=agent.pk).select_related("user").order_by("user__username")
+    """Every other agent, those with the desktop open first: a transfer rings only there."""
+    return (
+        Agent.objects.exclude(pk=agent.pk)
+        .select_related("user")
+        .annotate(desktop_open=Exists(DesktopConnection.objects.filter(agent=OuterRef("pk"))))
+        .order_by(F("desktop_open").desc(), "user__username")
+    )
 
 
 def transfer_workgroups() -> QuerySet[Workgroup]:
@@ -79,4 +127,164 @@ def stored_responses(user=None) -> QuerySet[StoredResponse]:
         StoredResponse.objects.filter(owners)
         .select_related("category__library")
         .order_by("category__library__name", "category__name", "name")
+    )
+
+
+# --- the Current Interaction view -------------------------------------------------
+
+# How many messages a transcript shows at first; older ones load on demand.
+TRANSCRIPT_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class TranscriptPage:
+    messages: list[Message]  # oldest first
+    has_older: bool
+
+
+def transcript_page(
+    interaction: Interaction, *, before_id: int | None = None, limit: int = TRANSCRIPT_PAGE_SIZE
+) -> TranscriptPage:
+    """The newest `limit` messages of a transcript, or the `limit` before message `before_id`."""
+    messages = transcript(interaction).select_related("author")
+    if before_id is not None:
+        anchor = messages.filter(pk=before_id).values("sent_at", "pk").first()
+        if anchor is None:
+            return TranscriptPage(messages=[], has_older=False)
+        messages = messages.filter(
+            Q(sent_at__lt=anchor["sent_at"]) | Q(sent_at=anchor["sent_at"], pk__lt=anchor["pk"])
+        )
+    newest_first = list(messages.order_by("-sent_at", "-pk")[: limit + 1])
+    return TranscriptPage(messages=newest_first[:limit][::-1], has_older=len(newest_first) > limit)
+
+
+def customer_history(interaction: Interaction, *, limit: int = 20) -> list[Interaction]:
+    """The customer's other interactions, newest first, with how many messages each has."""
+    return list(
+        Interaction.objects.filter(customer_id=interaction.customer_id)
+        .exclude(pk=interaction.pk)
+        .select_related("agent__user", "workgroup")
+        .annotate(message_count=Count("messages", filter=Q(messages__deleted_at__isnull=True)))
+        .order_by("-created_at", "-pk")[:limit]
+    )
+
+
+def past_interaction(current: Interaction, past_id: int) -> Interaction | None:
+    """Another interaction of the customer of `current` (which the caller may see)."""
+    return (
+        Interaction.objects.filter(pk=past_id, customer_id=current.customer_id)
+        .exclude(pk=current.pk)
+        .select_related("customer", "agent__user", "workgroup")
+        .first()
+    )
+
+
+def wrap_up_codes(interaction: Interaction) -> list[WrapUpCode]:
+    """The wrap-up codes the agent may choose for the interaction: its workgroup's active ones."""
+    return list(
+        WrapUpCode.objects.filter(workgroup_id=interaction.workgroup_id, active=True).order_by(
+            "label"
+        )
+    )
+
+
+# --- stored responses ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResponseResults:
+    responses: list[StoredResponse]  # annotated with is_favourite and is_mine
+    total: int  # how many matched before the limit
+
+
+def visible_responses(user) -> QuerySet[StoredResponse]:
+    """Shared responses and the user's own, marked as favourite and as theirs."""
+    return (
+        StoredResponse.objects.filter(
+            Q(category__library__owner__isnull=True) | Q(category__library__owner=user)
+        )
+        .select_related("category__library")
+        .annotate(
+            is_favourite=Exists(
+                FavouriteResponse.objects.filter(user=user, response=OuterRef("pk"))
+            ),
+            is_mine=Case(
+                When(category__library__owner=user, then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            ),
+        )
+    )
+
+
+def search_responses(
+    user, *, query: str = "", category_id: int | None = None, limit: int = 50
+) -> ResponseResults:
+    """Full-text search over name, shortcut, labels and text; favourites first.
+
+    Every word must match somewhere (case-insensitive); a leading `/` is a
+    shortcut as typed in the composer. Exact and prefix shortcut matches, then
+    name matches, rank above matches in the text.
+    """
+    responses = visible_responses(user)
+    if category_id is not None:
+        responses = responses.filter(category_id=category_id)
+    words = [word.lstrip("/") for word in query.split()]
+    words = [word for word in words if word]
+    for word in words:
+        responses = responses.filter(
+            Q(name__icontains=word)
+            | Q(shortcut__icontains=word)
+            | Q(labels__icontains=word)
+            | Q(text__icontains=word)
+        )
+    first = words[0] if words else ""
+    rank = Case(
+        When(shortcut__iexact=first, then=Value(0)),
+        When(shortcut__istartswith=first, then=Value(1)),
+        When(name__istartswith=first, then=Value(2)),
+        When(name__icontains=first, then=Value(3)),
+        When(labels__icontains=first, then=Value(4)),
+        default=Value(5),
+        output_field=IntegerField(),
+    )
+    ordered = responses.annotate(rank=rank if first else Value(0)).order_by(
+        F("is_favourite").desc(),
+        "rank",
+        F("category__library__owner").asc(nulls_first=True),
+        "category__library__name",
+        "category__name",
+        "name",
+        "pk",
+    )
+    return ResponseResults(responses=list(ordered[:limit]), total=responses.count())
+
+
+def shortcut_matches(user, typed: str, *, limit: int = 8) -> list[StoredResponse]:
+    """Responses offered for `/typed` in the composer: exact, then prefix, then the rest."""
+    typed = typed.strip().lstrip("/")
+    responses = visible_responses(user).exclude(shortcut="")
+    if typed:
+        responses = responses.filter(
+            Q(shortcut__icontains=typed) | Q(name__istartswith=typed)
+        ).annotate(
+            rank=Case(
+                When(shortcut__iexact=typed, then=Value(0)),
+                When(shortcut__istartswith=typed, then=Value(1)),
+                When(name__istartswith=typed, then=Value(2)),
+                default=Value(3),
+                output_field=IntegerField(),
+            )
+        )
+    else:
+        responses = responses.annotate(rank=Value(0))
+    return list(responses.order_by("rank", F("is_favourite").desc(), "shortcut", "pk")[:limit])
+
+
+def response_categories(user) -> list[ResponseCategory]:
+    """Categories the user can browse: shared libraries first, then their own."""
+    return list(
+        ResponseCategory.objects.filter(Q(library__owner__isnull=True) | Q(library__owner=user))
+        .select_related("library")
+        .order_by(F("library__owner").asc(nulls_first=True), "library__name", "name")
     )

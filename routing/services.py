@@ -839,9 +839,9 @@ def set_wrap_up(*, interaction_id: int, agent: Agent, wrap_up_code_id: int) -> I
 
 # --- capacity and membership, changed by supervisors ------------------------------
 #
-# The admin calls these after saving a workgroup or an agent (rather than a
-# post_save hook: saves happen inside the verbs too, for status and idle time,
-# and would each set off the ACD; `update()` would skip the hook silently).
+# The admin calls these when a supervisor saves a workgroup or an agent, rather
+# than a post_save hook: the verbs save agents too (status, idle time), and a
+# hook would set off the ACD inside each of them; `update()` would skip it.
 # Lowering a capacity takes nothing away from anyone: it only stops new offers
 # until the agent is below it. Raising it, or adding members, offers at once.
 
@@ -855,9 +855,9 @@ def set_agent_capacity(*, agent_id: int, capacity: int | None) -> Agent:
         if agent.capacity != capacity:
             agent.capacity = capacity
             agent.save(update_fields=["capacity"])
-        # Announced and offered even when the admin form saved the value
-        # first: the supervisors' board shows loads against capacity.
-        publish_on_commit(RoutingEvent(type=events.AGENT_CHANGED, agent_id=agent.pk))
+        # Offered even when the admin form saved the value first. No event of
+        # its own: the board re-reads capacities as it refreshes, and the
+        # offers that follow are announced.
         _offer_for_agent_after_commit(agent.pk)
     return agent
 

@@ -91,6 +91,7 @@
 
   document.addEventListener("keydown", function (event) {
     const textarea = event.target;
+    if (event.defaultPrevented) return; // e.g. Enter picked a /shortcut suggestion
     if (textarea.matches && textarea.matches(".composer textarea") && event.key === "Enter" && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
       const send = textarea.form.querySelector("button[type=submit]");
@@ -98,29 +99,8 @@
     }
   });
 
-  function fillMacros(text, form) {
-    const values = {
-      "customer.first_name": form.dataset.customerFirstName || "there",
-      "agent.first_name": form.dataset.agentFirstName || "",
-      "page.name": form.dataset.pageName || "",
-    };
-    return text.replace(/\{(customer\.first_name|agent\.first_name|page\.name)\}/g, function (_, key) { return values[key]; });
-  }
-
+  // Stored responses (picker, /shortcut, macros) live in responses.js.
   document.addEventListener("click", function (event) {
-    const insert = event.target.closest(".insert-response");
-    if (insert) {
-      const form = insert.closest("form");
-      const textarea = form.querySelector("textarea");
-      if (textarea.disabled) return;
-      const text = fillMacros(insert.dataset.text, form);
-      const start = textarea.selectionStart, end = textarea.selectionEnd;
-      textarea.value = textarea.value.slice(0, start) + text + textarea.value.slice(end);
-      textarea.focus();
-      textarea.selectionStart = textarea.selectionEnd = start + text.length;
-      insert.closest("details").open = false;
-      return;
-    }
     const close = event.target.closest("[data-close-dialog]");
     if (close) close.closest("dialog").close();
   });
@@ -134,7 +114,9 @@
   });
 
   document.addEventListener("htmx:afterRequest", function (event) {
-    const dialog = event.detail.elt.closest && event.detail.elt.closest("dialog");
+    // A dialog's form did its job; other requests inside a dialog (older messages) keep it open.
+    const form = event.detail.elt.closest && event.detail.elt.closest("dialog form");
+    const dialog = form && form.closest("dialog");
     if (dialog && event.detail.successful) dialog.close();
   });
 

@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.db import transaction
 
-from facebook import fake_graph, sender
+from facebook import actions, background, fake_graph, sender
 from facebook.models import FakeGraphCall
 from routing import messaging, services
 from routing.models import Message
@@ -45,6 +45,17 @@ def fake_graph_api(live_server, settings):
     yield FakeGraph(settings.FACEBOOK_GRAPH_URL)
     # Before the database is emptied: a send still running would write into the next test.
     assert sender.wait_for_idle(timeout=15), "a send was still running after the test"
+    assert background.wait_for_all(timeout=15), "background work was still running"
+
+
+@pytest.fixture(autouse=True)
+def facebook_background(settings, tmp_path):
+    """Attachment copies land in a fresh folder; background work (downloads,
+    profiles, sender actions, the fake's echoes) ends with the test."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    actions.forget_throttle()
+    yield
+    assert background.wait_for_all(timeout=15), "background work was still running"
 
 
 @dataclass

@@ -192,7 +192,14 @@ def test_batched_events_are_all_there_in_timestamp_order():
 def test_standby_and_unknown_kinds():
     body = parse_body(envelope(item(message={"mid": "m_1", "text": "x"}), key="standby"))
     assert body.events == (
-        Standby(page_id=PAGE_ID, timestamp_ms=1764057600000, item_kind="message"),
+        Standby(
+            page_id=PAGE_ID,
+            timestamp_ms=1764057600000,
+            item_kind="message",
+            psid=PSID,
+            mid="m_1",
+            text="x",
+        ),
     )
     (unknown,) = parse_body(envelope(item(optin={"ref": "x"}))).events
     assert unknown == UnknownEvent(page_id=PAGE_ID, timestamp_ms=1764057600000, item_kind="optin")
@@ -253,3 +260,23 @@ def test_not_a_page_object_is_not_parsed():
     assert not body.is_page
     assert body.object == "instagram"
     assert body.events == ()
+
+
+def test_standby_items_name_the_customer_and_what_was_said():
+    echo = {
+        "sender": {"id": PAGE_ID},
+        "recipient": {"id": PSID},
+        "timestamp": 1764057600001,
+        "message": {"mid": "m_2", "is_echo": True, "app_id": 1, "text": "From the bot"},
+    }
+    tapped = item(postback={"title": "Talk to a human", "payload": "HUMAN"})
+    tapped["timestamp"] = 1764057600002
+    photo = item(message={"mid": "m_3", "attachments": [{"type": "image", "payload": {}}]})
+    photo["timestamp"] = 1764057600003
+    events = parse_body(envelope(echo, tapped, photo, item(read={"watermark": 1}), key="standby"))
+    read, reply, button, image = events.events  # in timestamp order
+    assert (reply.psid, reply.mid, reply.text, reply.is_echo) == (PSID, "m_2", "From the bot", True)
+    assert (button.psid, button.text, button.mid) == (PSID, "Talk to a human", None)
+    assert button.message_mid == f"standby:{PSID}:1764057600002:postback"
+    assert (image.mid, image.text) == ("m_3", "[1 attachment]")
+    assert (read.item_kind, read.psid, read.mid) == ("read", PSID, None)

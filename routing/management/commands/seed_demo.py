@@ -1,5 +1,8 @@
 """The demo of CONTRACT.md: one Page, one workgroup, three agents, a supervisor."""
 
+from importlib import import_module
+
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -17,19 +20,56 @@ from routing.models import (
 
 DEMO_PASSWORD = "demo-pass"
 AGENTS = [("agent1", "Alice", "Agent"), ("agent2", "Bob", "Agent"), ("agent3", "Carol", "Agent")]
+# category -> (name, shortcut, labels, text)
 STORED_RESPONSES = {
     "Greetings": [
         (
             "Welcome",
             "hi",
+            "greeting, opening",
             "Hi {customer.first_name}, thanks for writing to {page.name}! "
             "I'm {agent.first_name} and I'll help you today.",
         ),
-        ("Goodbye", "bye", "Thanks for contacting {page.name}. Have a great day!"),
+        (
+            "One moment",
+            "wait",
+            "hold, checking",
+            "Thanks for your patience, {customer.first_name}. I'm checking this for you now.",
+        ),
+        (
+            "Goodbye",
+            "bye",
+            "closing",
+            "Thanks for contacting {page.name}. Have a great day!",
+        ),
     ],
     "Orders": [
-        ("Order number", "order", "Could you send me your order number, please?"),
-        ("Shipping delay", "delay", "I'm sorry for the delay. Let me check the shipment for you."),
+        (
+            "Order number",
+            "order",
+            "orders, lookup",
+            "Could you send me your order number, please?",
+        ),
+        (
+            "Shipping delay",
+            "delay",
+            "shipping, late, apology",
+            "I'm sorry for the delay. Let me check the shipment for you.",
+        ),
+        (
+            "Refund policy",
+            "refund",
+            "returns, money back",
+            "You can return any item within 30 days; the refund reaches your card "
+            "within 5 working days of us receiving it.",
+        ),
+        (
+            "Change address",
+            "address",
+            "shipping, delivery address",
+            "I can change the delivery address until the parcel ships. "
+            "What is the new address, {customer.first_name}?",
+        ),
     ],
 }
 
@@ -77,6 +117,10 @@ class Command(BaseCommand):
         )
         supervisor.set_password(DEMO_PASSWORD)
         supervisor.save()
+        # The group the migration made, refreshed by the migration's own code
+        # so its permissions are defined once.
+        group_migration = import_module("routing.migrations.0002_supervisor_group")
+        supervisor.groups.add(group_migration.ensure_supervisors_group(apps))
         for label in WRAP_UP_CODES:
             WrapUpCode.objects.get_or_create(workgroup=workgroup, label=label)
         library, _ = ResponseLibrary.objects.get_or_create(name="Acme Support", owner=None)
@@ -84,8 +128,10 @@ class Command(BaseCommand):
             category, _ = ResponseCategory.objects.get_or_create(
                 library=library, name=category_name
             )
-            for name, shortcut, text in responses:
+            for name, shortcut, labels, text in responses:
                 StoredResponse.objects.update_or_create(
-                    category=category, name=name, defaults={"shortcut": shortcut, "text": text}
+                    category=category,
+                    name=name,
+                    defaults={"shortcut": shortcut, "labels": labels, "text": text},
                 )
         self.stdout.write(self.style.SUCCESS("Demo data ready: log in as agent1 / demo-pass."))

@@ -1,0 +1,18 @@
+from django.urls import path
+
+from connect import board, reports
+
+urlpatterns = [
+    path("board/", board.board_page, name="board"),
+    path(
+        "board/interactions/<int:pk>/transfer-dialog",
+        board.transfer_dialog,
+        name="board-transfer-dialog",
+    ),
+    path("board/interactions/<int:pk>/transfer", board.transfer, name="board-transfer"),
+    path("board/interactions/<int:pk>/disconnect", board.disconnect, name="board-disconnect"),
+    path("board/agents/<int:pk>/status", board.set_status, name="board-set-status"),
+    path("reports/", reports.reports_page, name="reports"),
+    path("reports/workgroups.csv", reports.workgroups_csv, name="reports-workgroups-csv"),
+    path("reports/agents.csv", reports.agents_csv, name="reports-agents-csv"),
+]

@@ -1,0 +1,158 @@
+"""What a message bubble shows beyond its text, read from the stored message.
+
+Messenger's extras live in `Message.attachments` beside the real attachments:
+pseudo-entries for a quick reply, a tapped button (postback), each edit, the
+latest reaction, and a standby marker (another app handled the message). This
+module turns them into plain values for the `bubble` partial; it decides
+nothing and changes nothing.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.urls import reverse
+
+from routing.models import Interaction, Message, MessageDirection
+
+# Real attachments whose copy we keep (facebook.attachments.KEPT_TYPES).
+KEPT_TYPES = ("image", "video", "audio", "file")
+# Entries that are not attachments at all.
+PSEUDO_TYPES = ("quick_reply", "postback", "edit", "reaction", "standby")
+# What a browser may show inline from our own origin; anything else is a download.
+INLINE_CONTENT_TYPES = {
+    "image": ("image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp"),
+    "video": ("video/mp4", "video/webm", "video/ogg", "video/quicktime"),
+    "audio": (
+        "audio/mpeg",
+        "audio/mp4",
+        "audio/aac",
+        "audio/ogg",
+        "audio/wav",
+        "audio/x-wav",
+        "audio/webm",
+    ),
+}
+KIND_WORDS = {"image": "Image", "video": "Video", "audio": "Audio clip", "file": "File"}
+QUOTE_LENGTH = 140
+
+
+@dataclass(frozen=True)
+class MediaView:
+    # image | video | audio | file (shown from `src`), link (to Meta), unavailable
+    kind: str
+    src: str = ""
+    label: str = ""
+    note: str = ""  # why it is unavailable, or that a copy is still being kept
+    kept: bool = False
+
+
+@dataclass(frozen=True)
+class Chip:
+    kind: str  # quick_reply | postback
+    title: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class EditView:
+    previous_text: str
+    edited_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Quote:
+    text: str
+    who: str  # "the customer", "the Page"
+    found: bool
+
+
+@dataclass(frozen=True)
+class BubbleParts:
+    media: list[MediaView] = field(default_factory=list)
+    chips: list[Chip] = field(default_factory=list)
+    edits: list[EditView] = field(default_factory=list)
+    standby: str = ""  # "message", "echo", "postback" when another app handled it
+    quote: Quote | None = None
+
+
+def inline_type(kind: str, content_type: str) -> bool:
+    return content_type in INLINE_CONTENT_TYPES.get(kind, ())
+
+
+def bubble_parts(message: Message) -> BubbleParts:
+    media, chips, edits, standby = [], [], [], ""
+    for index, entry in enumerate(message.attachments or []):
+        if not isinstance(entry, dict):
+            continue
+        kind = str(entry.get("type") or "")
+        if kind in ("quick_reply", "postback"):
+            title = str(entry.get("title") or message.text or "")
+            chips.append(Chip(kind, title, str(entry.get("payload") or "")))
+        elif kind == "edit":
+            edits.append(
+                EditView(str(entry.get("previous_text") or ""), _when(entry.get("edited_at")))
+            )
+        elif kind == "standby":
+            standby = str(entry.get("kind") or "message")
+        elif kind not in PSEUDO_TYPES:
+            media.append(_media(message, index, kind, entry))
+    return BubbleParts(
+        media=media,
+        chips=chips,
+        edits=edits,
+        standby=standby,
+        quote=_quote(message),
+    )
+
+
+def _media(message: Message, index: int, kind: str, entry: dict) -> MediaView:
+    url = entry.get("url") or ""
+    words = KIND_WORDS.get(kind, "Attachment")
+    title = str(entry.get("title") or "")
+    if kind in KEPT_TYPES:
+        copy = entry.get("copy")
+        if isinstance(copy, dict):
+            src = reverse("message-attachment", args=[message.pk, index])
+            shown = kind if inline_type(kind, str(copy.get("content_type"))) else "file"
+            return MediaView(shown, src, title or words, kept=True)
+        if entry.get("copy_failed"):
+            return MediaView("unavailable", label=words, note=str(entry["copy_failed"]))
+        if url:
+            # Meta's URL works for a while; the copy replaces it once kept.
+            return MediaView(kind, url, title or words, note="Keeping a copy…")
+        return MediaView("unavailable", label=words)
+    if kind != "fallback" and url:
+        return MediaView("link", url, title or f"{kind.replace('_', ' ').capitalize()}")
+    return MediaView("unavailable", label=title or "Attachment")
+
+
+def _quote(message: Message) -> Quote | None:
+    if not message.reply_to_mid:
+        return None
+    same_customer = Interaction.objects.filter(pk=message.interaction_id).values("customer")
+    quoted = (
+        Message.objects.filter(mid=message.reply_to_mid, interaction__customer__in=same_customer)
+        .only("text", "direction", "attachments")
+        .first()
+    )
+    if quoted is None:
+        return Quote("", "", found=False)
+    text = quoted.text or _describe(quoted)
+    if len(text) > QUOTE_LENGTH:
+        text = text[: QUOTE_LENGTH - 1] + "…"
+    who = "the customer" if quoted.direction == MessageDirection.INBOUND else "the Page"
+    return Quote(text, who, found=True)
+
+
+def _describe(message: Message) -> str:
+    for entry in message.attachments or []:
+        if isinstance(entry, dict) and entry.get("type") not in PSEUDO_TYPES:
+            return f"[{KIND_WORDS.get(entry.get('type'), 'Attachment')}]"
+    return "[Message]"
+
+
+def _when(value) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,32 @@
+"""Desktop pieces about the Messenger side: the banner for a Page whose token Meta
+refused, and the bubble answering a Retry that came too late.
+
+The banner is rendered into the page by the `token_banner` template tag and
+pushed live (`hx-swap-oob`) when a Page's token is marked invalid or replaced.
+"""
+
+from django.template.loader import render_to_string
+
+from facebook.pages import pages_with_invalid_token
+from routing import selectors
+from routing.models import Agent, Message, MessageStatus, Workgroup
+
+SETTLED = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ)
+
+
+def token_banner(agent: Agent, *, oob: bool = False) -> str:
+    workgroup_ids = Workgroup.objects.filter(members=agent).values_list("pk", flat=True)
+    return render_to_string(
+        "desktop/_token_banner.html",
+        {"pages": pages_with_invalid_token(workgroup_ids), "oob": oob},
+    )
+
+
+def settled_bubble(agent: Agent, message_id: int) -> str:
+    """The bubble of a message Messenger confirmed meanwhile, for a stale Retry; else ""."""
+    from connect.fragments import bubble  # fragments imports this module
+
+    message = Message.objects.filter(pk=message_id, status__in=SETTLED).first()
+    if message is None or selectors.visible_interaction(agent, message.interaction_id) is None:
+        return ""
+    return bubble(message, oob=False)

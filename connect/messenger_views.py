@@ -1,0 +1,112 @@
+"""The desktop's Messenger extras over HTTP: kept attachment files and sender actions.
+
+Attachment copies are served only to people who may see the interaction
+(never from a public media URL). Typing and seen indicators go to Messenger
+off the request: the agent gets 204 at once, and a failure is a log line.
+"""
+
+import logging
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.views.decorators.http import require_GET, require_POST
+
+from connect import bubbles
+from facebook import actions
+from routing import selectors
+from routing.messaging import reply_window
+from routing.models import Interaction, InteractionState, Message
+
+logger = logging.getLogger(__name__)
+
+TYPING_STATES = {"on": "typing_on", "off": "typing_off"}
+
+
+@login_required
+@require_GET
+def attachment(request: HttpRequest, pk: int, index: int) -> HttpResponse:
+    """The kept copy of attachment `index` of message `pk`."""
+    message = Message.objects.filter(pk=pk, deleted_at__isnull=True).first()
+    if message is None or not _may_see(request, message.interaction_id):
+        raise Http404("No such attachment.")
+    entries = message.attachments or []
+    entry = entries[index] if 0 <= index < len(entries) else None
+    copy = entry.get("copy") if isinstance(entry, dict) else None
+    if not isinstance(copy, dict):
+        raise Http404("No copy of this attachment was kept.")
+    root = (Path(settings.MEDIA_ROOT) / "attachments").resolve()
+    path = (Path(settings.MEDIA_ROOT) / str(copy.get("path", ""))).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        raise Http404("The kept copy of this attachment is missing.")
+    kind = str(entry.get("type"))
+    content_type = str(copy.get("content_type") or "")
+    inline = bubbles.inline_type(kind, content_type)
+    response = FileResponse(
+        path.open("rb"),
+        content_type=content_type if inline else "application/octet-stream",
+        as_attachment=not inline,
+        filename=_download_name(entry, path),
+    )
+    # A customer's file must never run as a page of ours.
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+def _may_see(request: HttpRequest, interaction_id: int) -> bool:
+    if request.user.is_staff:
+        return True  # supervisors see every interaction in admin anyway
+    agent = selectors.agent_for_user(request.user)
+    return agent is not None and selectors.visible_interaction(agent, interaction_id) is not None
+
+
+def _download_name(entry: dict, path: Path) -> str:
+    title = str(entry.get("title") or "").strip()
+    if title and "/" not in title and "\\" not in title:
+        return title if Path(title).suffix else f"{title}{path.suffix}"
+    return f"{entry.get('type') or 'attachment'}{path.suffix}"
+
+
+def _replying(request: HttpRequest, pk: int) -> Interaction | HttpResponse:
+    """The interaction when the agent may reply to it now; else a response saying why."""
+    agent = selectors.agent_for_user(request.user)
+    interaction = selectors.visible_interaction(agent, pk) if agent else None
+    if interaction is None:
+        return HttpResponse("You cannot see this interaction.", status=404)
+    if interaction.agent_id != agent.pk or interaction.state != InteractionState.CONNECTED:
+        return HttpResponse("Only the connected agent's typing is shown.", status=409)
+    if not reply_window(interaction.customer).open:
+        return HttpResponse("The reply window is closed.", status=409)
+    return interaction
+
+
+def _sender_action(interaction: Interaction, action: str) -> HttpResponse:
+    customer = interaction.customer
+    actions.send_later(page_id=customer.page_id, psid=customer.psid, action=action)
+    return HttpResponse(status=204)
+
+
+@login_required
+@require_POST
+def typing(request: HttpRequest, pk: int) -> HttpResponse:
+    """POST state=on|off: the customer sees (or stops seeing) the Page typing."""
+    action = TYPING_STATES.get(request.POST.get("state", "on"))
+    if action is None:
+        return HttpResponse("state is on or off.", status=400)
+    interaction = _replying(request, pk)
+    if isinstance(interaction, HttpResponse):
+        return interaction
+    return _sender_action(interaction, action)
+
+
+@login_required
+@require_POST
+def seen(request: HttpRequest, pk: int) -> HttpResponse:
+    """The agent has the conversation open: the customer sees their messages as seen."""
+    interaction = _replying(request, pk)
+    if isinstance(interaction, HttpResponse):
+        return interaction
+    return _sender_action(interaction, "mark_seen")

@@ -1,0 +1,160 @@
+"""Stored responses in the composer: the picker, `/shortcut` suggestions, favourites, My Responses.
+
+Responses come back with their macros already filled for the interaction
+they will be inserted into, so the browser only places text; it never sends.
+"""
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET, require_POST
+
+from connect import fragments
+from connect.views import _agent
+from routing import responses, selectors
+from routing.models import Agent, Interaction, StoredResponse
+from routing.services import RoutingError
+
+TEMPLATE = "desktop/_responses.html"
+# The picker lists at most this many at once; search narrows down the rest.
+PICKER_LIMIT = 50
+
+
+def _interaction(request: HttpRequest, agent: Agent) -> Interaction:
+    raw = (request.GET.get("interaction") or request.POST.get("interaction") or "").strip()
+    interaction = selectors.visible_interaction(agent, int(raw)) if raw.isdigit() else None
+    if interaction is None:
+        raise Http404("Open an interaction of yours to use stored responses.")
+    return interaction
+
+
+def _fill(found: list[StoredResponse], agent: Agent, interaction: Interaction) -> None:
+    page_name = fragments._page_name(interaction.customer.page_id)
+    agent_first_name = agent.user.first_name or agent.display_name
+    for response in found:
+        response.filled_text = responses.fill_macros(
+            response.text,
+            customer_first_name=interaction.customer.first_name,
+            agent_first_name=agent_first_name,
+            page_name=page_name,
+        )
+        response.label_list = [label.strip() for label in response.labels.split(",") if label]
+
+
+def _category_id(request: HttpRequest) -> int | None:
+    raw = (request.GET.get("category") or request.POST.get("category") or "").strip()
+    return int(raw) if raw.isdigit() else None
+
+
+def _results(request: HttpRequest, agent: Agent, interaction: Interaction, **extra) -> dict:
+    query = (request.GET.get("q") or request.POST.get("q") or "").strip()[:200]
+    found = selectors.search_responses(
+        agent.user, query=query, category_id=_category_id(request), limit=PICKER_LIMIT
+    )
+    _fill(found.responses, agent, interaction)
+    return {
+        "responses": found.responses,
+        "total": found.total,
+        "query": query,
+        "selected": interaction,
+        **extra,
+    }
+
+
+@login_required
+@require_GET
+def picker(request: HttpRequest) -> HttpResponse:
+    """The picker's body, loaded when it first opens: search, library filter, results."""
+    agent = _agent(request)
+    interaction = _interaction(request, agent)
+    context = _results(request, agent, interaction)
+    context["categories"] = selectors.response_categories(agent.user)
+    return render(request, f"{TEMPLATE}#picker_body", context)
+
+
+@login_required
+@require_GET
+def search(request: HttpRequest) -> HttpResponse:
+    agent = _agent(request)
+    interaction = _interaction(request, agent)
+    return render(request, f"{TEMPLATE}#results", _results(request, agent, interaction))
+
+
+@login_required
+@require_GET
+def suggest(request: HttpRequest) -> HttpResponse:
+    """Responses whose shortcut matches what follows `/` in the composer."""
+    agent = _agent(request)
+    interaction = _interaction(request, agent)
+    typed = request.GET.get("typed", "").strip()[:40]
+    found = selectors.shortcut_matches(agent.user, typed)
+    _fill(found, agent, interaction)
+    return render(
+        request,
+        f"{TEMPLATE}#suggestions",
+        {"responses": found, "typed": typed, "selected": interaction},
+    )
+
+
+@login_required
+@require_POST
+def favourite(request: HttpRequest, pk: int) -> HttpResponse:
+    """Star or unstar; answers the picker's results re-ordered (favourites first)."""
+    agent = _agent(request)
+    interaction = _interaction(request, agent)
+    try:
+        responses.set_favourite(user=agent.user, response_id=pk, on=request.POST.get("on") == "1")
+    except RoutingError as refused:
+        raise Http404(str(refused)) from None
+    return render(request, f"{TEMPLATE}#results", _results(request, agent, interaction))
+
+
+@login_required
+@require_POST
+def delete(request: HttpRequest, pk: int) -> HttpResponse:
+    agent = _agent(request)
+    interaction = _interaction(request, agent)
+    error = ""
+    try:
+        responses.delete_my_response(user=agent.user, response_id=pk)
+    except RoutingError as refused:
+        error = str(refused)
+    context = _results(request, agent, interaction, error=error)
+    return render(request, f"{TEMPLATE}#results", context, status=409 if error else 200)
+
+
+def _my_categories(agent: Agent) -> list[str]:
+    return [
+        category.name
+        for category in selectors.response_categories(agent.user)
+        if category.library.owner_id == agent.user_id
+    ]
+
+
+@login_required
+@require_GET
+def new(request: HttpRequest) -> HttpResponse:
+    """The "Save as response" dialog, holding the composer's text."""
+    agent = _agent(request)
+    text = request.GET.get("text", "")[: responses.MAX_TEXT_LENGTH]
+    return render(
+        request,
+        f"{TEMPLATE}#save_dialog",
+        {"form": {"text": text}, "my_categories": _my_categories(agent)},
+    )
+
+
+@login_required
+@require_POST
+def save(request: HttpRequest) -> HttpResponse:
+    agent = _agent(request)
+    fields = {
+        name: request.POST.get(name, "")
+        for name in ("name", "shortcut", "labels", "category", "text")
+    }
+    try:
+        saved = responses.save_my_response(user=agent.user, **fields)
+    except RoutingError as refused:
+        context = {"form": fields, "error": str(refused), "my_categories": _my_categories(agent)}
+        return render(request, f"{TEMPLATE}#save_dialog", context, status=422)
+    return render(request, f"{TEMPLATE}#saved", {"saved": saved})

@@ -1,0 +1,192 @@
+"""A copy of every attachment a customer sends, kept on receipt: Meta's URLs expire.
+
+The webhook stores the message first; after commit this module downloads each
+image, video, audio clip and file off the request, into MEDIA_ROOT, refusing
+anything over the size limit, and records the outcome through routing (the
+kept copy, or why there is none), which updates the bubble live. The desktop
+serves kept copies to the agents who may see the interaction (`connect`).
+"""
+
+import logging
+import mimetypes
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from facebook.background import BackgroundPool
+from routing.message_updates import record_attachment_copy
+from routing.models import Message
+
+logger = logging.getLogger(__name__)
+
+# The attachment types that are files worth keeping; `fallback`, `template`,
+# `reel`… are links or nothing.
+KEPT_TYPES = ("image", "video", "audio", "file")
+# Meta's own limit for attachments; settings.FACEBOOK_ATTACHMENT_MAX_BYTES overrides it.
+DEFAULT_MAX_BYTES = 25 * 1024 * 1024
+DOWNLOAD_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+ATTEMPTS = 2  # a second try for a dropped connection or a 5xx
+SUBDIRECTORY = "attachments"
+CHUNK = 64 * 1024
+
+WORDS = {"image": "image", "video": "video", "audio": "audio clip", "file": "file"}
+
+pool = BackgroundPool("facebook-attachments", max_workers=4)
+_client = httpx.Client(
+    headers={"User-Agent": "connect-messenger/1"},
+    follow_redirects=True,
+    max_redirects=5,
+    timeout=DOWNLOAD_TIMEOUT,
+)
+
+
+def max_bytes() -> int:
+    return getattr(settings, "FACEBOOK_ATTACHMENT_MAX_BYTES", DEFAULT_MAX_BYTES)
+
+
+def is_kept(attachment: object) -> bool:
+    """An attachment of a kind we copy, with a URL, and no outcome recorded yet."""
+    return (
+        isinstance(attachment, dict)
+        and attachment.get("type") in KEPT_TYPES
+        and bool(attachment.get("url"))
+        and "copy" not in attachment
+        and "copy_failed" not in attachment
+    )
+
+
+def keep_copies_after_commit(message: Message) -> None:
+    """Once the message is committed, download its attachments off the request."""
+    if any(is_kept(attachment) for attachment in message.attachments):
+        message_id = message.pk
+        transaction.on_commit(lambda: pool.submit(keep_copies, message_id))
+
+
+def keep_copies(message_id: int) -> None:
+    attachments = (
+        Message.objects.filter(pk=message_id).values_list("attachments", flat=True).first()
+    )
+    for index, attachment in enumerate(attachments or []):
+        if not is_kept(attachment):
+            continue
+        url = attachment["url"]
+        try:
+            kept = download(url, message_id=message_id, index=index, kind=attachment["type"])
+        except NotKept as refused:
+            logger.info("Attachment %s of message %s not kept: %s", index, message_id, refused)
+            record_attachment_copy(
+                message_id=message_id, index=index, url=url, problem=str(refused)
+            )
+            continue
+        message = record_attachment_copy(
+            message_id=message_id,
+            index=index,
+            url=url,
+            path=kept.path,
+            content_type=kept.content_type,
+            size=kept.size,
+        )
+        recorded = message.attachments[index].get("copy") if message else None
+        if not recorded or recorded.get("path") != kept.path:
+            # Another download of the same attachment won, or the message is gone.
+            kept.delete()
+
+
+@dataclass(frozen=True)
+class KeptFile:
+    path: str  # relative to MEDIA_ROOT
+    content_type: str
+    size: int
+
+    def delete(self) -> None:
+        (Path(settings.MEDIA_ROOT) / self.path).unlink(missing_ok=True)
+
+
+class NotKept(Exception):
+    """The attachment could not be kept; the message is the placeholder's words."""
+
+
+def download(url: str, *, message_id: int, index: int, kind: str) -> KeptFile:
+    what = WORDS.get(kind, "attachment")
+    limit = max_bytes()
+    problem = ""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return _download_once(url, message_id=message_id, index=index, limit=limit)
+        except _TooBig:
+            raise NotKept(
+                f"This {what} is over the {_megabytes(limit)} limit, so no copy was kept."
+            ) from None
+        except _Refused as refused:
+            problem = f"HTTP {refused.status}"
+            if refused.status < 500:
+                break
+        except httpx.HTTPError as exc:
+            problem = type(exc).__name__
+        logger.info(
+            "Download %d of attachment %s/%s failed: %s", attempt, message_id, index, problem
+        )
+    raise NotKept(f"This {what} could not be downloaded from Messenger ({problem}).")
+
+
+class _TooBig(Exception):
+    pass
+
+
+class _Refused(Exception):
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+def _download_once(url: str, *, message_id: int, index: int, limit: int) -> KeptFile:
+    media_root = Path(settings.MEDIA_ROOT)
+    now = timezone.now()
+    folder = Path(SUBDIRECTORY) / f"{now:%Y}" / f"{now:%m}"
+    (media_root / folder).mkdir(parents=True, exist_ok=True)
+    with _client.stream("GET", url) as response:
+        if not response.is_success:
+            raise _Refused(response.status_code)
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise _TooBig()
+        content_type = (
+            response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+            or "application/octet-stream"
+        )
+        name = f"{message_id}-{index}-{secrets.token_hex(6)}{_extension(url, content_type)}"
+        final = media_root / folder / name
+        partial = final.with_name(final.name + ".part")
+        size = 0
+        try:
+            with partial.open("wb") as out:
+                for chunk in response.iter_bytes(CHUNK):
+                    size += len(chunk)
+                    if size > limit:
+                        raise _TooBig()
+                    out.write(chunk)
+            os.replace(partial, final)
+        finally:
+            partial.unlink(missing_ok=True)
+    return KeptFile(path=str(folder / name), content_type=content_type, size=size)
+
+
+def _extension(url: str, content_type: str) -> str:
+    guessed = mimetypes.guess_extension(content_type) or ""
+    if guessed:
+        return guessed
+    suffix = Path(urlsplit(url).path).suffix.lower()
+    return suffix if suffix[1:].isalnum() and len(suffix) <= 6 else ""
+
+
+def _megabytes(limit: int) -> str:
+    if limit >= 1024 * 1024:
+        return f"{limit / (1024 * 1024):g} MB"
+    return f"{limit // 1024} KB" if limit >= 1024 else f"{limit} bytes"

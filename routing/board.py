@@ -1,0 +1,194 @@
+"""What the supervisors' live board shows, per workgroup: plain reads, no changes.
+
+Definitions (the board states them too):
+- *today* starts at midnight in the server's time zone (`TIME_ZONE`);
+- *answered today*: interactions picked up for the first time today;
+- *abandoned today*: interactions disconnected today without ever having
+  been connected to an agent (the customer never got an answer);
+- *time to pickup*: from the customer's first message (the interaction's
+  start) to its first pickup, averaged over the interactions answered today.
+An interaction counts in the workgroup it is in now (after any transfer).
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Min, Q
+from django.utils import timezone
+
+from routing.models import (
+    LIVE_STATES,
+    Agent,
+    AgentStatus,
+    DesktopConnection,
+    Interaction,
+    InteractionState,
+    Workgroup,
+)
+
+S = InteractionState
+
+# The board lists at most this many live interactions per workgroup, longest in state first.
+LIVE_LIST_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class AgentLoad:
+    agent: Agent
+    live: int  # alerting, connected and held interactions, in any workgroup
+    capacity: int  # in this workgroup: the agent's own, else the workgroup's
+    online: bool  # has the desktop open
+
+    @property
+    def full(self) -> bool:
+        return self.live >= self.capacity
+
+
+@dataclass(frozen=True)
+class StatusGroup:
+    status: str
+    label: str
+    agents: list[AgentLoad]
+
+
+@dataclass
+class WorkgroupFigures:
+    workgroup: Workgroup
+    waiting: int = 0
+    oldest_queued_at: datetime | None = None
+    longest_wait: timedelta | None = None
+    alerting: int = 0
+    connected: int = 0
+    held: int = 0
+    answered_today: int = 0
+    abandoned_today: int = 0
+    average_pickup: timedelta | None = None
+    agents_by_status: list[StatusGroup] = field(default_factory=list)
+    live: list[Interaction] = field(default_factory=list)
+
+
+def start_of_day(now: datetime) -> datetime:
+    """Midnight of `now`'s day in the current time zone, as an aware datetime."""
+    local = timezone.localtime(now)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def agent_loads() -> dict[int, int]:
+    """Live interactions (alerting, connected, held) per agent id."""
+    return dict(
+        Interaction.objects.filter(state__in=(S.ALERTING, S.CONNECTED, S.HELD))
+        .exclude(agent=None)
+        .order_by()
+        .values("agent")
+        .annotate(n=Count("pk"))
+        .values_list("agent", "n")
+    )
+
+
+def board(*, now: datetime | None = None) -> list[WorkgroupFigures]:
+    """Every workgroup's figures, by name: aggregates in the database, one query per figure
+    family plus one per workgroup for its live list, whatever the traffic."""
+    now = now or timezone.now()
+    midnight = start_of_day(now)
+    figures = {w.pk: WorkgroupFigures(workgroup=w) for w in Workgroup.objects.order_by("name")}
+
+    live_counts = (
+        Interaction.objects.filter(state__in=LIVE_STATES)
+        .order_by()
+        .values("workgroup", "state")
+        .annotate(n=Count("pk"), oldest=Min("queued_at"))
+    )
+    for row in live_counts:
+        entry = figures.get(row["workgroup"])
+        if entry is None:
+            continue
+        if row["state"] == S.QUEUED:
+            entry.waiting = row["n"]
+            entry.oldest_queued_at = row["oldest"]
+            entry.longest_wait = max(now - row["oldest"], timedelta(0))
+        elif row["state"] == S.ALERTING:
+            entry.alerting = row["n"]
+        elif row["state"] == S.CONNECTED:
+            entry.connected = row["n"]
+        elif row["state"] == S.HELD:
+            entry.held = row["n"]
+
+    pickup_time = ExpressionWrapper(
+        F("connected_at") - F("created_at"), output_field=DurationField()
+    )
+    today = (
+        Interaction.objects.filter(
+            Q(connected_at__gte=midnight, connected_at__lte=now)
+            | Q(disconnected_at__gte=midnight, disconnected_at__lte=now, connected_at=None)
+        )
+        .order_by()
+        .values("workgroup")
+        .annotate(
+            answered=Count("pk", filter=Q(connected_at__gte=midnight)),
+            abandoned=Count("pk", filter=Q(connected_at=None)),
+            average_pickup=Avg(pickup_time, filter=Q(connected_at__gte=midnight)),
+        )
+    )
+    for row in today:
+        entry = figures.get(row["workgroup"])
+        if entry is None:
+            continue
+        entry.answered_today = row["answered"]
+        entry.abandoned_today = row["abandoned"]
+        entry.average_pickup = row["average_pickup"]
+
+    _add_agents(figures)
+    _add_live_interactions(figures)
+    return list(figures.values())
+
+
+def _add_agents(figures: dict[int, WorkgroupFigures]) -> None:
+    loads = agent_loads()
+    online = set(DesktopConnection.objects.values_list("agent_id", flat=True).distinct())
+    memberships = Workgroup.members.through.objects.values_list("workgroup_id", "agent_id")
+    members: dict[int, list[int]] = defaultdict(list)
+    for workgroup_id, agent_id in memberships:
+        members[workgroup_id].append(agent_id)
+    agents = {
+        a.pk: a
+        for a in Agent.objects.filter(pk__in={a for ids in members.values() for a in ids})
+        .select_related("user")
+        .order_by("user__username")
+    }
+    for workgroup_id, entry in figures.items():
+        by_status: dict[str, list[AgentLoad]] = defaultdict(list)
+        for agent_id in members.get(workgroup_id, []):
+            agent = agents[agent_id]
+            capacity = agent.capacity
+            if capacity is None:
+                capacity = entry.workgroup.capacity_per_agent
+            by_status[agent.status].append(
+                AgentLoad(
+                    agent=agent,
+                    live=loads.get(agent_id, 0),
+                    capacity=capacity,
+                    online=agent_id in online,
+                )
+            )
+        entry.agents_by_status = [
+            StatusGroup(
+                status=status.value,
+                label=status.label,
+                agents=sorted(
+                    by_status[status.value], key=lambda load: load.agent.user.get_username()
+                ),
+            )
+            for status in AgentStatus
+            if by_status.get(status.value)
+        ]
+
+
+def _add_live_interactions(figures: dict[int, WorkgroupFigures]) -> None:
+    """The live interactions a supervisor may act on, longest in their state first."""
+    for workgroup_id, entry in figures.items():
+        entry.live = list(
+            Interaction.objects.filter(workgroup_id=workgroup_id, state__in=LIVE_STATES)
+            .select_related("customer", "agent__user")
+            .order_by("state_changed_at", "pk")[:LIVE_LIST_LIMIT]
+        )

@@ -1,0 +1,206 @@
+"""What happens to stored messages after they arrive, one function per verb.
+
+The customer reacts to a message (or takes the reaction back); a copy of an
+attachment is kept (or could not be); a message handled by another app that
+controls the conversation (standby) is shown in the transcript. Same rules as
+`routing.messaging`: lock, check, write, announce after commit. A repeated
+event changes nothing and announces nothing.
+"""
+
+import logging
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from routing import events
+from routing.events import publish_on_commit
+from routing.messaging import _customer_interactions, _message_event
+from routing.models import (
+    Customer,
+    Interaction,
+    InteractionState,
+    Message,
+    MessageDirection,
+    MessageStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+# Meta names a reaction and usually sends its emoji too; this covers the names alone.
+REACTION_EMOJI = {
+    "like": "👍",
+    "love": "❤",
+    "smile": "😆",
+    "wow": "😮",
+    "sad": "😢",
+    "angry": "😠",
+}
+MAX_REACTION_LENGTH = 32  # Message.reaction
+MAX_PROBLEM_LENGTH = 300
+
+
+# --- reactions -------------------------------------------------------------------
+
+
+def _entry(message: Message, type_: str) -> dict | None:
+    return next(
+        (e for e in message.attachments if isinstance(e, dict) and e.get("type") == type_), None
+    )
+
+
+def record_reaction(
+    *,
+    page_id: str,
+    psid: str,
+    mid: str,
+    action: str,
+    reaction: str = "",
+    emoji: str = "",
+    reacted_at: datetime,
+) -> Message | None:
+    """The customer reacted to a message (`react`) or took the reaction back (`unreact`).
+
+    The newest event by Meta's timestamp wins: an older one arriving late, or
+    the same one again, changes nothing. The reaction shown is in
+    `Message.reaction`; the event it came from is kept as a
+    `{"type": "reaction", …}` entry in `attachments`. None when the message is
+    not this customer's.
+    """
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update()
+            .filter(mid=mid, interaction__in=_customer_interactions(page_id, psid))
+            .first()
+        )
+        if message is None:
+            return None
+        current = _entry(message, "reaction")
+        if current is not None:
+            current_at = datetime.fromisoformat(current["at"])
+            same = (current.get("action"), current.get("reaction")) == (action, reaction)
+            if reacted_at < current_at or (reacted_at == current_at and same):
+                return message
+        shown = ""
+        if action != "unreact":
+            shown = (emoji or REACTION_EMOJI.get(reaction, reaction) or "👍")[:MAX_REACTION_LENGTH]
+        message.reaction = shown
+        message.attachments = [
+            *(e for e in message.attachments if e is not current),
+            {
+                "type": "reaction",
+                "url": None,
+                "title": "",
+                "action": action,
+                "reaction": reaction,
+                "emoji": shown,
+                "at": reacted_at.isoformat(),
+            },
+        ]
+        message.save(update_fields=["reaction", "attachments"])
+        interaction = Interaction.objects.get(pk=message.interaction_id)
+        publish_on_commit(_message_event(message, interaction, events.MESSAGE_CHANGED))
+    return message
+
+
+# --- kept copies of attachments --------------------------------------------------
+
+
+def record_attachment_copy(
+    *,
+    message_id: int,
+    index: int,
+    url: str,
+    path: str = "",
+    content_type: str = "",
+    size: int = 0,
+    problem: str = "",
+) -> Message | None:
+    """A copy of attachment `index` (fetched from `url`) was kept at `path`, or not (`problem`).
+
+    The first outcome stays: a second download of the same attachment (a
+    redelivery raced in) changes nothing. None when the message is gone or its
+    attachment is not that one.
+    """
+    if not path and not problem:
+        raise ValueError("Give the kept copy's path or the problem.")
+    with transaction.atomic():
+        message = Message.objects.select_for_update().filter(pk=message_id).first()
+        if message is None or not 0 <= index < len(message.attachments):
+            return None
+        attachment = message.attachments[index]
+        if not isinstance(attachment, dict) or attachment.get("url") != url:
+            return None
+        if "copy" in attachment or "copy_failed" in attachment:
+            return message
+        if path:
+            changed = {
+                **attachment,
+                "copy": {"path": path, "content_type": content_type, "size": size},
+            }
+        else:
+            changed = {**attachment, "copy_failed": problem[:MAX_PROBLEM_LENGTH]}
+        attachments = list(message.attachments)
+        attachments[index] = changed
+        message.attachments = attachments
+        message.save(update_fields=["attachments"])
+        interaction = Interaction.objects.get(pk=message.interaction_id)
+        publish_on_commit(_message_event(message, interaction, events.MESSAGE_CHANGED))
+    return message
+
+
+# --- standby: another app controls the conversation ------------------------------
+
+
+def record_standby(
+    *,
+    page_id: str,
+    psid: str,
+    mid: str,
+    text: str = "",
+    from_customer: bool,
+    kind: str = "message",
+    sent_at: datetime,
+) -> Message | None:
+    """A message another app handled (handover protocol), shown in the customer's transcript.
+
+    It joins the customer's live interaction, else their latest one; it never
+    opens one nor offers anything to an agent, since that app answers it. A
+    message from the customer still counts for the reply window. Returns the
+    stored message (the existing one for a redelivery), or None when the
+    customer has no interaction.
+    """
+    with transaction.atomic():
+        if existing := Message.objects.filter(mid=mid).first():
+            return existing
+        customer = Customer.objects.filter(page_id=page_id, psid=psid).first()
+        if customer is None:
+            return None
+        interactions = Interaction.objects.select_for_update().filter(customer=customer)
+        interaction = (
+            interactions.exclude(state=InteractionState.DISCONNECTED).first()
+            or interactions.order_by("-created_at", "-pk").first()
+        )
+        if interaction is None:
+            return None
+        try:
+            with transaction.atomic():
+                message = Message.objects.create(
+                    interaction=interaction,
+                    direction=(
+                        MessageDirection.INBOUND if from_customer else MessageDirection.OUTBOUND
+                    ),
+                    text=text,
+                    attachments=[{"type": "standby", "url": None, "title": "", "kind": kind}],
+                    status=MessageStatus.RECEIVED if from_customer else MessageStatus.SENT,
+                    mid=mid,
+                    sent_at=sent_at,
+                )
+        except IntegrityError:
+            return Message.objects.filter(mid=mid).first()
+        if from_customer:
+            Customer.objects.filter(pk=customer.pk).filter(
+                Q(last_message_at__isnull=True) | Q(last_message_at__lt=sent_at)
+            ).update(last_message_at=sent_at)
+        publish_on_commit(_message_event(message, interaction, events.MESSAGE_CHANGED))
+    return message

@@ -1,0 +1,212 @@
+"""Daily figures per workgroup and per agent: plain reads, aggregated in the database.
+
+Days are calendar days in the server's time zone (`TIME_ZONE`).
+- An interaction belongs to the day it started and to the workgroup it is in
+  now (after any transfer).
+- *Wait*: from its start (the customer's first message) to its first pickup,
+  averaged over the interactions that were picked up.
+- *Handle time*: from the first pickup to the disconnect, averaged over the
+  interactions that were picked up and have ended.
+- *Abandoned*: ended without ever being picked up.
+- Messages belong to the day they were written; *out* counts replies Meta
+  accepted (sent, delivered or read), not failed, held-back or deleted ones.
+- Per agent: interactions they picked up, disconnected, and replies sent.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, QuerySet
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from routing.models import (
+    Agent,
+    Interaction,
+    InteractionEvent,
+    InteractionState,
+    Message,
+    MessageDirection,
+    MessageStatus,
+    Workgroup,
+)
+
+ACCEPTED_BY_META = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ)
+# A longer range is refused: each report is one pass over its rows.
+MAX_DAYS = 366
+
+
+@dataclass(frozen=True)
+class WorkgroupDay:
+    day: date
+    workgroup_id: int
+    workgroup: str
+    interactions: int = 0
+    answered: int = 0
+    abandoned: int = 0
+    average_wait: timedelta | None = None
+    average_handle: timedelta | None = None
+    messages_in: int = 0
+    messages_out: int = 0
+
+
+@dataclass(frozen=True)
+class AgentDay:
+    day: date
+    workgroup_id: int
+    workgroup: str
+    user_id: int
+    agent: str
+    picked_up: int = 0
+    disconnected: int = 0
+    messages_out: int = 0
+
+
+def local_range(start: date, end: date) -> tuple[datetime, datetime]:
+    """[midnight of `start`, midnight after `end`) as aware datetimes in the current zone."""
+    zone = timezone.get_current_timezone()
+    return (
+        datetime.combine(start, time.min, tzinfo=zone),
+        datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone),
+    )
+
+
+def _day(field: str) -> TruncDate:
+    return TruncDate(field, tzinfo=timezone.get_current_timezone())
+
+
+def _duration(later: str, earlier: str) -> ExpressionWrapper:
+    return ExpressionWrapper(F(later) - F(earlier), output_field=DurationField())
+
+
+def _in_workgroup(queryset: QuerySet, path: str, workgroup_id: int | None) -> QuerySet:
+    return queryset.filter(**{path: workgroup_id}) if workgroup_id else queryset
+
+
+def workgroup_days(
+    *, start: date, end: date, workgroup_id: int | None = None
+) -> list[WorkgroupDay]:
+    """One row per day and workgroup with any interaction or message, by day then name."""
+    low, high = local_range(start, end)
+    names = dict(Workgroup.objects.values_list("pk", "name"))
+    rows: dict[tuple[date, int], dict] = {}
+
+    interactions = _in_workgroup(
+        Interaction.objects.filter(created_at__gte=low, created_at__lt=high),
+        "workgroup",
+        workgroup_id,
+    )
+    for row in (
+        interactions.annotate(day=_day("created_at"))
+        .order_by()
+        .values("day", "workgroup")
+        .annotate(
+            interactions=Count("pk"),
+            answered=Count("pk", filter=Q(connected_at__isnull=False)),
+            abandoned=Count(
+                "pk",
+                filter=Q(state=InteractionState.DISCONNECTED, connected_at__isnull=True),
+            ),
+            # NULL differences (never picked up, not ended) are left out of the mean.
+            average_wait=Avg(_duration("connected_at", "created_at")),
+            average_handle=Avg(_duration("disconnected_at", "connected_at")),
+        )
+    ):
+        key = (row.pop("day"), row.pop("workgroup"))
+        rows[key] = row
+
+    messages = _in_workgroup(
+        Message.objects.filter(sent_at__gte=low, sent_at__lt=high),
+        "interaction__workgroup",
+        workgroup_id,
+    )
+    for row in (
+        messages.annotate(day=_day("sent_at"))
+        .order_by()
+        .values("day", "interaction__workgroup")
+        .annotate(
+            messages_in=Count("pk", filter=Q(direction=MessageDirection.INBOUND)),
+            messages_out=Count(
+                "pk",
+                filter=Q(
+                    direction=MessageDirection.OUTBOUND,
+                    status__in=ACCEPTED_BY_META,
+                    deleted_at__isnull=True,
+                ),
+            ),
+        )
+    ):
+        key = (row["day"], row["interaction__workgroup"])
+        rows.setdefault(key, {}).update(
+            messages_in=row["messages_in"], messages_out=row["messages_out"]
+        )
+
+    result = [
+        WorkgroupDay(day=day, workgroup_id=wid, workgroup=names.get(wid, str(wid)), **figures)
+        for (day, wid), figures in rows.items()
+    ]
+    return sorted(result, key=lambda r: (r.day, r.workgroup))
+
+
+def agent_days(*, start: date, end: date, workgroup_id: int | None = None) -> list[AgentDay]:
+    """One row per day, workgroup and agent who did anything, by day, workgroup, agent."""
+    low, high = local_range(start, end)
+    names = dict(Workgroup.objects.values_list("pk", "name"))
+    counts: dict[tuple[date, int, int], dict[str, int]] = {}
+
+    events = _in_workgroup(
+        InteractionEvent.objects.filter(at__gte=low, at__lt=high, actor__isnull=False),
+        "interaction__workgroup",
+        workgroup_id,
+    )
+    for verb, figure in (("pickup", "picked_up"), ("disconnect", "disconnected")):
+        for row in (
+            events.filter(verb=verb)
+            .annotate(day=_day("at"))
+            .order_by()
+            .values("day", "interaction__workgroup", "actor")
+            .annotate(n=Count("interaction", distinct=True))
+        ):
+            key = (row["day"], row["interaction__workgroup"], row["actor"])
+            counts.setdefault(key, {})[figure] = row["n"]
+
+    replies = _in_workgroup(
+        Message.objects.filter(
+            sent_at__gte=low,
+            sent_at__lt=high,
+            direction=MessageDirection.OUTBOUND,
+            status__in=ACCEPTED_BY_META,
+            deleted_at__isnull=True,
+            author__isnull=False,
+        ),
+        "interaction__workgroup",
+        workgroup_id,
+    )
+    for row in (
+        replies.annotate(day=_day("sent_at"))
+        .order_by()
+        .values("day", "interaction__workgroup", "author")
+        .annotate(n=Count("pk"))
+    ):
+        key = (row["day"], row["interaction__workgroup"], row["author"])
+        counts.setdefault(key, {})["messages_out"] = row["n"]
+
+    user_ids = {user_id for _, _, user_id in counts}
+    agents = {
+        a.user_id: a.display_name
+        for a in Agent.objects.filter(user_id__in=user_ids).select_related("user")
+    }
+    # Only agents: a supervisor's own actions are not an agent's work.
+    result = [
+        AgentDay(
+            day=day,
+            workgroup_id=wid,
+            workgroup=names.get(wid, str(wid)),
+            user_id=user_id,
+            agent=agents[user_id],
+            **figures,
+        )
+        for (day, wid, user_id), figures in counts.items()
+        if user_id in agents
+    ]
+    return sorted(result, key=lambda r: (r.day, r.workgroup, r.agent))

@@ -1,0 +1,128 @@
+"""A supervisor's verbs on the live board: any live interaction, whoever owns it.
+
+The same rules as `routing.services` (whose helpers these reuse): lock the
+interaction, then agents in id order; check the transition in `TRANSITIONS`;
+write the change and an `InteractionEvent` with the supervisor as its actor;
+announce after commit. Who may call them is the caller's check (the board
+view asks for the `routing.change_interaction` permission).
+"""
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from routing.models import Interaction, InteractionState, Workgroup
+from routing.services import (
+    RoutingError,
+    _apply,
+    _cannot_take,
+    _lock_agents,
+    _lock_interaction,
+    _mark_idle,
+    _offer_after_commit,
+    _offer_for_agent_after_commit,
+    check_transition,
+)
+
+S = InteractionState
+
+
+def _release(agent_id: int | None) -> None:
+    """The agent the interaction was taken from is free again: offer them waiting work."""
+    if agent_id:
+        _mark_idle(agent_id)
+        _offer_for_agent_after_commit(agent_id)
+
+
+def supervisor_transfer_to_workgroup(
+    *, interaction_id: int, supervisor_user_id: int, workgroup_id: int
+) -> Interaction:
+    """Put a live interaction at the back of a workgroup's queue (its own or another)."""
+    with transaction.atomic():
+        interaction = _lock_interaction(interaction_id)
+        from_state = interaction.state
+        to_state = check_transition("supervisor_transfer_to_workgroup", interaction)
+        if not Workgroup.objects.filter(pk=workgroup_id).exists():
+            raise RoutingError("That workgroup does not exist.")
+        if from_state == S.QUEUED and interaction.workgroup_id == workgroup_id:
+            raise RoutingError("It already waits in that workgroup's queue.")
+        previous_agent_id = interaction.agent_id
+        previous_workgroup_id = interaction.workgroup_id
+        interaction.state = to_state
+        interaction.workgroup_id = workgroup_id
+        interaction.agent = None
+        interaction.alert_deadline = None
+        interaction.queued_at = timezone.now()
+        _apply(
+            interaction,
+            "supervisor_transfer_to_workgroup",
+            actor_user_id=supervisor_user_id,
+            previous_agent_id=previous_agent_id,
+            previous_workgroup_id=previous_workgroup_id,
+            detail={"from_agent_id": previous_agent_id, "workgroup_id": workgroup_id},
+            fields=("workgroup", "agent", "alert_deadline", "queued_at"),
+            from_state=from_state,
+        )
+        _release(previous_agent_id)
+        _offer_after_commit(workgroup_id)
+    return interaction
+
+
+def supervisor_transfer_to_agent(
+    *, interaction_id: int, supervisor_user_id: int, to_agent_id: int
+) -> Interaction:
+    """Ring one agent with a live interaction, as an offer does (they still pick it up)."""
+    with transaction.atomic():
+        interaction = _lock_interaction(interaction_id)
+        from_state = interaction.state
+        to_state = check_transition("supervisor_transfer_to_agent", interaction)
+        previous_agent_id = interaction.agent_id if from_state != S.QUEUED else None
+        if previous_agent_id == to_agent_id:
+            raise RoutingError("It is already with that agent.")
+        locked = _lock_agents(*(a for a in (previous_agent_id, to_agent_id) if a))
+        target = locked.get(to_agent_id)
+        if target is None:
+            raise RoutingError("That agent does not exist.")
+        # Ringing an agent is an offer: the same promise holds (CONTRACT.md,
+        # "Who is offered work").
+        if reason := _cannot_take(target, interaction.workgroup):
+            raise RoutingError(reason)
+        interaction.state = to_state
+        interaction.agent = target
+        interaction.alert_deadline = timezone.now() + timedelta(
+            seconds=interaction.workgroup.alert_timeout_seconds
+        )
+        _apply(
+            interaction,
+            "supervisor_transfer_to_agent",
+            actor_user_id=supervisor_user_id,
+            previous_agent_id=previous_agent_id,
+            detail={"from_agent_id": previous_agent_id, "agent_id": target.pk},
+            fields=("agent", "alert_deadline"),
+            from_state=from_state,
+        )
+        _release(previous_agent_id)
+    return interaction
+
+
+def supervisor_disconnect(
+    *, interaction_id: int, supervisor_user_id: int, reason: str = ""
+) -> Interaction:
+    """End a live interaction in any state; its agent (if any) is free again."""
+    with transaction.atomic():
+        interaction = _lock_interaction(interaction_id)
+        from_state = interaction.state
+        interaction.state = check_transition("supervisor_disconnect", interaction)
+        interaction.disconnected_at = timezone.now()
+        interaction.alert_deadline = None
+        _apply(
+            interaction,
+            "supervisor_disconnect",
+            actor_user_id=supervisor_user_id,
+            detail={"reason": reason} if reason else None,
+            fields=("disconnected_at", "alert_deadline"),
+            from_state=from_state,
+        )
+        _release(interaction.agent_id)
+    return interaction

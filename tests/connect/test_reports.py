@@ -1,0 +1,101 @@
+"""The reports page and CSV downloads (the figures: tests/routing/test_reports.py)."""
+
+import csv
+import io
+
+import pytest
+from django.utils import timezone
+
+from routing.models import Interaction, Message
+from tests.factories import customer_writes, make_workgroup
+from tests.supervisors import logged_in, make_supervisor
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def supervisor():
+    return make_supervisor()
+
+
+@pytest.fixture
+def traffic():
+    workgroup = make_workgroup("=Sales")  # a name that would run as a spreadsheet formula
+    other = make_workgroup("Billing")
+    moment = timezone.make_aware(timezone.datetime(2025, 3, 10, 12, 0))
+    for group, psid in ((workgroup, "7300000000000001"), (other, "7300000000000002")):
+        interaction = customer_writes(group, psid=psid, text="Hi").interaction
+        Interaction.objects.filter(pk=interaction.pk).update(created_at=moment)
+        Message.objects.filter(interaction=interaction).update(sent_at=moment)
+    return workgroup, other
+
+
+def rows(response) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(response.content.decode())))
+
+
+def test_the_page_shows_the_chosen_days(supervisor, traffic):
+    response = logged_in(supervisor).get("/reports/?start=2025-03-10&end=2025-03-11")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Mon 2025-03-10" in body and "Billing" in body
+    assert "/reports/workgroups.csv?start=2025-03-10&amp;end=2025-03-11&amp;workgroup=" in body
+    assert "Abandoned</strong>: ended without ever being picked up" in body
+
+
+def test_the_workgroup_csv(supervisor, traffic):
+    workgroup, other = traffic
+    response = logged_in(supervisor).get("/reports/workgroups.csv?start=2025-03-10&end=2025-03-10")
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"] == (
+        'attachment; filename="workgroups-2025-03-10-2025-03-10.csv"'
+    )
+    assert rows(response) == [
+        [
+            "day",
+            "workgroup",
+            "interactions",
+            "answered",
+            "abandoned",
+            "average_wait_seconds",
+            "average_handle_seconds",
+            "messages_in",
+            "messages_out",
+        ],
+        ["2025-03-10", "'=Sales", "1", "0", "0", "", "", "1", "0"],
+        ["2025-03-10", "Billing", "1", "0", "0", "", "", "1", "0"],
+    ]
+    one = logged_in(supervisor).get(
+        f"/reports/workgroups.csv?start=2025-03-10&end=2025-03-10&workgroup={other.pk}"
+    )
+    assert [row[1] for row in rows(one)[1:]] == ["Billing"]
+
+
+def test_the_agent_csv_has_its_header(supervisor, traffic):
+    response = logged_in(supervisor).get("/reports/agents.csv?start=2025-03-10&end=2025-03-10")
+    assert rows(response) == [
+        ["day", "workgroup", "agent", "picked_up", "disconnected", "messages_out"]
+    ]
+
+
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ("start=10/03/2025", "Dates are written YYYY-MM-DD"),
+        ("start=2025-03-11&end=2025-03-10", "The last day comes before the first day."),
+        ("start=2020-01-01&end=2025-01-01", "Choose at most 366 days."),
+        ("workgroup=abc", "That workgroup does not exist."),
+    ],
+)
+def test_bad_ranges_say_why(query, words, supervisor):
+    page = logged_in(supervisor).get(f"/reports/?{query}")
+    assert page.status_code == 400 and words in page.content.decode()
+    download = logged_in(supervisor).get(f"/reports/workgroups.csv?{query}")
+    assert download.status_code == 400 and words in download.content.decode()
+
+
+def test_the_default_range_is_the_last_seven_days(supervisor):
+    response = logged_in(supervisor).get("/reports/")
+    chosen = response.context["chosen"]
+    assert (chosen.end - chosen.start).days == 6
+    assert chosen.end == timezone.localdate()

@@ -1,0 +1,217 @@
+"""Alert timeouts with two real server processes and no request arriving.
+
+Two processes run the timers against this test's database, as in production:
+either two `manage.py run_timers` processes, or two daphne servers with their
+timer loops on (`CONNECT_TIMERS=1`; a daphne process starts its loop with its
+first request, here one `/healthz` each, before any offer exists). Nothing else
+reaches them. Every offer must ring out exactly once (one `alert_timeout` event
+row each, however the two processes interleave), its agent must become Not
+answering, and it must be offered to the next agent.
+"""
+
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import pytest
+from django.db import connection
+
+from routing.models import (
+    Agent,
+    AgentStatus,
+    DesktopConnection,
+    Interaction,
+    InteractionEvent,
+    Workgroup,
+)
+from routing.models import InteractionState as S
+from tests.factories import customer_writes, make_agent, make_workgroup
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ROOT = Path(__file__).resolve().parents[2]
+TICK_SECONDS = "0.2"
+
+
+def shared_database_url() -> str:
+    """This test's database, for other processes."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        if db["NAME"] in ("", ":memory:") or "mode=memory" in str(db["NAME"]):
+            pytest.skip("an in-memory SQLite database cannot be shared with other processes")
+        return f"sqlite:///{db['NAME']}"
+    credentials = quote(db["USER"] or "", safe="")
+    if db["PASSWORD"]:
+        credentials += ":" + quote(db["PASSWORD"], safe="")
+    host = db["HOST"] or "127.0.0.1"
+    port = f":{db['PORT']}" if db["PORT"] else ""
+    return f"postgres://{credentials}@{host}{port}/{db['NAME']}"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class TimerProcesses:
+    """Two processes that run the routing timers against this test's database."""
+
+    def __init__(self, kind: str, log_dir: Path) -> None:
+        self.kind = kind
+        self.log_dir = log_dir
+        self.processes: list[tuple[subprocess.Popen, Path]] = []
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "DATABASE_URL": shared_database_url(),
+            "CONNECT_TIMERS": "1",
+        }
+
+    def start(self) -> None:
+        for n in range(2):
+            log = self.log_dir / f"{self.kind}-{n}.log"
+            if self.kind == "run_timers":
+                command = ["manage.py", "run_timers", "--tick", TICK_SECONDS]
+            else:
+                port = free_port()
+                command = ["-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
+                command.append("connect.asgi:application")
+            process = subprocess.Popen(
+                [sys.executable, *command],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log.open("w"),
+                stderr=subprocess.STDOUT,
+            )
+            self.processes.append((process, log))
+            if self.kind == "daphne":
+                # The one request this server gets: it starts its timer loop.
+                self._wait_healthy(f"http://127.0.0.1:{port}", process, log)
+
+    def _wait_healthy(self, url: str, process: subprocess.Popen, log: Path) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            assert process.poll() is None, f"daphne exited:\n{log.read_text()}"
+            try:
+                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"daphne did not answer:\n{log.read_text()}")
+
+    def wait_until_ticking(self) -> None:
+        """Until a timer has run: a stale desktop tab is swept by the next tick."""
+        agent = make_agent(online=False)
+        DesktopConnection.objects.create(agent=agent, channel_name="stale-tab")
+        DesktopConnection.objects.filter(agent=agent).update(last_seen="2000-01-01T00:00:00Z")
+        deadline = time.monotonic() + 30
+        while DesktopConnection.objects.filter(agent=agent).exists():
+            assert time.monotonic() < deadline, self.logs()
+            self.assert_running()
+            time.sleep(0.1)
+        agent.user.delete()
+        # The other process has had as long to start as this one; give it a few ticks.
+        time.sleep(1)
+
+    def assert_running(self) -> None:
+        for process, log in self.processes:
+            assert process.poll() is None, f"a timer process exited:\n{log.read_text()}"
+
+    def logs(self) -> str:
+        return "\n".join(log.read_text() for _, log in self.processes)
+
+    def stop(self) -> None:
+        for process, _ in self.processes:
+            process.terminate()
+        for process, _ in self.processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture(params=["run_timers", "daphne"])
+def timer_processes(request, transactional_db, tmp_path):
+    # Stopped before the test database is flushed (this fixture needs it).
+    processes = TimerProcesses(request.param, tmp_path)
+    try:
+        processes.start()
+        processes.wait_until_ticking()
+        yield processes
+    finally:
+        processes.stop()
+
+
+def wait_for(condition, *, seconds: float, processes: TimerProcesses) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting; server logs:\n{processes.logs()}"
+        processes.assert_running()
+        time.sleep(0.1)
+
+
+def test_each_offer_rings_out_once_and_goes_to_the_next_agent(timer_processes):
+    workgroup = make_workgroup(capacity_per_agent=10, alert_timeout_seconds=2)
+    # Ann and Bob are full with the six offers, so a returned offer can only
+    # go to Cat, who opens her desktop once they ring.
+    ann = make_agent("ann", workgroups=[workgroup], capacity=3)
+    bob = make_agent("bob", workgroups=[workgroup], capacity=3)
+    cat = make_agent("cat", workgroups=[workgroup], online=False)
+    offers = [
+        customer_writes(workgroup, psid=f"78000000000000{n:02d}").interaction for n in range(6)
+    ]
+    first_round = dict(
+        Interaction.objects.filter(pk__in=[i.pk for i in offers]).values_list("pk", "agent_id")
+    )
+    assert Counter(first_round.values()) == Counter({ann.pk: 3, bob.pk: 3})
+    assert set(Interaction.objects.values_list("state", flat=True)) == {S.ALERTING}
+    # The next offers ring for a minute: only the first round rings out here.
+    Workgroup.objects.filter(pk=workgroup.pk).update(alert_timeout_seconds=60)
+    DesktopConnection.objects.create(agent=cat, channel_name="cat-tab")
+
+    def all_with_cat() -> bool:
+        return Interaction.objects.filter(agent=cat, state=S.ALERTING).count() == len(offers)
+
+    wait_for(all_with_cat, seconds=30, processes=timer_processes)
+    # Several more ticks of both processes: nothing fires twice.
+    time.sleep(1.5)
+
+    timeouts = list(
+        InteractionEvent.objects.filter(verb="alert_timeout").values_list(
+            "interaction_id", "detail", "from_state", "to_state", "actor_id"
+        )
+    )
+    assert Counter(pk for pk, *_ in timeouts) == Counter({i.pk: 1 for i in offers})
+    for pk, detail, from_state, to_state, actor_id in timeouts:
+        assert (detail, from_state, to_state, actor_id) == (
+            {"agent_id": first_round[pk]},
+            S.ALERTING,
+            S.QUEUED,
+            None,
+        )
+    for interaction in offers:
+        assert list(interaction.events.order_by("pk").values_list("verb", "detail__agent_id")) == [
+            ("create", None),
+            ("offer", first_round[interaction.pk]),
+            ("alert_timeout", first_round[interaction.pk]),
+            ("offer", cat.pk),
+        ]
+    statuses = dict(
+        Agent.objects.filter(pk__in=[ann.pk, bob.pk, cat.pk]).values_list("pk", "status")
+    )
+    assert statuses == {
+        ann.pk: AgentStatus.NOT_ANSWERING,
+        bob.pk: AgentStatus.NOT_ANSWERING,
+        cat.pk: AgentStatus.AVAILABLE,
+    }
+    assert "Traceback" not in timer_processes.logs()

@@ -1,0 +1,32 @@
+"""Supervisors for tests: staff users in the "Supervisors" group the migration makes."""
+
+from importlib import import_module
+
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+GROUP_MIGRATION = import_module("routing.migrations.0002_supervisor_group")
+
+
+def supervisors_group():
+    """The group as the migration makes it.
+
+    Made again here because a `transaction=True` test flushes the database,
+    migration data included, for every test after it.
+    """
+    return GROUP_MIGRATION.ensure_supervisors_group(apps)
+
+
+def make_supervisor(username: str = "sam", **fields):
+    user = get_user_model().objects.create_user(
+        username=username, password="demo-pass", is_staff=True, **fields
+    )
+    user.groups.add(supervisors_group())
+    return user
+
+
+def logged_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
