@@ -15,11 +15,14 @@ from django.db.models import Q
 
 from routing import events
 from routing.events import publish_on_commit
-from routing.messaging import _customer_interactions, _message_event
+from routing.messaging import (
+    _customer_interactions,
+    _message_event,
+    lock_current_or_latest_interaction,
+)
 from routing.models import (
     Customer,
     Interaction,
-    InteractionState,
     Message,
     MessageDirection,
     MessageStatus,
@@ -173,14 +176,7 @@ def record_standby(
     with transaction.atomic():
         if existing := Message.objects.filter(mid=mid).first():
             return existing
-        customer = Customer.objects.filter(page_id=page_id, psid=psid).first()
-        if customer is None:
-            return None
-        interactions = Interaction.objects.select_for_update().filter(customer=customer)
-        interaction = (
-            interactions.exclude(state=InteractionState.DISCONNECTED).first()
-            or interactions.order_by("-created_at", "-pk").first()
-        )
+        interaction = lock_current_or_latest_interaction(page_id=page_id, psid=psid)
         if interaction is None:
             return None
         try:
@@ -199,7 +195,7 @@ def record_standby(
         except IntegrityError:
             return Message.objects.filter(mid=mid).first()
         if from_customer:
-            Customer.objects.filter(pk=customer.pk).filter(
+            Customer.objects.filter(pk=interaction.customer_id).filter(
                 Q(last_message_at__isnull=True) | Q(last_message_at__lt=sent_at)
             ).update(last_message_at=sent_at)
         publish_on_commit(_message_event(message, interaction, events.MESSAGE_CHANGED))

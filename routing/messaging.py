@@ -419,6 +419,21 @@ def _customer_interactions(page_id: str, psid: str):
     return Interaction.objects.filter(customer__page_id=page_id, customer__psid=psid).values("pk")
 
 
+def lock_current_or_latest_interaction(*, page_id: str, psid: str) -> Interaction | None:
+    """The customer's live interaction, else their latest one, locked; None for a stranger.
+
+    Where something the Page (or another app) sent belongs: never a new interaction.
+    """
+    # of=self: lock the interaction rows only, not the joined customer.
+    interactions = Interaction.objects.select_for_update(of=("self",)).filter(
+        customer__page_id=page_id, customer__psid=psid
+    )
+    return (
+        interactions.exclude(state=S.DISCONNECTED).first()
+        or interactions.order_by("-created_at", "-pk").first()
+    )
+
+
 def record_page_echo(
     *,
     page_id: str,
@@ -447,14 +462,7 @@ def record_page_echo(
             ).first()
             if ours is not None:
                 return record_sent(message_id=ours.pk, mid=mid)
-        customer = Customer.objects.filter(page_id=page_id, psid=psid).first()
-        if customer is None:
-            return None
-        customer_interactions = Interaction.objects.select_for_update().filter(customer=customer)
-        interaction = (
-            customer_interactions.exclude(state=S.DISCONNECTED).first()
-            or customer_interactions.order_by("-created_at", "-pk").first()
-        )
+        interaction = lock_current_or_latest_interaction(page_id=page_id, psid=psid)
         if interaction is None:
             return None
         try:
