@@ -416,6 +416,45 @@ def record_automatically(interaction: Interaction, *, at) -> None:
     recordings.open_recording(interaction, started_by_id=None, at=at)
 
 
+def _ring_agent(
+    interaction: Interaction,
+    verb: str,
+    *,
+    from_state: str,
+    to_state: str,
+    to_agent_id: int,
+    previous_agent_id: int | None,
+    actor_user_id: int | None,
+) -> Agent:
+    """Transfer the (locked, checked) interaction to one agent: ring them as an offer does."""
+    # Both agents change (the target rings, the previous owner goes idle).
+    # Lock them in id order: two transfers crossing each other would otherwise
+    # each hold one agent and wait for the other.
+    locked = _lock_agents(*(a for a in (previous_agent_id, to_agent_id) if a))
+    target = locked.get(to_agent_id)
+    if target is None:
+        raise RoutingError("That agent does not exist.")
+    # Ringing an agent is an offer, so the same promise holds (CONTRACT.md,
+    # "Who is offered work").
+    if reason := _cannot_take(target, interaction.workgroup):
+        raise RoutingError(reason)
+    interaction.state = to_state
+    interaction.agent = target
+    interaction.alert_deadline = timezone.now() + timedelta(
+        seconds=interaction.workgroup.alert_timeout_seconds
+    )
+    _apply(
+        interaction,
+        verb,
+        actor_user_id=actor_user_id,
+        previous_agent_id=previous_agent_id,
+        detail={"from_agent_id": previous_agent_id, "agent_id": target.pk},
+        fields=("agent", "alert_deadline"),
+        from_state=from_state,
+    )
+    return target
+
+
 def transfer_to_agent(*, interaction_id: int, agent: Agent, to_agent_id: int) -> Interaction:
     with transaction.atomic():
         interaction = _lock_interaction(interaction_id)
@@ -424,29 +463,14 @@ def transfer_to_agent(*, interaction_id: int, agent: Agent, to_agent_id: int) ->
         _owned(interaction, agent)
         if to_agent_id == agent.pk:
             raise TransitionRefused("Choose another agent to transfer to.")
-        # Both agents change (the target rings, the sender goes idle). Lock them
-        # in id order: two agents transferring to each other at once would
-        # otherwise each hold one and wait for the other.
-        target = _lock_agents(agent.pk, to_agent_id).get(to_agent_id)
-        if target is None:
-            raise RoutingError("That agent does not exist.")
-        # A transfer rings the target like an offer does, so the same promise
-        # holds (CONTRACT.md, "Who is offered work").
-        if reason := _cannot_take(target, interaction.workgroup):
-            raise RoutingError(reason)
-        interaction.state = to_state
-        interaction.agent = target
-        interaction.alert_deadline = timezone.now() + timedelta(
-            seconds=interaction.workgroup.alert_timeout_seconds
-        )
-        _apply(
+        _ring_agent(
             interaction,
             "transfer_to_agent",
-            actor_user_id=agent.user_id,
-            previous_agent_id=agent.pk,
-            detail={"from_agent_id": agent.pk, "agent_id": target.pk},
-            fields=("agent", "alert_deadline"),
             from_state=from_state,
+            to_state=to_state,
+            to_agent_id=to_agent_id,
+            previous_agent_id=agent.pk,
+            actor_user_id=agent.user_id,
         )
         _mark_idle(agent.pk)
         _offer_for_agent_after_commit(agent.pk)

@@ -7,8 +7,6 @@ announce after commit. Who may call them is the caller's check (the board
 view asks for the `routing.change_interaction` permission).
 """
 
-from datetime import timedelta
-
 from django.db import transaction
 from django.utils import timezone
 
@@ -16,12 +14,11 @@ from routing.models import Interaction, InteractionState, Workgroup
 from routing.services import (
     RoutingError,
     _apply,
-    _cannot_take,
-    _lock_agents,
     _lock_interaction,
     _mark_idle,
     _offer_after_commit,
     _offer_for_agent_after_commit,
+    _ring_agent,
     check_transition,
 )
 
@@ -80,27 +77,14 @@ def supervisor_transfer_to_agent(
         previous_agent_id = interaction.agent_id if from_state != S.QUEUED else None
         if previous_agent_id == to_agent_id:
             raise RoutingError("It is already with that agent.")
-        locked = _lock_agents(*(a for a in (previous_agent_id, to_agent_id) if a))
-        target = locked.get(to_agent_id)
-        if target is None:
-            raise RoutingError("That agent does not exist.")
-        # Ringing an agent is an offer: the same promise holds (CONTRACT.md,
-        # "Who is offered work").
-        if reason := _cannot_take(target, interaction.workgroup):
-            raise RoutingError(reason)
-        interaction.state = to_state
-        interaction.agent = target
-        interaction.alert_deadline = timezone.now() + timedelta(
-            seconds=interaction.workgroup.alert_timeout_seconds
-        )
-        _apply(
+        _ring_agent(
             interaction,
             "supervisor_transfer_to_agent",
-            actor_user_id=supervisor_user_id,
-            previous_agent_id=previous_agent_id,
-            detail={"from_agent_id": previous_agent_id, "agent_id": target.pk},
-            fields=("agent", "alert_deadline"),
             from_state=from_state,
+            to_state=to_state,
+            to_agent_id=to_agent_id,
+            previous_agent_id=previous_agent_id,
+            actor_user_id=supervisor_user_id,
         )
         _release(previous_agent_id)
     return interaction
