@@ -623,23 +623,10 @@ def alert_timeout(*, interaction_id: int) -> bool:
             or interaction.alert_deadline > timezone.now()
         ):
             return False
-        from_state = interaction.state
         agent_id = interaction.agent_id
-        interaction.state = check_transition("alert_timeout", interaction)
-        interaction.agent = None
-        interaction.alert_deadline = None
-        _apply(
-            interaction,
-            "alert_timeout",
-            actor_user_id=None,
-            previous_agent_id=agent_id,
-            detail={"agent_id": agent_id},
-            fields=("agent", "alert_deadline"),
-            from_state=from_state,
-        )
+        _take_back_offer(interaction, "alert_timeout", agent_id=agent_id)
         if agent_id:
             _set_status_locked(_lock_agent(agent_id), AgentStatus.NOT_ANSWERING)
-        _offer_after_commit(interaction.workgroup_id)
     return True
 
 
@@ -661,17 +648,18 @@ def _return_offers(agent_id: int) -> None:
                 continue  # picked up, timed out or transferred meanwhile
             if DesktopConnection.objects.filter(agent_id=agent_id).exists():
                 return  # a tab came back: the offers may ring there
-            _return_offer(interaction, agent_id)
+            _take_back_offer(interaction, "return_offer", agent_id=agent_id)
 
 
-def _return_offer(interaction: Interaction, agent_id: int) -> None:
+def _take_back_offer(interaction: Interaction, verb: str, *, agent_id: int | None) -> None:
+    """The (locked) ringing offer goes back to its queue and is offered again after commit."""
     from_state = interaction.state
-    interaction.state = check_transition("return_offer", interaction)
+    interaction.state = check_transition(verb, interaction)
     interaction.agent = None
     interaction.alert_deadline = None
     _apply(
         interaction,
-        "return_offer",
+        verb,
         actor_user_id=None,
         previous_agent_id=agent_id,
         detail={"agent_id": agent_id},
@@ -801,7 +789,7 @@ def _return_offers_of_unavailable(agent_id: int) -> None:
                 continue  # picked up, timed out or transferred meanwhile
             if Agent.objects.filter(pk=agent_id, status=AgentStatus.AVAILABLE).exists():
                 return  # Available again: the offers may ring
-            _return_offer(interaction, agent_id)
+            _take_back_offer(interaction, "return_offer", agent_id=agent_id)
 
 
 # --- wrap-up ---------------------------------------------------------------------
