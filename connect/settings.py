@@ -40,6 +40,12 @@ FACEBOOK_SIMULATOR = env.bool("FACEBOOK_SIMULATOR", default=False)
 FACEBOOK_SEND_TIMEOUT = env.float("FACEBOOK_SEND_TIMEOUT", default=10.0)
 # Meta batches up to 1000 events a POST; a body over this is refused with 413.
 FACEBOOK_WEBHOOK_MAX_BYTES = env.int("FACEBOOK_WEBHOOK_MAX_BYTES", default=1024 * 1024)
+# Stored webhook bodies are routed by a thread of each server process
+# ("background"), or by the request that stored them ("inline": the test
+# client, where no server runs).
+FACEBOOK_WEBHOOK_ROUTING = env.str("FACEBOOK_WEBHOOK_ROUTING", default="background")
+if FACEBOOK_WEBHOOK_ROUTING not in ("background", "inline"):
+    raise ImproperlyConfigured("FACEBOOK_WEBHOOK_ROUTING is background or inline")
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

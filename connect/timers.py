@@ -12,6 +12,7 @@ import os
 from channels.db import database_sync_to_async
 
 from connect import live
+from facebook import ingest
 from routing import services
 
 logger = logging.getLogger(__name__)
@@ -52,7 +53,8 @@ def ensure_timer_loop() -> None:
 
 
 class StartTimersOnFirstUse:
-    """ASGI wrapper that starts this process's timer loop with its first connection."""
+    """ASGI wrapper that starts this process's timer loop and webhook router
+    with its first connection (daphne has no lifespan to start them)."""
 
     def __init__(self, app) -> None:
         self.app = app
@@ -60,6 +62,9 @@ class StartTimersOnFirstUse:
 
     async def __call__(self, scope, receive, send):
         live.note_server_loop()
-        if self.enabled and scope["type"] in ("http", "websocket"):
-            ensure_timer_loop()
+        if scope["type"] in ("http", "websocket"):
+            # Bodies a stopped process stored but did not route are routed now.
+            ingest.router.start()
+            if self.enabled:
+                ensure_timer_loop()
         return await self.app(scope, receive, send)

@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
+from facebook import ingest
 from facebook.models import FacebookPage, WebhookDelivery
 
 TOKEN_INVALID_WORDS = (
@@ -58,7 +59,7 @@ class FacebookPageAdmin(admin.ModelAdmin):
     def token_state(self, page: FacebookPage) -> str:
         if page.token_invalid:
             return format_html(
-                '<strong class="token-invalid" style="color:#ba2121">⚠ {}</strong>',
+                '<strong class="token-invalid">⚠ {}</strong>',  # connect/admin.css colours it
                 TOKEN_INVALID_WORDS,
             )
         return "Accepted by Messenger"
@@ -78,10 +79,19 @@ class FacebookPageAdmin(admin.ModelAdmin):
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin):
-    list_display = ["received_at", "verdict", "event_count", "detail"]
+    list_display = ["received_at", "verdict", "event_count", "attempts", "detail"]
     list_filter = ["verdict", "received_at"]
     search_fields = ["body", "detail"]
     date_hierarchy = "received_at"
+    actions = ["route_again"]
+
+    @admin.action(description="Route the selected given-up bodies again")
+    def route_again(self, request, queryset):
+        count = ingest.route_again(delivery_ids=list(queryset.values_list("pk", flat=True)))
+        ingest.kick()
+        self.message_user(
+            request, f"{count} body(ies) will be routed again; messages already stored stay once."
+        )
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -1,10 +1,9 @@
 """Typed webhook events → routing services, one handler per event kind.
 
-`process` handles every event of a body in one transaction and stores the raw
-body with its verdict in that same transaction, so a 200 means all of it is
-durable. An exception that is not about the input (a bug, the database gone)
-rolls everything back; the body is then stored alone with verdict `error` and
-the view answers 500 so that Meta retries (safe: messages dedupe on `mid`).
+`route` hands every event of a stored body to routing, each event in its own
+savepoint so that a refused action undoes only that event, and says what
+became of the body. `facebook.ingest` calls it off the request, in the same
+transaction that records the outcome.
 """
 
 import logging
@@ -18,7 +17,7 @@ from django.db import transaction
 
 from facebook import attachments as attachment_copies
 from facebook import profiles
-from facebook.models import FacebookPage, WebhookDelivery, WebhookVerdict
+from facebook.models import FacebookPage, WebhookVerdict
 from facebook.parsing import (
     Body,
     CustomerMessage,
@@ -217,44 +216,25 @@ class _Tally:
         self.note(text)
 
 
-def process(body: Body) -> WebhookDelivery:
-    """Handle every event of a verified body and store the body with its verdict."""
+@dataclass(frozen=True)
+class Outcome:
+    verdict: str
+    event_count: int
+    detail: str
+
+
+def route(body: Body) -> Outcome:
+    """Hand every event of a verified Page body to routing; the caller stores the outcome.
+
+    Runs inside the caller's transaction (`facebook.ingest`): an exception that
+    is not a refusal (a bug, the database gone) undoes the whole body.
+    """
     if not body.is_page:
-        logger.warning("webhook body for object %r stored, not handled", body.object)
-        return WebhookDelivery.objects.create(
-            body=body.text,
-            verdict=WebhookVerdict.NOT_PAGE,
-            detail=f"object is {body.object!r}, not 'page'",
-        )
-
-    committed = False
-    delivery: WebhookDelivery | None = None
-
-    def mark_committed() -> None:
-        nonlocal committed
-        committed = True
-
-    try:
-        with transaction.atomic():
-            # Registered first, so it runs before the offers routing queued after commit.
-            transaction.on_commit(mark_committed)
-            delivery = _handle(body)
-    except Exception as exc:
-        if committed:
-            # Everything is stored; only after-commit work (an offer) failed.
-            logger.exception("after-commit work for a webhook body failed")
-            return delivery
-        logger.exception("webhook body could not be processed; stored with verdict error")
-        return WebhookDelivery.objects.create(
-            body=body.text,
-            verdict=WebhookVerdict.ERROR,
-            event_count=body.item_count,
-            detail=f"{type(exc).__name__}: {exc}"[:1000],
-        )
-    return delivery
+        return Outcome(WebhookVerdict.NOT_PAGE, body.item_count, f"object is {body.object!r}")
+    return _handle(body)
 
 
-def _handle(body: Body) -> WebhookDelivery:
+def _handle(body: Body) -> Outcome:
     tally = _Tally()
     for skipped in body.skipped:
         tally.ignore(f"{skipped.where}: {skipped.reason}")
@@ -292,9 +272,8 @@ def _handle(body: Body) -> WebhookDelivery:
         verdict = WebhookVerdict.PROCESSED
     if verdict != WebhookVerdict.PROCESSED:
         logger.info("webhook body %s: %s", verdict, "; ".join(tally.notes))
-    return WebhookDelivery.objects.create(
-        body=body.text,
-        verdict=verdict,
-        event_count=body.item_count,
-        detail="; ".join([f"{tally.handled} handled, {tally.ignored} ignored", *tally.notes]),
+    return Outcome(
+        verdict,
+        body.item_count,
+        "; ".join([f"{tally.handled} handled, {tally.ignored} ignored", *tally.notes]),
     )

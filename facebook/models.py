@@ -28,25 +28,47 @@ class FacebookPage(models.Model):
 
 
 class WebhookVerdict(models.TextChoices):
+    PENDING = "pending", "Stored, waiting to be routed"
     PROCESSED = "processed", "Processed"
     NOT_PAGE = "not_page", "Not a Page object"
     UNKNOWN_PAGE = "unknown_page", "Unknown Page"
     PARTLY_IGNORED = "partly_ignored", "Processed, some events ignored"
-    ERROR = "error", "Error while processing"
+    ERROR = "error", "Could not be handled (given up)"
 
 
 class WebhookDelivery(models.Model):
-    """Every signed body Meta posted, kept for audit and replay."""
+    """Every signed body Meta posted: stored before the answer, routed after it.
+
+    A body is stored `pending` by the webhook and routed off the request by
+    `facebook.ingest`, which sets its verdict in the same transaction as the
+    rows routing wrote, so it is routed exactly once. A body whose routing
+    keeps failing is retried a few times, then given up with its reason.
+    """
 
     received_at = models.DateTimeField(auto_now_add=True)
     body = models.TextField()
     verdict = models.CharField(max_length=20, choices=WebhookVerdict.choices)
     event_count = models.PositiveIntegerField(default=0)
     detail = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Routing attempts that failed (a bug, the database gone)."
+    )
+    retry_at = models.DateTimeField(
+        null=True, blank=True, help_text="A failed body is not routed again before this."
+    )
+    routed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]
         verbose_name_plural = "webhook deliveries"
+        indexes = [
+            # The router's claim: pending bodies in arrival order, nothing else.
+            models.Index(
+                fields=["id"],
+                condition=models.Q(verdict="pending"),
+                name="webhook_pending_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.received_at:%Y-%m-%d %H:%M:%S} {self.verdict}"

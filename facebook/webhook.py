@@ -1,7 +1,7 @@
-"""The Messenger webhook: handshake, size, signature, envelope; then `inbound`.
+"""The Messenger webhook: handshake, size, signature, envelope; then `ingest`.
 
-No business rules here: the view answers Meta in HTTP, `parsing` turns the
-verified body into typed events, `inbound` hands them to routing.
+No business rules here: the view answers Meta in HTTP once the verified body
+is stored; `ingest` routes it right after, off the request.
 """
 
 import hashlib
@@ -13,8 +13,7 @@ from django.http import HttpRequest, HttpResponse, UnreadablePostError
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from facebook import inbound, parsing
-from facebook.models import WebhookVerdict
+from facebook import ingest, parsing
 
 logger = logging.getLogger(__name__)
 
@@ -76,10 +75,9 @@ def _receive(request: HttpRequest) -> HttpResponse:
     except parsing.BadEnvelope as exc:
         return _refuse(str(exc), 400)
 
-    delivery = inbound.process(body)
-    if delivery.verdict == WebhookVerdict.ERROR:
-        # Rolled back and stored; Meta retries, and mids dedupe the retry.
-        return _plain("error while processing; please retry", 500)
+    # Stored (committed) before the answer; routed after it, off the request.
+    ingest.store(body)
+    ingest.kick()
     return _plain("EVENT_RECEIVED")
 
 

@@ -11,8 +11,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from facebook import inbound
+from facebook import inbound, ingest
 from facebook.models import WebhookDelivery, WebhookVerdict
+from facebook.parsing import CustomerMessage
 from routing import services
 from routing.models import (
     Customer,
@@ -580,30 +581,80 @@ def test_standby_events_are_recorded_without_messages(client, page):
 # --- a bug while processing -------------------------------------------------------------------
 
 
-@pytest.mark.django_db
-def test_an_unexpected_error_rolls_back_stores_the_body_and_asks_for_a_retry(
-    client, page, monkeypatch
-):
-    real = inbound.messaging.receive_customer_message
-    calls = []
+def _fail_on_the_third_customer_message(monkeypatch) -> list[str]:
+    """Break routing through its handler table (a seam), as a bug would."""
+    real = inbound.HANDLERS[CustomerMessage]
+    calls: list[str] = []
 
-    def fails_on_the_third(**kwargs):
-        calls.append(kwargs["mid"])
+    def fails_on_the_third(page, event):
+        calls.append(event.mid)
         if len(calls) == 3:
             raise RuntimeError("a bug")
-        return real(**kwargs)
+        return real(page, event)
 
-    monkeypatch.setattr(inbound.messaging, "receive_customer_message", fails_on_the_third)
+    monkeypatch.setitem(inbound.HANDLERS, CustomerMessage, fails_on_the_third)
+    return calls
+
+
+def _due_now() -> None:
+    WebhookDelivery.objects.filter(verdict=WebhookVerdict.PENDING).update(retry_at=None)
+
+
+@pytest.mark.django_db
+def test_an_unexpected_error_rolls_back_the_body_and_retries_it_later(client, page, monkeypatch):
+    _fail_on_the_third_customer_message(monkeypatch)
     raw = fresh("batched.json")
-    response = post(client, raw)
-    assert response.status_code == 500
+    # Stored before the answer, so Meta gets its 200 whatever routing does.
+    assert post(client, raw).status_code == 200
     assert not Message.objects.exists()
     assert not Interaction.objects.exists()
     delivery = WebhookDelivery.objects.get()
-    assert (delivery.verdict, delivery.body) == (WebhookVerdict.ERROR, raw.decode())
+    assert (delivery.verdict, delivery.body, delivery.attempts) == (
+        WebhookVerdict.PENDING,
+        raw.decode(),
+        1,
+    )
     assert "a bug" in delivery.detail
+    assert delivery.retry_at > timezone.now()
+    # Not due yet: nothing is tried again before its time.
+    assert ingest.route_due() == 0
 
-    # Meta's retry, once the bug is gone, stores everything once.
-    monkeypatch.setattr(inbound.messaging, "receive_customer_message", real)
-    assert post(client, raw).status_code == 200
+    # Once the bug is gone, the retry stores everything once.
+    monkeypatch.undo()
+    _due_now()
+    assert ingest.route_due() == 1
     assert Message.objects.count() == 3
+    delivery.refresh_from_db()
+    assert delivery.verdict == WebhookVerdict.PROCESSED
+
+
+@pytest.mark.django_db
+def test_a_body_that_always_fails_is_given_up_and_blocks_nothing_behind_it(
+    client, page, monkeypatch
+):
+    calls = _fail_on_the_third_customer_message(monkeypatch)
+    poison = fresh("batched.json")
+    assert post(client, poison).status_code == 200
+    for _ in range(ingest.MAX_ATTEMPTS - 1):
+        calls.clear()
+        _due_now()
+        ingest.route_due()
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.verdict, delivery.attempts) == (WebhookVerdict.ERROR, ingest.MAX_ATTEMPTS)
+    assert delivery.detail.startswith(f"Given up after {ingest.MAX_ATTEMPTS} attempt(s)")
+    assert "a bug" in delivery.detail
+    _due_now()
+    assert ingest.route_due() == 0  # never retried on its own again
+
+    # The bodies behind it are routed as usual.
+    monkeypatch.undo()
+    later = fresh("text.json", edit=lambda body: first_item(body)["message"].update(mid="m_later"))
+    assert post(client, later).status_code == 200
+    assert Message.objects.filter(mid="m_later").exists()
+
+    # A supervisor routes the given-up body again: what it holds is stored once.
+    assert ingest.route_again(delivery_ids=[delivery.pk]) == 1
+    ingest.route_due()
+    delivery.refresh_from_db()
+    assert delivery.verdict == WebhookVerdict.PROCESSED
+    assert Message.objects.filter(direction=MessageDirection.INBOUND).count() == 4

@@ -15,11 +15,9 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from urllib.parse import quote
 
 import httpx
 import pytest
-from django.db import connection
 
 from routing.models import (
     Agent,
@@ -31,34 +29,12 @@ from routing.models import (
 )
 from routing.models import InteractionState as S
 from tests.factories import customer_writes, make_agent, make_workgroup
+from tests.processes import free_port, shared_database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ROOT = Path(__file__).resolve().parents[2]
 TICK_SECONDS = "0.2"
-
-
-def shared_database_url() -> str:
-    """This test's database, for other processes."""
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        if db["NAME"] in ("", ":memory:") or "mode=memory" in str(db["NAME"]):
-            pytest.skip("an in-memory SQLite database cannot be shared with other processes")
-        return f"sqlite:///{db['NAME']}"
-    credentials = quote(db["USER"] or "", safe="")
-    if db["PASSWORD"]:
-        credentials += ":" + quote(db["PASSWORD"], safe="")
-    host = db["HOST"] or "127.0.0.1"
-    port = f":{db['PORT']}" if db["PORT"] else ""
-    return f"postgres://{credentials}@{host}{port}/{db['NAME']}"
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class TimerProcesses:
