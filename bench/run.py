@@ -110,7 +110,7 @@ def run_configuration(config: Configuration, sizes: Sizes, out: Path) -> None:
     from django.db import connections
 
     call_command("migrate", interactive=False, verbosity=0)
-    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", "--force", stdout=io.StringIO())
 
     from bench import phases
 

@@ -256,6 +256,11 @@ def server_env(config: Configuration, urls: list[str], database_url: str) -> dic
         FACEBOOK_APP_ID=APP_ID,
         FACEBOOK_VERIFY_TOKEN="bench-verify-token",
         FACEBOOK_SIMULATOR="1",
+        # A bench server is a test server: the simulator on with DEBUG off, plain HTTP.
+        FACEBOOK_SIMULATOR_ALLOW_PRODUCTION="1",
+        SECURE_SSL_REDIRECT="0",
+        SESSION_COOKIE_SECURE="0",
+        CSRF_COOKIE_SECURE="0",
         FACEBOOK_GRAPH_URL=urls[0] + "/fake-graph",
         MEDIA_ROOT="/tmp/h-bench-media",
     )

@@ -1,9 +1,11 @@
 """Settings, all from the environment (CONTRACT.md lists every variable)."""
 
 import logging
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -37,6 +39,18 @@ FACEBOOK_APP_ID = env.str("FACEBOOK_APP_ID", default="")
 FACEBOOK_GRAPH_URL = env.str("FACEBOOK_GRAPH_URL", default="https://graph.facebook.com").rstrip("/")
 FACEBOOK_GRAPH_VERSION = env.str("FACEBOOK_GRAPH_VERSION", default="v24.0")
 FACEBOOK_SIMULATOR = env.bool("FACEBOOK_SIMULATOR", default=False)
+# The simulator posts webhooks signed with the real app secret on behalf of
+# anyone: a production server refuses to start with it unless told otherwise
+# (the test suite and the browser tests' servers run with DEBUG off).
+FACEBOOK_SIMULATOR_ALLOW_PRODUCTION = env.bool("FACEBOOK_SIMULATOR_ALLOW_PRODUCTION", default=False)
+if FACEBOOK_SIMULATOR and not DEBUG and not FACEBOOK_SIMULATOR_ALLOW_PRODUCTION:
+    raise ImproperlyConfigured(
+        "FACEBOOK_SIMULATOR is on with DEBUG off: the simulator is never for production. "
+        "Turn it off, or set FACEBOOK_SIMULATOR_ALLOW_PRODUCTION=1 for a test server."
+    )
+# Where the simulator posts its webhooks; unset: this server's own listening
+# address, never one taken from the request's Host header.
+FACEBOOK_SIMULATOR_WEBHOOK_URL = env.str("FACEBOOK_SIMULATOR_WEBHOOK_URL", default="")
 FACEBOOK_SEND_TIMEOUT = env.float("FACEBOOK_SEND_TIMEOUT", default=10.0)
 # Meta batches up to 1000 events a POST; a body over this is refused with 413.
 FACEBOOK_WEBHOOK_MAX_BYTES = env.int("FACEBOOK_WEBHOOK_MAX_BYTES", default=1024 * 1024)
@@ -60,6 +74,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "channels",
+    "axes",
+    "csp",
     "django_htmx",
     "template_partials",
     "routing",
@@ -69,6 +85,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -77,6 +94,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "connect.urls"
@@ -143,10 +162,35 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# Validators run where a password is chosen (admin, password change); the demo's
+# `seed_demo` sets its passwords directly.
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT failed logins for one
+# username, or from one address, that username or address is locked out for
+# AXES_COOLOFF_MINUTES; a supervisor can unlock it sooner (README).
+# The standalone backend only refuses locked-out logins; ModelBackend logs in.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_MINUTES = env.int("AXES_COOLOFF_MINUTES", default=15)
+AXES_COOLOFF_TIME = timedelta(minutes=AXES_COOLOFF_MINUTES)
+# Each item is a parameter set counted on its own; "ip_address+username" would
+# count the combination. Behind one office address, "username" alone keeps one
+# agent's typos from locking out the whole floor.
+AXES_LOCKOUT_PARAMETERS = [
+    item.split("+") if "+" in item else item
+    for item in env.list("AXES_LOCKOUT_PARAMETERS", default=["username", "ip_address"])
+]
+# The lockout page (registration/locked_out.html) says how long to wait, in minutes.
+AXES_LOCKOUT_CALLABLE = "connect.lockout.locked_out"
 
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
@@ -170,8 +214,52 @@ WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 MEDIA_URL = "/media/"
 
+# --- HTTPS, cookies, sessions ---------------------------------------------------
+# With DEBUG off every one of these is on; each can be turned off from the
+# environment (a test server on plain HTTP sets the three *_SECURE/REDIRECT to 0).
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# A load balancer's health check may speak plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 365 * 24 * 60 * 60)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+# Behind a proxy that ends TLS: the header it sets and the value meaning HTTPS,
+# e.g. SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO,https (or run daphne
+# with --proxy-headers).
+_proxy_ssl_header = env.list("SECURE_PROXY_SSL_HEADER", default=[])
+if _proxy_ssl_header:
+    if len(_proxy_ssl_header) != 2:
+        raise ImproperlyConfigured(
+            "SECURE_PROXY_SSL_HEADER is HEADER,value, e.g. HTTP_X_FORWARDED_PROTO,https"
+        )
+    SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header)
+# A shift, not two weeks.
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 60 * 60)
 SESSION_COOKIE_HTTPONLY = True
-CSRF_COOKIE_HTTPONLY = False
+# Scripts never read the cookie: htmx and messenger.js take the token from
+# the <body hx-headers> attribute the page renders.
+CSRF_COOKIE_HTTPONLY = True
+
+# --- Content-Security-Policy (django-csp) ------------------------------------------
+# No inline script, handler or eval anywhere (htmx runs with allowEval off);
+# images and media may come from Meta's CDN (https), the websocket is same-origin.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", "https:"],
+        "media-src": [SELF, "https:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 LOGGING = {
     "version": 1,
@@ -185,5 +273,7 @@ LOGGING = {
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
         "daphne": {"level": "WARNING"},
+        # axes says its version on every start; its lockout lines (axes.handlers) stay.
+        "axes.apps": {"level": "WARNING"},
     },
 }

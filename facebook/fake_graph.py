@@ -398,6 +398,10 @@ def _post_echo(webhook_url: str, body: bytes, delay: float) -> None:
 
 # --- attachment files, as Meta's CDN serves them ---------------------------------
 
+# Just over Meta's 25 MB attachment limit, enough to see an over-size copy
+# refused; more is refused with 400, so nobody makes the server push 64 MB.
+MAX_MEDIA_BYTES = 26 * 1024 * 1024
+
 MEDIA_CONTENT_TYPES = {
     ".png": "image/png",
     ".jpg": "image/jpeg",
@@ -453,8 +457,16 @@ async def media(request, name: str):
     suffix = name[name.rfind(".") :].lower() if "." in name else ""
     content_type = MEDIA_CONTENT_TYPES.get(suffix, "application/octet-stream")
     size = request.GET.get("bytes", "")
+    if size.isdigit() and int(size) > MAX_MEDIA_BYTES:
+        return _quiet(
+            HttpResponse(
+                f"bytes is at most {MAX_MEDIA_BYTES}".encode(),
+                status=400,
+                content_type="text/plain",
+            )
+        )
     if size.isdigit():
-        content = b"\x00" * min(int(size), 64 * 1024 * 1024)
+        content = b"\x00" * int(size)
     elif suffix == ".png":
         content = png()
     else:

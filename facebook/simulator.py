@@ -2,9 +2,10 @@
 
 A person picks a name (which fixes their PSID) and a Page, and writes; the
 server turns that into a Messenger webhook body shaped like Meta's, signs it
-with the app secret and POSTs it to this server's own webhook. The page shows
-what the customer sent and the replies the fake Graph API received for them,
-and switches the fake Graph API's behaviour.
+with the app secret and POSTs it to this server's own webhook (at its own
+address, never one the request names). The page shows what the customer sent
+and the replies the fake Graph API received for them, and switches the fake
+Graph API's behaviour.
 """
 
 import hashlib
@@ -73,6 +74,24 @@ def build_webhook_body(
         ],
     }
     return json.dumps(envelope, ensure_ascii=True, separators=(",", ":")).encode()
+
+
+def own_webhook_url(request) -> str:
+    """Where to post: FACEBOOK_SIMULATOR_WEBHOOK_URL, else the address this
+    request arrived on (under daphne, the listening socket's own address).
+
+    Never a URL built from the Host header: whoever sends the form must not
+    pick where a body signed with the app secret goes. "" when unknown.
+    """
+    if settings.FACEBOOK_SIMULATOR_WEBHOOK_URL:
+        return settings.FACEBOOK_SIMULATOR_WEBHOOK_URL
+    server = getattr(request, "scope", {}).get("server")
+    if not server or not server[1]:
+        return ""  # a Unix socket, or not served over ASGI
+    host, port = server
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}{reverse('facebook-webhook')}"
 
 
 def signature_for(body: bytes) -> str:
@@ -207,6 +226,10 @@ async def send(request):
         problem = f"Keep the message under {MAX_TEXT_LENGTH} characters."
     elif not await FacebookPage.objects.filter(page_id=page_id).aexists():
         problem = "Pick a Page."
+    elif not (url := own_webhook_url(request)):
+        problem = (
+            "The simulator does not know this server's address: set FACEBOOK_SIMULATOR_WEBHOOK_URL."
+        )
     if problem:
         if request.htmx:
             return HttpResponseBadRequest(
@@ -220,7 +243,6 @@ async def send(request):
     await sync_to_async(fake_graph.remember_profile)(psid=psid, name=name)
     mid = f"m_sim_{uuid.uuid4().hex}"
     body = build_webhook_body(page_id=page_id, psid=psid, text=text, mid=mid)
-    url = request.build_absolute_uri(reverse("facebook-webhook"))
     webhook_status, failure = await _post_to_webhook(url, body)
 
     sent = list(await request.session.aget(SESSION_SENT, []))

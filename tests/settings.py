@@ -13,6 +13,14 @@ TEST_ENV = {
     "FACEBOOK_APP_ID": "100000000000777",
     "FACEBOOK_VERIFY_TOKEN": "test-verify-token",
     "FACEBOOK_SIMULATOR": "1",
+    # DEBUG is off, as in production, yet the simulator runs: a test server.
+    "FACEBOOK_SIMULATOR_ALLOW_PRODUCTION": "1",
+    # The test client and the browser tests' servers speak plain HTTP. These
+    # pass through to those servers (tests/browser/conftest.py keeps os.environ
+    # but for a few prefixes).
+    "SECURE_SSL_REDIRECT": "0",
+    "SESSION_COOKIE_SECURE": "0",
+    "CSRF_COOKIE_SECURE": "0",
     "FACEBOOK_SEND_TIMEOUT": "2",
     "CONNECT_TIMERS": "0",
     # The test client is no server: the request that stores a body routes it.
@@ -26,6 +34,10 @@ for _name, _value in TEST_ENV.items():
 from connect.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Login throttling (django-axes) stays on: tests log in with force_login, or
+# through the login form. Its backend needs the request, so a test calling
+# client.login() passes one: client.login(request=HttpRequest(), username=…, password=…).
+
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 
 # Threads (database_sync_to_async, the sender) must not keep connections open

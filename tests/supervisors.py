@@ -7,15 +7,17 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 GROUP_MIGRATION = import_module("routing.migrations.0002_supervisor_group")
+UNLOCK_MIGRATION = import_module("routing.migrations.0003_supervisors_unlock_logins")
 
 
 def supervisors_group():
-    """The group as the migration makes it.
+    """The group as the migrations make it (0002, then 0003's unlock permissions).
 
     Made again here because a `transaction=True` test flushes the database,
     migration data included, for every test after it.
     """
-    return GROUP_MIGRATION.ensure_supervisors_group(apps)
+    GROUP_MIGRATION.ensure_supervisors_group(apps)
+    return UNLOCK_MIGRATION.ensure_supervisors_can_unlock(apps)
 
 
 def make_supervisor(username: str = "sam", **fields):

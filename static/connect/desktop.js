@@ -120,7 +120,18 @@
     if (dialog && event.detail.successful) dialog.close();
   });
 
+  // A customer's profile picture that does not load (an expired CDN link)
+  // goes, leaving the initials under it. Error events do not bubble: capture
+  // them; one that failed before this script ran is swept once at start.
+  function dropBrokenImage(image) {
+    if (image instanceof HTMLImageElement && image.hasAttribute("data-remove-on-error")) image.remove();
+  }
+  document.addEventListener("error", function (event) { dropBrokenImage(event.target); }, true);
+
   document.addEventListener("DOMContentLoaded", function () {
     markSelected(); syncComposer(); updateTitle(); scrollTranscript(true);
+    document.querySelectorAll("img[data-remove-on-error]").forEach(function (image) {
+      if (image.complete && image.naturalWidth === 0) dropBrokenImage(image);
+    });
   });
 })();

@@ -177,6 +177,11 @@ def servers(tmp_path_factory) -> Servers:
         FACEBOOK_APP_ID="100000000000777",
         FACEBOOK_VERIFY_TOKEN="browser-verify-token",
         FACEBOOK_SIMULATOR="1",
+        # A test server: the simulator on with DEBUG off, plain HTTP.
+        FACEBOOK_SIMULATOR_ALLOW_PRODUCTION="1",
+        SECURE_SSL_REDIRECT="0",
+        SESSION_COOKIE_SECURE="0",
+        CSRF_COOKIE_SECURE="0",
         FACEBOOK_GRAPH_URL=urls[0] + "/fake-graph",
         FACEBOOK_SEND_TIMEOUT="3",
         MEDIA_ROOT=str(tmp_dir / "media"),
@@ -185,7 +190,7 @@ def servers(tmp_path_factory) -> Servers:
         env["REDIS_URL"] = redis_url
     result = Servers(urls=urls, env=env)
     result.manage("migrate", "--no-input", "-v", "0")
-    result.manage("seed_demo")
+    result.manage("seed_demo", "--force")
     for port, url in zip(ports, urls, strict=True):
         log = tmp_dir / f"daphne-{port}.log"
         process = subprocess.Popen(

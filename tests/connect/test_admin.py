@@ -67,6 +67,9 @@ EXPECTED_PERMISSIONS = {
     "facebook.add_facebookpage",
     "facebook.change_facebookpage",
     "facebook.view_webhookdelivery",
+    # Unlocking a locked-out login (routing 0003).
+    "axes.view_accessattempt",
+    "axes.delete_accessattempt",
 }
 
 
@@ -134,7 +137,7 @@ def test_no_supervisor_permission_touches_users_groups_or_deletes_history():
 
 
 def test_seed_demo_puts_the_supervisor_in_the_group():
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("seed_demo", "--force", stdout=open("/dev/null", "w"))  # noqa: SIM115
     user = get_user_model().objects.get(username="supervisor")
     assert user.is_staff and user.is_superuser
     assert user.groups.filter(name="Supervisors").exists()

@@ -3,8 +3,9 @@
 from importlib import import_module
 
 from django.apps import apps
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from facebook.models import FacebookPage
@@ -78,10 +79,30 @@ WRAP_UP_CODES = ["Resolved", "Order status given", "Escalated", "No answer neede
 
 
 class Command(BaseCommand):
-    help = "Create or refresh the demo Page, workgroup, agents and stored responses."
+    help = (
+        "Create or refresh the demo Page, workgroup, agents and stored responses. "
+        "It makes a superuser with a published password: with DEBUG off it refuses "
+        "unless given --force."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Seed even with DEBUG off (a test or demo server, never production).",
+        )
+
+    def handle(self, *args, **options) -> None:
+        if not settings.DEBUG and not options["force"]:
+            raise CommandError(
+                "seed_demo makes a superuser whose password is in the README, and DEBUG is "
+                "off: this looks like production. Run it with --force on a test server only."
+            )
+        self.seed()
+        self.stdout.write(self.style.SUCCESS("Demo data ready: log in as agent1 / demo-pass."))
 
     @transaction.atomic
-    def handle(self, *args, **options) -> None:
+    def seed(self) -> None:
         User = get_user_model()
         workgroup, _ = Workgroup.objects.update_or_create(
             name="Facebook DM", defaults={"capacity_per_agent": 4, "alert_timeout_seconds": 20}
@@ -120,7 +141,9 @@ class Command(BaseCommand):
         # The group the migration made, refreshed by the migration's own code
         # so its permissions are defined once.
         group_migration = import_module("routing.migrations.0002_supervisor_group")
+        unlock_migration = import_module("routing.migrations.0003_supervisors_unlock_logins")
         supervisor.groups.add(group_migration.ensure_supervisors_group(apps))
+        unlock_migration.ensure_supervisors_can_unlock(apps)
         for label in WRAP_UP_CODES:
             WrapUpCode.objects.get_or_create(workgroup=workgroup, label=label)
         library, _ = ResponseLibrary.objects.get_or_create(name="Acme Support", owner=None)
@@ -134,4 +157,3 @@ class Command(BaseCommand):
                     name=name,
                     defaults={"shortcut": shortcut, "labels": labels, "text": text},
                 )
-        self.stdout.write(self.style.SUCCESS("Demo data ready: log in as agent1 / demo-pass."))

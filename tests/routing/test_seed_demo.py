@@ -1,0 +1,36 @@
+"""`seed_demo` makes a superuser with the README's password: never on a production server."""
+
+import io
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+
+pytestmark = pytest.mark.django_db
+
+
+def test_with_debug_off_it_refuses_and_makes_nobody(settings):
+    settings.DEBUG = False
+
+    with pytest.raises(CommandError, match="--force"):
+        call_command("seed_demo", stdout=io.StringIO())
+
+    assert not get_user_model().objects.filter(username__in=["supervisor", "agent1"]).exists()
+
+
+def test_with_force_it_seeds_a_test_server(settings):
+    settings.DEBUG = False
+    out = io.StringIO()
+
+    call_command("seed_demo", "--force", stdout=out)
+
+    assert get_user_model().objects.get(username="supervisor").is_superuser
+    assert "Demo data ready" in out.getvalue()
+
+
+def test_with_debug_on_it_seeds_as_make_run_does(settings):
+    settings.DEBUG = True
+
+    call_command("seed_demo", stdout=io.StringIO())
+
+    assert get_user_model().objects.get(username="agent1").check_password("demo-pass")
