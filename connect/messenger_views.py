@@ -1,8 +1,10 @@
 """The desktop's Messenger extras over HTTP: kept attachment files and sender actions.
 
 Attachment copies are served only to people who may see the interaction
-(never from a public media URL). Typing and seen indicators go to Messenger
-off the request: the agent gets 204 at once, and a failure is a log line.
+(never from a public media URL): the agent who has it on their desktop, or
+staff with the `routing.view_message` permission (supervisors). Typing and
+seen indicators go to Messenger off the request: the agent gets 204 at once,
+and a failure is a log line.
 """
 
 import logging
@@ -57,9 +59,11 @@ def attachment(request: HttpRequest, pk: int, index: int) -> HttpResponse:
 
 
 def _may_see(request: HttpRequest, interaction_id: int) -> bool:
-    if request.user.is_staff:
-        return True  # supervisors see every interaction in admin anyway
-    agent = selectors.agent_for_user(request.user)
+    user = request.user
+    # Supervisors read every message in admin anyway; being staff alone is not enough.
+    if user.is_staff and user.has_perm("routing.view_message"):
+        return True
+    agent = selectors.agent_for_user(user)
     return agent is not None and selectors.visible_interaction(agent, interaction_id) is not None
 
 

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET
 
 from connect.board import supervisors_only
 from routing import reports
+from routing.csv_cells import safe_cell
 from routing.models import Workgroup
 
 DEFAULT_DAYS = 7
@@ -90,19 +91,12 @@ WORKGROUP_COLUMNS = [
 AGENT_COLUMNS = ["day", "workgroup", "agent", "picked_up", "disconnected", "messages_out"]
 
 
-def _cell(value):
-    # A name starting like a formula would run as one in a spreadsheet.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
-
-
 def _csv(filename: str, header: list[str], rows: list[list]) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     writer = csv.writer(response)
     writer.writerow(header)
-    writer.writerows([_cell(value) for value in row] for row in rows)
+    writer.writerows([safe_cell(value) for value in row] for row in rows)
     return response
 
 

@@ -4,7 +4,9 @@ Access to a customer's past interactions goes through an interaction of that
 customer the agent has on their desktop right now (theirs and not dismissed,
 or waiting in their workgroup's queue): the URL names it and every request
 checks it again, so the history closes as soon as that interaction is
-transferred away or dismissed.
+transferred away or dismissed. Which of the customer's interactions the agent
+may open is `selectors.interactions_visible_to`, the rule the history list
+follows too.
 """
 
 from django.contrib.auth.decorators import login_required
@@ -74,8 +76,9 @@ def past_interaction(request: HttpRequest, pk: int, past_pk: int) -> HttpRespons
     current = _visible(agent, pk)
     if current.dismissed_at is not None:
         raise Http404("This interaction is no longer on your desktop.")
-    past = selectors.past_interaction(current, past_pk)
+    past = selectors.past_interaction(current, past_pk, agent)
     if past is None:
+        # 404 whether it does not exist or is not the agent's to see: never confirm it exists.
         raise Http404("This is not an earlier interaction of this customer.")
     url = reverse("past-interaction", args=[pk, past_pk])
     if "before" in request.GET:

@@ -28,6 +28,10 @@ MAX_TIMESTAMP_MS = 253_402_300_799_999
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Keys every `messaging` item carries besides the one naming its kind.
 _ADDRESS_KEYS = frozenset({"sender", "recipient", "timestamp"})
+# The entry kinds we ourselves keep in `Message.attachments` beside real attachments
+# (connect.bubbles.PSEUDO_TYPES): a customer's attachment must not pose as one of them,
+# or later reactions and edits would read it as their own entry.
+INTERNAL_ENTRY_TYPES = frozenset({"quick_reply", "postback", "edit", "reaction", "standby"})
 
 
 class BadEnvelope(ValueError):
@@ -52,11 +56,15 @@ class Attachment:
     title: str = ""
     # The button's or quick reply's payload, for the pseudo-attachments below.
     payload: str | None = None
+    # The type Meta sent, when it collided with one of our own entry kinds.
+    original_type: str | None = None
 
     def as_dict(self) -> dict:
         data = {"type": self.type, "url": self.url, "title": self.title}
         if self.payload is not None:
             data["payload"] = self.payload
+        if self.original_type is not None:
+            data["original_type"] = self.original_type
         return data
 
 
@@ -405,11 +413,16 @@ def _attachments(value: object) -> tuple[Attachment, ...]:
             continue  # nothing to show for it; the raw body keeps it
         payload = item.get("payload") if isinstance(item.get("payload"), dict) else {}
         title = _optional_text(item.get("title")) or _optional_text(payload.get("title")) or ""
+        kind = (_optional_text(item.get("type")) or "unknown")[:40]
+        original_type = None
+        if kind in INTERNAL_ENTRY_TYPES:
+            kind, original_type = "fallback", kind
         attachments.append(
             Attachment(
-                type=(_optional_text(item.get("type")) or "unknown")[:40],
+                type=kind,
                 url=_web_url(payload.get("url")),
                 title=title,
+                original_type=original_type,
             )
         )
     return tuple(attachments)

@@ -46,10 +46,23 @@ MAX_PROBLEM_LENGTH = 300
 # --- reactions -------------------------------------------------------------------
 
 
-def _entry(message: Message, type_: str) -> dict | None:
-    return next(
-        (e for e in message.attachments if isinstance(e, dict) and e.get("type") == type_), None
-    )
+def _reaction_entry(message: Message) -> tuple[dict, datetime] | None:
+    """The reaction entry we wrote, with its time.
+
+    An entry of that type without a valid aware `at` is not ours (a customer's
+    attachment stored before the adapter renamed such types): it is left
+    alone, and must not make every later reaction fail.
+    """
+    for entry in message.attachments or []:
+        if not isinstance(entry, dict) or entry.get("type") != "reaction":
+            continue
+        try:
+            at = datetime.fromisoformat(entry["at"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if at.tzinfo is not None:
+            return entry, at
+    return None
 
 
 def record_reaction(
@@ -78,9 +91,8 @@ def record_reaction(
         )
         if message is None:
             return None
-        current = _entry(message, "reaction")
+        current, current_at = _reaction_entry(message) or (None, None)
         if current is not None:
-            current_at = datetime.fromisoformat(current["at"])
             same = (current.get("action"), current.get("reaction")) == (action, reaction)
             if reacted_at < current_at or (reacted_at == current_at and same):
                 return message

@@ -5,7 +5,9 @@ One row per response, the same columns in both formats:
 `{"responses": [{…row…}, …]}` (a bare list is accepted too). Importing
 creates missing shared libraries and categories, and updates a response
 that has the same library, category and name; it never deletes. A file with
-any bad row imports nothing and says which rows are wrong.
+any bad row imports nothing and says which rows are wrong. A CSV cell that
+starts like a spreadsheet formula is exported with a leading `'`
+(`routing.csv_cells`), and that quote is taken off again on import.
 """
 
 import csv
@@ -18,6 +20,7 @@ from django.core.validators import validate_slug
 from django.db import transaction
 from django.db.models import QuerySet
 
+from routing.csv_cells import restore_cell, safe_cell
 from routing.models import ResponseCategory, ResponseLibrary, StoredResponse
 
 COLUMNS = ["library", "category", "name", "shortcut", "labels", "text"]
@@ -71,7 +74,7 @@ def to_csv(rows: list[dict[str, str]]) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({key: safe_cell(value) for key, value in row.items()} for row in rows)
     return out.getvalue()
 
 
@@ -129,7 +132,10 @@ def _csv_rows(text: str) -> list[dict[str, str]]:
         )
     reader.fieldnames = header
     try:
-        return [{column: _text(row.get(column)) for column in COLUMNS} for row in reader]
+        # Undo the quote our export puts before text that starts like a formula.
+        return [
+            {column: restore_cell(_text(row.get(column))) for column in COLUMNS} for row in reader
+        ]
     except csv.Error as error:
         raise ImportRefused([f"The CSV is not valid: {error}."]) from None
 

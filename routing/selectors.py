@@ -23,6 +23,7 @@ from routing.models import (
     DesktopConnection,
     FavouriteResponse,
     Interaction,
+    InteractionEvent,
     InteractionState,
     Message,
     MessageDirection,
@@ -39,6 +40,10 @@ def agent_for_user(user) -> Agent | None:
     if not user.is_authenticated:
         return None
     return Agent.objects.filter(user=user).select_related("user").first()
+
+
+def agent_by_id(agent_id: int) -> Agent | None:
+    return Agent.objects.select_related("user").filter(pk=agent_id).first()
 
 
 def my_interactions(agent: Agent) -> QuerySet[Interaction]:
@@ -79,6 +84,23 @@ def workgroup_queue(agent: Agent) -> QuerySet[Interaction]:
         .select_related("customer", "workgroup")
         .order_by("queued_at", "pk")
     )
+
+
+def queued_in(workgroup_id: int) -> QuerySet[Interaction]:
+    """One workgroup's queue, in arrival order: the same for every member."""
+    return (
+        Interaction.objects.filter(state=S.QUEUED, workgroup_id=workgroup_id)
+        .select_related("customer", "workgroup")
+        .order_by("queued_at", "pk")
+    )
+
+
+def agent_workgroups(agent: Agent) -> QuerySet[Workgroup]:
+    return Workgroup.objects.filter(members=agent).order_by("name", "pk")
+
+
+def agent_workgroup_ids(agent_id: int) -> list[int]:
+    return list(Workgroup.objects.filter(members=agent_id).values_list("pk", flat=True))
 
 
 def visible_interaction(agent: Agent, interaction_id: int) -> Interaction | None:
@@ -158,10 +180,45 @@ def transcript_page(
     return TranscriptPage(messages=newest_first[:limit][::-1], has_older=len(newest_first) > limit)
 
 
-def customer_history(interaction: Interaction, *, limit: int = 20) -> list[Interaction]:
-    """The customer's other interactions, newest first, with how many messages each has."""
+def interactions_visible_to(agent: Agent) -> QuerySet[Interaction]:
+    """Every interaction the agent may read on the desktop, beyond their queue.
+
+    Their own (they are its agent now, in any state), and finished ones that
+    they picked up at some point or that belong to a workgroup they are in.
+    Never another agent's live interaction, never one of a workgroup they are
+    not in unless it was theirs. Supervisors read everything in admin instead.
+    """
+    picked_up = InteractionEvent.objects.filter(
+        interaction=OuterRef("pk"), verb="pickup", actor_id=agent.user_id
+    )
+    # Subqueries, not joins: a join through the workgroup's members would repeat rows.
+    member_of = Workgroup.objects.filter(members=agent).values("pk")
+    theirs = Q(agent=agent) & ~Q(state=S.QUEUED)
+    finished = Q(state=S.DISCONNECTED) & (Q(workgroup__in=member_of) | Exists(picked_up))
+    return Interaction.objects.filter(theirs | finished)
+
+
+def _history_scope(interaction: Interaction, agent: Agent | None) -> QuerySet[Interaction]:
+    if agent is None and interaction.state != S.QUEUED:
+        # Only its owner has a non-queued interaction on the desktop.
+        agent = interaction.agent
+    if agent is not None:
+        return interactions_visible_to(agent)
+    # Any member may look at a queued interaction: only what every member may see.
+    return Interaction.objects.filter(state=S.DISCONNECTED, workgroup_id=interaction.workgroup_id)
+
+
+def customer_history(
+    interaction: Interaction, agent: Agent | None = None, *, limit: int = 20
+) -> list[Interaction]:
+    """The customer's other interactions `agent` may see, newest first, with their message counts.
+
+    `agent` is who looks (see `interactions_visible_to`); without it, what
+    whoever has `interaction` on their desktop may see.
+    """
     return list(
-        Interaction.objects.filter(customer_id=interaction.customer_id)
+        _history_scope(interaction, agent)
+        .filter(customer_id=interaction.customer_id)
         .exclude(pk=interaction.pk)
         .select_related("agent__user", "workgroup")
         .annotate(message_count=Count("messages", filter=Q(messages__deleted_at__isnull=True)))
@@ -169,10 +226,12 @@ def customer_history(interaction: Interaction, *, limit: int = 20) -> list[Inter
     )
 
 
-def past_interaction(current: Interaction, past_id: int) -> Interaction | None:
-    """Another interaction of the customer of `current` (which the caller may see)."""
+def past_interaction(current: Interaction, past_id: int, agent: Agent) -> Interaction | None:
+    """Another interaction of the customer of `current` (which `agent` has on their desktop),
+    if `agent` may see it (`interactions_visible_to`)."""
     return (
-        Interaction.objects.filter(pk=past_id, customer_id=current.customer_id)
+        interactions_visible_to(agent)
+        .filter(pk=past_id, customer_id=current.customer_id)
         .exclude(pk=current.pk)
         .select_related("customer", "agent__user", "workgroup")
         .first()

@@ -20,6 +20,7 @@ from routing.services import (
     _offer_for_agent_after_commit,
     _ring_agent,
     check_transition,
+    record_automatically,
 )
 
 S = InteractionState
@@ -40,7 +41,8 @@ def supervisor_transfer_to_workgroup(
         interaction = _lock_interaction(interaction_id)
         from_state = interaction.state
         to_state = check_transition("supervisor_transfer_to_workgroup", interaction)
-        if not Workgroup.objects.filter(pk=workgroup_id).exists():
+        target = Workgroup.objects.filter(pk=workgroup_id).first()
+        if target is None:
             raise RoutingError("That workgroup does not exist.")
         if from_state == S.QUEUED and interaction.workgroup_id == workgroup_id:
             raise RoutingError("It already waits in that workgroup's queue.")
@@ -61,6 +63,9 @@ def supervisor_transfer_to_workgroup(
             fields=("workgroup", "agent", "alert_deadline", "queued_at"),
             from_state=from_state,
         )
+        # As an agent's transfer does: a workgroup that records everything records this too.
+        if target.auto_record and not interaction.recording:
+            record_automatically(interaction, at=timezone.now())
         _release(previous_agent_id)
         _offer_after_commit(workgroup_id)
     return interaction

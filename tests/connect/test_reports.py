@@ -6,8 +6,9 @@ import io
 import pytest
 from django.utils import timezone
 
+from routing import services
 from routing.models import Interaction, Message
-from tests.factories import customer_writes, make_workgroup
+from tests.factories import customer_writes, make_agent, make_workgroup
 from tests.supervisors import logged_in, make_supervisor
 
 pytestmark = pytest.mark.django_db
@@ -76,6 +77,23 @@ def test_the_agent_csv_has_its_header(supervisor, traffic):
     assert rows(response) == [
         ["day", "workgroup", "agent", "picked_up", "disconnected", "messages_out"]
     ]
+
+
+def test_formula_names_are_written_as_text(supervisor):
+    formula = '=HYPERLINK("http://x","y")'
+    workgroup = make_workgroup("\t@Sales")  # spreadsheets skip the tab and run the rest
+    agent = make_agent(workgroups=[workgroup])
+    agent.user.first_name = formula
+    agent.user.save()
+    interaction = customer_writes(workgroup, psid="7300000000000003").interaction
+    services.pickup(interaction_id=interaction.pk, agent=agent)
+    today = timezone.localdate().isoformat()
+
+    client = logged_in(supervisor)
+    agents = client.get(f"/reports/agents.csv?start={today}&end={today}")
+    assert rows(agents)[1][:3] == [today, "'\t@Sales", "'" + formula]
+    workgroups = client.get(f"/reports/workgroups.csv?start={today}&end={today}")
+    assert rows(workgroups)[1][1] == "'\t@Sales"
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from django.test import Client
 from django.utils import timezone
 
 from connect import fragments
-from routing import services
+from routing import messaging, services
 from routing.models import Interaction, Message
 from tests.factories import customer_writes, make_agent, make_page, make_workgroup, refresh
 
@@ -171,6 +171,37 @@ def test_members_see_the_history_of_a_customer_waiting_in_their_queue(workgroup,
     assert waiting.state == "queued"
     response = client_for(agent).get(f"/interactions/{waiting.pk}/history/{past.pk}", **HTMX)
     assert response.status_code == 200
+
+
+def test_another_agent_s_or_workgroup_s_interaction_is_neither_listed_nor_opened(
+    workgroup, agent, other
+):
+    elsewhere = make_workgroup("Billing")
+    stranger = make_agent("sam", workgroups=[elsewhere])
+    theirs_before = connected(elsewhere, stranger, text="Billing question")
+    services.disconnect(interaction_id=theirs_before.pk, agent=stranger)
+    colleagues = connected(workgroup, other, text="Colleague's answer")
+    services.disconnect(interaction_id=colleagues.pk, agent=other)
+    # Alice's own interaction, finished but still on her desktop: the customer panel's anchor.
+    current = connected(workgroup, agent, text="Alice helped")
+    services.disconnect(interaction_id=current.pk, agent=agent)
+    live = connected(elsewhere, stranger, text="Live with Billing")
+    messaging.store_reply(interaction_id=live.pk, agent=stranger, text="Your card ends in 4242")
+
+    client = client_for(agent)
+    html = client.get(f"/interactions/{current.pk}/", **HTMX).content.decode()
+    assert f"/interactions/{current.pk}/history/{colleagues.pk}" in html
+    assert "4242" not in html
+    for hidden in (theirs_before, live):
+        assert f"/interactions/{current.pk}/history/{hidden.pk}" not in html
+        # 404, as for an interaction that does not exist: its existence is not confirmed.
+        opened = client.get(f"/interactions/{current.pk}/history/{hidden.pk}", **HTMX)
+        assert opened.status_code == 404 and b"4242" not in opened.content
+        older = client.get(f"/interactions/{current.pk}/history/{hidden.pk}?before=1", **HTMX)
+        assert older.status_code == 404
+    assert client.get(f"/interactions/{current.pk}/history/{colleagues.pk}").status_code == 200
+    missing = client.get(f"/interactions/{current.pk}/history/999999", **HTMX)
+    assert missing.status_code == 404
 
 
 @pytest.mark.parametrize(

@@ -135,6 +135,29 @@ def test_a_reaction_shows_on_its_message_and_goes_on_unreact(page, deliver, publ
     assert published == []
 
 
+def test_an_attachment_typed_reaction_is_kept_apart_and_reactions_still_work(page, deliver):
+    posing = {"type": "reaction", "payload": {"url": "https://x.example/r.png"}}
+    deliver(envelope(from_customer("message", text("Look", attachments=[posing]))))
+    theirs = Message.objects.get()
+    assert theirs.attachments == [
+        {
+            "type": "fallback",
+            "url": "https://x.example/r.png",
+            "title": "",
+            "original_type": "reaction",
+        }
+    ]
+
+    reacted_at = now_ms()
+    for action, at_ms in (("react", reacted_at), ("unreact", reacted_at + 1000)):
+        value = {"reaction": "love", "emoji": "\u2764", "action": action, "mid": theirs.mid}
+        deliver(envelope(from_customer("reaction", value, at_ms=at_ms)))
+    theirs.refresh_from_db()
+    assert theirs.reaction == ""
+    assert [entry["type"] for entry in theirs.attachments] == ["fallback", "reaction"]
+    assert last_delivery().verdict == WebhookVerdict.PROCESSED
+
+
 def test_a_reaction_without_emoji_uses_the_reaction_s_own(page, deliver):
     interaction = customer_writes(page.workgroup, psid=PSID).interaction
     ours = reply_from_agent(interaction)

@@ -113,6 +113,32 @@ def test_a_link_that_is_not_http_is_dropped():
     assert event.attachments == (Attachment(type="file", url=None),)
 
 
+@pytest.mark.parametrize("kind", ["reaction", "edit", "quick_reply", "postback", "standby"])
+def test_an_attachment_cannot_pose_as_one_of_our_own_entries(kind):
+    # Our reaction, edit, quick reply, postback and standby entries live beside
+    # attachments in Message.attachments; a customer's must never read as one.
+    raw = envelope(
+        item(
+            message={
+                "mid": "m_1",
+                "attachments": [
+                    {"type": kind, "payload": {"url": "https://x.example/a.png", "title": "Hi"}},
+                    {"type": "image", "payload": {"url": "https://x.example/b.png"}},
+                ],
+            }
+        )
+    )
+    (event,) = parse_body(raw).events
+    foreign, image = event.attachments
+    assert foreign.as_dict() == {
+        "type": "fallback",
+        "url": "https://x.example/a.png",
+        "title": "Hi",
+        "original_type": kind,
+    }
+    assert image.as_dict() == {"type": "image", "url": "https://x.example/b.png", "title": ""}
+
+
 def test_quick_reply_payload():
     raw = envelope(item(message={"mid": "m_1", "text": "Yes", "quick_reply": {"payload": "YES"}}))
     (event,) = parse_body(raw).events

@@ -35,6 +35,32 @@ def test_export_rows_in_order_and_both_formats():
     assert json.loads(response_io.to_json(rows)) == {"responses": rows}
 
 
+def test_formula_cells_are_neutralised_on_export_and_round_trip():
+    library = ResponseLibrary.objects.create(name="Acme")
+    category = ResponseCategory.objects.create(library=library, name="@Greetings")
+    formula = '=HYPERLINK("http://x","y")'
+    StoredResponse.objects.create(
+        category=category, name=formula, shortcut="-hi", labels="+a", text="-1\n=2"
+    )
+
+    exported_rows = response_io.export_rows(ResponseLibrary.objects.all())
+    exported = response_io.to_csv(exported_rows)
+    assert exported == (
+        HEADER + 'Acme,\'@Greetings,"\'=HYPERLINK(""http://x"",""y"")",\'-hi,\'+a,"\'-1\n=2"\n'
+    )
+    # Reading our own file back gives the stored text exactly: nothing changes.
+    rows = response_io.parse("r.csv", exported.encode())
+    assert (rows[0]["category"], rows[0]["name"], rows[0]["text"]) == (
+        "@Greetings",
+        formula,
+        "-1\n=2",
+    )
+    assert response_io.import_rows(rows) == response_io.Imported(0, 0, 1)
+    # JSON is not a spreadsheet: written and read as it is.
+    assert json.loads(response_io.to_json(exported_rows))["responses"] == exported_rows
+    assert exported_rows[0]["name"] == formula
+
+
 def test_import_creates_updates_and_leaves_alone():
     first = response_io.parse("r.csv", (HEADER + "Acme,Greetings,Hi,hi,a,Hello\n").encode())
     assert response_io.import_rows(first) == response_io.Imported(1, 0, 0)
