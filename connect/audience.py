@@ -1,14 +1,27 @@
-"""Who receives which live event: the one place that decides it.
+"""Who receives which live event, and what each of them is sent: the one place that decides it.
 
-Groups: `agent.<id>` (every desktop tab of one agent), `workgroup.<id>`
-(every member's tab, for the workgroup queue view) and `board` (every
-supervisor's live board). Pure functions over the event and the
-interaction's current state, so they are tested directly.
+Groups:
+- `agent.<id>`: every desktop tab of one agent (their list, their view of
+  the interactions they own or just lost, their status);
+- `interaction.<id>`: the tabs that have that interaction open without owning
+  it (a member looking at a queued one): the same fragment for all of them;
+- `workgroup.<id>`: every member's tab, for the workgroup's queue, which is
+  rendered once per workgroup and coalesced to a few frames a second;
+- `user.<id>`: every socket of one login, to end them with the session;
+- `board`: the supervisors' live boards (they re-render themselves, coalesced).
+
+`plan` is a pure function of the event: it reads nothing, so it is tested
+directly, and the cost of an event follows the people it really changes.
 """
 
-from routing import events
-from routing.events import RoutingEvent
+from dataclasses import dataclass, field
+
+from routing.events import EventType, RoutingEvent
 from routing.models import InteractionState
+
+S = InteractionState
+
+BOARD_GROUP = "board"
 
 
 def agent_group(agent_id: int) -> str:
@@ -19,47 +32,137 @@ def workgroup_group(workgroup_id: int) -> str:
     return f"workgroup.{workgroup_id}"
 
 
-# The supervisors' live board: queue figures and agents' states and loads.
-BOARD_GROUP = "board"
+def interaction_group(interaction_id: int) -> str:
+    return f"interaction.{interaction_id}"
 
 
-def groups_for(event: RoutingEvent, *, interaction_state: str | None = None) -> set[str]:
-    """The channel-layer groups that must hear `event`.
-
-    `interaction_state` is the interaction's state now (after the change),
-    when the event concerns an interaction.
-    """
-    agents = {agent_group(a) for a in event.agent_ids}
-    workgroups = {workgroup_group(w) for w in event.workgroup_ids}
-    if event.type == events.INTERACTION_CHANGED:
-        # Owners old and new update their lists; every member's queue view
-        # changes whenever something enters or leaves the queue, which any
-        # transition may do, so workgroups hear every interaction change.
-        # Every change moves a board figure (a count, a load).
-        return agents | workgroups | {BOARD_GROUP}
-    if event.type == events.MESSAGE_CHANGED:
-        # A transcript is open only to its owner, or to members while it
-        # waits in their queue.
-        if interaction_state == InteractionState.QUEUED:
-            return agents | workgroups
-        return agents
-    if event.type == events.AGENT_CHANGED and event.agent_id:
-        # The board shows every agent's status; messages move no board figure.
-        return {agent_group(event.agent_id), BOARD_GROUP}
-    return set()
+def user_group(user_id: int) -> str:
+    return f"user.{user_id}"
 
 
-def groups_for_page_change(workgroup_ids) -> set[str]:
-    """A Facebook Page's token was refused or replaced: the agents of the
-    workgroups that use the Page see (or lose) the banner."""
-    return {workgroup_group(w) for w in workgroup_ids if w}
+# Fragments, each rendered once per event whoever receives it; the agent id
+# is set only on the ones that are drawn for one agent.
+MY_INTERACTIONS = "my_interactions"  # (agent) their list
+AGENT_VIEW = "agent_view"  # (agent, interaction) its toolbar, heading, composer for them; or gone
+VIEWER_VIEW = "viewer_view"  # (interaction) the same for a member who does not own it
+BUBBLE = "bubble"  # (message) one message bubble
+STATUS_PICKER = "status_picker"  # (agent)
+TOKEN_BANNER = "token_banner"  # (workgroup) its Pages whose token Meta refused
 
 
-def channel_message(event: RoutingEvent) -> dict:
-    """The channel-layer message for `event`; its type names the consumer handler."""
-    return {
-        "type": "routing." + event.type.replace(".", "_"),
-        "interaction_id": event.interaction_id,
-        "message_id": event.message_id,
-        "agent_id": event.agent_id,
-    }
+@dataclass(frozen=True)
+class Fragment:
+    kind: str
+    agent_id: int | None = None
+    interaction_id: int | None = None
+    message_id: int | None = None
+    workgroup_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Frame:
+    """Fragments sent together to one group; tabs of `skip_agent_ids` ignore it
+    (they were sent their own view of the same thing)."""
+
+    group: str
+    fragments: tuple[Fragment, ...]
+    skip_agent_ids: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class Plan:
+    frames: tuple[Frame, ...] = ()
+    # Workgroups whose queue changed: rendered once each, coalesced.
+    queues: frozenset[int] = frozenset()
+    board: bool = False
+    fragments: tuple[Fragment, ...] = field(init=False, default=())
+
+    def __post_init__(self) -> None:
+        seen: dict[Fragment, None] = {}
+        for frame in self.frames:
+            seen.update(dict.fromkeys(frame.fragments))
+        object.__setattr__(self, "fragments", tuple(seen))
+
+
+def plan(event: RoutingEvent) -> Plan:
+    """What `event` sends to whom."""
+    if event.type == EventType.INTERACTION_CHANGED:
+        return _interaction_changed(event)
+    if event.type == EventType.INTERACTION_READ and event.agent_id:
+        # Only the reader's unread marks move: no board, no queue, no other tab.
+        return Plan(frames=(Frame(agent_group(event.agent_id), (_my_list(event.agent_id),)),))
+    if event.type == EventType.MESSAGE_CHANGED:
+        return _message_changed(event)
+    if event.type == EventType.AGENT_CHANGED and event.agent_id:
+        picker = Fragment(STATUS_PICKER, agent_id=event.agent_id)
+        return Plan(frames=(Frame(agent_group(event.agent_id), (picker,)),), board=True)
+    return Plan()
+
+
+def _my_list(agent_id: int) -> Fragment:
+    return Fragment(MY_INTERACTIONS, agent_id=agent_id)
+
+
+def _interaction_changed(event: RoutingEvent) -> Plan:
+    interaction_id = event.interaction_id
+    owners = event.agent_ids
+    frames = [
+        # Owners before and after: their list, and their view of the
+        # interaction (the toolbar as it is now, or "no longer yours").
+        Frame(
+            agent_group(agent_id),
+            (
+                _my_list(agent_id),
+                Fragment(AGENT_VIEW, agent_id=agent_id, interaction_id=interaction_id),
+            ),
+        )
+        for agent_id in sorted(owners)
+    ]
+    # Anyone else who has it open: a member looking at it in the queue.
+    frames.append(
+        Frame(
+            interaction_group(interaction_id),
+            (Fragment(VIEWER_VIEW, interaction_id=interaction_id),),
+            skip_agent_ids=owners,
+        )
+    )
+    queue_moved = S.QUEUED in (event.state, event.previous_state) or (
+        event.previous_workgroup_id not in (None, event.workgroup_id)
+    )
+    return Plan(
+        frames=tuple(frames),
+        queues=event.workgroup_ids if queue_moved else frozenset(),
+        # Every interaction change moves a board figure (a count, a load).
+        board=True,
+    )
+
+
+def _message_changed(event: RoutingEvent) -> Plan:
+    bubble = Fragment(BUBBLE, interaction_id=event.interaction_id, message_id=event.message_id)
+    frames = []
+    owner = event.agent_id if event.state != S.QUEUED else None
+    if owner:
+        # A customer's message moves the owner's unread mark; the owner's own
+        # replies and their ticks do not touch the list.
+        owned = (bubble, _my_list(owner)) if event.inbound else (bubble,)
+        frames.append(Frame(agent_group(owner), owned))
+    frames.append(
+        Frame(
+            interaction_group(event.interaction_id),
+            (bubble,),
+            skip_agent_ids=frozenset({owner} if owner else ()),
+        )
+    )
+    # No board figure and no queue row moves with a message.
+    return Plan(frames=tuple(frames))
+
+
+def plan_page_change(workgroup_ids) -> Plan:
+    """A Facebook Page's token was refused or replaced: the members of the
+    workgroups that use the Page see (or lose) its banner."""
+    return Plan(
+        frames=tuple(
+            Frame(workgroup_group(w), (Fragment(TOKEN_BANNER, workgroup_id=w),))
+            for w in sorted(w for w in workgroup_ids if w)
+        )
+    )

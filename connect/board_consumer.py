@@ -43,6 +43,7 @@ class BoardConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_NOT_A_SUPERVISOR)
             return
         await self.channel_layer.group_add(audience.BOARD_GROUP, self.channel_name)
+        await self.channel_layer.group_add(audience.user_group(self.user.pk), self.channel_name)
         self.joined = True
         await self.accept()
         # A fresh board on every (re)connect: whatever changed while it was
@@ -53,6 +54,9 @@ class BoardConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.joined:
             await self.channel_layer.group_discard(audience.BOARD_GROUP, self.channel_name)
+            await self.channel_layer.group_discard(
+                audience.user_group(self.user.pk), self.channel_name
+            )
         for task in (getattr(self, "render_task", None), getattr(self, "refresh_task", None)):
             if task is not None and not task.done():
                 task.cancel()
@@ -62,14 +66,16 @@ class BoardConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data=None, bytes_data=None) -> None:
         return  # actions are HTTP posts
 
-    async def routing_interaction_changed(self, message: dict) -> None:
+    async def board_changed(self, message: dict) -> None:
         self._changed()
 
-    async def routing_agent_changed(self, message: dict) -> None:
-        self._changed()
-
-    async def routing_message_changed(self, message: dict) -> None:
-        return  # no board figure moves with a message
+    async def session_end(self, message: dict) -> None:
+        """Logged out, deactivated, or no longer a supervisor: the board closes."""
+        key = message.get("session_key")
+        session = self.scope.get("session")
+        if key and (session is None or session.session_key != key):
+            return
+        await self.close(code=CLOSE_ANONYMOUS)
 
     def _changed(self) -> None:
         self.dirty = True

@@ -1,17 +1,19 @@
-"""The desktop's websocket: joins the agent's groups, pushes rendered fragments.
+"""The desktop's websocket: joins the agent's groups and forwards rendered frames.
 
-It holds no business rules: presence goes through routing services, and each
-event is rendered from fresh rows by `connect.fragments`.
+It holds no business rules and renders nothing: `connect.live` renders each
+event once and the frames arrive here ready. The database is read only when
+the socket opens and when the tab opens another interaction (to join that
+interaction's group, if the agent may see it), never per event.
 """
 
+import json
 import logging
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from connect import audience, fragments, live, timers
+from connect import audience, live, timers
 from routing import selectors, services
-from routing.models import Workgroup
 
 logger = logging.getLogger(__name__)
 
@@ -22,11 +24,13 @@ CLOSE_NOT_AN_AGENT = 4403
 
 class DesktopConsumer(AsyncWebsocketConsumer):
     agent_id: int | None = None
-    groups_joined: list[str]
+    groups_joined: set[str]
+    viewing: str | None = None
 
     async def connect(self) -> None:
         live.note_server_loop()
-        self.groups_joined = []
+        self.groups_joined = set()
+        self.viewing = None
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_ANONYMOUS)
@@ -36,11 +40,11 @@ class DesktopConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_NOT_AN_AGENT)
             return
         self.agent_id = agent.pk
-        self.groups_joined = [audience.agent_group(agent.pk)] + [
-            audience.workgroup_group(w) for w in workgroup_ids
-        ]
-        for group in self.groups_joined:
-            await self.channel_layer.group_add(group, self.channel_name)
+        await self._join(
+            audience.agent_group(agent.pk),
+            audience.user_group(user.pk),
+            *(audience.workgroup_group(w) for w in workgroup_ids),
+        )
         await self.accept()
         timers.open_desktop_channels.add(self.channel_name)
         # After accept: an offer made now reaches this socket.
@@ -51,34 +55,73 @@ class DesktopConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
+        self.groups_joined = set()
         if self.agent_id is not None:
             timers.open_desktop_channels.discard(self.channel_name)
             await database_sync_to_async(services.desktop_closed)(channel_name=self.channel_name)
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
-        # The desktop sends nothing over the socket: actions are HTTP posts.
-        return
+        # Actions are HTTP posts; the socket only hears which interaction the
+        # tab shows, to hear its changes while the agent does not own it.
+        try:
+            data = json.loads(text_data or "")
+        except ValueError:
+            return
+        if isinstance(data, dict) and "view" in data:
+            await self._view(data["view"])
+
+    async def _view(self, interaction_id) -> None:
+        if self.viewing:
+            await self.channel_layer.group_discard(self.viewing, self.channel_name)
+            self.groups_joined.discard(self.viewing)
+            self.viewing = None
+        if not isinstance(interaction_id, int) or isinstance(interaction_id, bool):
+            return
+        visible = await database_sync_to_async(self._may_view)(interaction_id)
+        if visible:
+            self.viewing = audience.interaction_group(interaction_id)
+            await self._join(self.viewing)
+
+    def _may_view(self, interaction_id: int) -> bool:
+        agent = selectors.agent_by_id(self.agent_id)
+        return (
+            agent is not None and selectors.visible_interaction(agent, interaction_id) is not None
+        )
+
+    async def _join(self, *groups: str) -> None:
+        for group in groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.groups_joined.add(group)
 
     @database_sync_to_async
     def _agent_and_workgroups(self, user):
         agent = selectors.agent_for_user(user)
         if agent is None:
             return None, []
-        return agent, list(Workgroup.objects.filter(members=agent).values_list("pk", flat=True))
+        return agent, selectors.agent_workgroup_ids(agent.pk)
 
-    async def _push(self, message: dict) -> None:
-        html = await database_sync_to_async(fragments.for_event)(self.agent_id, message)
-        if html:
-            await self.send(text_data=html)
+    # --- from the channel layer -------------------------------------------------------
 
-    async def routing_interaction_changed(self, message: dict) -> None:
-        await self._push(message)
+    async def live_frame(self, message: dict) -> None:
+        if self.agent_id in message.get("skip", ()):
+            return  # this agent was sent their own view of the same change
+        await self.send(text_data=message["html"])
 
-    async def routing_message_changed(self, message: dict) -> None:
-        await self._push(message)
+    async def desktop_membership(self, message: dict) -> None:
+        """The agent joined or left workgroups: follow their queues from now on."""
+        wanted = {audience.workgroup_group(w) for w in message["workgroup_ids"]}
+        current = {g for g in self.groups_joined if g.startswith("workgroup.")}
+        for group in current - wanted:
+            await self.channel_layer.group_discard(group, self.channel_name)
+            self.groups_joined.discard(group)
+        await self._join(*(wanted - current))
+        if message.get("html"):
+            await self.send(text_data=message["html"])
 
-    async def routing_agent_changed(self, message: dict) -> None:
-        await self._push(message)
-
-    async def facebook_page_changed(self, message: dict) -> None:
-        await self._push(message)
+    async def session_end(self, message: dict) -> None:
+        """Logged out (this session, or every one), or no longer allowed in."""
+        key = message.get("session_key")
+        session = self.scope.get("session")
+        if key and (session is None or session.session_key != key):
+            return
+        await self.close(code=CLOSE_ANONYMOUS)

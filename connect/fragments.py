@@ -5,14 +5,15 @@ the same partials and pushes them as `hx-swap-oob` fragments.
 """
 
 import uuid
+from dataclasses import dataclass
 
 from django.template.loader import render_to_string
 from django.utils.functional import SimpleLazyObject
 
-from connect import messenger_fragments
+from connect import audience, messenger_fragments
 from routing import selectors
 from routing.messaging import reply_window
-from routing.models import Agent, AgentStatus, Interaction, InteractionState, Message
+from routing.models import Agent, AgentStatus, Interaction, InteractionState, Message, Workgroup
 
 TEMPLATE = "desktop/desktop.html"
 S = InteractionState
@@ -22,11 +23,15 @@ def _render(partial: str, context: dict, request=None) -> str:
     return render_to_string(f"{TEMPLATE}#{partial}", context, request=request)
 
 
-def toolbar_flags(interaction: Interaction | None, agent: Agent) -> dict[str, bool]:
-    """Which queue-control buttons apply: exactly what the state machine allows."""
+def toolbar_flags(interaction: Interaction | None, agent: Agent | None) -> dict[str, bool]:
+    """Which queue-control buttons apply: exactly what the state machine allows.
+
+    `agent` None is a member who does not own the interaction (the fragment
+    sent to everyone looking at it in the queue).
+    """
     if interaction is None:
         return dict.fromkeys(("pickup", "hold", "transfer", "record", "disconnect"), False)
-    mine = interaction.agent_id == agent.pk
+    mine = agent is not None and interaction.agent_id == agent.pk
     state = interaction.state
     return {
         "pickup": (state == S.QUEUED) or (mine and state in (S.ALERTING, S.HELD)),
@@ -39,7 +44,7 @@ def toolbar_flags(interaction: Interaction | None, agent: Agent) -> dict[str, bo
     }
 
 
-def workspace_context(agent: Agent, interaction: Interaction | None, **extra) -> dict:
+def workspace_context(agent: Agent | None, interaction: Interaction | None, **extra) -> dict:
     context = {
         "agent": agent,
         "selected": interaction,
@@ -53,10 +58,11 @@ def workspace_context(agent: Agent, interaction: Interaction | None, **extra) ->
         context.update(
             transcript_page=page,
             messages=SimpleLazyObject(lambda: page.messages),
-            history=SimpleLazyObject(lambda: selectors.customer_history(interaction)),
+            history=SimpleLazyObject(lambda: selectors.customer_history(interaction, agent)),
             window=window,
             can_reply=(
-                interaction.state == S.CONNECTED
+                agent is not None
+                and interaction.state == S.CONNECTED
                 and interaction.agent_id == agent.pk
                 and window.open
             ),
@@ -79,10 +85,25 @@ def page_context(agent: Agent, selected: Interaction | None) -> dict:
     context = workspace_context(agent, selected)
     context.update(
         interactions=list(selectors.my_interactions(agent)),
-        queue=list(selectors.workgroup_queue(agent)),
         statuses=[s for s in AgentStatus if s != AgentStatus.NOT_ANSWERING],
+        **_queue_context(agent),
     )
     return context
+
+
+@dataclass(frozen=True)
+class QueueGroup:
+    workgroup: Workgroup
+    rows: list[Interaction]
+
+
+def _queue_context(agent: Agent) -> dict:
+    queued = list(selectors.workgroup_queue(agent))
+    groups = [
+        QueueGroup(workgroup, [row for row in queued if row.workgroup_id == workgroup.pk])
+        for workgroup in selectors.agent_workgroups(agent)
+    ]
+    return {"queue_groups": groups, "queue_total": len(queued)}
 
 
 def my_interactions(agent: Agent, *, oob: bool = False) -> str:
@@ -93,17 +114,28 @@ def my_interactions(agent: Agent, *, oob: bool = False) -> str:
 
 
 def queue(agent: Agent, *, oob: bool = False) -> str:
-    return _render(
-        "queue", {"agent": agent, "queue": list(selectors.workgroup_queue(agent)), "oob": oob}
-    )
+    """The agent's whole queue panel: one part per workgroup they are in."""
+    return _render("queue", {"agent": agent, "oob": oob, **_queue_context(agent)})
+
+
+def workgroup_queue(workgroup_id: int) -> str:
+    """One workgroup's part of the queue panel, the same for every member (pushed)."""
+    workgroup = Workgroup.objects.filter(pk=workgroup_id).first()
+    if workgroup is None:
+        return ""
+    rows = list(selectors.queued_in(workgroup_id))
+    return _render("workgroup_queue", {"group": QueueGroup(workgroup, rows), "group_oob": True})
 
 
 def workspace(agent: Agent, interaction: Interaction | None, request=None, **extra) -> str:
     return _render("workspace", workspace_context(agent, interaction, **extra), request)
 
 
-def interaction_parts(agent: Agent, interaction: Interaction, request=None) -> str:
-    """Toolbar, heading and composer state of an interaction, for tabs showing it."""
+def interaction_parts(agent: Agent | None, interaction: Interaction, request=None) -> str:
+    """Toolbar, heading and composer state of an interaction, for tabs showing it.
+
+    `agent` None: as a member who does not own it sees it (from the queue).
+    """
     context = workspace_context(agent, interaction, oob=True)
     return "".join(
         _render(name, context, request) for name in ("toolbar", "head", "composer_status")
@@ -142,38 +174,44 @@ def status_picker(agent: Agent, *, oob: bool = False) -> str:
     )
 
 
-def for_event(agent_id: int, message: dict) -> str:
-    """Everything one agent's tabs must swap in for one routing event."""
-    agent = Agent.objects.select_related("user").filter(pk=agent_id).first()
-    if agent is None:
-        return ""
-    kind = message["type"]
-    parts: list[str] = []
-    if kind == "routing.agent_changed":
-        return status_picker(agent, oob=True)
-    if kind == "facebook.page_changed":
-        return messenger_fragments.token_banner(agent, oob=True)
-    interaction_id = message.get("interaction_id")
-    interaction = selectors.visible_interaction(agent, interaction_id) if interaction_id else None
-    if kind == "routing.interaction_changed":
-        parts += [my_interactions(agent, oob=True), queue(agent, oob=True)]
-        if interaction is not None:
-            parts.append(interaction_parts(agent, interaction))
-        elif interaction_id:
-            parts.append(gone(interaction_id, _gone_reason(interaction_id)))
-    elif kind == "routing.message_changed" and interaction is not None:
-        found = (
+def render(fragment: audience.Fragment) -> str:
+    """One fragment of a live push, from the rows as they are now ("" when gone)."""
+    kind = fragment.kind
+    if kind == audience.BUBBLE:
+        message = (
             Message.objects.select_related("author")
-            .filter(pk=message.get("message_id"), interaction_id=interaction.pk)
+            .filter(pk=fragment.message_id, interaction_id=fragment.interaction_id)
             .first()
         )
-        if found is not None:
-            parts.append(bubble(found))
-        parts.append(my_interactions(agent, oob=True))
-    return "".join(parts)
+        return bubble(message) if message is not None else ""
+    if kind == audience.VIEWER_VIEW:
+        interaction = (
+            Interaction.objects.select_related("customer", "workgroup", "agent__user")
+            .filter(pk=fragment.interaction_id)
+            .first()
+        )
+        # Only a queued interaction is open to members who do not own it.
+        if interaction is not None and interaction.state == S.QUEUED:
+            return interaction_parts(None, interaction)
+        return gone(fragment.interaction_id, gone_reason(fragment.interaction_id))
+    if kind == audience.TOKEN_BANNER:
+        return messenger_fragments.workgroup_token_banner(fragment.workgroup_id)
+    agent = Agent.objects.select_related("user").filter(pk=fragment.agent_id).first()
+    if agent is None:
+        return ""
+    if kind == audience.MY_INTERACTIONS:
+        return my_interactions(agent, oob=True)
+    if kind == audience.STATUS_PICKER:
+        return status_picker(agent, oob=True)
+    if kind == audience.AGENT_VIEW:
+        interaction = selectors.visible_interaction(agent, fragment.interaction_id)
+        if interaction is None:
+            return gone(fragment.interaction_id, gone_reason(fragment.interaction_id))
+        return interaction_parts(agent, interaction)
+    raise ValueError(f"unknown fragment {kind!r}")
 
 
-def _gone_reason(interaction_id: int) -> str:
+def gone_reason(interaction_id: int) -> str:
     interaction = (
         Interaction.objects.select_related("agent__user", "workgroup")
         .filter(pk=interaction_id)

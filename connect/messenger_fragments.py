@@ -15,10 +15,22 @@ SETTLED = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ)
 
 
 def token_banner(agent: Agent, *, oob: bool = False) -> str:
-    workgroup_ids = Workgroup.objects.filter(members=agent).values_list("pk", flat=True)
+    """The banners of every workgroup the agent is in (the page, a resync)."""
+    workgroup_ids = list(Workgroup.objects.filter(members=agent).values_list("pk", flat=True))
+    invalid = pages_with_invalid_token(workgroup_ids)
+    banners = [(w, [page for page in invalid if page.workgroup_id == w]) for w in workgroup_ids]
+    return render_to_string("desktop/_token_banner.html", {"banners": banners, "oob": oob})
+
+
+def workgroup_token_banner(workgroup_id: int, *, oob: bool = True) -> str:
+    """One workgroup's banner, the same for all its members (a live push)."""
     return render_to_string(
-        "desktop/_token_banner.html",
-        {"pages": pages_with_invalid_token(workgroup_ids), "oob": oob},
+        "desktop/_token_banner.html#workgroup_banner",
+        {
+            "workgroup_id": workgroup_id,
+            "pages": pages_with_invalid_token([workgroup_id]),
+            "oob": oob,
+        },
     )
 
 

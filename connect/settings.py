@@ -60,6 +60,11 @@ FACEBOOK_WEBHOOK_MAX_BYTES = env.int("FACEBOOK_WEBHOOK_MAX_BYTES", default=1024 
 FACEBOOK_WEBHOOK_ROUTING = env.str("FACEBOOK_WEBHOOK_ROUTING", default="background")
 if FACEBOOK_WEBHOOK_ROUTING not in ("background", "inline"):
     raise ImproperlyConfigured("FACEBOOK_WEBHOOK_ROUTING is background or inline")
+# Live updates are rendered by a thread of each server process ("background"),
+# or by the thread that committed the change ("inline": the test suite).
+LIVE_UPDATES = env.str("LIVE_UPDATES", default="background")
+if LIVE_UPDATES not in ("background", "inline"):
+    raise ImproperlyConfigured("LIVE_UPDATES is background or inline")
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

@@ -247,7 +247,7 @@ def resync(request: HttpRequest) -> HttpResponse:
 def _after_change(request: HttpRequest, agent: Agent, pk: int) -> HttpResponse:
     interaction = selectors.visible_interaction(agent, pk)
     if interaction is None:
-        body = fragments.gone(pk, fragments._gone_reason(pk), oob=False)
+        body = fragments.gone(pk, fragments.gone_reason(pk), oob=False)
     else:
         body = fragments.workspace(agent, interaction, request)
     return HttpResponse(

@@ -1,6 +1,6 @@
 """Sends stored replies through the Graph API, off the request.
 
-Routing stores a reply as `sending` and announces OUTBOUND_READY after commit;
+Routing stores a reply as `sending` and announces `outbound_ready` after commit;
 this module hands it to a thread pool, sends it, and reports the outcome back
 through routing's services. Routing decided the messaging type; nothing about
 the reply window is computed here. If the process dies mid-send, routing's
@@ -19,7 +19,7 @@ from django.utils import timezone
 from facebook import graph, pages
 from facebook.models import FacebookPage
 from routing import messaging
-from routing.events import OUTBOUND_READY, RoutingEvent, routing_event
+from routing.events import outbound_ready
 from routing.models import Message
 
 logger = logging.getLogger(__name__)
@@ -37,12 +37,11 @@ _idle = threading.Condition()
 _outstanding = 0
 
 
-def on_routing_event(sender, event: RoutingEvent, **kwargs) -> None:
-    if event.type == OUTBOUND_READY and event.message_id is not None:
-        submit(event.message_id)
+def on_outbound_ready(sender, message_id: int, **kwargs) -> None:
+    submit(message_id)
 
 
-routing_event.connect(on_routing_event, dispatch_uid="facebook.sender")
+outbound_ready.connect(on_outbound_ready, dispatch_uid="facebook.sender")
 
 
 def submit(message_id: int) -> Future:

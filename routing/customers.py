@@ -11,9 +11,8 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from routing.events import publish_on_commit
+from routing.events import interaction_event, publish_on_commit
 from routing.models import Customer
-from routing.services import _concerned
 
 # Names change rarely and Meta's picture URLs expire: fetched again after this.
 PROFILE_FRESH_FOR = timedelta(hours=24)
@@ -82,5 +81,5 @@ def update_customer_profile(
         if changed:
             on_desktops = customer.interactions.filter(dismissed_at__isnull=True)
             for interaction in on_desktops:
-                publish_on_commit(_concerned(interaction))
+                publish_on_commit(interaction_event(interaction))
     return customer

@@ -13,11 +13,9 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
-from routing import events
-from routing.events import publish_on_commit
+from routing.events import message_event, publish_on_commit
 from routing.messaging import (
     _customer_interactions,
-    _message_event,
     lock_current_or_latest_interaction,
 )
 from routing.models import (
@@ -114,7 +112,7 @@ def record_reaction(
         ]
         message.save(update_fields=["reaction", "attachments"])
         interaction = Interaction.objects.get(pk=message.interaction_id)
-        publish_on_commit(_message_event(message, interaction, events.MESSAGE_CHANGED))
+        publish_on_commit(message_event(message, interaction))
     return message
 
 
@@ -160,7 +158,7 @@ def record_attachment_copy(
         message.attachments = attachments
         message.save(update_fields=["attachments"])
         interaction = Interaction.objects.get(pk=message.interaction_id)
-        publish_on_commit(_message_event(message, interaction, events.MESSAGE_CHANGED))
+        publish_on_commit(message_event(message, interaction))
     return message
 
 
@@ -210,5 +208,5 @@ def record_standby(
             Customer.objects.filter(pk=interaction.customer_id).filter(
                 Q(last_message_at__isnull=True) | Q(last_message_at__lt=sent_at)
             ).update(last_message_at=sent_at)
-        publish_on_commit(_message_event(message, interaction, events.MESSAGE_CHANGED))
+        publish_on_commit(message_event(message, interaction))
     return message

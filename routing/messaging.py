@@ -17,8 +17,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from routing import events
-from routing.events import RoutingEvent, publish_on_commit
+from routing.events import (
+    interaction_event,
+    message_event,
+    outbound_ready_on_commit,
+    publish_on_commit,
+)
 from routing.models import (
     Agent,
     Customer,
@@ -34,7 +38,6 @@ from routing.services import (
     NotYours,
     RoutingError,
     TransitionRefused,
-    _concerned,
     _lock_interaction,
     _offer_after_commit,
     record_automatically,
@@ -108,15 +111,7 @@ def receive_customer_message(
         Customer.objects.filter(pk=customer.pk).filter(
             Q(last_message_at__isnull=True) | Q(last_message_at__lt=sent_at)
         ).update(last_message_at=sent_at)
-        publish_on_commit(
-            RoutingEvent(
-                type=events.MESSAGE_CHANGED,
-                interaction_id=interaction.pk,
-                message_id=message.pk,
-                workgroup_ids=frozenset({interaction.workgroup_id}),
-                agent_ids=frozenset({interaction.agent_id} if interaction.agent_id else ()),
-            )
-        )
+        publish_on_commit(message_event(message, interaction))
         if created:
             _offer_after_commit(workgroup_id)
     return Received(message=message, interaction=interaction, created_interaction=created)
@@ -150,7 +145,7 @@ def _live_interaction_for(customer: Customer, workgroup_id: int) -> tuple[Intera
     )
     if interaction.workgroup.auto_record:
         record_automatically(interaction, at=interaction.created_at)
-    publish_on_commit(_concerned(interaction))
+    publish_on_commit(interaction_event(interaction))
     return interaction, True
 
 
@@ -184,16 +179,6 @@ def reply_window(customer: Customer, *, now: datetime | None = None) -> ReplyWin
         closed_at,
         f"Messenger allows replies for 7 days after the customer's last message; "
         f"this conversation closed on {timezone.localtime(closed_at):%Y-%m-%d %H:%M}.",
-    )
-
-
-def _message_event(message: Message, interaction: Interaction, type_: str) -> RoutingEvent:
-    return RoutingEvent(
-        type=type_,
-        interaction_id=interaction.pk,
-        message_id=message.pk,
-        workgroup_ids=frozenset({interaction.workgroup_id}),
-        agent_ids=frozenset({interaction.agent_id} if interaction.agent_id else ()),
     )
 
 
@@ -255,9 +240,9 @@ def store_reply(
                 else ""
             ),
         )
-        publish_on_commit(_message_event(message, interaction, events.MESSAGE_CHANGED))
+        publish_on_commit(message_event(message, interaction))
         if not is_duplicate:
-            publish_on_commit(_message_event(message, interaction, events.OUTBOUND_READY))
+            outbound_ready_on_commit(message.pk)
     return message
 
 
@@ -313,8 +298,8 @@ def resend(*, message_id: int, agent: Agent) -> Message:
                 "send_deadline",
             ]
         )
-        publish_on_commit(_message_event(message, interaction, events.MESSAGE_CHANGED))
-        publish_on_commit(_message_event(message, interaction, events.OUTBOUND_READY))
+        publish_on_commit(message_event(message, interaction))
+        outbound_ready_on_commit(message.pk)
     return message
 
 
@@ -332,7 +317,7 @@ def delete_unsent(*, message_id: int, agent: Agent) -> Message:
             raise RoutingError("Only a message that was not sent can be deleted.")
         message.deleted_at = timezone.now()
         message.save(update_fields=["deleted_at"])
-        publish_on_commit(_message_event(message, interaction, events.MESSAGE_CHANGED))
+        publish_on_commit(message_event(message, interaction))
     return message
 
 
@@ -368,7 +353,7 @@ def record_sent(*, message_id: int, mid: str) -> Message | None:
             update_fields=["status", "mid", "error_code", "error_message", "send_deadline"]
         )
         interaction = Interaction.objects.get(pk=message.interaction_id)
-        publish_on_commit(_message_event(message, interaction, events.MESSAGE_CHANGED))
+        publish_on_commit(message_event(message, interaction))
     return message
 
 
@@ -385,7 +370,7 @@ def record_send_failed(
         message.send_deadline = None
         message.save(update_fields=["status", "error_code", "error_message", "send_deadline"])
         interaction = Interaction.objects.get(pk=message.interaction_id)
-        publish_on_commit(_message_event(message, interaction, events.MESSAGE_CHANGED))
+        publish_on_commit(message_event(message, interaction))
     return message
 
 
@@ -479,7 +464,7 @@ def record_page_echo(
         except IntegrityError:
             # The same echo raced in through another request.
             return Message.objects.filter(mid=mid).first()
-        publish_on_commit(_message_event(message, interaction, events.MESSAGE_CHANGED))
+        publish_on_commit(message_event(message, interaction))
     return message
 
 
@@ -548,11 +533,7 @@ def _advance_outbound(
         for message in messages:
             message.status = to_status
             message.save(update_fields=["status"])
-            publish_on_commit(
-                _message_event(
-                    message, interactions[message.interaction_id], events.MESSAGE_CHANGED
-                )
-            )
+            publish_on_commit(message_event(message, interactions[message.interaction_id]))
     return len(messages)
 
 
@@ -607,5 +588,5 @@ def record_customer_edit(
         message.text = text
         message.save(update_fields=["text", "attachments"])
         interaction = Interaction.objects.get(pk=message.interaction_id)
-        publish_on_commit(_message_event(message, interaction, events.MESSAGE_CHANGED))
+        publish_on_commit(message_event(message, interaction))
     return message

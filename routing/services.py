@@ -16,8 +16,8 @@ from django.db.models import Count, Exists, F, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from routing import events, recordings
-from routing.events import RoutingEvent, publish_on_commit
+from routing import recordings
+from routing.events import EventType, RoutingEvent, interaction_event, publish_on_commit
 from routing.models import (
     LIVE_STATES,
     Agent,
@@ -125,16 +125,6 @@ def check_transition(verb: str, interaction: Interaction) -> str:
     return to_state or interaction.state
 
 
-def _concerned(interaction: Interaction, *agent_ids: int | None) -> RoutingEvent:
-    ids = {a for a in (interaction.agent_id, *agent_ids) if a}
-    return RoutingEvent(
-        type=events.INTERACTION_CHANGED,
-        interaction_id=interaction.pk,
-        workgroup_ids=frozenset({interaction.workgroup_id}),
-        agent_ids=frozenset(ids),
-    )
-
-
 def _apply(
     interaction: Interaction,
     verb: str,
@@ -174,15 +164,14 @@ def _apply(
     if recording_ends:
         recordings.stop_event(interaction, actor_user_id=actor_user_id, reason=verb)
         recordings.close_recordings(interaction, at=timezone.now())
-    event = _concerned(interaction, previous_agent_id)
-    if previous_workgroup_id:
-        event = RoutingEvent(
-            type=event.type,
-            interaction_id=event.interaction_id,
-            workgroup_ids=event.workgroup_ids | {previous_workgroup_id},
-            agent_ids=event.agent_ids,
+    publish_on_commit(
+        interaction_event(
+            interaction,
+            previous_state=from_state,
+            previous_agent_id=previous_agent_id,
+            previous_workgroup_id=previous_workgroup_id,
         )
-    publish_on_commit(event)
+    )
 
 
 def _live_count(agent_id: int) -> int:
@@ -593,13 +582,7 @@ def mark_read_by_agent(
         interaction.agent_read_at = read_at
         interaction.save(update_fields=["agent_read_at"])
         if had_unread:
-            publish_on_commit(
-                RoutingEvent(
-                    type=events.INTERACTION_CHANGED,
-                    interaction_id=interaction.pk,
-                    agent_ids=frozenset({agent.pk}),
-                )
-            )
+            publish_on_commit(interaction_event(interaction, type_=EventType.INTERACTION_READ))
     return interaction
 
 
@@ -678,7 +661,7 @@ def _set_status_locked(agent: Agent, status: str) -> None:
     agent.status = status
     agent.status_changed_at = timezone.now()
     agent.save(update_fields=["status", "status_changed_at"])
-    publish_on_commit(RoutingEvent(type=events.AGENT_CHANGED, agent_id=agent.pk))
+    publish_on_commit(RoutingEvent(type=EventType.AGENT_CHANGED, agent_id=agent.pk))
 
 
 def set_agent_status(*, agent: Agent, status: str) -> Agent:

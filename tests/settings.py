@@ -38,6 +38,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # through the login form. Its backend needs the request, so a test calling
 # client.login() passes one: client.login(request=HttpRequest(), username=…, password=…).
 
+# Rendered by the thread that commits, where a test can count and see it; not
+# in the environment, so the browser tests' servers render as servers do.
+LIVE_UPDATES = "inline"
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 
 # Threads (database_sync_to_async, the sender) must not keep connections open

@@ -51,22 +51,45 @@
     if (empty) empty.remove();
   });
 
+  // Each workgroup's part of the queue is pushed on its own: the panel's count adds them up.
+  function updateQueueCount() {
+    const count = document.querySelector("#workgroup-queue [data-queue-count]");
+    if (!count) return;
+    let total = 0;
+    document.querySelectorAll("#workgroup-queue .queue-group").forEach(function (group) {
+      total += parseInt(group.dataset.count || "0", 10);
+    });
+    count.textContent = String(total);
+  }
+
   document.addEventListener("htmx:afterSettle", function () {
     markSelected(); syncComposer(); updateTitle(); scrollTranscript(false);
   });
   document.addEventListener("htmx:oobAfterSwap", function () {
-    markSelected(); syncComposer(); updateTitle(); scrollTranscript(false);
+    markSelected(); syncComposer(); updateTitle(); scrollTranscript(false); updateQueueCount();
   });
 
   document.addEventListener("htmx:beforeRequest", function (event) {
     const link = event.detail.elt.closest && event.detail.elt.closest(".row-link");
     if (link) document.body.dataset.selected = link.closest(".interaction-row").dataset.interactionId;
   });
+  // The socket hears the changes of the interaction this tab shows even when
+  // the agent does not own it (one waiting in the queue): tell it which one.
+  let socket = null;
+  let toldView = null;
+  function tellView(force) {
+    const id = selectedId();
+    if (!socket || (!force && id === toldView)) return;
+    toldView = id;
+    socket.send(JSON.stringify({ view: id ? Number(id) : null }));
+  }
+
   document.addEventListener("htmx:afterSwap", function (event) {
     if (event.detail.target.id === "workspace") {
       const inner = event.detail.target.querySelector("[data-interaction-id]");
       document.body.dataset.selected = inner ? inner.dataset.interactionId : "";
       scrollTranscript(true);
+      tellView(false);
     }
     if (event.detail.target.id === "dialog-slot") {
       const dialog = event.detail.target.querySelector("dialog");
@@ -79,7 +102,9 @@
     document.body.dataset.live = "lost";
     document.getElementById("connection-banner").hidden = false;
   });
-  document.addEventListener("htmx:wsOpen", function () {
+  document.addEventListener("htmx:wsOpen", function (event) {
+    socket = event.detail.socketWrapper;
+    tellView(true);
     document.body.dataset.live = "connected";
     document.getElementById("connection-banner").hidden = true;
     if (lostConnection) {

@@ -1,92 +1,143 @@
-"""Who hears which event: exact recipients, nothing more."""
+"""Who hears which event and what each is sent: exact recipients, nothing more.
+
+`audience.plan` reads nothing: the event carries the interaction's state and
+its owners and workgroups before and after, so every case is a pure table.
+"""
 
 from connect import audience
-from routing import events
-from routing.events import RoutingEvent
+from connect.audience import AGENT_VIEW, BUBBLE, MY_INTERACTIONS, STATUS_PICKER, VIEWER_VIEW
+from connect.audience import Fragment as F
+from routing.events import EventType, RoutingEvent
+from routing.models import InteractionState as S
 
 
-def event(type_, **fields):
-    return RoutingEvent(type=type_, **fields)
-
-
-def test_interaction_change_reaches_old_and_new_owner_the_workgroup_and_the_board():
-    change = event(
-        events.INTERACTION_CHANGED,
+def change(state, previous_state, *, agent=None, previous_agent=None, wg=3, previous_wg=None):
+    return RoutingEvent(
+        type=EventType.INTERACTION_CHANGED,
         interaction_id=7,
-        workgroup_ids=frozenset({3}),
-        agent_ids=frozenset({1, 2}),
+        state=state,
+        previous_state=previous_state,
+        agent_id=agent,
+        previous_agent_id=previous_agent,
+        workgroup_id=wg,
+        previous_workgroup_id=previous_wg,
     )
-    assert audience.groups_for(change) == {"agent.1", "agent.2", "workgroup.3", "board"}
 
 
-def test_transfer_between_workgroups_reaches_both_queues():
-    change = event(
-        events.INTERACTION_CHANGED,
-        interaction_id=7,
-        workgroup_ids=frozenset({3, 4}),
-        agent_ids=frozenset({1}),
+def sent(plan) -> dict[str, tuple]:
+    return {frame.group: (frame.fragments, frame.skip_agent_ids) for frame in plan.frames}
+
+
+def owner_parts(agent_id):
+    return (
+        F(MY_INTERACTIONS, agent_id=agent_id),
+        F(AGENT_VIEW, agent_id=agent_id, interaction_id=7),
     )
-    assert audience.groups_for(change) == {"agent.1", "workgroup.3", "workgroup.4", "board"}
 
 
-def test_message_on_an_owned_interaction_reaches_only_its_agent():
-    message = event(
-        events.MESSAGE_CHANGED,
+VIEWERS = (F(VIEWER_VIEW, interaction_id=7),)
+
+
+def test_a_new_interaction_reaches_only_its_queue_and_the_board():
+    plan = audience.plan(change(S.QUEUED, S.QUEUED))
+    assert sent(plan) == {"interaction.7": (VIEWERS, frozenset())}
+    assert plan.queues == {3}
+    assert plan.board
+
+
+def test_an_offer_reaches_the_offered_agent_its_queue_and_the_viewers_not_the_members():
+    plan = audience.plan(change(S.ALERTING, S.QUEUED, agent=1))
+    assert sent(plan) == {
+        "agent.1": (owner_parts(1), frozenset()),
+        # Members who had it open see it go; the offered agent got their own view.
+        "interaction.7": (VIEWERS, frozenset({1})),
+    }
+    assert plan.queues == {3}
+    assert "workgroup.3" not in sent(plan)  # the queue goes out coalesced, once per workgroup
+
+
+def test_pickup_of_an_offer_moves_no_queue():
+    plan = audience.plan(change(S.CONNECTED, S.ALERTING, agent=1, previous_agent=1))
+    assert sent(plan) == {
+        "agent.1": (owner_parts(1), frozenset()),
+        "interaction.7": (VIEWERS, frozenset({1})),
+    }
+    assert plan.queues == frozenset()
+    assert plan.board
+
+
+def test_a_transfer_reaches_both_agents():
+    plan = audience.plan(change(S.ALERTING, S.CONNECTED, agent=2, previous_agent=1))
+    assert sent(plan) == {
+        "agent.1": (owner_parts(1), frozenset()),
+        "agent.2": (owner_parts(2), frozenset()),
+        "interaction.7": (VIEWERS, frozenset({1, 2})),
+    }
+    assert plan.queues == frozenset()
+
+
+def test_a_transfer_to_a_workgroup_moves_both_queues():
+    plan = audience.plan(change(S.QUEUED, S.CONNECTED, previous_agent=1, wg=4, previous_wg=3))
+    assert sent(plan)["agent.1"] == (owner_parts(1), frozenset())
+    assert plan.queues == {3, 4}
+
+
+def test_reading_reaches_only_the_readers_list():
+    read = RoutingEvent(
+        type=EventType.INTERACTION_READ, interaction_id=7, state=S.CONNECTED, agent_id=1
+    )
+    plan = audience.plan(read)
+    assert sent(plan) == {"agent.1": ((F(MY_INTERACTIONS, agent_id=1),), frozenset())}
+    assert (plan.queues, plan.board) == (frozenset(), False)
+
+
+def message(state, *, agent=None, inbound=True):
+    return RoutingEvent(
+        type=EventType.MESSAGE_CHANGED,
         interaction_id=7,
         message_id=9,
-        workgroup_ids=frozenset({3}),
-        agent_ids=frozenset({1}),
+        state=state,
+        previous_state=state,
+        agent_id=agent,
+        workgroup_id=3,
+        inbound=inbound,
     )
-    assert audience.groups_for(message, interaction_state="connected") == {"agent.1"}
-    assert audience.groups_for(message, interaction_state="held") == {"agent.1"}
 
 
-def test_message_on_a_queued_interaction_reaches_the_workgroup():
-    message = event(
-        events.MESSAGE_CHANGED, interaction_id=7, message_id=9, workgroup_ids=frozenset({3})
-    )
-    assert audience.groups_for(message, interaction_state="queued") == {"workgroup.3"}
+BUBBLE_9 = F(BUBBLE, interaction_id=7, message_id=9)
+
+
+def test_a_customer_message_reaches_the_owner_with_their_list_and_the_viewers():
+    plan = audience.plan(message(S.CONNECTED, agent=1))
+    assert sent(plan) == {
+        "agent.1": ((BUBBLE_9, F(MY_INTERACTIONS, agent_id=1)), frozenset()),
+        "interaction.7": ((BUBBLE_9,), frozenset({1})),
+    }
+    assert (plan.queues, plan.board) == (frozenset(), False)
+    # The bubble is one fragment, rendered once for both groups.
+    assert plan.fragments.count(BUBBLE_9) == 1
+
+
+def test_the_owners_own_reply_does_not_redraw_their_list():
+    plan = audience.plan(message(S.CONNECTED, agent=1, inbound=False))
+    assert sent(plan)["agent.1"] == ((BUBBLE_9,), frozenset())
+
+
+def test_a_message_on_a_queued_interaction_reaches_only_those_who_have_it_open():
+    plan = audience.plan(message(S.QUEUED))
+    assert sent(plan) == {"interaction.7": ((BUBBLE_9,), frozenset())}
+    assert (plan.queues, plan.board) == (frozenset(), False)
 
 
 def test_agent_status_change_reaches_that_agent_and_the_board():
-    change = event(events.AGENT_CHANGED, agent_id=5)
-    assert audience.groups_for(change) == {"agent.5", "board"}
+    plan = audience.plan(RoutingEvent(type=EventType.AGENT_CHANGED, agent_id=5))
+    assert sent(plan) == {"agent.5": ((F(STATUS_PICKER, agent_id=5),), frozenset())}
+    assert plan.board
 
 
-def test_a_new_interaction_nobody_was_offered_reaches_its_queue_and_the_board():
-    change = event(events.INTERACTION_CHANGED, interaction_id=7, workgroup_ids=frozenset({3}))
-    assert audience.groups_for(change) == {"workgroup.3", "board"}
-
-
-def test_messages_never_reach_the_board():
-    message = event(
-        events.MESSAGE_CHANGED,
-        interaction_id=7,
-        message_id=9,
-        workgroup_ids=frozenset({3}),
-        agent_ids=frozenset({1}),
-    )
-    for state in ("queued", "alerting", "connected", "held", "disconnected"):
-        assert "board" not in audience.groups_for(message, interaction_state=state)
-
-
-def test_outbound_ready_reaches_no_browser():
-    ready = event(events.OUTBOUND_READY, interaction_id=7, message_id=9, agent_ids=frozenset({1}))
-    assert audience.groups_for(ready) == set()
-
-
-def test_channel_message_names_the_consumer_handler():
-    message = audience.channel_message(
-        event(events.MESSAGE_CHANGED, interaction_id=7, message_id=9)
-    )
-    assert message == {
-        "type": "routing.message_changed",
-        "interaction_id": 7,
-        "message_id": 9,
-        "agent_id": None,
+def test_a_page_token_change_reaches_the_members_of_its_workgroups_once_each():
+    plan = audience.plan_page_change({3, 4, None})
+    assert sent(plan) == {
+        "workgroup.3": ((F(audience.TOKEN_BANNER, workgroup_id=3),), frozenset()),
+        "workgroup.4": ((F(audience.TOKEN_BANNER, workgroup_id=4),), frozenset()),
     }
-
-
-def test_a_page_token_change_reaches_the_workgroups_using_the_page():
-    assert audience.groups_for_page_change({3, 4}) == {"workgroup.3", "workgroup.4"}
-    assert audience.groups_for_page_change(set()) == set()

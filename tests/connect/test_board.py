@@ -258,7 +258,7 @@ async def test_a_burst_of_events_is_rendered_at_most_every_half_second(workgroup
     started = loop.time()
     reader = asyncio.ensure_future(read_frames())
     for _ in range(20):
-        await layer.group_send("board", {"type": "routing.agent_changed", "agent_id": None})
+        await layer.group_send("board", {"type": "board.changed"})
         await asyncio.sleep(0.02)
     await reader
     # 20 events over ~0.5 s: one render at once, then at most one per interval.

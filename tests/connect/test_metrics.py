@@ -104,6 +104,7 @@ connect_pickups_total 2
 connect_alert_timeouts_total 1
 # HELP connect_webhook_deliveries_total Webhook bodies Meta posted (signature checked), by verdict.
 # TYPE connect_webhook_deliveries_total counter
+connect_webhook_deliveries_total{verdict="pending"} 0
 connect_webhook_deliveries_total{verdict="processed"} 2
 connect_webhook_deliveries_total{verdict="not_page"} 0
 connect_webhook_deliveries_total{verdict="unknown_page"} 1
@@ -111,6 +112,7 @@ connect_webhook_deliveries_total{verdict="partly_ignored"} 0
 connect_webhook_deliveries_total{verdict="error"} 0
 # HELP connect_webhook_events_total Messenger events in those bodies, by the body's verdict.
 # TYPE connect_webhook_events_total counter
+connect_webhook_events_total{verdict="pending"} 0
 connect_webhook_events_total{verdict="processed"} 4
 connect_webhook_events_total{verdict="not_page"} 0
 connect_webhook_events_total{verdict="unknown_page"} 1

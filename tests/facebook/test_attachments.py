@@ -73,7 +73,10 @@ def test_an_image_is_kept_and_shown_from_our_copy(client, page, cdn, settings):
     html = fragments.bubble(message, oob=False)
     assert f'<img class="attachment-image" src="/messages/{message.pk}/attachments/0"' in html
     assert url not in html
-    assert any(e.type == events.MESSAGE_CHANGED and e.message_id == message.pk for e in changed[1:])
+    assert any(
+        e.type == events.EventType.MESSAGE_CHANGED and e.message_id == message.pk
+        for e in changed[1:]
+    )
 
     # The agent it is offered to gets the file; nobody else does.
     mine = Client()

@@ -91,7 +91,7 @@ def test_a_timed_out_send_turns_sent_by_its_echo(fake_graph_api, conversation, s
     assert 'aria-label="Sent"' in html
     # The open desktop hears of it.
     assert any(
-        event.type == events.MESSAGE_CHANGED and event.message_id == message.pk
+        event.type == events.EventType.MESSAGE_CHANGED and event.message_id == message.pk
         for event in published
     )
 

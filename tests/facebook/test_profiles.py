@@ -51,7 +51,7 @@ def test_the_first_message_fetches_the_name_and_shows_it_live(client, page, fake
     assert len(profile_calls(fake_graph_api)) == 1
     interaction = Interaction.objects.get()
     # The desktop showing it hears of the new name.
-    assert changed[-1].type == events.INTERACTION_CHANGED
+    assert changed[-1].type == events.EventType.INTERACTION_CHANGED
     assert changed[-1].interaction_id == interaction.pk
     assert "Ana Silva" in fragments.my_interactions(agent)
 

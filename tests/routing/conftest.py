@@ -2,6 +2,7 @@
 
 import itertools
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
@@ -9,7 +10,7 @@ from django.db import connection
 from django.utils import timezone
 
 from routing import services
-from routing.events import RoutingEvent, routing_event
+from routing.events import EventType, RoutingEvent, outbound_ready, routing_event
 from routing.models import Agent, Interaction, Workgroup
 from routing.models import InteractionState as S
 from tests.factories import customer_writes, make_workgroup, refresh
@@ -25,12 +26,62 @@ def _routing_on_its_own():
     change messages behind the tests' backs and slow the threads down.
     Tests watch the signal through `routing_events`.
     """
-    adapters = routing_event.receivers
-    routing_event.receivers = []
-    routing_event.sender_receivers_cache.clear()
+    signals = (routing_event, outbound_ready)
+    adapters = [signal.receivers for signal in signals]
+    for signal in signals:
+        signal.receivers = []
+        signal.sender_receivers_cache.clear()
     yield
-    routing_event.receivers = adapters
-    routing_event.sender_receivers_cache.clear()
+    for signal, receivers in zip(signals, adapters, strict=True):
+        signal.receivers = receivers
+        signal.sender_receivers_cache.clear()
+
+
+@pytest.fixture
+def sender_commands():
+    """The ids of the stored replies handed to the sender (`outbound_ready`), in order."""
+    seen: list[int] = []
+
+    def capture(sender, message_id: int, **kwargs) -> None:
+        seen.append(message_id)
+
+    outbound_ready.connect(capture, dispatch_uid="tests.routing.outbound", weak=False)
+    yield seen
+    outbound_ready.disconnect(dispatch_uid="tests.routing.outbound")
+
+
+@dataclass(frozen=True)
+class Concerns:
+    """Matches an interaction's RoutingEvent by what decides its audience: its
+    type and interaction, and the owners and workgroups before and after."""
+
+    type: EventType
+    interaction_id: int
+    agent_ids: frozenset[int] = frozenset()
+    workgroup_ids: frozenset[int] = frozenset()
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, RoutingEvent):
+            return NotImplemented
+        return (self.type, self.interaction_id, self.agent_ids, self.workgroup_ids) == (
+            other.type,
+            other.interaction_id,
+            other.agent_ids,
+            other.workgroup_ids,
+        )
+
+    __hash__ = None
+
+
+def changed(
+    interaction: Interaction, *agents: Agent, workgroups=(), type_=EventType.INTERACTION_CHANGED
+) -> Concerns:
+    return Concerns(
+        type=type_,
+        interaction_id=interaction.pk,
+        agent_ids=frozenset(a.pk for a in agents),
+        workgroup_ids=frozenset(workgroups or {interaction.workgroup_id}),
+    )
 
 
 @pytest.fixture(autouse=True)

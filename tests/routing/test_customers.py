@@ -41,7 +41,7 @@ def test_a_fetched_name_is_stored_and_announced(customer, routing_events):
         "https://cdn.example/ana.jpg",
     )
     event = routing_events[-1]
-    assert event.type == events.INTERACTION_CHANGED
+    assert event.type == events.EventType.INTERACTION_CHANGED
     assert event.interaction_id == customer.interactions.get().pk
 
 

@@ -52,7 +52,7 @@ def test_the_newest_reaction_wins_whatever_the_arrival_order(reply, routing_even
     react("unreact", now + timedelta(seconds=1))  # older than the wow: ignored
     reply.refresh_from_db()
     assert reply.reaction == "😮"
-    assert [e.type for e in routing_events[-2:]] == [events.MESSAGE_CHANGED] * 2
+    assert [e.type for e in routing_events[-2:]] == [events.EventType.MESSAGE_CHANGED] * 2
     assert len([e for e in routing_events if e.message_id == reply.pk]) == 2
 
     react("unreact", now + timedelta(seconds=3), reaction="wow", emoji="")
@@ -74,6 +74,32 @@ def test_a_reaction_by_another_customer_is_not_applied(reply):
     assert react("react", timezone.now(), psid="7300000000000999") is None
     reply.refresh_from_db()
     assert reply.reaction == ""
+
+
+@pytest.mark.parametrize(
+    "foreign",
+    [
+        {"type": "reaction", "url": "https://x.example/a.png", "title": ""},
+        {"type": "reaction", "at": "yesterday"},
+        {"type": "reaction", "at": None},
+        {"type": "reaction", "at": "2025-03-10T12:00:00"},  # naive: not ours either
+    ],
+)
+def test_an_entry_posing_as_a_reaction_does_not_break_reactions(reply, foreign):
+    # Stored before the adapter renamed attachment types that collide with ours.
+    reply.attachments = [foreign]
+    reply.save(update_fields=["attachments"])
+    now = timezone.now()
+
+    react("react", now)
+    react("react", now + timedelta(seconds=2), reaction="wow", emoji="😮")
+    react("unreact", now + timedelta(seconds=1))  # older than the wow: ignored
+
+    reply.refresh_from_db()
+    assert reply.reaction == "😮"
+    assert reply.attachments[0] == foreign
+    ours = [a for a in reply.attachments[1:] if a["type"] == "reaction"]
+    assert [a["reaction"] for a in ours] == ["wow"]
 
 
 def test_the_first_copy_outcome_stays(interaction, routing_events):

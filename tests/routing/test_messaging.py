@@ -59,15 +59,8 @@ def customer_wrote(interaction: Interaction, ago: timedelta) -> Customer:
     return customer
 
 
-def message_event(message: Message, type_: str = events.MESSAGE_CHANGED) -> RoutingEvent:
-    interaction = Interaction.objects.get(pk=message.interaction_id)
-    return RoutingEvent(
-        type=type_,
-        interaction_id=interaction.pk,
-        message_id=message.pk,
-        workgroup_ids=frozenset({interaction.workgroup_id}),
-        agent_ids=frozenset({interaction.agent_id} if interaction.agent_id else ()),
-    )
+def message_event(message: Message) -> RoutingEvent:
+    return events.message_event(message, Interaction.objects.get(pk=message.interaction_id))
 
 
 def with_status(message: Message, status: str, **fields) -> Message:
@@ -142,7 +135,7 @@ def test_the_window_counts_from_the_latest_message_even_if_an_older_one_arrives_
 
 
 def test_a_reply_is_stored_as_sending_and_handed_to_the_sender(
-    chat, agent, routing_events, after_commit
+    chat, agent, routing_events, sender_commands, after_commit
 ):
     client_id = uuid.uuid4()
     before = timezone.now()
@@ -155,10 +148,8 @@ def test_a_reply_is_stored_as_sending_and_handed_to_the_sender(
     assert message.client_id == client_id and message.author_id == agent.user_id
     assert message.messaging_type == "RESPONSE"
     assert message.send_deadline >= before + timedelta(seconds=settings.FACEBOOK_SEND_TIMEOUT)
-    assert routing_events == [
-        message_event(message),
-        message_event(message, events.OUTBOUND_READY),
-    ]
+    assert routing_events == [message_event(message)]
+    assert sender_commands == [message.pk]
 
 
 def test_a_reply_after_24_hours_goes_out_with_the_human_agent_tag(chat, agent):
@@ -227,7 +218,7 @@ def test_store_reply_refuses_and_stores_nothing(
         action(chat, agent, other)
     assert str(refused.value).startswith(words)
     assert outbound() == []
-    assert [e for e in routing_events if e.type != events.INTERACTION_CHANGED] == []
+    assert [e for e in routing_events if e.type != events.EventType.INTERACTION_CHANGED] == []
 
 
 def test_a_reply_to_an_offer_not_yet_picked_up_is_refused(desk, agent):
@@ -285,7 +276,7 @@ def test_the_same_client_id_twice_returns_the_same_row(chat, agent, routing_even
     "status", [MessageStatus.TIMED_OUT, MessageStatus.FAILED, MessageStatus.DUPLICATE]
 )
 def test_resend_puts_an_unsent_message_back_to_sending(
-    status, chat, agent, routing_events, after_commit
+    status, chat, agent, routing_events, sender_commands, after_commit
 ):
     message = with_status(reply(chat, agent), status, error_code="x", error_message="y")
     with after_commit():
@@ -294,10 +285,8 @@ def test_resend_puts_an_unsent_message_back_to_sending(
     assert message.status == MessageStatus.SENDING
     assert (message.error_code, message.error_message) == ("", "")
     assert message.send_deadline > timezone.now()
-    assert routing_events == [
-        message_event(message),
-        message_event(message, events.OUTBOUND_READY),
-    ]
+    assert routing_events == [message_event(message)]
+    assert sender_commands == [message.pk]
 
 
 @pytest.mark.parametrize(

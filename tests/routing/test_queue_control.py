@@ -95,15 +95,8 @@ def test_customer_messages_keep_arriving_while_held(workgroup, ann, routing_even
     assert refresh(interaction).state == S.HELD
     assert texts(interaction)[-1] == "Are you still there?"
     # Announced to the agent who holds it, so their desktop shows the bubble.
-    assert routing_events[seen:] == [
-        RoutingEvent(
-            type=events.MESSAGE_CHANGED,
-            interaction_id=interaction.pk,
-            message_id=received.message.pk,
-            workgroup_ids=frozenset({workgroup.pk}),
-            agent_ids=frozenset({ann.pk}),
-        )
-    ]
+    assert routing_events[seen:] == [events.message_event(received.message, refresh(interaction))]
+    assert routing_events[-1].agent_id == ann.pk and routing_events[-1].inbound
 
 
 # --- transfer ----------------------------------------------------------------------
@@ -241,7 +234,7 @@ def test_not_answering_until_available_again(workgroup, ann, routing_events):
     services.run_due_timers()
     assert refresh_agent(ann).status == AgentStatus.NOT_ANSWERING
     # Announced: her desktop's status picker and the supervisors' board show it.
-    assert RoutingEvent(type=events.AGENT_CHANGED, agent_id=ann.pk) in routing_events
+    assert RoutingEvent(type=events.EventType.AGENT_CHANGED, agent_id=ann.pk) in routing_events
     assert refresh(offered).state == S.QUEUED
 
     services.set_agent_status(agent=ann, status=AgentStatus.AVAILABLE)

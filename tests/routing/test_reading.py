@@ -6,10 +6,10 @@ import pytest
 from django.utils import timezone
 
 from routing import events, selectors, services
-from routing.events import RoutingEvent
 from routing.models import Interaction, InteractionEvent, Message
 from routing.services import NotYours, RoutingError
 from tests.factories import customer_writes, make_agent, refresh
+from tests.routing.conftest import changed
 
 pytestmark = pytest.mark.django_db
 
@@ -43,13 +43,9 @@ def test_customer_messages_are_unread_until_the_agent_reads_them(
 
     assert unread(agent, interaction) == 0
     assert refresh(interaction).agent_read_at is not None
-    # Only the agent's own tabs hear it (to clear the mark); no history row.
+    # Its own kind of event, for the agent's own tabs (to clear the mark); no history row.
     assert routing_events[events_before:] == [
-        RoutingEvent(
-            type=events.INTERACTION_CHANGED,
-            interaction_id=interaction.pk,
-            agent_ids=frozenset({agent.pk}),
-        )
+        changed(interaction, agent, type_=events.EventType.INTERACTION_READ)
     ]
     assert InteractionEvent.objects.filter(interaction=interaction).count() == rows_before
 
@@ -149,9 +145,9 @@ def test_the_customer_history_lists_their_other_interactions(desk, agent, other)
     current = Interaction.objects.exclude(pk=first.pk).get(customer=first.customer)
     stranger = desk.disconnected(agent, psid="7999000000000005")
 
-    history = selectors.customer_history(current)
+    history = selectors.customer_history(current, agent)
     assert [(i.pk, i.message_count) for i in history] == [(first.pk, 1)]
-    assert selectors.past_interaction(current, first.pk) == first
-    # Never the current one, never another customer's.
-    assert selectors.past_interaction(current, current.pk) is None
-    assert selectors.past_interaction(current, stranger.pk) is None
+    assert selectors.past_interaction(current, first.pk, agent) == first
+    # Never the current one, never another customer's (who sees what: test_visibility.py).
+    assert selectors.past_interaction(current, current.pk, agent) is None
+    assert selectors.past_interaction(current, stranger.pk, agent) is None

@@ -26,6 +26,7 @@ from routing.models import (
 from routing.models import InteractionState as S
 from routing.services import NotYours, RoutingError, TransitionRefused
 from tests.factories import customer_writes, make_agent, make_workgroup, refresh
+from tests.routing.conftest import changed
 
 pytestmark = pytest.mark.django_db
 
@@ -56,17 +57,8 @@ def after_commit(django_capture_on_commit_callbacks):
     return block
 
 
-def changed(interaction: Interaction, *agents: Agent, workgroups=()) -> RoutingEvent:
-    return RoutingEvent(
-        type=events.INTERACTION_CHANGED,
-        interaction_id=interaction.pk,
-        workgroup_ids=frozenset(workgroups or {interaction.workgroup_id}),
-        agent_ids=frozenset(a.pk for a in agents),
-    )
-
-
 def agent_changed(agent: Agent) -> RoutingEvent:
-    return RoutingEvent(type=events.AGENT_CHANGED, agent_id=agent.pk)
+    return RoutingEvent(type=events.EventType.AGENT_CHANGED, agent_id=agent.pk)
 
 
 def event_rows(interaction: Interaction) -> list[tuple]:
@@ -323,12 +315,7 @@ def test_customer_writing_after_disconnect_opens_a_new_interaction(
     assert event_rows(new) == [("create", "", S.QUEUED, None)]
     assert routing_events[before:] == [
         changed(new),
-        RoutingEvent(
-            type=events.MESSAGE_CHANGED,
-            interaction_id=new.pk,
-            message_id=received.message.pk,
-            workgroup_ids=frozenset({workgroup.pk}),
-        ),
+        events.message_event(received.message, new),
     ]
     assert refresh(old).state == S.DISCONNECTED
 

@@ -6,12 +6,12 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from routing import events, supervision
-from routing.events import RoutingEvent
-from routing.models import Agent, AgentStatus, Interaction, InteractionEvent
+from routing import supervision
+from routing.models import Agent, AgentStatus, Interaction, InteractionEvent, Recording
 from routing.models import InteractionState as S
 from routing.services import RoutingError, TransitionRefused
 from tests.factories import make_agent, make_workgroup, refresh
+from tests.routing.conftest import changed
 
 pytestmark = pytest.mark.django_db
 
@@ -54,15 +54,6 @@ def last_row(interaction: Interaction) -> tuple:
         .order_by("-pk")
         .values_list("verb", "from_state", "to_state", "actor_id", "detail")
         .first()
-    )
-
-
-def changed(interaction: Interaction, *agents: Agent, workgroups=()) -> RoutingEvent:
-    return RoutingEvent(
-        type=events.INTERACTION_CHANGED,
-        interaction_id=interaction.pk,
-        workgroup_ids=frozenset(workgroups or {interaction.workgroup_id}),
-        agent_ids=frozenset(a.pk for a in agents),
     )
 
 
@@ -133,6 +124,21 @@ def test_supervisor_moves_any_live_interaction_to_another_queue(
     assert routing_events[seen:] == [
         changed(interaction, *concerned, workgroups={workgroup.pk, billing.pk})
     ]
+
+
+def test_moving_into_an_auto_record_workgroup_starts_recording(desk, agent, supervisor):
+    recorded = make_workgroup("Recorded", auto_record=True)
+    interaction = desk.connected(agent)
+    assert interaction.recording is False
+
+    supervision.supervisor_transfer_to_workgroup(
+        interaction_id=interaction.pk, supervisor_user_id=supervisor.pk, workgroup_id=recorded.pk
+    )
+
+    assert refresh(interaction).recording is True
+    running = Recording.objects.get(interaction=interaction)
+    assert running.started_by_id is None and running.stopped_at is None
+    assert last_row(interaction) == ("record", S.QUEUED, S.QUEUED, None, {"auto": True})
 
 
 def test_moving_into_the_queue_it_already_waits_in_is_refused(desk, workgroup, supervisor):

@@ -4,12 +4,12 @@ leaves its agent's list. `set_wrap_up` writes the code and an event row;
 
 import pytest
 
-from routing import events, services
-from routing.events import RoutingEvent
+from routing import services
 from routing.models import InteractionEvent, WrapUpCode
 from routing.models import InteractionState as S
 from routing.services import NotYours, RoutingError, TransitionRefused
 from tests.factories import make_agent, make_workgroup, refresh
+from tests.routing.conftest import changed
 
 pytestmark = pytest.mark.django_db
 
@@ -80,13 +80,7 @@ def test_choosing_a_code_writes_an_event_row_and_announces_it(
         {"wrap_up_code_id": codes["Call back"].pk, "code": "Call back", "previous_code": ""},
         {"wrap_up_code_id": codes["Resolved"].pk, "code": "Resolved", "previous_code": "Call back"},
     ]
-    changed = RoutingEvent(
-        type=events.INTERACTION_CHANGED,
-        interaction_id=interaction.pk,
-        workgroup_ids=frozenset({interaction.workgroup_id}),
-        agent_ids=frozenset({agent.pk}),
-    )
-    assert routing_events == [changed, changed]
+    assert routing_events == [changed(interaction, agent)] * 2
 
 
 def test_a_code_is_optional_where_the_workgroup_does_not_require_one(agent, desk, codes):

@@ -1,0 +1,171 @@
+"""Live delivery: each event rendered once per audience, whatever the size of the floor.
+
+Members' sockets are stood in for by channels added to the real channel layer
+(in memory, or Redis in the PostgreSQL pass): the layer, the renderer and the
+database are the real ones.
+"""
+
+import asyncio
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.db import connection
+from django.template.loader import render_to_string as real_render_to_string
+from django.test.utils import CaptureQueriesContext
+
+from connect import audience, fragments, live
+from routing import services
+from routing.events import EventType, interaction_event, message_event
+from routing.models import Interaction
+from tests.factories import customer_writes, make_agent, make_page, make_workgroup, refresh
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class Floor:
+    """A workgroup whose members each have a desktop socket (a channel in their groups)."""
+
+    def __init__(self, members: int) -> None:
+        self.layer = get_channel_layer()
+        self.workgroup = make_workgroup()
+        self.page = make_page(self.workgroup, page_id=f"1000{self.workgroup.pk:011d}")
+        self.agents = [make_agent(workgroups=[self.workgroup]) for _ in range(members)]
+        self.channels: dict[int, str] = {}
+        for agent in self.agents:
+            # A plain name: Redis receives it directly, from whichever loop asks.
+            channel = f"test.member.{agent.pk}"
+            self.channels[agent.pk] = channel
+            for group in (
+                audience.agent_group(agent.pk),
+                audience.workgroup_group(self.workgroup.pk),
+            ):
+                async_to_sync(self.layer.group_add)(group, channel)
+
+    def frames(self, agent) -> list[str]:
+        """Every frame this member's socket has been sent so far."""
+        got = []
+        for message in self._messages(self.channels[agent.pk]):
+            got.append(message["html"] if message["type"] == live.FRAME else message["type"])
+        return got
+
+    def _messages(self, channel):
+        if isinstance(self.layer, InMemoryChannelLayer):
+            # Without waiting: the layer's queues belong to one event loop.
+            queue = self.layer.channels.get(channel)
+            while queue is not None and not queue.empty():
+                yield queue.get_nowait()[1]
+            return
+        while True:
+            try:
+                yield async_to_sync(self._receive)(channel)
+            except TimeoutError:
+                return
+
+    async def _receive(self, channel):
+        return await asyncio.wait_for(self.layer.receive(channel), timeout=0.2)
+
+    def leave(self) -> None:
+        for agent in self.agents:
+            for group in (
+                audience.agent_group(agent.pk),
+                audience.workgroup_group(self.workgroup.pk),
+            ):
+                async_to_sync(self.layer.group_discard)(group, self.channels[agent.pk])
+
+
+@pytest.fixture
+def counted_renders(monkeypatch):
+    """How many templates the fragments render (a spy: it renders as before)."""
+    calls = []
+
+    def counting(name, *args, **kwargs):
+        calls.append(name)
+        return real_render_to_string(name, *args, **kwargs)
+
+    monkeypatch.setattr(fragments, "render_to_string", counting)
+    return calls
+
+
+def deliver_cost(event, counted_renders) -> tuple[int, int]:
+    counted_renders.clear()
+    live.renderer._queue_sent_at.clear()  # the queue is not held back by an earlier test
+    with CaptureQueriesContext(connection) as queries:
+        live.deliver(sender=None, event=event)
+    return len(queries), len(counted_renders)
+
+
+def offer_on(floor: Floor):
+    """A customer writes and is offered to the first member; returns the offer event."""
+    received = customer_writes(floor.workgroup, text="Hello?", page_id=floor.page.page_id)
+    interaction = refresh(received.interaction)
+    assert interaction.state == "alerting"
+    return interaction, received.message
+
+
+@pytest.mark.parametrize("event_kind", ["offer", "message", "pickup"])
+def test_one_event_costs_the_same_with_2_and_with_200_members_online(event_kind, counted_renders):
+    costs = []
+    for members in (2, 200):
+        floor = Floor(members)
+        try:
+            interaction, message = offer_on(floor)
+            if event_kind == "offer":
+                event = interaction_event(interaction, previous_state="queued")
+            elif event_kind == "message":
+                event = message_event(message, interaction)
+            else:
+                services.pickup(interaction_id=interaction.pk, agent=interaction.agent)
+                event = interaction_event(
+                    refresh(interaction),
+                    previous_state="alerting",
+                    previous_agent_id=interaction.agent_id,
+                )
+            costs.append(deliver_cost(event, counted_renders))
+        finally:
+            floor.leave()
+            Interaction.objects.all().delete()
+    (queries_2, renders_2), (queries_200, renders_200) = costs
+    assert queries_2 == queries_200
+    assert renders_2 == renders_200
+    assert renders_200 <= 6
+
+
+def test_members_hear_a_new_customer_in_one_queue_frame_the_offered_agent_gets_their_own():
+    floor = Floor(20)
+    try:
+        interaction, _ = offer_on(floor)
+        offered = interaction.agent
+        others = [agent for agent in floor.agents if agent.pk != offered.pk]
+        for agent in others:
+            frames = floor.frames(agent)
+            # The queue, rendered once for the workgroup (the customer came and
+            # went in it), and nothing of the offered agent's.
+            assert all(f'id="workgroup-queue-{floor.workgroup.pk}"' in f for f in frames)
+            assert 1 <= len(frames) <= 2
+        mine = "".join(floor.frames(offered))
+        assert f'id="interaction-{interaction.pk}"' in mine and 'data-state="alerting"' in mine
+        assert f'id="toolbar-{interaction.pk}"' in mine
+    finally:
+        floor.leave()
+
+
+def test_reading_reaches_only_the_readers_own_tabs():
+    floor = Floor(3)
+    try:
+        interaction, _ = offer_on(floor)
+        agent = interaction.agent
+        services.pickup(interaction_id=interaction.pk, agent=agent)
+        customer_writes(floor.workgroup, text="Another line", page_id=floor.page.page_id)
+        for member in floor.agents:
+            floor.frames(member)  # drain
+        live.deliver(
+            sender=None,
+            event=interaction_event(refresh(interaction), type_=EventType.INTERACTION_READ),
+        )
+        assert [f for f in floor.frames(agent) if 'id="my-interactions"' in f]
+        for member in floor.agents:
+            if member.pk != agent.pk:
+                assert floor.frames(member) == []
+    finally:
+        floor.leave()
