@@ -7,4 +7,4 @@ class ConnectConfig(AppConfig):
 
     def ready(self) -> None:
         # Routing's after-commit announcements reach the browsers from here.
-        from connect import db_connections, live  # noqa: F401
+        from connect import db_connections, live, sessions  # noqa: F401

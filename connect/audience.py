@@ -75,6 +75,8 @@ class Plan:
     # Workgroups whose queue changed: rendered once each, coalesced.
     queues: frozenset[int] = frozenset()
     board: bool = False
+    # (agent, workgroups now): their sockets follow, and get their queue panel anew.
+    membership: tuple[int, frozenset[int]] | None = None
     fragments: tuple[Fragment, ...] = field(init=False, default=())
 
     def __post_init__(self) -> None:
@@ -93,6 +95,8 @@ def plan(event: RoutingEvent) -> Plan:
         return Plan(frames=(Frame(agent_group(event.agent_id), (_my_list(event.agent_id),)),))
     if event.type == EventType.MESSAGE_CHANGED:
         return _message_changed(event)
+    if event.type == EventType.MEMBERSHIP_CHANGED and event.agent_id:
+        return Plan(membership=(event.agent_id, event.member_of), board=True)
     if event.type == EventType.AGENT_CHANGED and event.agent_id:
         picker = Fragment(STATUS_PICKER, agent_id=event.agent_id)
         return Plan(frames=(Frame(agent_group(event.agent_id), (picker,)),), board=True)

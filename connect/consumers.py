@@ -120,6 +120,8 @@ class DesktopConsumer(AsyncWebsocketConsumer):
 
     async def session_end(self, message: dict) -> None:
         """Logged out (this session, or every one), or no longer allowed in."""
+        if message.get("boards_only"):
+            return  # left the Supervisors group: the desktop stays
         key = message.get("session_key")
         session = self.scope.get("session")
         if key and (session is None or session.session_key != key):

@@ -118,6 +118,14 @@ def queue(agent: Agent, *, oob: bool = False) -> str:
     return _render("queue", {"agent": agent, "oob": oob, **_queue_context(agent)})
 
 
+def membership_parts(agent_id: int) -> str:
+    """What changes on an agent's desktop with their workgroups: the queue panel, the banners."""
+    agent = selectors.agent_by_id(agent_id)
+    if agent is None:
+        return ""
+    return queue(agent, oob=True) + messenger_fragments.token_banner(agent, oob=True)
+
+
 def workgroup_queue(workgroup_id: int) -> str:
     """One workgroup's part of the queue panel, the same for every member (pushed)."""
     workgroup = Workgroup.objects.filter(pk=workgroup_id).first()

@@ -60,7 +60,7 @@ def deliver_page_change(sender, page_id: str, workgroup_ids, **kwargs) -> None:
 
 
 def hand_over(plan: Plan) -> None:
-    if not plan.frames and not plan.queues and not plan.board:
+    if not plan.frames and not plan.queues and not plan.board and not plan.membership:
         return
     if settings.LIVE_UPDATES == "inline":
         renderer.render([plan], coalesce=False)
@@ -133,6 +133,9 @@ class Renderer:
                 messages.append((group, {"type": FRAME, "html": body, "skip": sorted(skip)}))
         queues = set().union(*(plan.queues for plan in plans))
         messages += self._queue_frames(queues, listened, coalesce=coalesce)
+        for plan in plans:
+            if plan.membership:
+                messages.append(_membership_message(*plan.membership))
         if any(plan.board for plan in plans):
             messages.append((audience.BOARD_GROUP, {"type": "board.changed"}))
         if messages:
@@ -163,6 +166,19 @@ class Renderer:
 
 
 renderer = Renderer()
+
+
+def _membership_message(agent_id: int, workgroup_ids: frozenset[int]) -> tuple[str, dict]:
+    """The agent's sockets join and leave workgroup groups, and redraw the parts
+    that depend on their workgroups (one agent: rendered for them)."""
+    return (
+        audience.agent_group(agent_id),
+        {
+            "type": "desktop.membership",
+            "workgroup_ids": sorted(workgroup_ids),
+            "html": fragments.membership_parts(agent_id),
+        },
+    )
 
 
 def _listened_groups() -> set[str] | None:

@@ -48,6 +48,7 @@ class WorkgroupAdmin(admin.ModelAdmin):
     inlines = [WrapUpCodeInline]
 
     def save_related(self, request, form, formsets, change) -> None:
+        before = {getattr(m, "pk", m) for m in form.initial.get("members", ())}
         super().save_related(request, form, formsets, change)
         # More room (a higher capacity, new members) is offered at once.
         if "capacity_per_agent" in form.changed_data:
@@ -56,7 +57,10 @@ class WorkgroupAdmin(admin.ModelAdmin):
                 capacity_per_agent=form.cleaned_data["capacity_per_agent"],
             )
         if "members" in form.changed_data:
-            services.workgroup_members_changed(workgroup_ids=[form.instance.pk])
+            after = {agent.pk for agent in form.cleaned_data["members"]}
+            services.workgroup_members_changed(
+                workgroup_ids=[form.instance.pk], agent_ids=before ^ after
+            )
 
 
 @admin.register(Agent)
@@ -133,7 +137,8 @@ class AgentAdmin(admin.ModelAdmin):
             )
         if "workgroups" in form.changed_data:
             services.workgroup_members_changed(
-                workgroup_ids=[w.pk for w in form.cleaned_data["workgroups"]]
+                workgroup_ids=[w.pk for w in form.cleaned_data["workgroups"]],
+                agent_ids=[form.instance.pk],
             )
 
     @admin.display(description="Username", ordering="user__username")

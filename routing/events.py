@@ -29,6 +29,8 @@ class EventType(StrEnum):
     MESSAGE_CHANGED = "message.changed"
     # An agent's status changed.
     AGENT_CHANGED = "agent.changed"
+    # An agent joined or left workgroups (`member_of`: the ones they are in now).
+    MEMBERSHIP_CHANGED = "agent.membership_changed"
 
 
 routing_event = Signal()
@@ -50,6 +52,8 @@ class RoutingEvent:
     previous_workgroup_id: int | None = None
     # For MESSAGE_CHANGED: a message from the customer (it moves unread marks).
     inbound: bool = False
+    # For MEMBERSHIP_CHANGED: the workgroups the agent is in after the change.
+    member_of: frozenset[int] = frozenset()
 
     @property
     def agent_ids(self) -> frozenset[int]:

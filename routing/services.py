@@ -9,6 +9,7 @@ is a no-op, but every transaction is `IMMEDIATE`, so writers are serialised.
 """
 
 import logging
+from collections.abc import Iterable
 from datetime import timedelta
 
 from django.db import transaction
@@ -871,7 +872,20 @@ def set_workgroup_capacity(*, workgroup_id: int, capacity_per_agent: int) -> Wor
     return workgroup
 
 
-def workgroup_members_changed(*, workgroup_ids: list[int]) -> None:
-    """Agents joined (or left) these workgroups: offer what waits there."""
+def workgroup_members_changed(*, workgroup_ids: list[int], agent_ids: Iterable[int] = ()) -> None:
+    """Agents joined (or left) these workgroups: offer what waits there.
+
+    Announces MEMBERSHIP_CHANGED for each agent whose membership changed, with
+    the workgroups they are in now, so that their open desktops follow at once.
+    """
     with transaction.atomic():
+        for agent_id in sorted(set(agent_ids)):
+            member_of = Workgroup.objects.filter(members=agent_id).values_list("pk", flat=True)
+            publish_on_commit(
+                RoutingEvent(
+                    type=EventType.MEMBERSHIP_CHANGED,
+                    agent_id=agent_id,
+                    member_of=frozenset(member_of),
+                )
+            )
         _offer_after_commit(*workgroup_ids)

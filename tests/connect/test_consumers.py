@@ -111,3 +111,182 @@ async def test_a_customer_message_on_a_connected_interaction_is_pushed_as_a_bubb
     assert f'hx-swap-oob="beforeend:#transcript-{received.interaction.pk}"' in frame
     assert 'class="bubble customer"' in frame
     await communicator.disconnect()
+
+
+# --- open sockets follow membership and sessions -------------------------------------------
+
+
+async def closed(communicator, timeout: float = 3.0) -> int | None:
+    """The close code the server sent, skipping frames that came before it."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        remaining = deadline - asyncio.get_running_loop().time()
+        output = await communicator.receive_output(timeout=max(remaining, 0.01))
+        if output["type"] == "websocket.close":
+            return output.get("code")
+
+
+def away_member(workgroup):
+    from routing.models import AgentStatus
+
+    return make_agent(workgroups=[workgroup], online=False, status=AgentStatus.AWAY)
+
+
+async def test_joining_a_workgroup_brings_its_queue_to_the_open_desktop_at_once(workgroup):
+    from routing import services
+
+    other = await database_sync_to_async(make_workgroup)("Billing")
+    await database_sync_to_async(make_page)(other, page_id="100000000000002")
+    agent = await database_sync_to_async(away_member)(workgroup)
+    cookie = await database_sync_to_async(session_cookie)(agent.user)
+    communicator = desktop_socket(cookie)
+    assert (await communicator.connect())[0]
+
+    def join_billing():
+        other.members.add(agent)
+        services.workgroup_members_changed(workgroup_ids=[other.pk], agent_ids=[agent.pk])
+
+    await database_sync_to_async(join_billing)()
+    # The queue panel, redrawn for the agent with the new workgroup's part.
+    frame = await receive_until(communicator, f'id="workgroup-queue-{other.pk}"')
+    assert 'id="workgroup-queue"' in frame
+
+    # From now on, the new workgroup's queue reaches this socket live.
+    await database_sync_to_async(customer_writes)(
+        other, psid="7400000000000001", page_id="100000000000002", text="Billing question"
+    )
+    frame = await receive_until(communicator, f'id="workgroup-queue-{other.pk}"')
+    assert 'data-state="queued"' in frame
+
+    def leave_first():
+        workgroup.members.remove(agent)
+        services.workgroup_members_changed(workgroup_ids=[workgroup.pk], agent_ids=[agent.pk])
+
+    await database_sync_to_async(leave_first)()
+    await receive_until(communicator, 'id="workgroup-queue"')
+    await database_sync_to_async(customer_writes)(workgroup, text="Anyone?")
+    # Nothing of the workgroup it left reaches it any more.
+    assert not any(
+        f'id="workgroup-queue-{workgroup.pk}"' in f for f in await frames_for(communicator)
+    )
+    await communicator.disconnect()
+
+
+async def frames_for(communicator, seconds: float = 0.5) -> list[str]:
+    """Every frame that arrives within `seconds`."""
+    frames = []
+    deadline = asyncio.get_running_loop().time() + seconds
+    while asyncio.get_running_loop().time() < deadline:
+        while not await communicator.receive_nothing(timeout=0.05, interval=0.01):
+            frames.append(await communicator.receive_from())
+    return frames
+
+
+async def test_logging_out_closes_that_sessions_desktop_and_takes_back_its_offers(workgroup):
+    agent = await database_sync_to_async(make_agent)(workgroups=[workgroup], online=False)
+    browser = Client()
+    await database_sync_to_async(browser.force_login)(agent.user)
+    cookie = f"sessionid={browser.cookies['sessionid'].value}".encode()
+    other_session = await database_sync_to_async(session_cookie)(agent.user)
+    this_tab, other_tab = desktop_socket(cookie), desktop_socket(other_session)
+    assert (await this_tab.connect())[0] and (await other_tab.connect())[0]
+
+    await database_sync_to_async(browser.post)("/accounts/logout/")
+    assert await closed(this_tab) == 4401
+    await this_tab.disconnect()  # as the server does once the socket is closed
+    # The other session's tab stays open.
+    assert await other_tab.receive_nothing(timeout=0.3)
+    await other_tab.disconnect()
+    assert not await database_sync_to_async(DesktopConnection.objects.filter(agent=agent).exists)()
+
+
+async def test_a_deactivated_login_loses_its_desktop(workgroup):
+    agent = await database_sync_to_async(make_agent)(workgroups=[workgroup], online=False)
+    cookie = await database_sync_to_async(session_cookie)(agent.user)
+    communicator = desktop_socket(cookie)
+    assert (await communicator.connect())[0]
+    received = await database_sync_to_async(customer_writes)(workgroup)
+    await receive_until(communicator, 'data-state="alerting"')
+
+    def deactivate():
+        agent.user.is_active = False
+        agent.user.save()
+
+    await database_sync_to_async(deactivate)()
+    assert await closed(communicator) == 4401
+    await communicator.disconnect()
+    interaction = await database_sync_to_async(Interaction.objects.get)(pk=received.interaction.pk)
+    assert interaction.state == InteractionState.QUEUED  # the offer went back
+
+
+async def test_leaving_the_supervisors_group_closes_the_board_not_the_desktop(workgroup):
+    from django.contrib.auth.models import Group
+
+    from tests.connect.test_board import board_socket
+    from tests.supervisors import make_supervisor
+
+    def supervising_agent():
+        supervisor = make_supervisor("sue")
+        make_agent_for(supervisor, workgroup)
+        return supervisor
+
+    user = await database_sync_to_async(supervising_agent)()
+    cookie = await database_sync_to_async(session_cookie)(user)
+    board, desk = board_socket(cookie), desktop_socket(cookie)
+    assert (await board.connect())[0] and (await desk.connect())[0]
+
+    def demote():
+        user.groups.remove(Group.objects.get(name="Supervisors"))
+
+    await database_sync_to_async(demote)()
+    assert await closed(board) == 4401
+    assert await desk.receive_nothing(timeout=0.3)
+    await board.disconnect()
+    await desk.disconnect()
+
+
+def make_agent_for(user, workgroup):
+    from routing.models import Agent
+
+    agent = Agent.objects.create(user=user)
+    workgroup.members.add(agent)
+    return agent
+
+
+async def test_a_member_looking_at_a_queued_interaction_hears_it_and_sees_it_go(workgroup):
+    from routing import services
+
+    looking = await database_sync_to_async(away_member)(workgroup)
+    cookie = await database_sync_to_async(session_cookie)(looking.user)
+    communicator = desktop_socket(cookie)
+    assert (await communicator.connect())[0]
+    received = await database_sync_to_async(customer_writes)(workgroup, text="First words")
+    interaction_id = received.interaction.pk
+
+    # The tab opened it from the queue: it tells its socket so.
+    await communicator.send_json_to({"view": interaction_id})
+    await asyncio.sleep(0.1)
+    await database_sync_to_async(customer_writes)(workgroup, text="Still waiting")
+    frame = await receive_until(communicator, "Still waiting")
+    assert f"beforeend:#transcript-{interaction_id}" in frame
+
+    # Offered to a colleague: the looking member's view says where it went.
+    colleague = await database_sync_to_async(make_agent)(workgroups=[workgroup])
+    await database_sync_to_async(services.offer_waiting)(workgroup_id=workgroup.pk)
+    frame = await receive_until(communicator, f'id="workspace-{interaction_id}"')
+    assert f"Offered to {colleague.display_name}" in frame
+    await communicator.disconnect()
+
+
+async def test_a_tab_cannot_listen_to_an_interaction_it_may_not_see(workgroup):
+    stranger_group = await database_sync_to_async(make_workgroup)("Elsewhere")
+    stranger = await database_sync_to_async(away_member)(stranger_group)
+    cookie = await database_sync_to_async(session_cookie)(stranger.user)
+    communicator = desktop_socket(cookie)
+    assert (await communicator.connect())[0]
+    received = await database_sync_to_async(customer_writes)(workgroup, text="Private")
+    await communicator.send_json_to({"view": received.interaction.pk})
+    await asyncio.sleep(0.1)
+    await database_sync_to_async(customer_writes)(workgroup, text="Card 4242")
+    assert not any("Card 4242" in f for f in await frames_for(communicator))
+    await communicator.disconnect()
