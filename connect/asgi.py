@@ -13,11 +13,13 @@ from django.urls import path  # noqa: E402
 from connect.board_consumer import BoardConsumer  # noqa: E402
 from connect.consumers import DesktopConsumer  # noqa: E402
 from connect.timers import StartTimersOnFirstUse  # noqa: E402
+from facebook.webhook_asgi import WebhookFastPath  # noqa: E402
 
 application = StartTimersOnFirstUse(
     ProtocolTypeRouter(
         {
-            "http": django_asgi_app,
+            # Meta's webhook POSTs skip Django's request machinery (facebook.webhook_asgi).
+            "http": WebhookFastPath(django_asgi_app),
             "websocket": AllowedHostsOriginValidator(
                 AuthMiddlewareStack(
                     URLRouter(

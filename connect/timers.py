@@ -64,7 +64,7 @@ class StartTimersOnFirstUse:
         live.note_server_loop()
         if scope["type"] in ("http", "websocket"):
             # Bodies a stopped process stored but did not route are routed now.
-            ingest.router.start()
+            ingest.start_router()
             if self.enabled:
                 ensure_timer_loop()
         return await self.app(scope, receive, send)

@@ -21,7 +21,9 @@ retried with backoff and, after MAX_ATTEMPTS, given up with its reason
 (verdict `error`, visible in admin); it never blocks the bodies behind it.
 """
 
+import asyncio
 import logging
+import queue
 import threading
 from datetime import timedelta
 
@@ -46,17 +48,88 @@ POLL_SECONDS = 2.0
 
 def store(body: parsing.Body) -> WebhookDelivery:
     """Store a verified body durably; routing it is left to `route_due`."""
+    delivery = _new_delivery(body)
+    delivery.save(force_insert=True)
+    return delivery
+
+
+def _new_delivery(body: parsing.Body) -> WebhookDelivery:
     if not body.is_page:
         logger.warning("webhook body for object %r stored, not handled", body.object)
-        return WebhookDelivery.objects.create(
+        return WebhookDelivery(
             body=body.text,
             verdict=WebhookVerdict.NOT_PAGE,
             event_count=body.item_count,
             detail=f"object is {body.object!r}, not 'page'",
         )
-    return WebhookDelivery.objects.create(
+    return WebhookDelivery(
         body=body.text, verdict=WebhookVerdict.PENDING, event_count=body.item_count
     )
+
+
+# Bodies stored in one transaction at most: under load, requests that arrive
+# while a commit runs share the next one (each still waits for its own).
+GROUP_COMMIT_MAX = 64
+
+
+class GroupCommit:
+    """Stores bodies for the asynchronous webhook path, many requests to a commit.
+
+    One thread per process takes every body waiting, inserts them in one
+    transaction and then settles each request's future: a request is answered
+    only after the commit that holds its body.
+    """
+
+    def __init__(self) -> None:
+        self._waiting: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    async def store(self, body: parsing.Body) -> WebhookDelivery:
+        loop = asyncio.get_running_loop()
+        stored = loop.create_future()
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="webhook-store", daemon=True)
+                self._thread.start()
+        self._waiting.put((body, loop, stored))
+        return await stored
+
+    def _run(self) -> None:
+        while True:
+            batch = [self._waiting.get()]
+            while len(batch) < GROUP_COMMIT_MAX:
+                try:
+                    batch.append(self._waiting.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                close_old_connections()
+                with transaction.atomic():
+                    deliveries = WebhookDelivery.objects.bulk_create(
+                        [_new_delivery(body) for body, _, _ in batch]
+                    )
+                outcomes: list = deliveries
+            except Exception as exc:
+                logger.exception("%s webhook bodies could not be stored", len(batch))
+                outcomes = [exc] * len(batch)
+            finally:
+                # Kept for the next batch unless CONN_MAX_AGE says otherwise.
+                close_old_connections()
+            for (_, loop, stored), outcome in zip(batch, outcomes, strict=True):
+                loop.call_soon_threadsafe(_settle, stored, outcome)
+
+
+def _settle(stored, outcome) -> None:
+    if stored.done():
+        return  # the request went away
+    if isinstance(outcome, Exception):
+        stored.set_exception(outcome)
+    else:
+        stored.set_result(outcome)
+
+
+group_commit = GroupCommit()
 
 
 def _due():
@@ -233,6 +306,12 @@ class Router:
 
 
 router = Router()
+
+
+def start_router() -> None:
+    """Start this server process's router, where stored bodies are routed in the background."""
+    if settings.FACEBOOK_WEBHOOK_ROUTING == "background":
+        router.start()
 
 
 def kick() -> None:

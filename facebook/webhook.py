@@ -7,8 +7,10 @@ is stored; `ingest` routes it right after, off the request.
 import hashlib
 import hmac
 import logging
+from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, UnreadablePostError
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -19,6 +21,8 @@ logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 SIGNATURE_PREFIX = "sha256="
+# Not stored, so not acknowledged: Meta delivers it again.
+STORE_FAILED = "could not store the body; please retry"
 
 
 def _plain(text: str, status: int = 200) -> HttpResponse:
@@ -53,6 +57,26 @@ def _handshake(request: HttpRequest) -> HttpResponse:
     return _plain(challenge)
 
 
+@dataclass(frozen=True)
+class Refusal:
+    status: int
+    reason: str
+
+
+def verify(raw: bytes, signature: str | None) -> parsing.Body | Refusal:
+    """The verified body, or why it is refused: 413, then 403, then 400, as the contract says."""
+    limit = settings.FACEBOOK_WEBHOOK_MAX_BYTES
+    if len(raw) > limit:
+        return Refusal(413, f"body over {limit} bytes")
+    problem = signature_problem(raw, signature)
+    if problem:
+        return Refusal(403, problem)
+    try:
+        return parsing.parse_body(raw)
+    except parsing.BadEnvelope as exc:
+        return Refusal(400, str(exc))
+
+
 def _receive(request: HttpRequest) -> HttpResponse:
     limit = settings.FACEBOOK_WEBHOOK_MAX_BYTES
     # Refuse by the declared length before reading; then read at most one byte
@@ -63,20 +87,15 @@ def _receive(request: HttpRequest) -> HttpResponse:
         raw = request.read(limit + 1)
     except UnreadablePostError:
         return _refuse("body could not be read", 400)
-    if len(raw) > limit:
-        return _refuse(f"body over {limit} bytes", 413)
-
-    problem = signature_problem(raw, request.headers.get(SIGNATURE_HEADER))
-    if problem:
-        return _refuse(problem, 403)
-
-    try:
-        body = parsing.parse_body(raw)
-    except parsing.BadEnvelope as exc:
-        return _refuse(str(exc), 400)
-
+    verified = verify(raw, request.headers.get(SIGNATURE_HEADER))
+    if isinstance(verified, Refusal):
+        return _refuse(verified.reason, verified.status)
     # Stored (committed) before the answer; routed after it, off the request.
-    ingest.store(body)
+    try:
+        ingest.store(verified)
+    except DatabaseError:
+        logger.exception("webhook body could not be stored")
+        return _plain(STORE_FAILED, 503)
     ingest.kick()
     return _plain("EVENT_RECEIVED")
 
