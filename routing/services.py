@@ -200,12 +200,38 @@ def _cannot_take(agent: Agent, workgroup: Workgroup) -> str:
     return ""
 
 
+def _offer_waiting_in(workgroup_id: int):
+    """After-commit work: offer what waits in one workgroup (marked, to be found again)."""
+
+    def offer() -> None:
+        offer_waiting(workgroup_id=workgroup_id)
+
+    offer.offers_workgroup_id = workgroup_id
+    return offer
+
+
 def _offer_after_commit(*workgroup_ids: int) -> None:
     # Robust: the change that freed an agent is committed, so a failed offer
     # (a lock timeout, a dropped connection) must not fail the caller's
     # request; it is logged, and the timers offer what still waits.
-    for workgroup_id in {w for w in workgroup_ids if w}:
-        transaction.on_commit(lambda w=workgroup_id: offer_waiting(workgroup_id=w), robust=True)
+    for workgroup_id in {w for w in workgroup_ids if w} - _offers_already_due():
+        transaction.on_commit(_offer_waiting_in(workgroup_id), robust=True)
+
+
+def _offers_already_due() -> set[int]:
+    """Workgroups whose offer this transaction already runs after commit.
+
+    One offer per workgroup is enough however many changes a transaction
+    makes (the router commits many customers' messages at once). A pending
+    callback is dropped by Django when a savepoint that holds it rolls back,
+    and every savepoint still open holds new work too: so whatever would
+    undo the pending offer undoes the new change as well.
+    """
+    return {
+        func.offers_workgroup_id
+        for _savepoints, func, _robust in transaction.get_connection().run_on_commit
+        if hasattr(func, "offers_workgroup_id")
+    }
 
 
 def _offer_for_agent_after_commit(agent_id: int) -> None:

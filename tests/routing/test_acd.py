@@ -4,10 +4,12 @@ These tests commit for real (`transaction=True`): the ACD runs after the
 commit of whatever freed an agent or queued an interaction, as in production.
 """
 
+import contextlib
 import itertools
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from routing import services
@@ -368,3 +370,31 @@ def test_desktop_connections_are_per_tab():
     services.desktop_opened(agent=agent, channel_name="tab-2")
 
     assert DesktopConnection.objects.filter(agent=agent).count() == 2
+
+
+def _offers(callbacks) -> list[int]:
+    return [c.offers_workgroup_id for c in callbacks if hasattr(c, "offers_workgroup_id")]
+
+
+@pytest.mark.django_db(transaction=False)
+def test_many_arrivals_in_one_transaction_offer_their_workgroup_once(
+    django_capture_on_commit_callbacks,
+):
+    workgroup = make_workgroup()
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        for n in range(5):
+            customer_writes(workgroup, psid=f"79000000000000{n:02d}")
+    assert _offers(callbacks) == [workgroup.pk]
+
+
+@pytest.mark.django_db(transaction=False)
+def test_an_offer_undone_with_its_savepoint_is_registered_again(
+    django_capture_on_commit_callbacks,
+):
+    workgroup = make_workgroup()
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        with contextlib.suppress(RuntimeError), transaction.atomic():
+            customer_writes(workgroup, psid="7900000000000101")
+            raise RuntimeError("this body is undone")
+        customer_writes(workgroup, psid="7900000000000102")
+    assert _offers(callbacks) == [workgroup.pk]
