@@ -17,7 +17,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from routing import board, selectors, services, supervision
+from routing import board, selectors, services
 from routing.models import Agent, AgentStatus, DesktopConnection, Interaction, Workgroup
 from routing.services import RoutingError
 
@@ -131,12 +131,12 @@ def transfer(request: HttpRequest, pk: int) -> HttpResponse:
         return _refused(request, "Choose an agent or a workgroup to transfer to.", 422)
     try:
         if kind == "agent":
-            done = supervision.supervisor_transfer_to_agent(
+            done = services.supervisor_transfer_to_agent(
                 interaction_id=pk, supervisor_user_id=request.user.pk, to_agent_id=int(target_id)
             )
             words = f"Offered to {done.agent.display_name}."
         else:
-            done = supervision.supervisor_transfer_to_workgroup(
+            done = services.supervisor_transfer_to_workgroup(
                 interaction_id=pk,
                 supervisor_user_id=request.user.pk,
                 workgroup_id=int(target_id),
@@ -153,7 +153,7 @@ def disconnect(request: HttpRequest, pk: int) -> HttpResponse:
     if not may_act_on_interactions(request.user):
         return _refused(request, "You may not disconnect interactions.", 403)
     try:
-        done = supervision.supervisor_disconnect(
+        done = services.supervisor_disconnect(
             interaction_id=pk, supervisor_user_id=request.user.pk, reason="from the live board"
         )
     except RoutingError as refused:

@@ -12,8 +12,8 @@ from django.utils.functional import SimpleLazyObject
 
 from connect import audience, messenger_fragments
 from routing import selectors
-from routing.messaging import reply_window
 from routing.models import Agent, AgentStatus, Interaction, InteractionState, Message, Workgroup
+from routing.rules import reply_window
 
 TEMPLATE = "desktop/desktop.html"
 S = InteractionState

@@ -18,8 +18,8 @@ from django.views.decorators.http import require_GET, require_POST
 from connect import bubbles
 from facebook import actions
 from routing import selectors
-from routing.messaging import reply_window
 from routing.models import Interaction, InteractionState, Message
+from routing.rules import reply_window
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from connect import fragments
 from connect.views import _agent
-from routing import responses, selectors
+from routing import rules, selectors, services
 from routing.models import Agent, Interaction, StoredResponse
 from routing.services import RoutingError
 
@@ -32,7 +32,7 @@ def _fill(found: list[StoredResponse], agent: Agent, interaction: Interaction) -
     page_name = fragments._page_name(interaction.customer.page_id)
     agent_first_name = agent.user.first_name or agent.display_name
     for response in found:
-        response.filled_text = responses.fill_macros(
+        response.filled_text = services.fill_macros(
             response.text,
             customer_first_name=interaction.customer.first_name,
             agent_first_name=agent_first_name,
@@ -103,7 +103,7 @@ def favourite(request: HttpRequest, pk: int) -> HttpResponse:
     agent = _agent(request)
     interaction = _interaction(request, agent)
     try:
-        responses.set_favourite(user=agent.user, response_id=pk, on=request.POST.get("on") == "1")
+        services.set_favourite(user=agent.user, response_id=pk, on=request.POST.get("on") == "1")
     except RoutingError as refused:
         raise Http404(str(refused)) from None
     return render(request, f"{TEMPLATE}#results", _results(request, agent, interaction))
@@ -116,7 +116,7 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
     interaction = _interaction(request, agent)
     error = ""
     try:
-        responses.delete_my_response(user=agent.user, response_id=pk)
+        services.delete_my_response(user=agent.user, response_id=pk)
     except RoutingError as refused:
         error = str(refused)
     context = _results(request, agent, interaction, error=error)
@@ -136,7 +136,7 @@ def _my_categories(agent: Agent) -> list[str]:
 def new(request: HttpRequest) -> HttpResponse:
     """The "Save as response" dialog, holding the composer's text."""
     agent = _agent(request)
-    text = request.GET.get("text", "")[: responses.MAX_TEXT_LENGTH]
+    text = request.GET.get("text", "")[: rules.MAX_TEXT_LENGTH]
     return render(
         request,
         f"{TEMPLATE}#save_dialog",
@@ -153,7 +153,7 @@ def save(request: HttpRequest) -> HttpResponse:
         for name in ("name", "shortcut", "labels", "category", "text")
     }
     try:
-        saved = responses.save_my_response(user=agent.user, **fields)
+        saved = services.save_my_response(user=agent.user, **fields)
     except RoutingError as refused:
         context = {"form": fields, "error": str(refused), "my_categories": _my_categories(agent)}
         return render(request, f"{TEMPLATE}#save_dialog", context, status=422)

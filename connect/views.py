@@ -13,7 +13,7 @@ from django.utils.html import escape
 from django.views.decorators.http import require_GET, require_POST
 
 from connect import fragments, messenger_fragments
-from routing import messaging, selectors, services
+from routing import selectors, services
 from routing.models import Agent, InteractionState
 from routing.services import RoutingError
 
@@ -174,7 +174,7 @@ def send_message(request: HttpRequest, pk: int) -> HttpResponse:
     except ValueError:
         client_id = None
     try:
-        message = messaging.store_reply(
+        message = services.store_reply(
             interaction_id=pk, agent=agent, text=text, client_id=client_id
         )
     except RoutingError as refused:
@@ -188,9 +188,9 @@ def send_message(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 MESSAGE_ACTIONS = {
-    "resend": messaging.resend,
-    "retry": messaging.resend,
-    "delete": messaging.delete_unsent,
+    "resend": services.resend,
+    "retry": services.resend,
+    "delete": services.delete_unsent,
 }
 
 

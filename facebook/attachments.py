@@ -21,8 +21,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from facebook.background import BackgroundPool
-from routing.message_updates import record_attachment_copy
 from routing.models import Message
+from routing.services import record_attachment_copy
 
 logger = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ from facebook.parsing import (
     Standby,
     ms_to_datetime,
 )
-from routing import message_updates, messaging
+from routing import services
 from routing.services import RoutingError
 
 logger = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ def _customer_message(page: FacebookPage, event: CustomerMessage) -> str | None:
         attachments.append(
             {"type": "quick_reply", "url": None, "title": "", "payload": event.quick_reply_payload}
         )
-    received = messaging.receive_customer_message(
+    received = services.receive_customer_message(
         workgroup_id=page.workgroup_id,
         page_id=page.page_id,
         psid=event.psid,
@@ -67,7 +67,7 @@ def _customer_message(page: FacebookPage, event: CustomerMessage) -> str | None:
 
 def _postback(page: FacebookPage, event: Postback) -> str | None:
     # A tapped button reads as the customer writing its title ("Get Started").
-    received = messaging.receive_customer_message(
+    received = services.receive_customer_message(
         workgroup_id=page.workgroup_id,
         page_id=page.page_id,
         psid=event.psid,
@@ -82,7 +82,7 @@ def _postback(page: FacebookPage, event: Postback) -> str | None:
     return None
 
 
-def _after_customer_message(page: FacebookPage, received: messaging.Received) -> None:
+def _after_customer_message(page: FacebookPage, received: services.Received) -> None:
     """Off the request, after commit: keep copies of attachments, fetch a stale profile."""
     if received.duplicate:
         return
@@ -91,7 +91,7 @@ def _after_customer_message(page: FacebookPage, received: messaging.Received) ->
 
 
 def _page_echo(page: FacebookPage, event: PageEcho) -> str | None:
-    message = messaging.record_page_echo(
+    message = services.record_page_echo(
         page_id=page.page_id,
         psid=event.psid,
         mid=event.mid,
@@ -116,7 +116,7 @@ def _our_client_id(event: PageEcho) -> uuid.UUID | None:
 
 
 def _delivery(page: FacebookPage, event: Delivery) -> str | None:
-    messaging.record_delivered(
+    services.record_delivered(
         page_id=page.page_id,
         psid=event.psid,
         mids=event.mids,
@@ -126,14 +126,14 @@ def _delivery(page: FacebookPage, event: Delivery) -> str | None:
 
 
 def _read(page: FacebookPage, event: Read) -> str | None:
-    messaging.record_read(
+    services.record_read(
         page_id=page.page_id, psid=event.psid, watermark=ms_to_datetime(event.watermark_ms)
     )
     return None
 
 
 def _message_edit(page: FacebookPage, event: MessageEdit) -> str | None:
-    message = messaging.record_customer_edit(
+    message = services.record_customer_edit(
         page_id=page.page_id,
         psid=event.psid,
         mid=event.mid,
@@ -147,7 +147,7 @@ def _message_edit(page: FacebookPage, event: MessageEdit) -> str | None:
 
 
 def _reaction(page: FacebookPage, event: Reaction) -> str | None:
-    message = message_updates.record_reaction(
+    message = services.record_reaction(
         page_id=page.page_id,
         psid=event.psid,
         mid=event.mid,
@@ -170,7 +170,7 @@ def _standby(page: FacebookPage, event: Standby) -> str | None:
     # never offered; other kinds (delivery, read…) stay in the raw body.
     if event.item_kind not in _SHOWN_STANDBY_KINDS or not event.psid:
         return f"standby {event.item_kind} recorded only"
-    message = message_updates.record_standby(
+    message = services.record_standby(
         page_id=page.page_id,
         psid=event.psid,
         mid=event.message_mid,

@@ -16,8 +16,8 @@ from django.utils import timezone
 from facebook import graph, pages
 from facebook.background import BackgroundPool
 from facebook.models import FacebookPage
-from routing.customers import profile_is_stale, update_customer_profile
 from routing.models import Customer
+from routing.services import profile_is_stale, update_customer_profile
 
 logger = logging.getLogger(__name__)
 

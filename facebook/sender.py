@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from facebook import graph, pages
 from facebook.models import FacebookPage
-from routing import messaging
+from routing import services
 from routing.events import outbound_ready
 from routing.models import Message
 
@@ -86,7 +86,7 @@ def send_stored_reply(message_id: int) -> None:
     except Exception:
         logger.exception("Sending message %s failed unexpectedly", message_id)
         try:
-            messaging.record_send_failed(
+            services.record_send_failed(
                 message_id=message_id, code="internal", reason=INTERNAL_ERROR
             )
         except Exception:
@@ -100,13 +100,13 @@ def _timeout_words(seconds: float) -> str:
 
 def _send(message_id: int) -> None:
     started = time.monotonic()
-    message = messaging.claim_for_sending(message_id=message_id)
+    message = services.claim_for_sending(message_id=message_id)
     if message is None:
         return  # settled or deleted meanwhile
     customer = message.interaction.customer
     page = FacebookPage.objects.filter(page_id=customer.page_id).first()
     if page is None:
-        messaging.record_send_failed(
+        services.record_send_failed(
             message_id=message_id,
             code="no_page",
             reason=f"The Facebook Page {customer.page_id} is no longer set up here.",
@@ -119,7 +119,7 @@ def _send(message_id: int) -> None:
         left = (message.send_deadline - timezone.now()).total_seconds() - 1
         budget_end = min(budget_end, time.monotonic() + left)
     if budget_end - time.monotonic() < MIN_ATTEMPT_SECONDS:
-        messaging.record_send_failed(
+        services.record_send_failed(
             message_id=message_id,
             code="timeout",
             reason=f"Not sent within {timeout:g} s: the server was too busy. It was not sent.",
@@ -130,7 +130,7 @@ def _send(message_id: int) -> None:
         result = _send_with_retries(message, page, budget_end=budget_end)
     except graph.GraphTimeout:
         logger.info("Message %s: no answer from Messenger in time", message_id)
-        messaging.record_send_failed(
+        services.record_send_failed(
             message_id=message_id, code="timeout", reason=_timeout_words(timeout), timed_out=True
         )
         return
@@ -141,9 +141,9 @@ def _send(message_id: int) -> None:
         reason = error.reason
         if gave_up.attempts > 1:
             reason = f"{reason} (tried {gave_up.attempts} times)"
-        messaging.record_send_failed(message_id=message_id, code=error.error_code, reason=reason)
+        services.record_send_failed(message_id=message_id, code=error.error_code, reason=reason)
         return
-    messaging.record_sent(message_id=message_id, mid=result.message_id)
+    services.record_sent(message_id=message_id, mid=result.message_id)
 
 
 class _GaveUp(Exception):

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from facebook.models import FacebookPage
-from routing import messaging
+from routing import services
 from routing.models import Agent, AgentStatus, DesktopConnection, Interaction, Workgroup
 
 _seq = itertools.count(1)
@@ -52,8 +52,8 @@ def customer_writes(
     mid: str | None = None,
     sent_at: datetime | None = None,
     page_id: str = PAGE_ID,
-) -> messaging.Received:
-    return messaging.receive_customer_message(
+) -> services.Received:
+    return services.receive_customer_message(
         workgroup_id=workgroup.pk,
         page_id=page_id,
         psid=psid,

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from connect import bubbles, messenger_fragments
-from routing.messaging import HUMAN_AGENT_WINDOW, RESPONSE_WINDOW
+from routing.rules import HUMAN_AGENT_WINDOW, RESPONSE_WINDOW
 
 register = template.Library()
 

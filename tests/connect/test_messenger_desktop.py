@@ -16,7 +16,7 @@ from django.utils import timezone
 from connect import fragments
 from facebook import actions, background, fake_graph, pages
 from facebook.models import FacebookPage, FakeGraphCall
-from routing import messaging, services
+from routing import services
 from routing.models import Message, MessageDirection, MessageStatus
 from tests.connect.test_consumers import desktop_socket, receive_until, session_cookie
 from tests.factories import PAGE_ID, customer_writes, make_agent, make_page, make_workgroup
@@ -309,13 +309,13 @@ async def test_delivery_and_read_watermarks_update_the_open_bubble_live(page):
         sent_at=timezone.now() - timedelta(seconds=5),
     )
 
-    await database_sync_to_async(messaging.record_delivered)(
+    await database_sync_to_async(services.record_delivered)(
         page_id=PAGE_ID, psid=PSID, watermark=timezone.now()
     )
     frame = await receive_until(communicator, f'id="message-{reply.pk}"')
     assert 'data-status="delivered"' in frame and 'aria-label="Delivered"' in frame
 
-    await database_sync_to_async(messaging.record_read)(
+    await database_sync_to_async(services.record_read)(
         page_id=PAGE_ID, psid=PSID, watermark=timezone.now()
     )
     frame = await receive_until(communicator, 'data-status="read"')

@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client
 
-from routing import responses, services
+from routing import services
 from routing.models import Customer, ResponseCategory, ResponseLibrary, StoredResponse
 from tests.factories import customer_writes, make_agent, make_page, make_workgroup
 
@@ -122,7 +122,7 @@ def test_responses_need_an_interaction_the_agent_can_see(workgroup, agent, share
     assert client.get(f"/responses/?interaction={interaction.pk}", **HTMX).status_code == 404
     assert client.get("/responses/search?q=hi", **HTMX).status_code == 404
     assert client.get("/responses/").status_code == 404
-    mine = responses.save_my_response(user=agent.user, name="Private", text="secret")
+    mine = services.save_my_response(user=agent.user, name="Private", text="secret")
     response = client_for(agent).post(
         f"/responses/{mine.pk}/favourite", {"on": "1", "interaction": interaction.pk}
     )

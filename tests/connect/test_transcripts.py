@@ -7,7 +7,7 @@ from django.test import Client
 from django.utils import timezone
 
 from connect import fragments
-from routing import messaging, services
+from routing import services
 from routing.models import Interaction, Message
 from tests.factories import customer_writes, make_agent, make_page, make_workgroup, refresh
 
@@ -186,7 +186,7 @@ def test_another_agent_s_or_workgroup_s_interaction_is_neither_listed_nor_opened
     current = connected(workgroup, agent, text="Alice helped")
     services.disconnect(interaction_id=current.pk, agent=agent)
     live = connected(elsewhere, stranger, text="Live with Billing")
-    messaging.store_reply(interaction_id=live.pk, agent=stranger, text="Your card ends in 4242")
+    services.store_reply(interaction_id=live.pk, agent=stranger, text="Your card ends in 4242")
 
     client = client_for(agent)
     html = client.get(f"/interactions/{current.pk}/", **HTMX).content.decode()

@@ -15,7 +15,7 @@ from django.db import transaction
 
 from facebook import actions, background, fake_graph, sender
 from facebook.models import FakeGraphCall
-from routing import messaging, services
+from routing import services
 from routing.models import Message
 from tests.factories import customer_writes, make_agent, make_page, make_workgroup
 
@@ -70,7 +70,7 @@ class Conversation:
     def reply(self, text: str = "Your parcel left the warehouse today.") -> Message:
         """Store a reply as the desktop would (committed), then wait for the sender."""
         with transaction.atomic():
-            message = messaging.store_reply(
+            message = services.store_reply(
                 interaction_id=self.interaction_id, agent=self.agent, text=text
             )
         assert sender.wait_for_idle(timeout=15)

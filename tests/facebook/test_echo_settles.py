@@ -11,7 +11,7 @@ from django.test import Client
 from connect import fragments
 from facebook import sender
 from facebook.models import WebhookDelivery, WebhookVerdict
-from routing import events, messaging
+from routing import events, services
 from routing.events import routing_event
 from routing.models import Message, MessageDirection, MessageStatus
 from routing.services import RoutingError
@@ -97,7 +97,7 @@ def test_a_timed_out_send_turns_sent_by_its_echo(fake_graph_api, conversation, s
 
     # A Retry clicked on a bubble not yet updated sends nothing, and shows it sent.
     with pytest.raises(RoutingError, match="Messenger has confirmed this message"):
-        messaging.resend(message_id=message.pk, agent=talk.agent)
+        services.resend(message_id=message.pk, agent=talk.agent)
     browser = Client()
     browser.force_login(talk.agent.user)
     response = browser.post(f"/messages/{message.pk}/retry")
@@ -120,7 +120,7 @@ def test_an_echo_arriving_while_a_retry_waits_stops_the_second_send(
     # The agent presses Retry; the send is queued behind others when the echo comes.
     queued = []
     monkeypatch.setattr(sender, "submit", queued.append)
-    messaging.resend(message_id=message.pk, agent=talk.agent)
+    services.resend(message_id=message.pk, agent=talk.agent)
     assert (status_of(message), queued) == (MessageStatus.SENDING, [message.pk])
     wait_until(lambda: status_of(message) == MessageStatus.SENT)
     monkeypatch.undo()
@@ -141,7 +141,7 @@ def test_a_resent_message_whose_first_copy_went_out_ends_sent_and_is_not_resent_
     talk = conversation()
     message = talk.reply()
     # Retried while Meta still answers too late: both attempts time out.
-    messaging.resend(message_id=message.pk, agent=talk.agent)
+    services.resend(message_id=message.pk, agent=talk.agent)
     assert sender.wait_for_idle(timeout=10)
     assert len(fake_graph_api.message_calls()) == 2
 
@@ -150,7 +150,7 @@ def test_a_resent_message_whose_first_copy_went_out_ends_sent_and_is_not_resent_
     wait_until(lambda: status_of(message) == MessageStatus.SENT)
     assert Message.objects.filter(direction=MessageDirection.OUTBOUND).count() == 1
     with pytest.raises(RoutingError):
-        messaging.resend(message_id=message.pk, agent=talk.agent)
+        services.resend(message_id=message.pk, agent=talk.agent)
     assert len(fake_graph_api.message_calls()) == 2
 
 

@@ -6,7 +6,7 @@ import pytest
 from connect import fragments
 from facebook import sender
 from facebook.models import FacebookPage
-from routing import messaging
+from routing import services
 from routing.models import MessageStatus
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -79,7 +79,7 @@ def test_after_a_passing_refusal_resend_gets_it_out(fake_graph_api, conversation
     assert message.status == MessageStatus.FAILED
 
     fake_graph_api.mode("ok")
-    messaging.resend(message_id=message.pk, agent=talk.agent)
+    services.resend(message_id=message.pk, agent=talk.agent)
     assert sender.wait_for_idle(timeout=10)
     message.refresh_from_db()
     assert message.status == MessageStatus.SENT

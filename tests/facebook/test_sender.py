@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from facebook import sender
 from facebook.models import FacebookPage
-from routing import messaging
+from routing import services
 from routing.models import MessageStatus
 from tests.facebook.conftest import PAGE_TOKEN
 
@@ -70,7 +70,7 @@ def test_an_unanswered_send_times_out_and_an_echo_settles_it(
     assert len(fake_graph_api.message_calls()) == 1
 
     # Meta's echo carries the mid: the message did go out after all.
-    messaging.record_sent(message_id=message.pk, mid="m_from_the_echo")
+    services.record_sent(message_id=message.pk, mid="m_from_the_echo")
     message.refresh_from_db()
     assert (message.status, message.mid, message.error_message) == (
         MessageStatus.SENT,

@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 import json
+import logging
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -23,6 +24,7 @@ from routing.models import (
     MessageDirection,
     MessageStatus,
 )
+from routing.services import acd
 from tests.factories import PAGE_ID, customer_writes, make_agent, make_page, make_workgroup
 
 URL = "/facebook/webhook"
@@ -329,15 +331,18 @@ def test_a_new_interaction_is_offered_to_an_online_available_agent(client):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_failing_offer_after_commit_does_not_undo_the_stored_body(client, monkeypatch):
+def test_a_failing_offer_after_commit_does_not_undo_the_stored_body(client, monkeypatch, caplog):
     workgroup = make_workgroup("Facebook DM")
     make_page(workgroup)
 
     def broken_offer(**kwargs):
         raise RuntimeError("the ACD broke")
 
-    monkeypatch.setattr(services, "offer_waiting", broken_offer)
-    assert post(client, fresh("text.json")).status_code == 200
+    # Where the after-commit offer looks the ACD up.
+    monkeypatch.setattr(acd, "offer_waiting", broken_offer)
+    with caplog.at_level(logging.ERROR):
+        assert post(client, fresh("text.json")).status_code == 200
+    assert "the ACD broke" in caplog.text  # it did run, and failed
     assert WebhookDelivery.objects.get().verdict == WebhookVerdict.PROCESSED
     assert Message.objects.filter(mid="m_AAAA0001").exists()
 

@@ -21,7 +21,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from routing import messaging, services
+from routing import services
 from routing.models import (
     LIVE_STATES,
     Agent,
@@ -352,7 +352,7 @@ def test_concurrent_messages_from_a_new_customer_open_one_interaction(workers, p
         def worker(sync):
             sync()
             return [
-                messaging.receive_customer_message(
+                services.receive_customer_message(
                     workgroup_id=workgroup.pk,
                     page_id="100000000000001",
                     psid="7399999999999999",
@@ -446,7 +446,7 @@ def test_a_double_click_on_send_sends_once(same_client_id):
 
     def click(sync):
         sync()
-        return messaging.store_reply(
+        return services.store_reply(
             interaction_id=interaction.pk,
             agent=agent,
             text="Your refund is on its way.",

@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 
 from routing import events
-from routing.customers import profile_is_stale, update_customer_profile
 from routing.models import Customer
+from routing.services import profile_is_stale, update_customer_profile
 from tests.factories import customer_writes
 
 pytestmark = pytest.mark.django_db(transaction=True)

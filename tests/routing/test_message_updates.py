@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 
 from routing import events
-from routing.message_updates import record_attachment_copy, record_reaction, record_standby
 from routing.models import Interaction, Message, MessageDirection, MessageStatus
+from routing.services import record_attachment_copy, record_reaction, record_standby
 from tests.factories import PAGE_ID, customer_writes
 
 pytestmark = pytest.mark.django_db(transaction=True)

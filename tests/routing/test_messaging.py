@@ -7,9 +7,8 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from routing import events, messaging, services
+from routing import events, rules, services
 from routing.events import RoutingEvent
-from routing.messaging import reply_window
 from routing.models import (
     Agent,
     Customer,
@@ -18,6 +17,7 @@ from routing.models import (
     MessageDirection,
     MessageStatus,
 )
+from routing.rules import reply_window
 from routing.services import NotYours, RoutingError, TransitionRefused
 from tests.factories import customer_writes, make_agent, refresh
 
@@ -49,7 +49,7 @@ def chat(desk, agent) -> Interaction:
 
 
 def reply(interaction: Interaction, agent: Agent, text: str = "How can I help?", **kw) -> Message:
-    return messaging.store_reply(interaction_id=interaction.pk, agent=agent, text=text, **kw)
+    return services.store_reply(interaction_id=interaction.pk, agent=agent, text=text, **kw)
 
 
 def customer_wrote(interaction: Interaction, ago: timedelta) -> Customer:
@@ -158,7 +158,7 @@ def test_a_reply_after_24_hours_goes_out_with_the_human_agent_tag(chat, agent):
 
 
 def test_a_reply_of_exactly_the_limit_is_accepted(chat, agent):
-    assert len(reply(chat, agent, "x" * messaging.MAX_TEXT_LENGTH).text) == 1999
+    assert len(reply(chat, agent, "x" * rules.MAX_TEXT_LENGTH).text) == 1999
 
 
 REPLY_REFUSALS = [
@@ -247,7 +247,7 @@ def test_a_different_or_later_reply_is_not_a_duplicate(chat, agent):
     first = reply(chat, agent, "On it")
     assert reply(chat, agent, "On it!").status == MessageStatus.SENDING
     Message.objects.filter(pk=first.pk).update(
-        created_at=timezone.now() - messaging.DUPLICATE_WINDOW - timedelta(seconds=1)
+        created_at=timezone.now() - services.DUPLICATE_WINDOW - timedelta(seconds=1)
     )
     Message.objects.exclude(pk=first.pk).delete()
     assert reply(chat, agent, "On it").status == MessageStatus.SENDING
@@ -255,7 +255,7 @@ def test_a_different_or_later_reply_is_not_a_duplicate(chat, agent):
 
 def test_the_same_text_after_a_failed_send_is_not_a_duplicate(chat, agent):
     first = reply(chat, agent, "On it")
-    messaging.record_send_failed(message_id=first.pk, code="100", reason="Invalid parameter")
+    services.record_send_failed(message_id=first.pk, code="100", reason="Invalid parameter")
     assert reply(chat, agent, "On it").status == MessageStatus.SENDING
 
 
@@ -280,7 +280,7 @@ def test_resend_puts_an_unsent_message_back_to_sending(
 ):
     message = with_status(reply(chat, agent), status, error_code="x", error_message="y")
     with after_commit():
-        messaging.resend(message_id=message.pk, agent=agent)
+        services.resend(message_id=message.pk, agent=agent)
     refreshed(message)
     assert message.status == MessageStatus.SENDING
     assert (message.error_code, message.error_message) == ("", "")
@@ -304,10 +304,10 @@ def test_resend_and_delete_refuse_a_message_that_is_sending_or_sent(
     message = with_status(reply(chat, agent), status)
     with after_commit():
         with pytest.raises(RoutingError) as refused:
-            messaging.resend(message_id=message.pk, agent=agent)
+            services.resend(message_id=message.pk, agent=agent)
         assert str(refused.value) == resend_refusal
         with pytest.raises(RoutingError) as refused:
-            messaging.delete_unsent(message_id=message.pk, agent=agent)
+            services.delete_unsent(message_id=message.pk, agent=agent)
         assert str(refused.value) == "Only a message that was not sent can be deleted."
     assert refreshed(message).status == status and message.deleted_at is None
     assert routing_events == []
@@ -316,9 +316,9 @@ def test_resend_and_delete_refuse_a_message_that_is_sending_or_sent(
 def test_resend_and_delete_by_another_agent_are_refused(chat, agent, other):
     message = with_status(reply(chat, agent), MessageStatus.FAILED)
     with pytest.raises(NotYours):
-        messaging.resend(message_id=message.pk, agent=other)
+        services.resend(message_id=message.pk, agent=other)
     with pytest.raises(NotYours):
-        messaging.delete_unsent(message_id=message.pk, agent=other)
+        services.delete_unsent(message_id=message.pk, agent=other)
     assert refreshed(message).status == MessageStatus.FAILED and message.deleted_at is None
 
 
@@ -326,7 +326,7 @@ def test_resend_after_the_window_closed_is_refused(chat, agent):
     message = with_status(reply(chat, agent), MessageStatus.FAILED)
     customer_wrote(chat, ago=timedelta(days=8))
     with pytest.raises(RoutingError, match="this conversation closed on"):
-        messaging.resend(message_id=message.pk, agent=agent)
+        services.resend(message_id=message.pk, agent=agent)
     assert refreshed(message).status == MessageStatus.FAILED
 
 
@@ -334,10 +334,10 @@ def test_nothing_is_resent_once_the_interaction_is_no_longer_connected(chat, age
     message = with_status(reply(chat, agent), MessageStatus.FAILED)
     services.disconnect(interaction_id=chat.pk, agent=agent)
     with pytest.raises(TransitionRefused, match="the interaction is disconnected"):
-        messaging.resend(message_id=message.pk, agent=agent)
+        services.resend(message_id=message.pk, agent=agent)
     assert refreshed(message).status == MessageStatus.FAILED
     # Deleting the failed draft is still possible.
-    messaging.delete_unsent(message_id=message.pk, agent=agent)
+    services.delete_unsent(message_id=message.pk, agent=agent)
     assert refreshed(message).deleted_at is not None
 
 
@@ -347,16 +347,16 @@ def test_nothing_is_resent_once_the_interaction_is_no_longer_connected(chat, age
 def test_delete_unsent_marks_the_message_deleted(status, chat, agent, routing_events, after_commit):
     message = with_status(reply(chat, agent), status)
     with after_commit():
-        messaging.delete_unsent(message_id=message.pk, agent=agent)
+        services.delete_unsent(message_id=message.pk, agent=agent)
     assert refreshed(message).deleted_at is not None
     assert routing_events == [message_event(message)]
     with pytest.raises(RoutingError, match="^This message was deleted"):
-        messaging.resend(message_id=message.pk, agent=agent)
+        services.resend(message_id=message.pk, agent=agent)
 
 
 def test_a_missing_message_is_reported(agent):
     with pytest.raises(RoutingError, match=r"^This message no longer exists\.$"):
-        messaging.resend(message_id=987654, agent=agent)
+        services.resend(message_id=987654, agent=agent)
 
 
 # --- the sender's outcome -------------------------------------------------------------
@@ -365,7 +365,7 @@ def test_a_missing_message_is_reported(agent):
 def test_record_sent_settles_a_sending_message(chat, agent, routing_events, after_commit):
     message = reply(chat, agent)
     with after_commit():
-        messaging.record_sent(message_id=message.pk, mid="m_out_1")
+        services.record_sent(message_id=message.pk, mid="m_out_1")
     refreshed(message)
     assert (message.status, message.mid, message.send_deadline) == (
         MessageStatus.SENT,
@@ -377,10 +377,10 @@ def test_record_sent_settles_a_sending_message(chat, agent, routing_events, afte
 
 def test_record_sent_settles_a_timed_out_message(chat, agent):
     message = reply(chat, agent)
-    messaging.record_send_failed(message_id=message.pk, code="timeout", reason="…", timed_out=True)
+    services.record_send_failed(message_id=message.pk, code="timeout", reason="…", timed_out=True)
     assert refreshed(message).status == MessageStatus.TIMED_OUT
 
-    messaging.record_sent(message_id=message.pk, mid="m_out_late")
+    services.record_sent(message_id=message.pk, mid="m_out_late")
 
     refreshed(message)
     assert (message.status, message.mid) == (MessageStatus.SENT, "m_out_late")
@@ -391,12 +391,12 @@ def test_record_sent_twice_and_after_delivery_changes_nothing(
     chat, agent, routing_events, after_commit
 ):
     message = reply(chat, agent)
-    messaging.record_sent(message_id=message.pk, mid="m_out_2")
+    services.record_sent(message_id=message.pk, mid="m_out_2")
     with after_commit():
-        messaging.record_sent(message_id=message.pk, mid="m_out_2")  # the echo
+        services.record_sent(message_id=message.pk, mid="m_out_2")  # the echo
     with_status(message, MessageStatus.DELIVERED)
     with after_commit():
-        messaging.record_sent(message_id=message.pk, mid="m_out_2")
+        services.record_sent(message_id=message.pk, mid="m_out_2")
     assert refreshed(message).status == MessageStatus.DELIVERED
     assert routing_events == []
 
@@ -407,7 +407,7 @@ def test_record_send_failed_marks_a_sending_message(
 ):
     message = reply(chat, agent)
     with after_commit():
-        messaging.record_send_failed(
+        services.record_send_failed(
             message_id=message.pk,
             code="10",
             reason="Outside the window",
@@ -427,10 +427,10 @@ def test_record_send_failed_leaves_a_sent_message_alone(
     status, chat, agent, routing_events, after_commit
 ):
     message = reply(chat, agent)
-    messaging.record_sent(message_id=message.pk, mid="m_out_3")
+    services.record_sent(message_id=message.pk, mid="m_out_3")
     with_status(message, status)
     with after_commit():
-        messaging.record_send_failed(message_id=message.pk, code="timeout", reason="late")
+        services.record_send_failed(message_id=message.pk, code="timeout", reason="late")
     refreshed(message)
     assert (message.status, message.mid, message.error_code) == (status, "m_out_3", "")
     assert routing_events == []
@@ -440,17 +440,17 @@ def test_expire_stuck_sends_times_out_sends_past_their_deadline(chat, agent):
     stuck = reply(chat, agent, "First")
     fresh = reply(chat, agent, "Second")
     sent = reply(chat, agent, "Third")
-    messaging.record_sent(message_id=sent.pk, mid="m_out_4")
+    services.record_sent(message_id=sent.pk, mid="m_out_4")
     past = timezone.now() - timedelta(seconds=1)
     Message.objects.filter(pk__in=[stuck.pk, sent.pk]).update(send_deadline=past)
 
-    assert messaging.expire_stuck_sends() == 1
+    assert services.expire_stuck_sends() == 1
 
     assert refreshed(stuck).status == MessageStatus.TIMED_OUT
     assert stuck.error_code == "timeout" and "may not have been sent" in stuck.error_message
     assert refreshed(fresh).status == MessageStatus.SENDING
     assert refreshed(sent).status == MessageStatus.SENT
-    assert messaging.expire_stuck_sends() == 0
+    assert services.expire_stuck_sends() == 0
     assert services.run_due_timers()["sends_expired"] == 0
 
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from routing import messaging, services, supervision
+from routing import services
 from routing.models import Interaction, Recording
 from routing.models import InteractionState as S
 from tests.factories import customer_writes, make_agent, make_workgroup, refresh
@@ -34,7 +34,7 @@ def colleague(workgroup):
 def says(interaction: Interaction, text: str):
     """The customer writes on the (live) interaction."""
     customer = interaction.customer
-    received = messaging.receive_customer_message(
+    received = services.receive_customer_message(
         workgroup_id=interaction.workgroup_id,
         page_id=customer.page_id,
         psid=customer.psid,
@@ -47,7 +47,7 @@ def says(interaction: Interaction, text: str):
 
 
 def replies(interaction: Interaction, agent, text: str):
-    return messaging.store_reply(interaction_id=interaction.pk, agent=agent, text=text)
+    return services.store_reply(interaction_id=interaction.pk, agent=agent, text=text)
 
 
 def verbs(interaction: Interaction) -> list[tuple]:
@@ -153,7 +153,7 @@ def test_any_end_of_the_interaction_stops_the_recording(ended_by, desk, agent):
 
     if ended_by == "a supervisor":
         boss = make_supervisor()
-        supervision.supervisor_disconnect(interaction_id=interaction.pk, supervisor_user_id=boss.pk)
+        services.supervisor_disconnect(interaction_id=interaction.pk, supervisor_user_id=boss.pk)
     else:
         services.disconnect(interaction_id=interaction.pk, agent=None, reason="customer left")
 

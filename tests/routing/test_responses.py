@@ -2,7 +2,7 @@
 
 import pytest
 
-from routing import responses, selectors
+from routing import selectors, services
 from routing.models import (
     FavouriteResponse,
     ResponseCategory,
@@ -85,20 +85,20 @@ def test_full_text_search_over_name_shortcut_labels_and_text(library, ann, query
 
 def test_favourites_come_first_and_are_per_agent(library, ann, bob):
     refund = StoredResponse.objects.get(shortcut="refund")
-    responses.set_favourite(user=ann, response_id=refund.pk, on=True)
-    responses.set_favourite(user=ann, response_id=refund.pk, on=True)  # idempotent
+    services.set_favourite(user=ann, response_id=refund.pk, on=True)
+    services.set_favourite(user=ann, response_id=refund.pk, on=True)  # idempotent
 
     mine = selectors.search_responses(ann).responses
     assert mine[0].name == "Refund policy" and mine[0].is_favourite
     assert not any(r.is_favourite for r in mine[1:])
     assert selectors.search_responses(bob).responses[0].name != "Refund policy"
 
-    responses.set_favourite(user=ann, response_id=refund.pk, on=False)
+    services.set_favourite(user=ann, response_id=refund.pk, on=False)
     assert not FavouriteResponse.objects.exists()
 
 
 def test_my_responses_are_mine_alone(library, ann, bob):
-    saved = responses.save_my_response(
+    saved = services.save_my_response(
         user=ann,
         name="Store hours",
         text="We open at 9.",
@@ -115,14 +115,14 @@ def test_my_responses_are_mine_alone(library, ann, bob):
     assert names(found) == ["Store hours"] and found[0].is_mine
     assert selectors.search_responses(bob, query="hours").responses == []
     with pytest.raises(RoutingError):
-        responses.set_favourite(user=bob, response_id=saved.pk, on=True)
+        services.set_favourite(user=bob, response_id=saved.pk, on=True)
     with pytest.raises(RoutingError, match="Only your own"):
-        responses.delete_my_response(user=bob, response_id=saved.pk)
+        services.delete_my_response(user=bob, response_id=saved.pk)
     shared = StoredResponse.objects.get(shortcut="hi")
     with pytest.raises(RoutingError, match="Only your own"):
-        responses.delete_my_response(user=ann, response_id=shared.pk)
+        services.delete_my_response(user=ann, response_id=shared.pk)
 
-    responses.delete_my_response(user=ann, response_id=saved.pk)
+    services.delete_my_response(user=ann, response_id=saved.pk)
     assert not StoredResponse.objects.filter(pk=saved.pk).exists()
 
 
@@ -139,18 +139,18 @@ def test_my_responses_are_mine_alone(library, ann, bob):
 )
 def test_saving_refuses_with_words(ann, fields, error):
     with pytest.raises(RoutingError, match=error):
-        responses.save_my_response(user=ann, **fields)
+        services.save_my_response(user=ann, **fields)
     assert not StoredResponse.objects.exists()
 
 
 def test_a_shortcut_is_used_once_in_my_responses(ann):
-    responses.save_my_response(user=ann, name="A", text="a", shortcut="same")
+    services.save_my_response(user=ann, name="A", text="a", shortcut="same")
     with pytest.raises(RoutingError, match="already have a response with the shortcut /same"):
-        responses.save_my_response(user=ann, name="B", text="b", shortcut="Same")
+        services.save_my_response(user=ann, name="B", text="b", shortcut="Same")
 
 
 def test_shortcut_matches_rank_exact_then_prefix(library, ann):
-    responses.save_my_response(user=ann, name="Ordering help", text="x", shortcut="orders-help")
+    services.save_my_response(user=ann, name="Ordering help", text="x", shortcut="orders-help")
     assert [r.shortcut for r in selectors.shortcut_matches(ann, "order")] == [
         "order",
         "orders-help",
@@ -176,11 +176,11 @@ def test_search_scales_with_a_limit_and_a_total(library, ann):
 
 def test_macros_are_filled_and_unknown_braces_kept():
     text = "Hi {customer.first_name}, I'm {agent.first_name} at {page.name}. {order.id}"
-    filled = responses.fill_macros(
+    filled = services.fill_macros(
         text, customer_first_name="Dana", agent_first_name="Alice", page_name="Acme Support"
     )
     assert filled == "Hi Dana, I'm Alice at Acme Support. {order.id}"
-    anonymous = responses.fill_macros(
+    anonymous = services.fill_macros(
         "Hi {customer.first_name}!", customer_first_name="", agent_first_name="", page_name=""
     )
     assert anonymous == "Hi there!"

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from routing import supervision
+from routing import services
 from routing.models import Agent, AgentStatus, Interaction, InteractionEvent, Recording
 from routing.models import InteractionState as S
 from routing.services import RoutingError, TransitionRefused
@@ -65,7 +65,7 @@ def test_supervisor_disconnects_any_live_interaction(
     seen = len(routing_events)
 
     with after_commit():
-        supervision.supervisor_disconnect(
+        services.supervisor_disconnect(
             interaction_id=interaction.pk, supervisor_user_id=supervisor.pk, reason="stuck"
         )
 
@@ -86,7 +86,7 @@ def test_supervisor_disconnects_any_live_interaction(
 def test_a_disconnected_interaction_cannot_be_disconnected_again(desk, agent, supervisor):
     interaction = desk.disconnected(agent)
     with pytest.raises(TransitionRefused, match=r"^Cannot disconnect: the interaction is disconn"):
-        supervision.supervisor_disconnect(
+        services.supervisor_disconnect(
             interaction_id=interaction.pk, supervisor_user_id=supervisor.pk
         )
 
@@ -101,7 +101,7 @@ def test_supervisor_moves_any_live_interaction_to_another_queue(
     before = timezone.now()
 
     with after_commit():
-        supervision.supervisor_transfer_to_workgroup(
+        services.supervisor_transfer_to_workgroup(
             interaction_id=interaction.pk, supervisor_user_id=supervisor.pk, workgroup_id=billing.pk
         )
 
@@ -131,7 +131,7 @@ def test_moving_into_an_auto_record_workgroup_starts_recording(desk, agent, supe
     interaction = desk.connected(agent)
     assert interaction.recording is False
 
-    supervision.supervisor_transfer_to_workgroup(
+    services.supervisor_transfer_to_workgroup(
         interaction_id=interaction.pk, supervisor_user_id=supervisor.pk, workgroup_id=recorded.pk
     )
 
@@ -144,7 +144,7 @@ def test_moving_into_an_auto_record_workgroup_starts_recording(desk, agent, supe
 def test_moving_into_the_queue_it_already_waits_in_is_refused(desk, workgroup, supervisor):
     interaction = desk.queued()
     with pytest.raises(RoutingError, match=r"^It already waits in that workgroup's queue\.$"):
-        supervision.supervisor_transfer_to_workgroup(
+        services.supervisor_transfer_to_workgroup(
             interaction_id=interaction.pk,
             supervisor_user_id=supervisor.pk,
             workgroup_id=workgroup.pk,
@@ -155,7 +155,7 @@ def test_moving_into_the_queue_it_already_waits_in_is_refused(desk, workgroup, s
 def test_moving_to_a_workgroup_that_does_not_exist_is_refused(desk, supervisor):
     interaction = desk.queued()
     with pytest.raises(RoutingError, match=r"^That workgroup does not exist\.$"):
-        supervision.supervisor_transfer_to_workgroup(
+        services.supervisor_transfer_to_workgroup(
             interaction_id=interaction.pk, supervisor_user_id=supervisor.pk, workgroup_id=999999
         )
 
@@ -169,7 +169,7 @@ def test_supervisor_rings_another_agent_with_a_live_interaction(
     before = timezone.now()
 
     with after_commit():
-        supervision.supervisor_transfer_to_agent(
+        services.supervisor_transfer_to_agent(
             interaction_id=interaction.pk, supervisor_user_id=supervisor.pk, to_agent_id=other.pk
         )
 
@@ -198,13 +198,13 @@ def test_ringing_an_agent_who_cannot_take_it_is_refused(desk, workgroup, agent, 
         (agent, r"^It is already with that agent\.$"),
     ]:
         with pytest.raises(RoutingError, match=words):
-            supervision.supervisor_transfer_to_agent(
+            services.supervisor_transfer_to_agent(
                 interaction_id=interaction.pk,
                 supervisor_user_id=supervisor.pk,
                 to_agent_id=target.pk,
             )
     with pytest.raises(RoutingError, match=r"^That agent does not exist\.$"):
-        supervision.supervisor_transfer_to_agent(
+        services.supervisor_transfer_to_agent(
             interaction_id=interaction.pk, supervisor_user_id=supervisor.pk, to_agent_id=999999
         )
     assert (refresh(interaction).state, interaction.agent_id) == (S.CONNECTED, agent.pk)

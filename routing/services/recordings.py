@@ -74,3 +74,21 @@ def stop_event(
         to_state=interaction.state,
         detail={"reason": reason},
     )
+
+
+def record_automatically(interaction: Interaction, *, at) -> None:
+    """Start recording the (locked) interaction because its workgroup records everything.
+
+    From its creation (`at` its `created_at`: the span takes in everything from
+    the start) or from its transfer into such a workgroup.
+    """
+    interaction.recording = True
+    interaction.save(update_fields=["recording"])
+    InteractionEvent.objects.create(
+        interaction=interaction,
+        verb="record",
+        from_state=interaction.state,
+        to_state=interaction.state,
+        detail={"auto": True},
+    )
+    open_recording(interaction, started_by_id=None, at=at)

@@ -11,12 +11,11 @@ from django.db.models import Q
 from django.utils.text import slugify
 
 from routing.models import FavouriteResponse, ResponseCategory, ResponseLibrary, StoredResponse
-from routing.services import RoutingError
+from routing.rules import MAX_TEXT_LENGTH
+from routing.services.kernel import RoutingError
 
 MY_LIBRARY = "My Responses"
 DEFAULT_CATEGORY = "General"
-# A stored response is inserted into a reply, which Meta caps under 2000 characters.
-MAX_TEXT_LENGTH = 1999
 
 MACROS = ("customer.first_name", "agent.first_name", "page.name")
 _MACRO = re.compile(r"\{(" + "|".join(re.escape(name) for name in MACROS) + r")\}")

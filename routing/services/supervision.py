@@ -11,17 +11,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from routing.models import Interaction, InteractionState, Workgroup
-from routing.services import (
+from routing.services.acd import offer_after_commit, offer_for_agent_after_commit, ring_agent
+from routing.services.kernel import (
     RoutingError,
-    _apply,
-    _lock_interaction,
-    _mark_idle,
-    _offer_after_commit,
-    _offer_for_agent_after_commit,
-    _ring_agent,
     check_transition,
-    record_automatically,
+    lock_interaction,
+    mark_idle,
+    save_transition,
 )
+from routing.services.recordings import record_automatically
 
 S = InteractionState
 
@@ -29,8 +27,8 @@ S = InteractionState
 def _release(agent_id: int | None) -> None:
     """The agent the interaction was taken from is free again: offer them waiting work."""
     if agent_id:
-        _mark_idle(agent_id)
-        _offer_for_agent_after_commit(agent_id)
+        mark_idle(agent_id)
+        offer_for_agent_after_commit(agent_id)
 
 
 def supervisor_transfer_to_workgroup(
@@ -38,7 +36,7 @@ def supervisor_transfer_to_workgroup(
 ) -> Interaction:
     """Put a live interaction at the back of a workgroup's queue (its own or another)."""
     with transaction.atomic():
-        interaction = _lock_interaction(interaction_id)
+        interaction = lock_interaction(interaction_id)
         from_state = interaction.state
         to_state = check_transition("supervisor_transfer_to_workgroup", interaction)
         target = Workgroup.objects.filter(pk=workgroup_id).first()
@@ -53,7 +51,7 @@ def supervisor_transfer_to_workgroup(
         interaction.agent = None
         interaction.alert_deadline = None
         interaction.queued_at = timezone.now()
-        _apply(
+        save_transition(
             interaction,
             "supervisor_transfer_to_workgroup",
             actor_user_id=supervisor_user_id,
@@ -67,7 +65,7 @@ def supervisor_transfer_to_workgroup(
         if target.auto_record and not interaction.recording:
             record_automatically(interaction, at=timezone.now())
         _release(previous_agent_id)
-        _offer_after_commit(workgroup_id)
+        offer_after_commit(workgroup_id)
     return interaction
 
 
@@ -76,13 +74,13 @@ def supervisor_transfer_to_agent(
 ) -> Interaction:
     """Ring one agent with a live interaction, as an offer does (they still pick it up)."""
     with transaction.atomic():
-        interaction = _lock_interaction(interaction_id)
+        interaction = lock_interaction(interaction_id)
         from_state = interaction.state
         to_state = check_transition("supervisor_transfer_to_agent", interaction)
         previous_agent_id = interaction.agent_id if from_state != S.QUEUED else None
         if previous_agent_id == to_agent_id:
             raise RoutingError("It is already with that agent.")
-        _ring_agent(
+        ring_agent(
             interaction,
             "supervisor_transfer_to_agent",
             from_state=from_state,
@@ -100,12 +98,12 @@ def supervisor_disconnect(
 ) -> Interaction:
     """End a live interaction in any state; its agent (if any) is free again."""
     with transaction.atomic():
-        interaction = _lock_interaction(interaction_id)
+        interaction = lock_interaction(interaction_id)
         from_state = interaction.state
         interaction.state = check_transition("supervisor_disconnect", interaction)
         interaction.disconnected_at = timezone.now()
         interaction.alert_deadline = None
-        _apply(
+        save_transition(
             interaction,
             "supervisor_disconnect",
             actor_user_id=supervisor_user_id,

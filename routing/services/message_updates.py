@@ -14,10 +14,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from routing.events import message_event, publish_on_commit
-from routing.messaging import (
-    _customer_interactions,
-    lock_current_or_latest_interaction,
-)
 from routing.models import (
     Customer,
     Interaction,
@@ -25,6 +21,7 @@ from routing.models import (
     MessageDirection,
     MessageStatus,
 )
+from routing.services.receipts import customer_interactions, lock_current_or_latest_interaction
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +81,7 @@ def record_reaction(
     with transaction.atomic():
         message = (
             Message.objects.select_for_update()
-            .filter(mid=mid, interaction__in=_customer_interactions(page_id, psid))
+            .filter(mid=mid, interaction__in=customer_interactions(page_id, psid))
             .first()
         )
         if message is None:
@@ -208,5 +205,60 @@ def record_standby(
             Customer.objects.filter(pk=interaction.customer_id).filter(
                 Q(last_message_at__isnull=True) | Q(last_message_at__lt=sent_at)
             ).update(last_message_at=sent_at)
+        publish_on_commit(message_event(message, interaction))
+    return message
+
+
+def record_customer_edit(
+    *,
+    page_id: str,
+    psid: str,
+    mid: str,
+    text: str,
+    num_edit: int,
+    edited_at: datetime,
+) -> Message | None:
+    """The customer edited a message: show the new text, keep the old one.
+
+    The old text is kept as an `{"type": "edit", …}` entry in `attachments`.
+    A redelivered or out-of-order (older) edit changes nothing. None when the
+    message is unknown.
+    """
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update()
+            .filter(
+                mid=mid,
+                direction=MessageDirection.INBOUND,
+                interaction__in=customer_interactions(page_id, psid),
+            )
+            .first()
+        )
+        if message is None:
+            return None
+        newest_edit = max(
+            (
+                entry.get("num_edit", 0)
+                for entry in message.attachments
+                if isinstance(entry, dict) and entry.get("type") == "edit"
+            ),
+            default=0,
+        )
+        if message.text == text or (num_edit and num_edit <= newest_edit):
+            return message
+        message.attachments = [
+            *message.attachments,
+            {
+                "type": "edit",
+                "url": None,
+                "title": "",
+                "previous_text": message.text,
+                "num_edit": num_edit,
+                "edited_at": edited_at.isoformat(),
+            },
+        ]
+        message.text = text
+        message.save(update_fields=["text", "attachments"])
+        interaction = Interaction.objects.get(pk=message.interaction_id)
         publish_on_commit(message_event(message, interaction))
     return message

@@ -1,0 +1,154 @@
+"""Every change routing makes, one function per verb, each with its rule.
+
+Each verb locks the row it changes (`select_for_update`), checks the
+transition against `kernel.TRANSITIONS`, writes the change and an
+`InteractionEvent`, and announces it after commit. Views, consumers, the
+webhook adapter and the timers call only these. The modules, by area:
+
+- `kernel`: refusals, the transition table, locks, the save-and-announce step
+- `acd`: offers, offers that ring out or go back, transfers that ring an agent
+- `queue_control`: an agent's toolbar verbs, dismiss, read, wrap-up
+- `presence`: agents' status and desktops; capacities and memberships
+- `timers`: everything time-driven, for the timer loop
+- `arrivals`: a customer's message arrives
+- `replies`: an agent's replies and what the sender reports of them
+- `receipts`: the Page's echoes, deliveries and reads Meta reports
+- `message_updates`: reactions, edits, kept attachments, standby messages
+- `supervision`: a supervisor's verbs from the live board
+- `customers`, `responses`, `recordings`: their own rows
+
+Callers use the names below (`services.pickup(...)`); the modules import
+each other's public names only.
+"""
+
+from routing.services.acd import alert_timeout, expire_alerts, offer_waiting
+from routing.services.arrivals import Received, receive_customer_message
+from routing.services.customers import profile_is_stale, update_customer_profile
+from routing.services.kernel import (
+    STATE_WORDS,
+    TRANSITIONS,
+    NotYours,
+    RoutingError,
+    TransitionRefused,
+    check_transition,
+)
+from routing.services.message_updates import (
+    record_attachment_copy,
+    record_customer_edit,
+    record_reaction,
+    record_standby,
+)
+from routing.services.presence import (
+    CONNECTION_STALE_AFTER,
+    desktop_closed,
+    desktop_opened,
+    desktops_seen,
+    set_agent_capacity,
+    set_agent_status,
+    set_workgroup_capacity,
+    sweep_stale_desktops,
+    workgroup_members_changed,
+)
+from routing.services.queue_control import (
+    disconnect,
+    dismiss,
+    hold,
+    mark_read_by_agent,
+    pickup,
+    set_recording,
+    set_wrap_up,
+    transfer_to_agent,
+    transfer_to_workgroup,
+    wrap_up_missing,
+)
+from routing.services.receipts import (
+    lock_current_or_latest_interaction,
+    record_delivered,
+    record_page_echo,
+    record_read,
+)
+from routing.services.recordings import close_recordings, open_recording, transcript_of
+from routing.services.replies import (
+    DUPLICATE_WINDOW,
+    claim_for_sending,
+    delete_unsent,
+    expire_stuck_sends,
+    record_send_failed,
+    record_sent,
+    resend,
+    store_reply,
+)
+from routing.services.responses import (
+    delete_my_response,
+    fill_macros,
+    save_my_response,
+    set_favourite,
+)
+from routing.services.supervision import (
+    supervisor_disconnect,
+    supervisor_transfer_to_agent,
+    supervisor_transfer_to_workgroup,
+)
+from routing.services.timers import run_due_timers
+
+__all__ = [
+    "CONNECTION_STALE_AFTER",
+    "DUPLICATE_WINDOW",
+    "STATE_WORDS",
+    "TRANSITIONS",
+    "NotYours",
+    "Received",
+    "RoutingError",
+    "TransitionRefused",
+    "alert_timeout",
+    "check_transition",
+    "claim_for_sending",
+    "close_recordings",
+    "delete_my_response",
+    "delete_unsent",
+    "desktop_closed",
+    "desktop_opened",
+    "desktops_seen",
+    "dismiss",
+    "disconnect",
+    "expire_alerts",
+    "expire_stuck_sends",
+    "fill_macros",
+    "hold",
+    "lock_current_or_latest_interaction",
+    "mark_read_by_agent",
+    "offer_waiting",
+    "open_recording",
+    "pickup",
+    "profile_is_stale",
+    "receive_customer_message",
+    "record_attachment_copy",
+    "record_customer_edit",
+    "record_delivered",
+    "record_page_echo",
+    "record_reaction",
+    "record_read",
+    "record_send_failed",
+    "record_sent",
+    "record_standby",
+    "resend",
+    "run_due_timers",
+    "save_my_response",
+    "set_agent_capacity",
+    "set_agent_status",
+    "set_favourite",
+    "set_recording",
+    "set_wrap_up",
+    "set_workgroup_capacity",
+    "store_reply",
+    "supervisor_disconnect",
+    "supervisor_transfer_to_agent",
+    "supervisor_transfer_to_workgroup",
+    "sweep_stale_desktops",
+    "transcript_of",
+    "transfer_to_agent",
+    "transfer_to_workgroup",
+    "update_customer_profile",
+    "workgroup_members_changed",
+    "wrap_up_missing",
+]

@@ -1,0 +1,270 @@
+"""The ACD: offering what waits to the longest-idle agent with room, and taking
+back offers that ring out or whose agent stepped away or closed the desktop.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Count, Exists, F, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from routing.models import (
+    Agent,
+    AgentStatus,
+    DesktopConnection,
+    Interaction,
+    Workgroup,
+)
+from routing.services.kernel import (
+    RoutingError,
+    S,
+    cannot_take,
+    check_transition,
+    lock_agent,
+    lock_agents,
+    lock_interaction,
+    save_transition,
+    set_status_locked,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def _offer_waiting_in(workgroup_id: int):
+    """After-commit work: offer what waits in one workgroup (marked, to be found again)."""
+
+    def offer() -> None:
+        offer_waiting(workgroup_id=workgroup_id)
+
+    offer.offers_workgroup_id = workgroup_id
+    return offer
+
+
+def offer_after_commit(*workgroup_ids: int) -> None:
+    # Robust: the change that freed an agent is committed, so a failed offer
+    # (a lock timeout, a dropped connection) must not fail the caller's
+    # request; it is logged, and the timers offer what still waits.
+    for workgroup_id in {w for w in workgroup_ids if w} - _offers_already_due():
+        transaction.on_commit(_offer_waiting_in(workgroup_id), robust=True)
+
+
+def _offers_already_due() -> set[int]:
+    """Workgroups whose offer this transaction already runs after commit.
+
+    One offer per workgroup is enough however many changes a transaction
+    makes (the router commits many customers' messages at once). A pending
+    callback is dropped by Django when a savepoint that holds it rolls back,
+    and every savepoint still open holds new work too: so whatever would
+    undo the pending offer undoes the new change as well.
+    """
+    return {
+        func.offers_workgroup_id
+        for _savepoints, func, _robust in transaction.get_connection().run_on_commit
+        if hasattr(func, "offers_workgroup_id")
+    }
+
+
+def offer_for_agent_after_commit(agent_id: int) -> None:
+    workgroup_ids = list(Workgroup.objects.filter(members=agent_id).values_list("id", flat=True))
+    offer_after_commit(*workgroup_ids)
+
+
+def pick_agent(workgroup: Workgroup) -> Agent | None:
+    """Lock and return the longest-idle available member with spare capacity."""
+    live = (
+        Interaction.objects.filter(
+            agent=OuterRef("pk"), state__in=(S.ALERTING, S.CONNECTED, S.HELD)
+        )
+        .order_by()
+        .values("agent")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    candidates = (
+        Agent.objects.filter(workgroups=workgroup, status=AgentStatus.AVAILABLE)
+        .filter(Exists(DesktopConnection.objects.filter(agent=OuterRef("pk"))))
+        .annotate(
+            live=Coalesce(Subquery(live), 0),
+            cap=Coalesce("capacity", workgroup.capacity_per_agent),
+        )
+        .filter(live__lt=F("cap"))
+        .order_by("idle_since", "pk")
+        .values_list("pk", flat=True)
+    )
+    candidate_ids = list(candidates[:10])
+    if not candidate_ids:
+        return None
+    # Lock them all at once in id order, not one by one in idle order: two
+    # offers reading idle times a moment apart could each hold the agent the
+    # other one waits for.
+    locked = lock_agents(*candidate_ids)
+    for agent_id in candidate_ids:
+        agent = locked.get(agent_id)
+        # Re-check under the lock: another process may have offered meanwhile,
+        # or the agent's last tab closed (desktop_closed takes this lock too).
+        if agent is not None and not cannot_take(agent, workgroup):
+            return agent
+    return None
+
+
+def offer_waiting(*, workgroup_id: int) -> int:
+    """Offer queued interactions of a workgroup, oldest first, while agents are free.
+
+    Returns how many were offered. Safe to call from any process at any time:
+    a queued row another process is offering is skipped, not waited for.
+    """
+    offered = 0
+    try:
+        workgroup = Workgroup.objects.get(pk=workgroup_id)
+    except Workgroup.DoesNotExist:
+        return 0
+    while True:
+        with transaction.atomic():
+            interaction = (
+                Interaction.objects.select_for_update(skip_locked=True)
+                .filter(workgroup_id=workgroup_id, state=S.QUEUED)
+                .order_by("queued_at", "pk")
+                .first()
+            )
+            if interaction is None:
+                return offered
+            agent = pick_agent(workgroup)
+            if agent is None:
+                return offered
+            _offer(interaction, agent, timeout_seconds=workgroup.alert_timeout_seconds)
+            offered += 1
+
+
+def _offer(interaction: Interaction, agent: Agent, *, timeout_seconds: int) -> None:
+    from_state = interaction.state
+    interaction.state = check_transition("offer", interaction)
+    now = timezone.now()
+    interaction.agent = agent
+    interaction.alert_deadline = now + timedelta(seconds=timeout_seconds)
+    Agent.objects.filter(pk=agent.pk).update(idle_since=now)
+    save_transition(
+        interaction,
+        "offer",
+        actor_user_id=None,
+        detail={"agent_id": agent.pk},
+        fields=("agent", "alert_deadline"),
+        from_state=from_state,
+    )
+
+
+def ring_agent(
+    interaction: Interaction,
+    verb: str,
+    *,
+    from_state: str,
+    to_state: str,
+    to_agent_id: int,
+    previous_agent_id: int | None,
+    actor_user_id: int | None,
+) -> Agent:
+    """Transfer the (locked, checked) interaction to one agent: ring them as an offer does."""
+    # Both agents change (the target rings, the previous owner goes idle).
+    # Lock them in id order: two transfers crossing each other would otherwise
+    # each hold one agent and wait for the other.
+    locked = lock_agents(*(a for a in (previous_agent_id, to_agent_id) if a))
+    target = locked.get(to_agent_id)
+    if target is None:
+        raise RoutingError("That agent does not exist.")
+    # Ringing an agent is an offer, so the same promise holds (CONTRACT.md,
+    # "Who is offered work").
+    if reason := cannot_take(target, interaction.workgroup):
+        raise RoutingError(reason)
+    interaction.state = to_state
+    interaction.agent = target
+    interaction.alert_deadline = timezone.now() + timedelta(
+        seconds=interaction.workgroup.alert_timeout_seconds
+    )
+    save_transition(
+        interaction,
+        verb,
+        actor_user_id=actor_user_id,
+        previous_agent_id=previous_agent_id,
+        detail={"from_agent_id": previous_agent_id, "agent_id": target.pk},
+        fields=("agent", "alert_deadline"),
+        from_state=from_state,
+    )
+    return target
+
+
+def alert_timeout(*, interaction_id: int) -> bool:
+    """Return an unanswered offer to the queue; its agent becomes Not answering.
+
+    Returns False when the offer was answered (or moved) meanwhile.
+    """
+    with transaction.atomic():
+        interaction = lock_interaction(interaction_id)
+        if (
+            interaction.state != S.ALERTING
+            or interaction.alert_deadline is None
+            or interaction.alert_deadline > timezone.now()
+        ):
+            return False
+        agent_id = interaction.agent_id
+        take_back_offer(interaction, "alert_timeout", agent_id=agent_id)
+        if agent_id:
+            set_status_locked(lock_agent(agent_id), AgentStatus.NOT_ANSWERING)
+    return True
+
+
+def return_offers(agent_id: int) -> None:
+    """Put back in their queues the ringing offers of an agent who cannot take
+    them now: their last desktop tab closed, or they set a status other than
+    Available. Nothing rings where nobody can answer.
+
+    Runs after the commit that made the agent unable to take offers, one offer
+    per transaction, locking only the offer: waiting for an offer while holding
+    the agent would deadlock with `alert_timeout`, which holds the offer and
+    waits for the agent (the lock order is interaction, then agent).
+    """
+    ids = list(
+        Interaction.objects.filter(agent_id=agent_id, state=S.ALERTING).values_list("pk", flat=True)
+    )
+    for interaction_id in ids:
+        with transaction.atomic():
+            interaction = lock_interaction(interaction_id)
+            if interaction.state != S.ALERTING or interaction.agent_id != agent_id:
+                continue  # picked up, timed out or transferred meanwhile
+            if _may_ring(agent_id):
+                return  # Available with a tab again: the offers may ring there
+            take_back_offer(interaction, "return_offer", agent_id=agent_id)
+
+
+def _may_ring(agent_id: int) -> bool:
+    return (
+        Agent.objects.filter(pk=agent_id, status=AgentStatus.AVAILABLE).exists()
+        and DesktopConnection.objects.filter(agent_id=agent_id).exists()
+    )
+
+
+def take_back_offer(interaction: Interaction, verb: str, *, agent_id: int | None) -> None:
+    """The (locked) ringing offer goes back to its queue and is offered again after commit."""
+    from_state = interaction.state
+    interaction.state = check_transition(verb, interaction)
+    interaction.agent = None
+    interaction.alert_deadline = None
+    save_transition(
+        interaction,
+        verb,
+        actor_user_id=None,
+        previous_agent_id=agent_id,
+        detail={"agent_id": agent_id},
+        fields=("agent", "alert_deadline"),
+        from_state=from_state,
+    )
+    offer_after_commit(interaction.workgroup_id)
+
+
+def expire_alerts() -> int:
+    ids = list(
+        Interaction.objects.filter(state=S.ALERTING, alert_deadline__lt=timezone.now()).values_list(
+            "pk", flat=True
+        )
+    )
+    return sum(1 for interaction_id in ids if alert_timeout(interaction_id=interaction_id))

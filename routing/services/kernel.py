@@ -1,0 +1,209 @@
+"""The kernel every verb is built on: refusals, the transition table, locks,
+and the one step that saves a transition, writes its event row and
+announces it after commit.
+
+Lock order, everywhere: interaction, then agents in id order. On SQLite
+`select_for_update` is a no-op, but every transaction is `IMMEDIATE`, so
+writers are serialised.
+"""
+
+import logging
+
+from django.utils import timezone
+
+from routing.events import (
+    EventType,
+    RoutingEvent,
+    interaction_event,
+    publish_on_commit,
+)
+from routing.models import (
+    LIVE_STATES,
+    Agent,
+    AgentStatus,
+    DesktopConnection,
+    Interaction,
+    InteractionEvent,
+    InteractionState,
+    Workgroup,
+)
+from routing.services import recordings
+
+logger = logging.getLogger(__name__)
+
+S = InteractionState
+
+# verb → (states it may start from, state it leads to; None keeps the state)
+TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
+    "offer": (frozenset({S.QUEUED}), S.ALERTING),
+    "alert_timeout": (frozenset({S.ALERTING}), S.QUEUED),
+    "return_offer": (frozenset({S.ALERTING}), S.QUEUED),
+    "pickup": (frozenset({S.ALERTING, S.HELD, S.QUEUED}), S.CONNECTED),
+    "hold": (frozenset({S.CONNECTED}), S.HELD),
+    "transfer_to_agent": (frozenset({S.CONNECTED, S.HELD}), S.ALERTING),
+    "transfer_to_workgroup": (frozenset({S.CONNECTED, S.HELD}), S.QUEUED),
+    "record": (frozenset({S.CONNECTED, S.HELD}), None),
+    "stop_recording": (frozenset({S.CONNECTED, S.HELD}), None),
+    "disconnect": (frozenset(LIVE_STATES), S.DISCONNECTED),
+    # A supervisor, from the live board (routing/supervision.py): any live
+    # interaction, whoever owns it.
+    "supervisor_transfer_to_agent": (frozenset(LIVE_STATES), S.ALERTING),
+    "supervisor_transfer_to_workgroup": (frozenset(LIVE_STATES), S.QUEUED),
+    "supervisor_disconnect": (frozenset(LIVE_STATES), S.DISCONNECTED),
+}
+
+
+class RoutingError(Exception):
+    """A refused action; the message is shown to the person as it is."""
+
+
+class TransitionRefused(RoutingError):
+    pass
+
+
+class NotYours(RoutingError):
+    pass
+
+
+def lock_interaction(interaction_id: int) -> Interaction:
+    try:
+        return Interaction.objects.select_for_update().get(pk=interaction_id)
+    except Interaction.DoesNotExist:
+        raise RoutingError("This interaction no longer exists.") from None
+
+
+def lock_agent(agent_id: int) -> Agent:
+    return Agent.objects.select_for_update().get(pk=agent_id)
+
+
+def lock_agents(*agent_ids: int) -> dict[int, Agent]:
+    """Lock several agents in id order, the one order every multi-agent lock uses."""
+    return {
+        agent.pk: agent
+        for agent in Agent.objects.select_for_update().filter(pk__in=agent_ids).order_by("pk")
+    }
+
+
+STATE_WORDS = {
+    S.QUEUED: "waiting in the queue",
+    S.ALERTING: "being offered",
+    S.CONNECTED: "connected",
+    S.HELD: "on hold",
+    S.DISCONNECTED: "disconnected",
+}
+
+# How a verb reads in a refusal shown to the agent ("Cannot pick up: …").
+VERB_WORDS = {
+    "pickup": "pick up",
+    "transfer_to_agent": "transfer",
+    "transfer_to_workgroup": "transfer",
+    "return_offer": "return the offer",
+    "supervisor_transfer_to_agent": "transfer",
+    "supervisor_transfer_to_workgroup": "transfer",
+    "supervisor_disconnect": "disconnect",
+}
+
+
+def check_transition(verb: str, interaction: Interaction) -> str:
+    """The state `verb` leads to from the interaction's state, or TransitionRefused."""
+    from_states, to_state = TRANSITIONS[verb]
+    if interaction.state not in from_states:
+        words = VERB_WORDS.get(verb, verb.replace("_", " "))
+        raise TransitionRefused(
+            f"Cannot {words}: the interaction is {STATE_WORDS[interaction.state]}."
+        )
+    return to_state or interaction.state
+
+
+def save_transition(
+    interaction: Interaction,
+    verb: str,
+    *,
+    actor_user_id: int | None,
+    previous_agent_id: int | None = None,
+    previous_workgroup_id: int | None = None,
+    detail: dict | None = None,
+    fields: tuple[str, ...] = (),
+    from_state: str,
+) -> None:
+    """Save the (locked, already changed) interaction, write its event, announce it."""
+    now = timezone.now()
+    update_fields = {"state", *fields}
+    if interaction.state != from_state:
+        interaction.state_changed_at = now
+        update_fields.add("state_changed_at")
+    # Whichever verb ends a hold (pickup, transfer, disconnect, a supervisor's),
+    # the held time stops showing.
+    if interaction.state != S.HELD and interaction.held_at is not None:
+        interaction.held_at = None
+        update_fields.add("held_at")
+    # Whichever verb ends the interaction, its recording ends with it.
+    recording_ends = interaction.state == S.DISCONNECTED and interaction.recording
+    if recording_ends:
+        interaction.recording = False
+        update_fields.add("recording")
+    interaction.save(update_fields=sorted(update_fields))
+    InteractionEvent.objects.create(
+        interaction=interaction,
+        actor_id=actor_user_id,
+        verb=verb,
+        from_state=from_state,
+        to_state=interaction.state,
+        detail=detail or {},
+    )
+    if recording_ends:
+        recordings.stop_event(interaction, actor_user_id=actor_user_id, reason=verb)
+        recordings.close_recordings(interaction, at=timezone.now())
+    publish_on_commit(
+        interaction_event(
+            interaction,
+            previous_state=from_state,
+            previous_agent_id=previous_agent_id,
+            previous_workgroup_id=previous_workgroup_id,
+        )
+    )
+
+
+def live_count(agent_id: int) -> int:
+    return Interaction.objects.filter(
+        agent_id=agent_id, state__in=(S.ALERTING, S.CONNECTED, S.HELD)
+    ).count()
+
+
+def capacity_of(agent: Agent, workgroup: Workgroup) -> int:
+    return agent.capacity if agent.capacity is not None else workgroup.capacity_per_agent
+
+
+def cannot_take(agent: Agent, workgroup: Workgroup) -> str:
+    """Why the (locked) agent may not be rung with one more interaction; "" when they may.
+
+    Checked under the agent's lock: every offer and every desktop closing
+    takes that lock too, so the answer holds until the commit.
+    """
+    if agent.status != AgentStatus.AVAILABLE:
+        return f"{agent.display_name} is not available ({agent.get_status_display()})."
+    if not DesktopConnection.objects.filter(agent_id=agent.pk).exists():
+        return f"{agent.display_name} does not have the desktop open."
+    if live_count(agent.pk) >= capacity_of(agent, workgroup):
+        return f"{agent.display_name} has no room for another interaction."
+    return ""
+
+
+def require_owner(interaction: Interaction, agent: Agent) -> None:
+    if interaction.agent_id != agent.pk or interaction.state in (S.QUEUED, S.ALERTING):
+        if interaction.state == S.ALERTING and interaction.agent_id == agent.pk:
+            raise TransitionRefused("Pick the interaction up first.")
+        raise NotYours("This interaction is not yours.")
+
+
+def mark_idle(agent_id: int) -> None:
+    Agent.objects.filter(pk=agent_id).update(idle_since=timezone.now())
+
+
+def set_status_locked(agent: Agent, status: str) -> None:
+    if agent.status == status:
+        return
+    agent.status = status
+    agent.status_changed_at = timezone.now()
+    agent.save(update_fields=["status", "status_changed_at"])
+    publish_on_commit(RoutingEvent(type=EventType.AGENT_CHANGED, agent_id=agent.pk))

@@ -1,0 +1,137 @@
+"""Agents' presence: their status, their open desktops, and the capacities and
+memberships supervisors change.
+"""
+
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from routing.events import (
+    EventType,
+    RoutingEvent,
+    publish_on_commit,
+)
+from routing.models import (
+    Agent,
+    AgentStatus,
+    DesktopConnection,
+    Workgroup,
+)
+from routing.services.acd import offer_after_commit, offer_for_agent_after_commit, return_offers
+from routing.services.kernel import RoutingError, lock_agent, set_status_locked
+
+# A desktop tab whose server process has not vouched for it within this is gone.
+CONNECTION_STALE_AFTER = timedelta(seconds=90)
+
+
+def set_agent_status(*, agent: Agent, status: str) -> Agent:
+    if status not in AgentStatus.values or status == AgentStatus.NOT_ANSWERING:
+        raise RoutingError("Choose one of the listed statuses.")
+    with transaction.atomic():
+        locked = lock_agent(agent.pk)
+        set_status_locked(locked, status)
+        if status == AgentStatus.AVAILABLE:
+            offer_for_agent_after_commit(locked.pk)
+        else:
+            transaction.on_commit(lambda: return_offers(locked.pk), robust=True)
+    agent.status = locked.status
+    return locked
+
+
+def desktop_opened(*, agent: Agent, channel_name: str) -> None:
+    with transaction.atomic():
+        DesktopConnection.objects.update_or_create(
+            channel_name=channel_name, defaults={"agent": agent, "last_seen": timezone.now()}
+        )
+        offer_for_agent_after_commit(agent.pk)
+
+
+def desktop_closed(*, channel_name: str) -> None:
+    """Forget a tab; when the agent's last tab closes, their offers go back.
+
+    The offers go back right after this commits (before it returns, when it
+    is not called inside a transaction).
+    """
+    with transaction.atomic():
+        connection = DesktopConnection.objects.filter(channel_name=channel_name).first()
+        if connection is None:
+            return
+        agent_id = connection.agent_id
+        # The agent's lock orders this against offers, which check for a tab
+        # under it: an offer either committed before (and is returned after
+        # this commits) or runs after and finds no tab.
+        lock_agent(agent_id)
+        DesktopConnection.objects.filter(pk=connection.pk).delete()
+        if not DesktopConnection.objects.filter(agent_id=agent_id).exists():
+            transaction.on_commit(lambda: return_offers(agent_id), robust=True)
+
+
+def desktops_seen(*, channel_names: list[str]) -> None:
+    """A server process vouches that these tabs are still open."""
+    DesktopConnection.objects.filter(channel_name__in=channel_names).update(
+        last_seen=timezone.now()
+    )
+
+
+def sweep_stale_desktops() -> int:
+    """Forget tabs whose server process stopped vouching for them (it crashed)."""
+    cutoff = timezone.now() - CONNECTION_STALE_AFTER
+    names = list(
+        DesktopConnection.objects.filter(last_seen__lt=cutoff).values_list(
+            "channel_name", flat=True
+        )
+    )
+    for name in names:
+        desktop_closed(channel_name=name)
+    return len(names)
+
+
+def set_agent_capacity(*, agent_id: int, capacity: int | None) -> Agent:
+    """An agent's own capacity (None: each workgroup's default); offers follow at once."""
+    if capacity is not None and capacity < 0:
+        raise RoutingError("Capacity cannot be negative.")
+    with transaction.atomic():
+        agent = lock_agent(agent_id)
+        if agent.capacity != capacity:
+            agent.capacity = capacity
+            agent.save(update_fields=["capacity"])
+        # Offered even when the admin form saved the value first. No event of
+        # its own: the board re-reads capacities as it refreshes, and the
+        # offers that follow are announced.
+        offer_for_agent_after_commit(agent.pk)
+    return agent
+
+
+def set_workgroup_capacity(*, workgroup_id: int, capacity_per_agent: int) -> Workgroup:
+    """A workgroup's default capacity per agent; what waits is offered at once."""
+    if capacity_per_agent < 0:
+        raise RoutingError("Capacity cannot be negative.")
+    with transaction.atomic():
+        workgroup = Workgroup.objects.select_for_update().get(pk=workgroup_id)
+        if workgroup.capacity_per_agent != capacity_per_agent:
+            workgroup.capacity_per_agent = capacity_per_agent
+            workgroup.save(update_fields=["capacity_per_agent"])
+        # The default applies to this workgroup's offers only.
+        offer_after_commit(workgroup.pk)
+    return workgroup
+
+
+def workgroup_members_changed(*, workgroup_ids: list[int], agent_ids: Iterable[int] = ()) -> None:
+    """Agents joined (or left) these workgroups: offer what waits there.
+
+    Announces MEMBERSHIP_CHANGED for each agent whose membership changed, with
+    the workgroups they are in now, so that their open desktops follow at once.
+    """
+    with transaction.atomic():
+        for agent_id in sorted(set(agent_ids)):
+            member_of = Workgroup.objects.filter(members=agent_id).values_list("pk", flat=True)
+            publish_on_commit(
+                RoutingEvent(
+                    type=EventType.MEMBERSHIP_CHANGED,
+                    agent_id=agent_id,
+                    member_of=frozenset(member_of),
+                )
+            )
+        offer_after_commit(*workgroup_ids)

@@ -1,0 +1,253 @@
+"""An agent's replies: stored first (`sending`), handed to the sender after
+commit, and settled by what the sender reports (`record_sent`,
+`record_send_failed`) or by the timer when nothing came back in time.
+"""
+
+import logging
+import uuid
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from routing.events import (
+    message_event,
+    outbound_ready_on_commit,
+    publish_on_commit,
+)
+from routing.models import (
+    Agent,
+    Interaction,
+    Message,
+    MessageDirection,
+    MessageStatus,
+)
+from routing.rules import MAX_TEXT_LENGTH, reply_window
+from routing.services.kernel import (
+    STATE_WORDS,
+    NotYours,
+    RoutingError,
+    S,
+    TransitionRefused,
+    lock_interaction,
+)
+
+logger = logging.getLogger(__name__)
+
+# A second identical reply within this is held back (double click, Enter held).
+DUPLICATE_WINDOW = timedelta(seconds=5)
+
+
+def send_deadline() -> datetime:
+    # A little over the HTTP timeout, so the sender's own answer normally wins.
+    return timezone.now() + timedelta(seconds=settings.FACEBOOK_SEND_TIMEOUT + 2)
+
+
+def store_reply(
+    *, interaction_id: int, agent: Agent, text: str, client_id: uuid.UUID | None = None
+) -> Message:
+    """Store an agent's reply as `sending` (or `duplicate`) and hand it to the sender."""
+    text = text.strip()
+    if not text:
+        raise RoutingError("Type a message first.")
+    if len(text) > MAX_TEXT_LENGTH:
+        raise RoutingError(
+            f"Messenger takes at most {MAX_TEXT_LENGTH} characters; this message has {len(text)}."
+        )
+    with transaction.atomic():
+        interaction = lock_interaction(interaction_id)
+        if interaction.agent_id != agent.pk:
+            raise NotYours("This interaction is not yours.")
+        if interaction.state != S.CONNECTED:
+            raise TransitionRefused(
+                f"Replies are possible only while connected; the interaction is "
+                f"{STATE_WORDS[interaction.state]}."
+            )
+        if client_id and (existing := Message.objects.filter(client_id=client_id).first()):
+            return existing  # the same form posted twice
+        window = reply_window(interaction.customer)
+        if not window.open:
+            raise RoutingError(window.reason)
+        now = timezone.now()
+        is_duplicate = (
+            Message.objects.filter(
+                interaction=interaction,
+                direction=MessageDirection.OUTBOUND,
+                text=text,
+                created_at__gte=now - DUPLICATE_WINDOW,
+                deleted_at__isnull=True,
+            )
+            .exclude(status__in=(MessageStatus.FAILED, MessageStatus.DUPLICATE))
+            .exists()
+        )
+        message = Message.objects.create(
+            interaction=interaction,
+            direction=MessageDirection.OUTBOUND,
+            text=text,
+            status=MessageStatus.DUPLICATE if is_duplicate else MessageStatus.SENDING,
+            client_id=client_id or uuid.uuid4(),
+            author_id=agent.user_id,
+            sent_at=now,
+            send_deadline=None if is_duplicate else send_deadline(),
+            messaging_type=window.messaging_type,
+            error_message=(
+                "The same text was just sent; held back so the customer does not get it twice."
+                if is_duplicate
+                else ""
+            ),
+        )
+        publish_on_commit(message_event(message, interaction))
+        if not is_duplicate:
+            outbound_ready_on_commit(message.pk)
+    return message
+
+
+def lock_message(message_id: int) -> Message:
+    try:
+        return Message.objects.select_for_update().get(pk=message_id)
+    except Message.DoesNotExist:
+        raise RoutingError("This message no longer exists.") from None
+
+
+def resend(*, message_id: int, agent: Agent) -> Message:
+    """Retry (timed out) or Resend (failed, duplicate): back to `sending`."""
+    with transaction.atomic():
+        message = lock_message(message_id)
+        interaction = lock_interaction(message.interaction_id)
+        if interaction.agent_id != agent.pk:
+            raise NotYours("This interaction is not yours.")
+        if message.status not in (
+            MessageStatus.TIMED_OUT,
+            MessageStatus.FAILED,
+            MessageStatus.DUPLICATE,
+        ):
+            if message.status in (
+                MessageStatus.SENT,
+                MessageStatus.DELIVERED,
+                MessageStatus.READ,
+            ):
+                # Its echo settled it meanwhile: sending again would send it twice.
+                raise RoutingError("Messenger has confirmed this message: it was sent.")
+            raise RoutingError("Only a message that was not sent can be sent again.")
+        if message.deleted_at:
+            raise RoutingError("This message was deleted.")
+        # Sending again is replying again: the same rule as store_reply.
+        if interaction.state != S.CONNECTED:
+            raise TransitionRefused(
+                f"Replies are possible only while connected; the interaction is "
+                f"{STATE_WORDS[interaction.state]}."
+            )
+        window = reply_window(interaction.customer)
+        if not window.open:
+            raise RoutingError(window.reason)
+        message.status = MessageStatus.SENDING
+        message.error_code = ""
+        message.error_message = ""
+        message.messaging_type = window.messaging_type
+        message.send_deadline = send_deadline()
+        message.save(
+            update_fields=[
+                "status",
+                "error_code",
+                "error_message",
+                "messaging_type",
+                "send_deadline",
+            ]
+        )
+        publish_on_commit(message_event(message, interaction))
+        outbound_ready_on_commit(message.pk)
+    return message
+
+
+def delete_unsent(*, message_id: int, agent: Agent) -> Message:
+    with transaction.atomic():
+        message = lock_message(message_id)
+        interaction = lock_interaction(message.interaction_id)
+        if interaction.agent_id != agent.pk:
+            raise NotYours("This interaction is not yours.")
+        if message.status not in (
+            MessageStatus.TIMED_OUT,
+            MessageStatus.FAILED,
+            MessageStatus.DUPLICATE,
+        ):
+            raise RoutingError("Only a message that was not sent can be deleted.")
+        message.deleted_at = timezone.now()
+        message.save(update_fields=["deleted_at"])
+        publish_on_commit(message_event(message, interaction))
+    return message
+
+
+def claim_for_sending(*, message_id: int) -> Message | None:
+    """The sender takes a `sending` message; None when it is no longer to be sent."""
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update()
+            .select_related("interaction__customer")
+            .filter(pk=message_id, status=MessageStatus.SENDING, deleted_at__isnull=True)
+            .first()
+        )
+        return message
+
+
+def record_sent(*, message_id: int, mid: str) -> Message | None:
+    """Meta accepted the message (answer or echo). Settles a timed-out send too."""
+    with transaction.atomic():
+        message = lock_message(message_id)
+        if message.status in (MessageStatus.DELIVERED, MessageStatus.READ):
+            return message
+        if message.status == MessageStatus.SENT and message.mid == mid:
+            return message
+        if Message.objects.filter(mid=mid).exclude(pk=message.pk).exists():
+            logger.warning("mid %s already belongs to another message", mid)
+            return message
+        message.status = MessageStatus.SENT
+        message.mid = mid
+        message.error_code = ""
+        message.error_message = ""
+        message.send_deadline = None
+        message.save(
+            update_fields=["status", "mid", "error_code", "error_message", "send_deadline"]
+        )
+        interaction = Interaction.objects.get(pk=message.interaction_id)
+        publish_on_commit(message_event(message, interaction))
+    return message
+
+
+def record_send_failed(
+    *, message_id: int, code: str, reason: str, timed_out: bool = False
+) -> Message | None:
+    with transaction.atomic():
+        message = lock_message(message_id)
+        if message.status != MessageStatus.SENDING:
+            return message  # settled meanwhile (an echo, or a Delete)
+        message.status = MessageStatus.TIMED_OUT if timed_out else MessageStatus.FAILED
+        message.error_code = code[:40]
+        message.error_message = reason[:500]
+        message.send_deadline = None
+        message.save(update_fields=["status", "error_code", "error_message", "send_deadline"])
+        interaction = Interaction.objects.get(pk=message.interaction_id)
+        publish_on_commit(message_event(message, interaction))
+    return message
+
+
+def expire_stuck_sends() -> int:
+    """Sends whose deadline passed with no answer (e.g. the server restarted) time out."""
+    now = timezone.now()
+    stuck = Message.objects.filter(status=MessageStatus.SENDING, send_deadline__lt=now)
+    expired = 0
+    for message_id in list(stuck.values_list("pk", flat=True)):
+        with transaction.atomic():
+            # Re-checked under the lock: since the list was read the send may
+            # have been answered, even resent with a fresh deadline, or
+            # expired by another process's timers.
+            if not stuck.select_for_update().filter(pk=message_id).exists():
+                continue
+            record_send_failed(
+                message_id=message_id,
+                code="timeout",
+                reason="Not confirmed by Messenger in time. It may not have been sent.",
+                timed_out=True,
+            )
+            expired += 1
+    return expired

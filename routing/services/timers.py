@@ -1,0 +1,24 @@
+"""Everything time-driven, one call for the timer loop of any process."""
+
+from routing.models import (
+    Interaction,
+)
+from routing.services import replies
+from routing.services.acd import expire_alerts, offer_waiting
+from routing.services.kernel import S
+from routing.services.presence import sweep_stale_desktops
+
+
+def run_due_timers() -> dict[str, int]:
+    """Everything time-driven, safe from any number of processes at once."""
+    done = {
+        "alerts_expired": expire_alerts(),
+        "sends_expired": replies.expire_stuck_sends(),
+        "desktops_swept": sweep_stale_desktops(),
+        "offered": 0,
+    }
+    for workgroup_id in (
+        Interaction.objects.filter(state=S.QUEUED).values_list("workgroup_id", flat=True).distinct()
+    ):
+        done["offered"] += offer_waiting(workgroup_id=workgroup_id)
+    return done
