@@ -18,11 +18,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from routing import board, selectors, services
-from routing.models import Agent, AgentStatus, DesktopConnection, Interaction, Workgroup
+from routing.models import Agent, DesktopConnection, Interaction, Workgroup
+from routing.rules import CHOOSABLE_STATUSES
 from routing.services import RoutingError
 
 TEMPLATE = "board/board.html"
-SETTABLE_STATUSES = [s for s in AgentStatus if s != AgentStatus.NOT_ANSWERING]
+SETTABLE_STATUSES = list(CHOOSABLE_STATUSES)
 
 
 def may_watch(user) -> bool:

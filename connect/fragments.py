@@ -11,9 +11,9 @@ from django.template.loader import render_to_string
 from django.utils.functional import SimpleLazyObject
 
 from connect import audience, messenger_fragments
-from routing import selectors
-from routing.models import Agent, AgentStatus, Interaction, InteractionState, Message, Workgroup
-from routing.rules import reply_window
+from routing import selectors, services
+from routing.models import Agent, Interaction, InteractionState, Message, Workgroup
+from routing.rules import CHOOSABLE_STATUSES, reply_window
 
 TEMPLATE = "desktop/desktop.html"
 S = InteractionState
@@ -29,19 +29,7 @@ def toolbar_flags(interaction: Interaction | None, agent: Agent | None) -> dict[
     `agent` None is a member who does not own the interaction (the fragment
     sent to everyone looking at it in the queue).
     """
-    if interaction is None:
-        return dict.fromkeys(("pickup", "hold", "transfer", "record", "disconnect"), False)
-    mine = agent is not None and interaction.agent_id == agent.pk
-    state = interaction.state
-    return {
-        "pickup": (state == S.QUEUED) or (mine and state in (S.ALERTING, S.HELD)),
-        "hold": mine and state == S.CONNECTED,
-        "transfer": mine and state in (S.CONNECTED, S.HELD),
-        "record": mine and state in (S.CONNECTED, S.HELD),
-        # An offer is answered or left to ring out, not disconnected: the
-        # disconnect service refuses it ("Pick the interaction up first").
-        "disconnect": mine and state in (S.CONNECTED, S.HELD),
-    }
+    return services.allowed_actions(interaction, agent.pk if agent is not None else None)
 
 
 def workspace_context(agent: Agent | None, interaction: Interaction | None, **extra) -> dict:
@@ -85,7 +73,7 @@ def page_context(agent: Agent, selected: Interaction | None) -> dict:
     context = workspace_context(agent, selected)
     context.update(
         interactions=list(selectors.my_interactions(agent)),
-        statuses=[s for s in AgentStatus if s != AgentStatus.NOT_ANSWERING],
+        statuses=CHOOSABLE_STATUSES,
         **_queue_context(agent),
     )
     return context
@@ -176,7 +164,7 @@ def status_picker(agent: Agent, *, oob: bool = False) -> str:
         "status_picker",
         {
             "agent": agent,
-            "statuses": [s for s in AgentStatus if s != AgentStatus.NOT_ANSWERING],
+            "statuses": CHOOSABLE_STATUSES,
             "oob": oob,
         },
     )

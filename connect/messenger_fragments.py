@@ -9,9 +9,8 @@ from django.template.loader import render_to_string
 
 from facebook.pages import pages_with_invalid_token
 from routing import selectors
-from routing.models import Agent, Message, MessageStatus, Workgroup
-
-SETTLED = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ)
+from routing.models import Agent, Message, Workgroup
+from routing.rules import ACCEPTED_BY_META
 
 
 def token_banner(agent: Agent, *, oob: bool = False) -> str:
@@ -38,7 +37,7 @@ def settled_bubble(agent: Agent, message_id: int) -> str:
     """The bubble of a message Messenger confirmed meanwhile, for a stale Retry; else ""."""
     from connect.fragments import bubble  # fragments imports this module
 
-    message = Message.objects.filter(pk=message_id, status__in=SETTLED).first()
+    message = Message.objects.filter(pk=message_id, status__in=ACCEPTED_BY_META).first()
     if message is None or selectors.visible_interaction(agent, message.interaction_id) is None:
         return ""
     return bubble(message, oob=False)

@@ -36,10 +36,10 @@ from django.views.decorators.csrf import csrf_exempt
 
 from facebook.background import BackgroundPool
 from facebook.models import FacebookPage, FakeGraphCall, FakeGraphMode, FakeProfile
+from routing.rules import MAX_TEXT_LENGTH  # Meta: text under 2000 characters
 
 logger = logging.getLogger(__name__)
 
-MAX_TEXT_LENGTH = 1999  # Meta: text under 2000 characters
 MAX_METADATA_LENGTH = 999  # Meta: metadata under 1000 characters
 MESSAGING_TYPES = ("RESPONSE", "UPDATE", "MESSAGE_TAG")
 SENDER_ACTIONS = ("typing_on", "typing_off", "mark_seen")

@@ -4,9 +4,10 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 
-from routing.models import Agent, AgentStatus, Workgroup
+from routing.models import Agent, Workgroup
+from routing.rules import CHOOSABLE_STATUSES
 
-SETTABLE_STATUSES = [(s.value, s.label) for s in AgentStatus if s != AgentStatus.NOT_ANSWERING]
+SETTABLE_STATUSES = [(s.value, s.label) for s in CHOOSABLE_STATUSES]
 
 
 class _AgentWorkgroupsMixin(forms.ModelForm):

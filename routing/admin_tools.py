@@ -19,6 +19,7 @@ from django.utils.html import format_html
 from routing import response_io, services
 from routing.admin_forms import ResponseImportForm
 from routing.models import AgentStatus
+from routing.rules import CHOOSABLE_STATUSES
 from routing.transcript_text import interaction_text, recording_text
 
 
@@ -50,7 +51,7 @@ def status_action(status: AgentStatus):
     return action
 
 
-STATUS_ACTIONS = [status_action(s) for s in AgentStatus if s != AgentStatus.NOT_ANSWERING]
+STATUS_ACTIONS = [status_action(s) for s in CHOOSABLE_STATUSES]
 
 
 def _text_file(text: str, filename: str) -> HttpResponse:

@@ -26,6 +26,7 @@ from routing.models import (
     InteractionState,
     Workgroup,
 )
+from routing.rules import LOAD_STATES
 
 S = InteractionState
 
@@ -77,7 +78,7 @@ def start_of_day(now: datetime) -> datetime:
 def agent_loads() -> dict[int, int]:
     """Live interactions (alerting, connected, held) per agent id."""
     return dict(
-        Interaction.objects.filter(state__in=(S.ALERTING, S.CONNECTED, S.HELD))
+        Interaction.objects.filter(state__in=LOAD_STATES)
         .exclude(agent=None)
         .order_by()
         .values("agent")

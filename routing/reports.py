@@ -27,11 +27,10 @@ from routing.models import (
     InteractionState,
     Message,
     MessageDirection,
-    MessageStatus,
     Workgroup,
 )
+from routing.rules import ACCEPTED_BY_META
 
-ACCEPTED_BY_META = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ)
 # A longer range is refused: each report is one pass over its rows.
 MAX_DAYS = 366
 

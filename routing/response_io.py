@@ -22,12 +22,11 @@ from django.db.models import QuerySet
 
 from routing.csv_cells import restore_cell, safe_cell
 from routing.models import ResponseCategory, ResponseLibrary, StoredResponse
+from routing.rules import MAX_TEXT_LENGTH
 
 COLUMNS = ["library", "category", "name", "shortcut", "labels", "text"]
 REQUIRED = ["library", "category", "name", "text"]
 MAX_LENGTHS = {"library": 100, "category": 100, "name": 100, "shortcut": 40, "labels": 200}
-# A response is inserted into a reply, which Messenger caps under 2000 characters.
-MAX_TEXT_LENGTH = 1999
 MAX_FILE_BYTES = 1024 * 1024
 # Beyond this many, the list of bad rows is cut short.
 MAX_PROBLEMS_SHOWN = 20

@@ -5,6 +5,7 @@ from datetime import datetime
 from django.utils import timezone
 
 from routing.models import Interaction, InteractionEvent, Message, Recording
+from routing.rules import ACCEPTED_BY_META
 
 
 def _when(moment: datetime) -> str:
@@ -24,7 +25,7 @@ def _message_line(message: Message) -> str:
         url = attachment.get("url", "") if isinstance(attachment, dict) else ""
         parts.append(f"[{kind}{': ' + url if url else ''}]")
     status = ""
-    if message.is_outbound and message.status not in ("sent", "delivered", "read"):
+    if message.is_outbound and message.status not in ACCEPTED_BY_META:
         status = f"  ({message.get_status_display()}"
         status += f": {message.error_message})" if message.error_message else ")"
     if message.deleted_at:

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from connect import bubbles, messenger_fragments
-from routing.rules import HUMAN_AGENT_WINDOW, RESPONSE_WINDOW
+from routing.rules import HUMAN_AGENT_WINDOW, MAX_TEXT_LENGTH, RESPONSE_WINDOW
 
 register = template.Library()
 
@@ -64,6 +64,12 @@ def window_countdown(customer) -> dict:
         "phase": phase,
         "words": window_words(now=now, response_ends=response_ends, closes_at=closes_at),
     }
+
+
+@register.simple_tag
+def text_limit() -> int:
+    """The longest message text Meta takes (routing.rules), for the composer's counters."""
+    return MAX_TEXT_LENGTH
 
 
 @register.simple_tag

@@ -30,6 +30,7 @@ from routing.services.kernel import (
     NotYours,
     RoutingError,
     TransitionRefused,
+    allowed_actions,
     check_transition,
 )
 from routing.services.message_updates import (
@@ -101,6 +102,7 @@ __all__ = [
     "RoutingError",
     "TransitionRefused",
     "alert_timeout",
+    "allowed_actions",
     "check_transition",
     "claim_for_sending",
     "close_recordings",

@@ -17,6 +17,7 @@ from routing.models import (
     Interaction,
     Workgroup,
 )
+from routing.rules import LOAD_STATES
 from routing.services.kernel import (
     RoutingError,
     S,
@@ -74,9 +75,7 @@ def offer_for_agent_after_commit(agent_id: int) -> None:
 def pick_agent(workgroup: Workgroup) -> Agent | None:
     """Lock and return the longest-idle available member with spare capacity."""
     live = (
-        Interaction.objects.filter(
-            agent=OuterRef("pk"), state__in=(S.ALERTING, S.CONNECTED, S.HELD)
-        )
+        Interaction.objects.filter(agent=OuterRef("pk"), state__in=LOAD_STATES)
         .order_by()
         .values("agent")
         .annotate(n=Count("pk"))

@@ -27,6 +27,7 @@ from routing.models import (
     InteractionState,
     Workgroup,
 )
+from routing.rules import LOAD_STATES
 from routing.services import recordings
 
 logger = logging.getLogger(__name__)
@@ -165,9 +166,7 @@ def save_transition(
 
 
 def live_count(agent_id: int) -> int:
-    return Interaction.objects.filter(
-        agent_id=agent_id, state__in=(S.ALERTING, S.CONNECTED, S.HELD)
-    ).count()
+    return Interaction.objects.filter(agent_id=agent_id, state__in=LOAD_STATES).count()
 
 
 def capacity_of(agent: Agent, workgroup: Workgroup) -> int:
@@ -189,11 +188,48 @@ def cannot_take(agent: Agent, workgroup: Workgroup) -> str:
     return ""
 
 
+def owns(interaction: Interaction, agent_id: int | None) -> bool:
+    """The agent works the interaction: theirs, and picked up (not offered, not queued)."""
+    return (
+        agent_id is not None
+        and interaction.agent_id == agent_id
+        and interaction.state not in (S.QUEUED, S.ALERTING)
+    )
+
+
 def require_owner(interaction: Interaction, agent: Agent) -> None:
-    if interaction.agent_id != agent.pk or interaction.state in (S.QUEUED, S.ALERTING):
+    if not owns(interaction, agent.pk):
         if interaction.state == S.ALERTING and interaction.agent_id == agent.pk:
             raise TransitionRefused("Pick the interaction up first.")
         raise NotYours("This interaction is not yours.")
+
+
+# The toolbar's buttons and the verbs they call (the agent's own verbs only).
+TOOLBAR_VERBS = {
+    "pickup": "pickup",
+    "hold": "hold",
+    "transfer": "transfer_to_agent",
+    "record": "record",
+    "disconnect": "disconnect",
+}
+
+
+def allowed_actions(interaction: Interaction | None, agent_id: int | None) -> dict[str, bool]:
+    """Which toolbar buttons apply for this agent, read off `TRANSITIONS` and the owner rule.
+
+    `agent_id` None is a member who does not own it (looking at it in the queue).
+    """
+    if interaction is None:
+        return dict.fromkeys(TOOLBAR_VERBS, False)
+    state = interaction.state
+    allowed = {button: state in TRANSITIONS[verb][0] for button, verb in TOOLBAR_VERBS.items()}
+    owned = owns(interaction, agent_id)
+    mine = agent_id is not None and interaction.agent_id == agent_id
+    # Pickup: any member from the queue; otherwise only the agent it rings for or holds.
+    allowed["pickup"] &= state == S.QUEUED or mine
+    for button in ("hold", "transfer", "record", "disconnect"):
+        allowed[button] &= owned
+    return allowed
 
 
 def mark_idle(agent_id: int) -> None:

@@ -19,6 +19,7 @@ from routing.models import (
     DesktopConnection,
     Workgroup,
 )
+from routing.rules import CHOOSABLE_STATUSES
 from routing.services.acd import offer_after_commit, offer_for_agent_after_commit, return_offers
 from routing.services.kernel import RoutingError, lock_agent, set_status_locked
 
@@ -27,7 +28,7 @@ CONNECTION_STALE_AFTER = timedelta(seconds=90)
 
 
 def set_agent_status(*, agent: Agent, status: str) -> Agent:
-    if status not in AgentStatus.values or status == AgentStatus.NOT_ANSWERING:
+    if status not in CHOOSABLE_STATUSES:
         raise RoutingError("Choose one of the listed statuses.")
     with transaction.atomic():
         locked = lock_agent(agent.pk)
