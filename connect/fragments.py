@@ -13,7 +13,7 @@ from django.utils.functional import SimpleLazyObject
 from connect import audience, messenger_fragments
 from routing import selectors, services
 from routing.models import Agent, Interaction, InteractionState, Message, Workgroup
-from routing.rules import CHOOSABLE_STATUSES, reply_window
+from routing.rules import ACCEPTED_BY_META, CHOOSABLE_STATUSES, reply_window
 
 TEMPLATE = "desktop/desktop.html"
 S = InteractionState
@@ -157,6 +157,18 @@ def gone(interaction_id: int, reason: str, *, oob: bool = True) -> str:
 
 def bubble(message: Message, *, oob: bool = True) -> str:
     return _render("bubble_upsert" if oob else "bubble", {"message": message})
+
+
+def settled_bubble(agent: Agent, message_id: int) -> str:
+    """The bubble of a message Messenger confirmed meanwhile, for a stale Retry; else ""."""
+    message = (
+        Message.objects.filter(pk=message_id, status__in=ACCEPTED_BY_META)
+        .select_related("author")
+        .first()
+    )
+    if message is None or selectors.visible_interaction(agent, message.interaction_id) is None:
+        return ""
+    return bubble(message, oob=False)
 
 
 def status_picker(agent: Agent, *, oob: bool = False) -> str:

@@ -8,9 +8,7 @@ pushed live (`hx-swap-oob`) when a Page's token is marked invalid or replaced.
 from django.template.loader import render_to_string
 
 from facebook.pages import pages_with_invalid_token
-from routing import selectors
-from routing.models import Agent, Message, Workgroup
-from routing.rules import ACCEPTED_BY_META
+from routing.models import Agent, Workgroup
 
 
 def token_banner(agent: Agent, *, oob: bool = False) -> str:
@@ -31,13 +29,3 @@ def workgroup_token_banner(workgroup_id: int, *, oob: bool = True) -> str:
             "oob": oob,
         },
     )
-
-
-def settled_bubble(agent: Agent, message_id: int) -> str:
-    """The bubble of a message Messenger confirmed meanwhile, for a stale Retry; else ""."""
-    from connect.fragments import bubble  # fragments imports this module
-
-    message = Message.objects.filter(pk=message_id, status__in=ACCEPTED_BY_META).first()
-    if message is None or selectors.visible_interaction(agent, message.interaction_id) is None:
-        return ""
-    return bubble(message, oob=False)

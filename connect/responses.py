@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from connect import fragments
-from connect.views import _agent
+from connect.views import agent_of
 from routing import rules, selectors, services
 from routing.models import Agent, Interaction, StoredResponse
 from routing.services import RoutingError
@@ -65,7 +65,7 @@ def _results(request: HttpRequest, agent: Agent, interaction: Interaction, **ext
 @require_GET
 def picker(request: HttpRequest) -> HttpResponse:
     """The picker's body, loaded when it first opens: search, library filter, results."""
-    agent = _agent(request)
+    agent = agent_of(request)
     interaction = _interaction(request, agent)
     context = _results(request, agent, interaction)
     context["categories"] = selectors.response_categories(agent.user)
@@ -75,7 +75,7 @@ def picker(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def search(request: HttpRequest) -> HttpResponse:
-    agent = _agent(request)
+    agent = agent_of(request)
     interaction = _interaction(request, agent)
     return render(request, f"{TEMPLATE}#results", _results(request, agent, interaction))
 
@@ -84,7 +84,7 @@ def search(request: HttpRequest) -> HttpResponse:
 @require_GET
 def suggest(request: HttpRequest) -> HttpResponse:
     """Responses whose shortcut matches what follows `/` in the composer."""
-    agent = _agent(request)
+    agent = agent_of(request)
     interaction = _interaction(request, agent)
     typed = request.GET.get("typed", "").strip()[:40]
     found = selectors.shortcut_matches(agent.user, typed)
@@ -100,7 +100,7 @@ def suggest(request: HttpRequest) -> HttpResponse:
 @require_POST
 def favourite(request: HttpRequest, pk: int) -> HttpResponse:
     """Star or unstar; answers the picker's results re-ordered (favourites first)."""
-    agent = _agent(request)
+    agent = agent_of(request)
     interaction = _interaction(request, agent)
     try:
         services.set_favourite(user=agent.user, response_id=pk, on=request.POST.get("on") == "1")
@@ -112,7 +112,7 @@ def favourite(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def delete(request: HttpRequest, pk: int) -> HttpResponse:
-    agent = _agent(request)
+    agent = agent_of(request)
     interaction = _interaction(request, agent)
     error = ""
     try:
@@ -135,7 +135,7 @@ def _my_categories(agent: Agent) -> list[str]:
 @require_GET
 def new(request: HttpRequest) -> HttpResponse:
     """The "Save as response" dialog, holding the composer's text."""
-    agent = _agent(request)
+    agent = agent_of(request)
     text = request.GET.get("text", "")[: rules.MAX_TEXT_LENGTH]
     return render(
         request,
@@ -147,7 +147,7 @@ def new(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def save(request: HttpRequest) -> HttpResponse:
-    agent = _agent(request)
+    agent = agent_of(request)
     fields = {
         name: request.POST.get(name, "")
         for name in ("name", "shortcut", "labels", "category", "text")

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from connect import fragments
-from connect.views import _agent
+from connect.views import agent_of
 from routing import selectors, services
 from routing.models import Agent, Interaction
 from routing.services import RoutingError
@@ -48,7 +48,7 @@ def _older(request: HttpRequest, interaction: Interaction, url: str) -> HttpResp
 @login_required
 @require_GET
 def older_messages(request: HttpRequest, pk: int) -> HttpResponse:
-    agent = _agent(request)
+    agent = agent_of(request)
     interaction = _visible(agent, pk)
     return _older(request, interaction, reverse("older-messages", args=[pk]))
 
@@ -57,7 +57,7 @@ def older_messages(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def mark_read(request: HttpRequest, pk: int) -> HttpResponse:
     """The agent has the conversation in front of them: clear its unread mark."""
-    agent = _agent(request)
+    agent = agent_of(request)
     up_to = request.POST.get("up_to", "").strip()
     try:
         services.mark_read_by_agent(
@@ -72,7 +72,7 @@ def mark_read(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def past_interaction(request: HttpRequest, pk: int, past_pk: int) -> HttpResponse:
     """A read-only transcript of another interaction of the same customer."""
-    agent = _agent(request)
+    agent = agent_of(request)
     current = _visible(agent, pk)
     if current.dismissed_at is not None:
         raise Http404("This interaction is no longer on your desktop.")

@@ -42,7 +42,8 @@ def _ping_database() -> None:
         cursor.execute("SELECT 1")
 
 
-def _agent(request: HttpRequest) -> Agent:
+def agent_of(request: HttpRequest) -> Agent:
+    """The agent the request's login is, or 404 for a login that is no agent."""
     agent = selectors.agent_for_user(request.user)
     if agent is None:
         raise Http404("This account is not an agent.")
@@ -69,7 +70,7 @@ def desktop(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def interaction_panel(request: HttpRequest, pk: int) -> HttpResponse:
-    agent = _agent(request)
+    agent = agent_of(request)
     interaction = selectors.visible_interaction(agent, pk)
     if not request.htmx:
         return redirect(f"/?interaction={pk}")
@@ -114,7 +115,7 @@ def _wrap_up_code_id(post) -> int:
 @login_required
 @require_POST
 def interaction_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    agent = _agent(request)
+    agent = agent_of(request)
     if action not in QUEUE_ACTIONS:
         raise Http404("No such action.")
     try:
@@ -127,7 +128,7 @@ def interaction_action(request: HttpRequest, pk: int, action: str) -> HttpRespon
 @login_required
 @require_POST
 def transfer(request: HttpRequest, pk: int) -> HttpResponse:
-    agent = _agent(request)
+    agent = agent_of(request)
     target = request.POST.get("target", "")
     kind, _, target_id = target.partition(":")
     try:
@@ -149,7 +150,7 @@ def transfer(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def transfer_dialog(request: HttpRequest, pk: int) -> HttpResponse:
-    agent = _agent(request)
+    agent = agent_of(request)
     interaction = selectors.visible_interaction(agent, pk)
     if interaction is None:
         raise Http404("You cannot open this interaction.")
@@ -167,7 +168,7 @@ def transfer_dialog(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def send_message(request: HttpRequest, pk: int) -> HttpResponse:
-    agent = _agent(request)
+    agent = agent_of(request)
     text = request.POST.get("text", "")
     try:
         client_id = uuid.UUID(request.POST.get("client_id", ""))
@@ -197,13 +198,13 @@ MESSAGE_ACTIONS = {
 @login_required
 @require_POST
 def message_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    agent = _agent(request)
+    agent = agent_of(request)
     if action not in MESSAGE_ACTIONS:
         raise Http404("No such action.")
     try:
         message = MESSAGE_ACTIONS[action](message_id=pk, agent=agent)
     except RoutingError as refused:
-        settled = messenger_fragments.settled_bubble(agent, pk)
+        settled = fragments.settled_bubble(agent, pk)
         if settled:
             # Its echo settled it meanwhile: the fresh bubble shows it sent, without Retry.
             return HttpResponse(settled, status=409)
@@ -214,7 +215,7 @@ def message_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 @login_required
 @require_POST
 def set_status(request: HttpRequest) -> HttpResponse:
-    agent = _agent(request)
+    agent = agent_of(request)
     try:
         agent = services.set_agent_status(agent=agent, status=request.POST.get("status", ""))
     except RoutingError as refused:
@@ -226,7 +227,7 @@ def set_status(request: HttpRequest) -> HttpResponse:
 @require_GET
 def resync(request: HttpRequest) -> HttpResponse:
     """After the websocket reconnects: everything that may have changed meanwhile."""
-    agent = _agent(request)
+    agent = agent_of(request)
     parts = [
         fragments.my_interactions(agent, oob=True),
         fragments.queue(agent, oob=True),
