@@ -8,7 +8,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-# Demo values for `make run` only (CONTRACT.md).
+# Demo values for `make run` only (docs/contract.md).
 RUN_ENV = \
 	DEBUG="$${DEBUG-1}" \
 	FACEBOOK_APP_SECRET="$${FACEBOOK_APP_SECRET-demo-app-secret}" \

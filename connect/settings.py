@@ -1,4 +1,4 @@
-"""Settings, all from the environment (CONTRACT.md lists every variable)."""
+"""Settings, all from the environment (the README lists every variable)."""
 
 import logging
 from datetime import timedelta

@@ -171,7 +171,7 @@ def ring_agent(
     target = locked.get(to_agent_id)
     if target is None:
         raise RoutingError("That agent does not exist.")
-    # Ringing an agent is an offer, so the same promise holds (CONTRACT.md,
+    # Ringing an agent is an offer, so the same promise holds (docs/contract.md,
     # "Who is offered work").
     if reason := cannot_take(target, interaction.workgroup):
         raise RoutingError(reason)

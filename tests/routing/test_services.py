@@ -1,4 +1,4 @@
-"""The interaction state machine (DESIGN.md), one service per verb.
+"""The interaction state machine (docs/architecture.md), one service per verb.
 
 Every allowed transition: changes the row, writes exactly one InteractionEvent
 (verb, from, to, actor) and announces exactly the expected RoutingEvents after
@@ -653,7 +653,7 @@ def test_agents_cannot_choose_a_status_that_is_not_offered(status, agent, routin
 
 
 def test_the_transition_table_is_the_design():
-    """DESIGN.md's table, verb by verb, so a change to one is a change to the other."""
+    """docs/architecture.md's table, verb by verb, so a change to one is a change to the other."""
     design = {
         "offer": ({S.QUEUED}, S.ALERTING),
         "alert_timeout": ({S.ALERTING}, S.QUEUED),

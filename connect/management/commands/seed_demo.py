@@ -1,4 +1,4 @@
-"""The demo of CONTRACT.md: one Page, one workgroup, three agents, a supervisor."""
+"""The demo of docs/contract.md: one Page, one workgroup, three agents, a supervisor."""
 
 from importlib import import_module
 
