@@ -16,7 +16,7 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import ClassVar
+from typing import ClassVar, TypedDict, TypeGuard
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +25,8 @@ MAX_ID_LENGTH = 64
 MAX_MID_LENGTH = 200
 # Epoch milliseconds a Python datetime (and every database) can hold: up to 9999-12-31.
 MAX_TIMESTAMP_MS = 253_402_300_799_999
+# Meta's clock and ours may differ a little, never by more than this.
+MAX_CLOCK_SKEW = timedelta(hours=1)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Keys every `messaging` item carries besides the one naming its kind.
 _ADDRESS_KEYS = frozenset({"sender", "recipient", "timestamp"})
@@ -76,7 +78,9 @@ class Event:
 
     @property
     def at(self) -> datetime:
-        return ms_to_datetime(self.timestamp_ms)
+        """When it happened, as Meta says; never believed far in the future, where
+        it would hold a reply window open for ever (or overflow it)."""
+        return min(ms_to_datetime(self.timestamp_ms), datetime.now(UTC) + MAX_CLOCK_SKEW)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -261,6 +265,20 @@ def parse_body(raw: bytes) -> Body:
 # --- the items -------------------------------------------------------------------
 
 
+class _Address(TypedDict):
+    """What every `messaging` event carries: passed on to each event's constructor."""
+
+    page_id: str
+    timestamp_ms: int
+    psid: str
+
+
+class _StandbyAddress(TypedDict):
+    page_id: str
+    timestamp_ms: int
+    item_kind: str
+
+
 def _messaging_item(page_id: str, item: object) -> Event:
     if not isinstance(item, dict):
         raise _Malformed("item is not an object")
@@ -271,7 +289,7 @@ def _messaging_item(page_id: str, item: object) -> Event:
         raise _Malformed("no valid timestamp")
     if sender is None or recipient is None:
         raise _Malformed("no valid sender.id / recipient.id")
-    common = {"page_id": page_id, "timestamp_ms": timestamp_ms, "psid": sender}
+    common: _Address = {"page_id": page_id, "timestamp_ms": timestamp_ms, "psid": sender}
     if "message" in item:
         return _message(common, recipient, _object(item, "message"))
     if "postback" in item:
@@ -293,7 +311,7 @@ def _messaging_item(page_id: str, item: object) -> Event:
 def _standby_item(page_id: str, item: object) -> Standby:
     if not isinstance(item, dict):
         raise _Malformed("item is not an object")
-    common = {
+    common: _StandbyAddress = {
         "page_id": page_id,
         "timestamp_ms": _timestamp(item.get("timestamp")) or 0,
         "item_kind": _item_kind(item),
@@ -323,7 +341,7 @@ def _standby_item(page_id: str, item: object) -> Standby:
     return Standby(**common, psid=sender or "")
 
 
-def _message(common: dict, recipient: str, message: dict) -> CustomerMessage | PageEcho:
+def _message(common: _Address, recipient: str, message: dict) -> CustomerMessage | PageEcho:
     mid = _mid(message.get("mid"))
     if mid is None:
         raise _Malformed("message has no valid mid")
@@ -332,7 +350,9 @@ def _message(common: dict, recipient: str, message: dict) -> CustomerMessage | P
     # Anything flagged as an echo is the Page's own message: never a customer's.
     if message.get("is_echo"):
         return PageEcho(
-            **{**common, "psid": recipient},
+            page_id=common["page_id"],
+            timestamp_ms=common["timestamp_ms"],
+            psid=recipient,
             mid=mid,
             text=text,
             attachments=attachments,
@@ -353,7 +373,7 @@ def _message(common: dict, recipient: str, message: dict) -> CustomerMessage | P
     )
 
 
-def _postback(common: dict, postback: dict) -> Postback:
+def _postback(common: _Address, postback: dict) -> Postback:
     payload = _optional_text(postback.get("payload"))
     title = _optional_text(postback.get("title")) or payload or "Postback"
     mid = postback.get("mid")
@@ -362,7 +382,7 @@ def _postback(common: dict, postback: dict) -> Postback:
     return Postback(**common, title=title, payload=payload, mid=_mid(mid))
 
 
-def _delivery(common: dict, delivery: dict) -> Delivery:
+def _delivery(common: _Address, delivery: dict) -> Delivery:
     raw_mids = delivery.get("mids") or []
     if not isinstance(raw_mids, list):
         raise _Malformed("delivery.mids is not a list")
@@ -373,7 +393,7 @@ def _delivery(common: dict, delivery: dict) -> Delivery:
     return Delivery(**common, mids=mids, watermark_ms=watermark_ms)
 
 
-def _reaction(common: dict, reaction: dict) -> Reaction:
+def _reaction(common: _Address, reaction: dict) -> Reaction:
     mid = _mid(reaction.get("mid"))
     if mid is None:
         raise _Malformed("reaction has no valid mid")
@@ -386,7 +406,7 @@ def _reaction(common: dict, reaction: dict) -> Reaction:
     )
 
 
-def _message_edit(common: dict, edit: dict) -> MessageEdit:
+def _message_edit(common: _Address, edit: dict) -> MessageEdit:
     mid = _mid(edit.get("mid"))
     if mid is None:
         raise _Malformed("message_edit has no valid mid")
@@ -411,7 +431,9 @@ def _attachments(value: object) -> tuple[Attachment, ...]:
     for item in value:
         if not isinstance(item, dict):
             continue  # nothing to show for it; the raw body keeps it
-        payload = item.get("payload") if isinstance(item.get("payload"), dict) else {}
+        payload = item.get("payload")
+        if not isinstance(payload, dict):
+            payload = {}
         title = _optional_text(item.get("title")) or _optional_text(payload.get("title")) or ""
         kind = (_optional_text(item.get("type")) or "unknown")[:40]
         original_type = None
@@ -436,7 +458,7 @@ def _clean(text: str) -> str:
     return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 

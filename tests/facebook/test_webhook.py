@@ -663,3 +663,24 @@ def test_a_body_that_always_fails_is_given_up_and_blocks_nothing_behind_it(
     delivery.refresh_from_db()
     assert delivery.verdict == WebhookVerdict.PROCESSED
     assert Message.objects.filter(direction=MessageDirection.INBOUND).count() == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_dated_in_year_9999_is_taken_as_now_and_its_desktop_still_opens(client):
+    workgroup = make_workgroup("Facebook DM")
+    make_page(workgroup)
+    agent = make_agent(workgroups=[workgroup])
+
+    def far_future(body):
+        first_item(body)["timestamp"] = 253_402_300_799_000  # 9999-12-31
+
+    assert post(client, fresh("text.json", edit=far_future)).status_code == 200
+    interaction = Interaction.objects.get()
+    customer = interaction.customer
+    assert customer.last_message_at <= timezone.now() + timedelta(hours=1)
+    services.pickup(interaction_id=interaction.pk, agent=agent)
+    desktop = Client()
+    desktop.force_login(agent.user)
+    page = desktop.get(f"/?interaction={interaction.pk}")
+    assert page.status_code == 200
+    assert "Hi, my order #1042 has not arrived." in page.content.decode()
