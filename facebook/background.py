@@ -1,15 +1,16 @@
 """Small thread pools for work that must not hold up a request or a webhook answer.
 
-Each pool counts what it has queued or running, so that tests (and a
-graceful shutdown) can wait until it is idle. A job's exception is logged,
+Each pool counts what it has queued or running, so that tests can wait until
+it is idle; a stopping server does not wait for them. A job's exception is logged,
 never raised; each job gives its database connection back when it ends.
 """
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 
 from django.db import connections
 
@@ -19,22 +20,40 @@ _pools: list["BackgroundPool"] = []
 
 
 class BackgroundPool:
+    """Up to `max_workers` daemon threads taking jobs in order.
+
+    Daemon threads, unlike concurrent.futures' workers, never hold up the
+    exit of a stopping server: a job cut off there is one a crash would cut
+    off too, and each job's state is in the database (a reply still
+    `sending` is shown as timed out with Retry, a stale profile is fetched
+    again, a copy not kept is kept on the next event).
+    """
+
     def __init__(self, name: str, max_workers: int) -> None:
         self.name = name
-        self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=name)
+        self.max_workers = max_workers
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self._waiting_threads = 0
         self._idle = threading.Condition()
         self._outstanding = 0
         _pools.append(self)
 
     def submit(self, job: Callable, *args, **kwargs) -> Future:
         """Queue `job(*args, **kwargs)`; returns at once."""
+        future: Future = Future()
         with self._idle:
             self._outstanding += 1
-        try:
-            return self._executor.submit(self._run, job, args, kwargs)
-        except BaseException:
-            self._done()
-            raise
+        self._jobs.put((future, job, args, kwargs))
+        with self._lock:
+            if self._waiting_threads == 0 and len(self._threads) < self.max_workers:
+                thread = threading.Thread(
+                    target=self._work, name=f"{self.name}_{len(self._threads)}", daemon=True
+                )
+                self._threads.append(thread)
+                thread.start()
+        return future
 
     @property
     def busy(self) -> bool:
@@ -46,6 +65,19 @@ class BackgroundPool:
         with self._idle:
             return self._idle.wait_for(lambda: self._outstanding == 0, timeout)
 
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                self._waiting_threads += 1
+            future, job, args, kwargs = self._jobs.get()
+            with self._lock:
+                self._waiting_threads -= 1
+            try:
+                if future.set_running_or_notify_cancel():
+                    future.set_result(self._run(job, args, kwargs))
+            finally:
+                self._done()
+
     def _run(self, job: Callable, args: tuple, kwargs: dict) -> None:
         try:
             job(*args, **kwargs)
@@ -54,7 +86,6 @@ class BackgroundPool:
         finally:
             # A pool thread outlives the job: give its connection back now.
             connections.close_all()
-            self._done()
 
     def _done(self) -> None:
         with self._idle:

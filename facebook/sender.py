@@ -8,15 +8,14 @@ the reply window is computed here. If the process dies mid-send, routing's
 """
 
 import logging
-import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 
 from django.conf import settings
-from django.db import connections
 from django.utils import timezone
 
 from facebook import graph, pages
+from facebook.background import BackgroundPool
 from facebook.models import FacebookPage
 from routing import services
 from routing.events import outbound_ready
@@ -32,9 +31,7 @@ RETRY_DELAYS = (0.05, 0.1)
 MIN_ATTEMPT_SECONDS = 0.25
 INTERNAL_ERROR = "Internal error while sending"
 
-_executor = ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="facebook-sender")
-_idle = threading.Condition()
-_outstanding = 0
+_pool = BackgroundPool("facebook-sender", max_workers=MAX_WORKERS)
 
 
 def on_outbound_ready(sender, message_id: int, **kwargs) -> None:
@@ -46,37 +43,12 @@ outbound_ready.connect(on_outbound_ready, dispatch_uid="facebook.sender")
 
 def submit(message_id: int) -> Future:
     """Queue the send of a stored reply; returns at once."""
-    global _outstanding
-    with _idle:
-        _outstanding += 1
-    try:
-        return _executor.submit(_job, message_id)
-    except BaseException:
-        _done()
-        raise
+    return _pool.submit(send_stored_reply, message_id)
 
 
 def wait_for_idle(timeout: float = 30.0) -> bool:
     """Block until no send is queued or running; False if `timeout` passed first."""
-    with _idle:
-        return _idle.wait_for(lambda: _outstanding == 0, timeout)
-
-
-def _done() -> None:
-    global _outstanding
-    with _idle:
-        _outstanding -= 1
-        if _outstanding == 0:
-            _idle.notify_all()
-
-
-def _job(message_id: int) -> None:
-    try:
-        send_stored_reply(message_id)
-    finally:
-        # A pool thread outlives the job: give its connection back now.
-        connections.close_all()
-        _done()
+    return _pool.wait_for_idle(timeout)
 
 
 def send_stored_reply(message_id: int) -> None:

@@ -1,0 +1,146 @@
+"""A loaded server stops within seconds of SIGTERM, and what it acknowledged is kept.
+
+A real daphne process takes a burst of webhooks from new customers while the
+Graph API it fetches their profiles from accepts connections and never
+answers; then it is told to stop. It must exit promptly (queued background
+work is dropped, not run first), every body it answered 200 must be stored,
+and what it had not routed yet is routed by the next process.
+"""
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from facebook import ingest
+from facebook.models import WebhookDelivery, WebhookVerdict
+from routing.models import Message
+from tests.facebook.bodies import APP_SECRET, envelope, from_customer, new_mid, sign, text
+from tests.factories import make_page, make_workgroup
+from tests.processes import free_port, shared_database_url
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class SilentGraph:
+    """Accepts connections and never answers: every Graph call hangs until its timeout."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.listen(512)
+        self.port = self.sock.getsockname()[1]
+        self.held: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.sock.accept()
+            except OSError:
+                return
+            self.held.append(connection)
+
+    def close(self) -> None:
+        self.sock.close()
+        for connection in self.held:
+            connection.close()
+
+
+def start_server(port: int, graph_url: str, log: Path) -> subprocess.Popen:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("FACEBOOK_", "DJANGO_", "PYTEST_"))
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="tests.settings",
+        DATABASE_URL=shared_database_url(),
+        FACEBOOK_APP_SECRET=APP_SECRET,
+        FACEBOOK_VERIFY_TOKEN="test-verify-token",
+        FACEBOOK_GRAPH_URL=graph_url,
+        FACEBOOK_SEND_TIMEOUT="10",
+        FACEBOOK_WEBHOOK_ROUTING="background",
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
+        + ["connect.asgi:application"],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        assert process.poll() is None, log.read_text()
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.1)
+
+
+async def burst(url: str, count: int) -> list[str]:
+    """Signed bodies from `count` new customers; the mids answered 200."""
+    answered = []
+
+    async def one(client: httpx.AsyncClient, n: int) -> None:
+        mid = new_mid("m_stop")
+        item = from_customer("message", text("Hello", mid=mid), psid=f"76{n:014d}")
+        raw = json.dumps(envelope(item)).encode()
+        try:
+            response = await client.post(
+                url + "/facebook/webhook",
+                content=raw,
+                headers={"X-Hub-Signature-256": sign(raw), "Content-Type": "application/json"},
+            )
+        except httpx.HTTPError:
+            return
+        if response.status_code == 200:
+            answered.append(mid)
+
+    async with httpx.AsyncClient(timeout=10) as client:
+        await asyncio.gather(*(one(client, n) for n in range(count)))
+    return answered
+
+
+def test_sigterm_stops_a_loaded_server_within_seconds_and_keeps_what_it_acknowledged(tmp_path):
+    make_page(make_workgroup("Facebook DM"))
+    graph = SilentGraph()
+    port = free_port()
+    process = start_server(port, f"http://127.0.0.1:{graph.port}", tmp_path / "daphne.log")
+    try:
+        answered = asyncio.run(burst(f"http://127.0.0.1:{port}", 150))
+        assert answered, (tmp_path / "daphne.log").read_text()
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=20)
+        stopped_after = time.monotonic() - started
+    finally:
+        if process.poll() is None:
+            process.kill()
+        graph.close()
+    assert stopped_after < 8, f"took {stopped_after:.1f} s to stop"
+
+    stored = set(WebhookDelivery.objects.values_list("body", flat=True))
+    assert all(any(mid in body for body in stored) for mid in answered)
+    # What it had not routed yet (or had to retry) the next router routes, once due.
+    WebhookDelivery.objects.update(retry_at=None)
+    ingest.route_due()
+    assert set(WebhookDelivery.objects.values_list("verdict", flat=True)) == {
+        WebhookVerdict.PROCESSED
+    }
+    assert set(Message.objects.values_list("mid", flat=True)) >= set(answered)
