@@ -134,7 +134,9 @@
     if (!event.target.matches(".transfer-search")) return;
     const query = event.target.value.trim().toLowerCase();
     event.target.closest("dialog").querySelectorAll(".target").forEach(function (label) {
-      label.hidden = query !== "" && !label.textContent.toLowerCase().includes(query);
+      // An agent is found by display name, login name or workgroup; a workgroup by its name.
+      const words = (label.dataset.search || label.textContent).toLowerCase();
+      label.hidden = query !== "" && !words.includes(query);
     });
   });
 

@@ -69,8 +69,13 @@ def test_a_transfer_rings_the_other_agent_live_with_the_transcript(servers, new_
     toolbar(rosalind).get_by_role("button", name="Transfer").click()
     dialog = rosalind.get_by_role("dialog", name="Transfer Tia Transfer")
     expect(dialog).to_be_visible()
-    dialog.get_by_label("Search agents and workgroups").fill("Ferdinand")
+    search = dialog.get_by_label("Search agents and workgroups")
     target = dialog.locator(".target", has_text="Ferdinand Agent")
+    # A colleague is found by the name they log in with, too.
+    search.fill(desk.agents[1])
+    expect(target).to_be_visible()
+    expect(dialog.locator(".target:visible")).to_have_count(1)
+    search.fill("Ferdinand")
     expect(target).to_contain_text("Available")
     expect(target).not_to_contain_text("desktop closed")
     # The search leaves only what matches: no other agent, no workgroup.

@@ -141,7 +141,7 @@ def test_the_transfer_dialog_lists_agents_with_status_and_workgroups_with_waitin
     dialog = logged_in(agent).get(f"/interactions/{interaction.pk}/transfer-dialog", **HTMX)
 
     body = dialog.content.decode()
-    targets = re.findall(r'<label class="target">(.*?)</label>', body, re.S)
+    targets = re.findall(r'<label class="target"[^>]*>(.*?)</label>', body, re.S)
     agents = [re.sub(r"<[^>]+>|\s+", " ", t).split() for t in targets if "agent:" in t]
     # Those a transfer can ring come first; the rest say why not.
     assert agents == [["bob", "At", "Lunch"], ["cy", "Available", "·", "desktop", "closed"]]
@@ -200,3 +200,21 @@ def test_after_a_transfer_the_new_agent_opens_the_transcript_and_the_sender_cann
 def refresh_agent(agent):
     agent.refresh_from_db()
     return agent
+
+
+def test_the_transfer_dialog_finds_a_colleague_by_login_name_and_workgroup(workgroup):
+    agent = make_agent("ann", workgroups=[workgroup])
+    bob = make_agent("agent2", workgroups=[workgroup, make_workgroup("Parcels")])
+    bob.user.first_name, bob.user.last_name = "Bob", "Agent"
+    bob.user.save()
+    interaction = connected(workgroup, agent)
+
+    body = logged_in(agent).get(f"/interactions/{interaction.pk}/transfer-dialog", **HTMX)
+    label = re.search(
+        rf'<label class="target" data-search="([^"]*)">[^<]*<input[^>]*agent:{bob.pk}"',
+        body.content.decode(),
+    )
+    # What the dialog's search box matches: the name shown, the login, the workgroups.
+    assert label is not None
+    words = label.group(1).split()
+    assert {"Bob", "Agent", "agent2", "Facebook", "DM", "Parcels"} <= set(words)
