@@ -14,7 +14,7 @@ import logging
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from connect import audience, board, live
+from connect import audience, board, layer_watch, live
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +45,7 @@ class BoardConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_add(audience.BOARD_GROUP, self.channel_name)
         await self.channel_layer.group_add(audience.user_group(self.user.pk), self.channel_name)
         self.joined = True
+        await layer_watch.watch(self)
         await self.accept()
         # A fresh board on every (re)connect: whatever changed while it was
         # away is in it.

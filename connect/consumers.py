@@ -12,7 +12,7 @@ import logging
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from connect import audience, live, timers
+from connect import audience, layer_watch, live, timers
 from routing import selectors, services
 
 logger = logging.getLogger(__name__)
@@ -45,6 +45,7 @@ class DesktopConsumer(AsyncWebsocketConsumer):
             audience.user_group(user.pk),
             *(audience.workgroup_group(w) for w in workgroup_ids),
         )
+        await layer_watch.watch(self)
         await self.accept()
         timers.open_desktop_channels.add(self.channel_name)
         # After accept: an offer made now reaches this socket.
