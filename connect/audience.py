@@ -109,6 +109,8 @@ def _my_list(agent_id: int) -> Fragment:
 
 def _interaction_changed(event: RoutingEvent) -> Plan:
     interaction_id = event.interaction_id
+    if interaction_id is None:
+        return Plan()
     owners = event.agent_ids
     frames = [
         # Owners before and after: their list, and their view of the
@@ -142,6 +144,8 @@ def _interaction_changed(event: RoutingEvent) -> Plan:
 
 
 def _message_changed(event: RoutingEvent) -> Plan:
+    if event.interaction_id is None:
+        return Plan()
     bubble = Fragment(BUBBLE, interaction_id=event.interaction_id, message_id=event.message_id)
     frames = []
     owner = event.agent_id if event.state != S.QUEUED else None

@@ -17,6 +17,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from connect.http import AuthenticatedHttpRequest, HtmxHttpRequest
 from routing import board, selectors, services
 from routing.models import Agent, DesktopConnection, Interaction, Workgroup
 from routing.rules import CHOOSABLE_STATUSES
@@ -78,7 +79,7 @@ def _notice(text: str, *, error: bool = False) -> str:
     return render_to_string(f"{TEMPLATE}#notice", {"text": text, "error": error, "oob": True})
 
 
-def _after_action(request: HttpRequest, done: str) -> HttpResponse:
+def _after_action(request: HtmxHttpRequest, done: str) -> HttpResponse:
     if not request.htmx:
         return redirect("board")
     return HttpResponse(_notice(done) + render_workgroups(request.user, oob=True, request=request))
@@ -124,7 +125,7 @@ def transfer_dialog(request: HttpRequest, pk: int) -> HttpResponse:
 
 @supervisors_only
 @require_POST
-def transfer(request: HttpRequest, pk: int) -> HttpResponse:
+def transfer(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     if not may_act_on_interactions(request.user):
         return _refused(request, "You may not transfer interactions.", 403)
     kind, _, target_id = request.POST.get("target", "").partition(":")
@@ -135,6 +136,7 @@ def transfer(request: HttpRequest, pk: int) -> HttpResponse:
             done = services.supervisor_transfer_to_agent(
                 interaction_id=pk, supervisor_user_id=request.user.pk, to_agent_id=int(target_id)
             )
+            assert done.agent is not None, "the interaction rings the agent it went to"
             words = f"Offered to {done.agent.display_name}."
         else:
             done = services.supervisor_transfer_to_workgroup(
@@ -150,7 +152,7 @@ def transfer(request: HttpRequest, pk: int) -> HttpResponse:
 
 @supervisors_only
 @require_POST
-def disconnect(request: HttpRequest, pk: int) -> HttpResponse:
+def disconnect(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     if not may_act_on_interactions(request.user):
         return _refused(request, "You may not disconnect interactions.", 403)
     try:
@@ -164,7 +166,7 @@ def disconnect(request: HttpRequest, pk: int) -> HttpResponse:
 
 @supervisors_only
 @require_POST
-def set_status(request: HttpRequest, pk: int) -> HttpResponse:
+def set_status(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     if not may_set_status(request.user):
         return _refused(request, "You may not change agents' status.", 403)
     agent = Agent.objects.select_related("user").filter(pk=pk).first()

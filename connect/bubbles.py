@@ -147,7 +147,9 @@ def _quote(message: Message) -> Quote | None:
 def _describe(message: Message) -> str:
     for entry in message.attachments or []:
         if isinstance(entry, dict) and entry.get("type") not in PSEUDO_TYPES:
-            return f"[{KIND_WORDS.get(entry.get('type'), 'Attachment')}]"
+            kind = entry.get("type")
+            words = KIND_WORDS.get(kind, "Attachment") if isinstance(kind, str) else "Attachment"
+            return f"[{words}]"
     return "[Message]"
 
 

@@ -6,6 +6,7 @@ the same partials and pushes them as `hx-swap-oob` fragments.
 
 import uuid
 from dataclasses import dataclass
+from typing import cast
 
 from django.template.loader import render_to_string
 from django.utils.functional import SimpleLazyObject
@@ -33,7 +34,7 @@ def toolbar_flags(interaction: Interaction | None, agent: Agent | None) -> dict[
 
 
 def workspace_context(agent: Agent | None, interaction: Interaction | None, **extra) -> dict:
-    context = {
+    context: dict[str, object] = {
         "agent": agent,
         "selected": interaction,
         "flags": toolbar_flags(interaction, agent),
@@ -42,7 +43,10 @@ def workspace_context(agent: Agent | None, interaction: Interaction | None, **ex
     if interaction is not None:
         window = reply_window(interaction.customer)
         # Lazy: pushes that render only the toolbar or the heading skip the queries.
-        page = SimpleLazyObject(lambda: selectors.transcript_page(interaction))
+        page = cast(
+            selectors.TranscriptPage,
+            SimpleLazyObject(lambda: selectors.transcript_page(interaction)),
+        )
         context.update(
             transcript_page=page,
             messages=SimpleLazyObject(lambda: page.messages),
@@ -185,25 +189,35 @@ def status_picker(agent: Agent, *, oob: bool = False) -> str:
 def render(fragment: audience.Fragment) -> str:
     """One fragment of a live push, from the rows as they are now ("" when gone)."""
     kind = fragment.kind
+    # A fragment without the ids its kind names has nothing to show ("").
+    interaction_id = fragment.interaction_id
     if kind == audience.BUBBLE:
+        if interaction_id is None or fragment.message_id is None:
+            return ""
         message = (
             Message.objects.select_related("author")
-            .filter(pk=fragment.message_id, interaction_id=fragment.interaction_id)
+            .filter(pk=fragment.message_id, interaction_id=interaction_id)
             .first()
         )
         return bubble(message) if message is not None else ""
     if kind == audience.VIEWER_VIEW:
+        if interaction_id is None:
+            return ""
         interaction = (
             Interaction.objects.select_related("customer", "workgroup", "agent__user")
-            .filter(pk=fragment.interaction_id)
+            .filter(pk=interaction_id)
             .first()
         )
         # Only a queued interaction is open to members who do not own it.
         if interaction is not None and interaction.state == S.QUEUED:
             return interaction_parts(None, interaction)
-        return gone(fragment.interaction_id, gone_reason(fragment.interaction_id))
+        return gone(interaction_id, gone_reason(interaction_id))
     if kind == audience.TOKEN_BANNER:
+        if fragment.workgroup_id is None:
+            return ""
         return messenger_fragments.workgroup_token_banner(fragment.workgroup_id)
+    if fragment.agent_id is None:
+        return ""
     agent = Agent.objects.select_related("user").filter(pk=fragment.agent_id).first()
     if agent is None:
         return ""
@@ -212,9 +226,11 @@ def render(fragment: audience.Fragment) -> str:
     if kind == audience.STATUS_PICKER:
         return status_picker(agent, oob=True)
     if kind == audience.AGENT_VIEW:
-        interaction = selectors.visible_interaction(agent, fragment.interaction_id)
+        if interaction_id is None:
+            return ""
+        interaction = selectors.visible_interaction(agent, interaction_id)
         if interaction is None:
-            return gone(fragment.interaction_id, gone_reason(fragment.interaction_id))
+            return gone(interaction_id, gone_reason(interaction_id))
         return interaction_parts(agent, interaction)
     raise ValueError(f"unknown fragment {kind!r}")
 

@@ -28,7 +28,7 @@ TYPING_STATES = {"on": "typing_on", "off": "typing_off"}
 
 @login_required
 @require_GET
-def attachment(request: HttpRequest, pk: int, index: int) -> HttpResponse:
+def attachment(request: HttpRequest, pk: int, index: int) -> FileResponse:
     """The kept copy of attachment `index` of message `pk`."""
     message = Message.objects.filter(pk=pk, deleted_at__isnull=True).first()
     if message is None or not _may_see(request, message.interaction_id):
@@ -36,7 +36,7 @@ def attachment(request: HttpRequest, pk: int, index: int) -> HttpResponse:
     entries = message.attachments or []
     entry = entries[index] if 0 <= index < len(entries) else None
     copy = entry.get("copy") if isinstance(entry, dict) else None
-    if not isinstance(copy, dict):
+    if not isinstance(entry, dict) or not isinstance(copy, dict):
         raise Http404("No copy of this attachment was kept.")
     root = (Path(settings.MEDIA_ROOT) / "attachments").resolve()
     path = (Path(settings.MEDIA_ROOT) / str(copy.get("path", ""))).resolve()
@@ -78,7 +78,7 @@ def _replying(request: HttpRequest, pk: int) -> Interaction | HttpResponse:
     """The interaction when the agent may reply to it now; else a response saying why."""
     agent = selectors.agent_for_user(request.user)
     interaction = selectors.visible_interaction(agent, pk) if agent else None
-    if interaction is None:
+    if agent is None or interaction is None:
         return HttpResponse("You cannot see this interaction.", status=404)
     if interaction.agent_id != agent.pk or interaction.state != InteractionState.CONNECTED:
         return HttpResponse("Only the connected agent's typing is shown.", status=409)

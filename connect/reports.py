@@ -62,17 +62,20 @@ def seconds(duration: timedelta | None) -> str:
 @supervisors_only
 @require_GET
 def reports_page(request: HttpRequest) -> HttpResponse:
-    context = {"workgroups": Workgroup.objects.all(), "given": request.GET}
+    context: dict[str, object] = {"workgroups": Workgroup.objects.all(), "given": request.GET}
     try:
         chosen = _range(request)
     except BadRange as bad:
         context["error"] = str(bad)
         return render(request, "board/reports.html", context, status=400)
-    rows = dict(start=chosen.start, end=chosen.end, workgroup_id=chosen.workgroup_id)
     context.update(
         chosen=chosen,
-        days=reports.workgroup_days(**rows),
-        agents=reports.agent_days(**rows),
+        days=reports.workgroup_days(
+            start=chosen.start, end=chosen.end, workgroup_id=chosen.workgroup_id
+        ),
+        agents=reports.agent_days(
+            start=chosen.start, end=chosen.end, workgroup_id=chosen.workgroup_id
+        ),
     )
     return render(request, "board/reports.html", context)
 

@@ -4,6 +4,8 @@ Responses come back with their macros already filled for the interaction
 they will be inserted into, so the browser only places text; it never sends.
 """
 
+from typing import Protocol, cast
+
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -28,17 +30,25 @@ def _interaction(request: HttpRequest, agent: Agent) -> Interaction:
     return interaction
 
 
+class _Filled(Protocol):
+    """What `_fill` adds to each StoredResponse for the templates."""
+
+    filled_text: str  # the text with its macros filled for the interaction
+    label_list: list[str]
+
+
 def _fill(found: list[StoredResponse], agent: Agent, interaction: Interaction) -> None:
     page_name = fragments._page_name(interaction.customer.page_id)
     agent_first_name = agent.user.first_name or agent.display_name
     for response in found:
-        response.filled_text = services.fill_macros(
+        filled = cast(_Filled, response)
+        filled.filled_text = services.fill_macros(
             response.text,
             customer_first_name=interaction.customer.first_name,
             agent_first_name=agent_first_name,
             page_name=page_name,
         )
-        response.label_list = [label.strip() for label in response.labels.split(",") if label]
+        filled.label_list = [label.strip() for label in response.labels.split(",") if label]
 
 
 def _category_id(request: HttpRequest) -> int | None:

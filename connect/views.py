@@ -13,6 +13,7 @@ from django.utils.html import escape
 from django.views.decorators.http import require_GET, require_POST
 
 from connect import fragments, messenger_fragments
+from connect.http import HtmxHttpRequest
 from routing import selectors, services
 from routing.models import Agent, InteractionState
 from routing.services import RoutingError
@@ -69,7 +70,7 @@ def desktop(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def interaction_panel(request: HttpRequest, pk: int) -> HttpResponse:
+def interaction_panel(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     agent = agent_of(request)
     interaction = selectors.visible_interaction(agent, pk)
     if not request.htmx:

@@ -74,7 +74,8 @@ class BackgroundPool:
                 self._waiting_threads -= 1
             try:
                 if future.set_running_or_notify_cancel():
-                    future.set_result(self._run(job, args, kwargs))
+                    self._run(job, args, kwargs)
+                    future.set_result(None)
             finally:
                 self._done()
 

@@ -325,7 +325,8 @@ async def _answer(call: _Call, status: int, answer: dict, *, mode: str) -> HttpR
 
 def _quiet(response: HttpResponse) -> HttpResponse:
     # A 5xx asked for is no server error of ours: keep it out of django.request's ERROR log.
-    response._has_been_logged = True
+    # The flag is django.utils.log.log_response's own, private (so not in django-stubs).
+    vars(response)["_has_been_logged"] = True
     return response
 
 

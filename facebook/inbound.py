@@ -84,10 +84,11 @@ def _postback(page: FacebookPage, event: Postback) -> str | None:
 
 def _after_customer_message(page: FacebookPage, received: services.Received) -> None:
     """Off the request, after commit: keep copies of attachments, fetch a stale profile."""
-    if received.duplicate:
-        return
-    attachment_copies.keep_copies_after_commit(received.message)
-    profiles.refresh_after_commit(page=page, customer=received.interaction.customer)
+    message, interaction = received.message, received.interaction
+    if message is None or interaction is None:
+        return  # a duplicate (`received.duplicate`): handled when it first came
+    attachment_copies.keep_copies_after_commit(message)
+    profiles.refresh_after_commit(page=page, customer=interaction.customer)
 
 
 def _page_echo(page: FacebookPage, event: PageEcho) -> str | None:

@@ -11,6 +11,9 @@ class FacebookPage(models.Model):
     token_invalid = models.BooleanField(
         default=False, help_text="Set when Meta refused the token (code 190); cleared on a new one."
     )
+    # Not a column: facebook.pages notes the stored workgroup before a save, to
+    # announce the change to both workgroups after it.
+    _previous_workgroup_id: int | None
 
     class Meta:
         ordering = ["name"]

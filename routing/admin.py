@@ -1,3 +1,5 @@
+from typing import TYPE_CHECKING
+
 from django.contrib import admin
 from django.db.models import Count, Exists, OuterRef, Q
 
@@ -27,6 +29,18 @@ from routing.models import (
     Workgroup,
     WrapUpCode,
 )
+
+if TYPE_CHECKING:
+    from typing import TypedDict
+
+    from django_stubs_ext import WithAnnotations
+
+    class _AgentRowAnnotations(TypedDict):
+        live: int  # interactions alerting, connected or held
+        online: bool  # a desktop is open
+
+    # An agent as AgentAdmin's list reads it (AgentAdmin.get_queryset).
+    AgentRow = WithAnnotations[Agent, _AgentRowAnnotations]
 
 
 class WrapUpCodeInline(admin.TabularInline):
@@ -146,11 +160,11 @@ class AgentAdmin(admin.ModelAdmin):
         return agent.user.get_username()
 
     @admin.display(description="Live", ordering="live")
-    def live_load(self, agent: Agent) -> int:
+    def live_load(self, agent: "AgentRow") -> int:
         return agent.live
 
     @admin.display(description="Desktop open", boolean=True, ordering="online")
-    def desktop_open(self, agent: Agent) -> bool:
+    def desktop_open(self, agent: "AgentRow") -> bool:
         return agent.online
 
     @admin.display(description="Workgroups")
@@ -161,8 +175,7 @@ class AgentAdmin(admin.ModelAdmin):
 class CustomerInteractionInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Interaction
     extra = 0
-    fields = ["created_at", "workgroup", "state", "agent", "disconnected_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("created_at", "workgroup", "state", "agent", "disconnected_at")
     show_change_link = True
 
 
@@ -181,8 +194,7 @@ class InteractionEventInline(admin.TabularInline):
     model = InteractionEvent
     extra = 0
     can_delete = False
-    fields = ["at", "verb", "from_state", "to_state", "actor", "detail"]
-    readonly_fields = fields
+    fields = readonly_fields = ("at", "verb", "from_state", "to_state", "actor", "detail")
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -192,8 +204,7 @@ class MessageInline(admin.TabularInline):
     model = Message
     extra = 0
     can_delete = False
-    fields = ["sent_at", "direction", "text", "status", "mid", "error_message"]
-    readonly_fields = fields
+    fields = readonly_fields = ("sent_at", "direction", "text", "status", "mid", "error_message")
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -202,8 +213,7 @@ class MessageInline(admin.TabularInline):
 class RecordingInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Recording
     extra = 0
-    fields = ["started_at", "stopped_at", "started_by"]
-    readonly_fields = fields
+    fields = readonly_fields = ("started_at", "stopped_at", "started_by")
     show_change_link = True
 
 

@@ -1,5 +1,7 @@
 """Forms of routing's admin pages: adding an agent, editing one, importing responses."""
 
+from typing import Any
+
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
@@ -45,8 +47,9 @@ class AgentCreationForm(_AgentWorkgroupsMixin):
             raise forms.ValidationError("That username is taken.")
         return username
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         first, second = cleaned.get("password1"), cleaned.get("password2")
         if first and second and first != second:
             self.add_error("password2", "The two passwords differ.")

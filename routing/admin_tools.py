@@ -8,6 +8,8 @@
 - Stored-response import and export (CSV or JSON), see `routing.response_io`.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
@@ -21,6 +23,13 @@ from routing.admin_forms import ResponseImportForm
 from routing.models import AgentStatus
 from routing.rules import CHOOSABLE_STATUSES
 from routing.transcript_text import interaction_text, recording_text
+
+if TYPE_CHECKING:
+    # The mixins below are only ever mixed into a ModelAdmin, whose attributes
+    # (admin_site, opts, get_object, message_user…) they use.
+    _ModelAdmin = admin.ModelAdmin[Any]
+else:
+    _ModelAdmin = object
 
 
 class ReadOnlyAdminMixin:
@@ -39,6 +48,7 @@ class ReadOnlyAdminMixin:
 def status_action(status: AgentStatus):
     """An admin action that sets the selected agents' status the way they would."""
 
+    @admin.action(description=f"Set status: {status.label}", permissions=("change",))
     def action(modeladmin, request: HttpRequest, queryset) -> None:
         agents = list(queryset.select_related("user"))
         for agent in agents:
@@ -46,8 +56,6 @@ def status_action(status: AgentStatus):
         modeladmin.message_user(request, f"Set {len(agents)} agent(s) to {status.label}.")
 
     action.__name__ = f"set_status_{status.value}"
-    action.short_description = f"Set status: {status.label}"
-    action.allowed_permissions = ("change",)
     return action
 
 
@@ -60,7 +68,7 @@ def _text_file(text: str, filename: str) -> HttpResponse:
     return response
 
 
-class TranscriptDownloadMixin:
+class TranscriptDownloadMixin(_ModelAdmin):
     """`<id>/transcript.txt` beside the change page, for whoever may view the row."""
 
     transcript_filename = "transcript-{pk}.txt"
@@ -135,7 +143,7 @@ def export_json(modeladmin, request, queryset) -> HttpResponse:
     return _export(queryset, kind="json")
 
 
-class ResponseImportMixin:
+class ResponseImportMixin(_ModelAdmin):
     """An "Import responses" page beside the libraries' list."""
 
     change_list_template = "admin/routing/responselibrary/change_list.html"

@@ -26,7 +26,7 @@ class Workgroup(models.Model):
         default=False,
         help_text="Agents pick a wrap-up code before a disconnected interaction leaves their list.",
     )
-    members = models.ManyToManyField("Agent", related_name="workgroups", blank=True)
+    members = models.ManyToManyField("routing.Agent", related_name="workgroups", blank=True)
 
     class Meta:
         ordering = ["name"]

@@ -42,7 +42,10 @@ def agent_for_user(user) -> Agent | None:
     return Agent.objects.filter(user=user).select_related("user").first()
 
 
-def agent_by_id(agent_id: int) -> Agent | None:
+def agent_by_id(agent_id: int | None) -> Agent | None:
+    """The agent with its user; None when there is none (or no id: a socket not logged in)."""
+    if agent_id is None:
+        return None
     return Agent.objects.select_related("user").filter(pk=agent_id).first()
 
 
@@ -128,6 +131,7 @@ def transfer_targets(agent: Agent) -> QuerySet[Agent]:
     return (
         Agent.objects.exclude(pk=agent.pk)
         .select_related("user")
+        .prefetch_related("workgroups")
         .annotate(desktop_open=Exists(DesktopConnection.objects.filter(agent=OuterRef("pk"))))
         .order_by(F("desktop_open").desc(), "user__username")
     )

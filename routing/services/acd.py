@@ -4,6 +4,7 @@ back offers that ring out or whose agent stepped away or closed the desktop.
 
 import logging
 from datetime import timedelta
+from typing import Protocol, cast
 
 from django.db import transaction
 from django.db.models import Count, Exists, F, OuterRef, Subquery
@@ -33,14 +34,24 @@ from routing.services.kernel import (
 logger = logging.getLogger(__name__)
 
 
-def _offer_waiting_in(workgroup_id: int):
+class _WorkgroupOffer(Protocol):
+    """An after-commit callback marked with the workgroup it offers in."""
+
+    offers_workgroup_id: int
+
+    def __call__(self) -> None: ...
+
+
+def _offer_waiting_in(workgroup_id: int) -> _WorkgroupOffer:
     """After-commit work: offer what waits in one workgroup (marked, to be found again)."""
 
     def offer() -> None:
         offer_waiting(workgroup_id=workgroup_id)
 
-    offer.offers_workgroup_id = workgroup_id
-    return offer
+    # A plain function (Django's robust on_commit logs its __qualname__), marked.
+    marked = cast(_WorkgroupOffer, offer)
+    marked.offers_workgroup_id = workgroup_id
+    return marked
 
 
 def offer_after_commit(*workgroup_ids: int) -> None:

@@ -26,7 +26,7 @@ def profile_is_stale(customer: Customer, *, now: datetime | None = None) -> bool
     return fetched is None or fetched < (now or timezone.now()) - PROFILE_FRESH_FOR
 
 
-def _clean_name(value: str) -> str:
+def _clean_name(value: str | None) -> str:
     # "None" is what a careless str() of a missing name reads as: never a name.
     value = " ".join(str(value or "").split())
     return "" if value in ("None", "null") else value[:MAX_NAME_LENGTH]

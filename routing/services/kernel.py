@@ -85,7 +85,7 @@ def lock_agents(*agent_ids: int) -> dict[int, Agent]:
     }
 
 
-STATE_WORDS = {
+STATE_WORDS: dict[str, str] = {
     S.QUEUED: "waiting in the queue",
     S.ALERTING: "being offered",
     S.CONNECTED: "connected",

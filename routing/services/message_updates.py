@@ -86,8 +86,9 @@ def record_reaction(
         )
         if message is None:
             return None
-        current, current_at = _reaction_entry(message) or (None, None)
-        if current is not None:
+        current: dict | None = None
+        if (found := _reaction_entry(message)) is not None:
+            current, current_at = found
             same = (current.get("action"), current.get("reaction")) == (action, reaction)
             if reacted_at < current_at or (reacted_at == current_at and same):
                 return message
