@@ -20,19 +20,26 @@ RUN_ENV = \
 # Where the PostgreSQL + Redis pass of `make test` runs.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/connect
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+# Pass 1 of `make test` prints the coverage of the project's code (files not fully covered,
+# and the total); `make test TEST_COVERAGE=` runs it without measuring.
+TEST_COVERAGE ?= --cov=routing --cov=facebook --cov=connect --cov-report=term:skip-covered
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint typecheck format lock bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e .
+# Installs come from the lock files (requirements/, written by `make lock`):
+# exactly the pinned versions, then the project itself without resolving again.
+$(VENV)/.installed: requirements/run.txt pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -r requirements/run.txt
+	$(BIN)/pip install -q --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[test]'
+$(VENV)/.installed-test: requirements/test.txt pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -r requirements/test.txt
+	$(BIN)/pip install -q --no-deps -e .
 	touch $@ $(VENV)/.installed
 
 run: $(VENV)/.installed
@@ -45,8 +52,9 @@ test: $(VENV)/.installed-test
 	@bash .ci/ensure-test-services
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	@echo "== pass 1: SQLite, in-memory channel layer"
-	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest
+	$(BIN)/mypy
+	@echo "== pass 1: SQLite, in-memory channel layer (with coverage)"
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest $(TEST_COVERAGE)
 	@if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && redis-cli -u "$(TEST_REDIS_URL)" ping >/dev/null 2>&1; then \
 		echo "== pass 2: PostgreSQL + Redis"; \
 		DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" $(BIN)/pytest; \
@@ -58,9 +66,23 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+typecheck: $(VENV)/.installed-test
+	$(BIN)/mypy
+
 format: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Re-resolve the lock files after a change in pyproject.toml (pins still allowed are
+# kept); `make lock LOCK_ARGS=--upgrade` moves every pin to the newest allowed.
+# The test lock is constrained by the run lock: both pin shared packages alike.
+# pip-tools is a tool of this target only: installed on demand, in no extra.
+PIP_COMPILE = $(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-trusted-host \
+	--no-emit-find-links $(LOCK_ARGS)
+lock: | $(BIN)/python
+	$(BIN)/pip install -q 'pip-tools>=7.4,<8'
+	$(PIP_COMPILE) -o requirements/run.txt pyproject.toml
+	$(PIP_COMPILE) --extra test -c requirements/run.txt -o requirements/test.txt pyproject.toml
 
 # `make bench BENCH_ARGS=--quick` for a smoke run; bench/README.md explains the figures.
 bench: $(VENV)/.installed-test
@@ -68,4 +90,4 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) db.sqlite3* db.test.sqlite3* staticfiles test-artifacts
+	rm -rf $(VENV) db.sqlite3* db.test.sqlite3* staticfiles test-artifacts .coverage .mypy_cache

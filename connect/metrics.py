@@ -6,17 +6,22 @@ user allowed on the live board. Everyone else gets 403.
 
 Counters are counts of stored rows (interaction events, webhook bodies), so
 they only grow while rows are kept, and every server process answers the same.
+The text is written by prometheus_client: a registry per request holding one
+collector, which reads the figures from the database when it is collected.
 """
 
 import hmac
 import os
-from collections.abc import Iterable
+from collections.abc import Iterator
 from datetime import datetime
 
 from django.db.models import Count, Min, Sum
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from connect.board import may_watch
 from facebook.models import WebhookDelivery, WebhookVerdict
@@ -47,155 +52,135 @@ EVENT_COUNTERS = {
 }
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+class ConnectCollector(Collector):
+    """Every figure, read from the database each time it is collected.
 
+    Counters are CounterMetricFamily with explicit values (no `_created`
+    sample): they are counts of rows, not counters living in this process.
+    """
 
-def _labels(labels: dict[str, str]) -> str:
-    if not labels:
-        return ""
-    inner = ",".join(f'{name}="{_escape(str(value))}"' for name, value in labels.items())
-    return "{" + inner + "}"
+    def __init__(self, *, now: datetime | None = None) -> None:
+        self.now = now
 
+    def collect(self) -> Iterator[Metric]:
+        now = self.now or timezone.now()
+        workgroups = dict(Workgroup.objects.order_by("name").values_list("pk", "name"))
 
-class Exposition:
-    """Builds the text format: HELP and TYPE once per metric, then its samples."""
+        live: dict[tuple[int, str], int] = {}
+        oldest: dict[int, datetime] = {}
+        for row in (
+            Interaction.objects.filter(state__in=LIVE_STATES)
+            .order_by()
+            .values("workgroup", "state")
+            .annotate(n=Count("pk"), oldest=Min("queued_at"))
+        ):
+            live[(row["workgroup"], row["state"])] = row["n"]
+            if row["state"] == InteractionState.QUEUED:
+                oldest[row["workgroup"]] = row["oldest"]
 
-    def __init__(self) -> None:
-        self.lines: list[str] = []
+        depth = GaugeMetricFamily(
+            "connect_queue_depth",
+            "Interactions waiting in the workgroup's queue.",
+            labels=["workgroup"],
+        )
+        for pk, name in workgroups.items():
+            depth.add_metric([name], live.get((pk, InteractionState.QUEUED), 0))
+        yield depth
 
-    def metric(
-        self, name: str, kind: str, help_text: str, samples: Iterable[tuple[dict, int]]
-    ) -> None:
-        self.lines.append(f"# HELP {name} {help_text}")
-        self.lines.append(f"# TYPE {name} {kind}")
-        for labels, value in samples:
-            self.lines.append(f"{name}{_labels(labels)} {value}")
+        longest = GaugeMetricFamily(
+            "connect_queue_longest_wait_seconds",
+            "How long the oldest waiting interaction has waited (0 when none waits).",
+            labels=["workgroup"],
+        )
+        for pk, name in workgroups.items():
+            waited = max(int((now - oldest[pk]).total_seconds()), 0) if pk in oldest else 0
+            longest.add_metric([name], waited)
+        yield longest
 
-    def text(self) -> str:
-        return "\n".join(self.lines) + "\n"
+        by_state = GaugeMetricFamily(
+            "connect_live_interactions",
+            "Live interactions by workgroup and state.",
+            labels=["workgroup", "state"],
+        )
+        for pk, name in workgroups.items():
+            for state in LIVE_STATES:
+                by_state.add_metric([name, state], live.get((pk, state), 0))
+        yield by_state
+
+        verbs = dict(
+            InteractionEvent.objects.filter(verb__in=[v for v, _ in EVENT_COUNTERS.values()])
+            .order_by()
+            .values("verb")
+            .annotate(n=Count("pk"))
+            .values_list("verb", "n")
+        )
+        for name, (verb, help_text) in EVENT_COUNTERS.items():
+            yield CounterMetricFamily(name, help_text, value=verbs.get(verb, 0))
+
+        deliveries = {
+            row["verdict"]: row
+            for row in WebhookDelivery.objects.order_by()
+            .values("verdict")
+            .annotate(bodies=Count("pk"), events=Sum("event_count"))
+        }
+        bodies = CounterMetricFamily(
+            "connect_webhook_deliveries_total",
+            "Webhook bodies Meta posted (signature checked), by verdict.",
+            labels=["verdict"],
+        )
+        events = CounterMetricFamily(
+            "connect_webhook_events_total",
+            "Messenger events in those bodies, by the body's verdict.",
+            labels=["verdict"],
+        )
+        for verdict in WebhookVerdict.values:
+            row = deliveries.get(verdict, {})
+            bodies.add_metric([verdict], row.get("bodies", 0))
+            events.add_metric([verdict], row.get("events") or 0)
+        yield bodies
+        yield events
+
+        outcomes = {
+            (row["status"], row["error_code"]): row["n"]
+            for row in Message.objects.filter(direction=MessageDirection.OUTBOUND)
+            .order_by()
+            .values("status", "error_code")
+            .annotate(n=Count("pk"))
+        }
+        for status in MessageStatus.values:
+            if status != MessageStatus.RECEIVED:
+                outcomes.setdefault((status, ""), 0)
+        outbound = GaugeMetricFamily(
+            "connect_outbound_messages",
+            "Replies by send outcome (status) and Graph API error code.",
+            labels=["status", "error_code"],
+        )
+        for (status, code), n in sorted(outcomes.items()):
+            outbound.add_metric([status, code], n)
+        yield outbound
+
+        yield GaugeMetricFamily(
+            "connect_desktop_connections",
+            "Open desktop websockets (agent tabs), in all server processes.",
+            value=DesktopConnection.objects.count(),
+        )
+        statuses = dict(
+            Agent.objects.order_by()
+            .values("status")
+            .annotate(n=Count("pk"))
+            .values_list("status", "n")
+        )
+        agents = GaugeMetricFamily("connect_agents", "Agents by status.", labels=["status"])
+        for status in AgentStatus.values:
+            agents.add_metric([status], statuses.get(status, 0))
+        yield agents
 
 
 def exposition(*, now: datetime | None = None) -> str:
-    now = now or timezone.now()
-    out = Exposition()
-    workgroups = dict(Workgroup.objects.order_by("name").values_list("pk", "name"))
-
-    live: dict[tuple[int, str], int] = {}
-    oldest: dict[int, datetime] = {}
-    for row in (
-        Interaction.objects.filter(state__in=LIVE_STATES)
-        .order_by()
-        .values("workgroup", "state")
-        .annotate(n=Count("pk"), oldest=Min("queued_at"))
-    ):
-        live[(row["workgroup"], row["state"])] = row["n"]
-        if row["state"] == InteractionState.QUEUED:
-            oldest[row["workgroup"]] = row["oldest"]
-
-    out.metric(
-        "connect_queue_depth",
-        "gauge",
-        "Interactions waiting in the workgroup's queue.",
-        (
-            ({"workgroup": name}, live.get((pk, InteractionState.QUEUED), 0))
-            for pk, name in workgroups.items()
-        ),
-    )
-    out.metric(
-        "connect_queue_longest_wait_seconds",
-        "gauge",
-        "How long the oldest waiting interaction has waited (0 when none waits).",
-        (
-            (
-                {"workgroup": name},
-                max(int((now - oldest[pk]).total_seconds()), 0) if pk in oldest else 0,
-            )
-            for pk, name in workgroups.items()
-        ),
-    )
-    out.metric(
-        "connect_live_interactions",
-        "gauge",
-        "Live interactions by workgroup and state.",
-        (
-            ({"workgroup": name, "state": state}, live.get((pk, state), 0))
-            for pk, name in workgroups.items()
-            for state in LIVE_STATES
-        ),
-    )
-
-    verbs = dict(
-        InteractionEvent.objects.filter(verb__in=[v for v, _ in EVENT_COUNTERS.values()])
-        .order_by()
-        .values("verb")
-        .annotate(n=Count("pk"))
-        .values_list("verb", "n")
-    )
-    for name, (verb, help_text) in EVENT_COUNTERS.items():
-        out.metric(name, "counter", help_text, [({}, verbs.get(verb, 0))])
-
-    deliveries = {
-        row["verdict"]: row
-        for row in WebhookDelivery.objects.order_by()
-        .values("verdict")
-        .annotate(bodies=Count("pk"), events=Sum("event_count"))
-    }
-    out.metric(
-        "connect_webhook_deliveries_total",
-        "counter",
-        "Webhook bodies Meta posted (signature checked), by verdict.",
-        (
-            ({"verdict": verdict}, deliveries.get(verdict, {}).get("bodies", 0))
-            for verdict in WebhookVerdict.values
-        ),
-    )
-    out.metric(
-        "connect_webhook_events_total",
-        "counter",
-        "Messenger events in those bodies, by the body's verdict.",
-        (
-            ({"verdict": verdict}, deliveries.get(verdict, {}).get("events") or 0)
-            for verdict in WebhookVerdict.values
-        ),
-    )
-
-    outcomes = {
-        (row["status"], row["error_code"]): row["n"]
-        for row in Message.objects.filter(direction=MessageDirection.OUTBOUND)
-        .order_by()
-        .values("status", "error_code")
-        .annotate(n=Count("pk"))
-    }
-    for status in MessageStatus.values:
-        if status != MessageStatus.RECEIVED:
-            outcomes.setdefault((status, ""), 0)
-    out.metric(
-        "connect_outbound_messages",
-        "gauge",
-        "Replies by send outcome (status) and Graph API error code.",
-        (
-            ({"status": status, "error_code": code}, n)
-            for (status, code), n in sorted(outcomes.items())
-        ),
-    )
-
-    out.metric(
-        "connect_desktop_connections",
-        "gauge",
-        "Open desktop websockets (agent tabs), in all server processes.",
-        [({}, DesktopConnection.objects.count())],
-    )
-    statuses = dict(
-        Agent.objects.order_by().values("status").annotate(n=Count("pk")).values_list("status", "n")
-    )
-    out.metric(
-        "connect_agents",
-        "gauge",
-        "Agents by status.",
-        (({"status": status}, statuses.get(status, 0)) for status in AgentStatus.values),
-    )
-    return out.text()
+    # A registry of its own per scrape: nothing is kept in the process between scrapes.
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(ConnectCollector(now=now))
+    return generate_latest(registry).decode("utf-8")
 
 
 def _allowed(request: HttpRequest) -> bool:

@@ -67,80 +67,81 @@ def refresh_agent(agent):
     return agent
 
 
+# As prometheus_client writes the text format: values as floats ("2.0"), label names sorted.
 EXPECTED = """\
 # HELP connect_queue_depth Interactions waiting in the workgroup's queue.
 # TYPE connect_queue_depth gauge
-connect_queue_depth{workgroup="Billing"} 0
-connect_queue_depth{workgroup="Facebook DM"} 2
-connect_queue_depth{workgroup="Quote \\"Q\\" \\\\ back"} 0
+connect_queue_depth{workgroup="Billing"} 0.0
+connect_queue_depth{workgroup="Facebook DM"} 2.0
+connect_queue_depth{workgroup="Quote \\"Q\\" \\\\ back"} 0.0
 # HELP connect_queue_longest_wait_seconds How long the oldest waiting interaction has waited \
 (0 when none waits).
 # TYPE connect_queue_longest_wait_seconds gauge
-connect_queue_longest_wait_seconds{workgroup="Billing"} 0
-connect_queue_longest_wait_seconds{workgroup="Facebook DM"} 90
-connect_queue_longest_wait_seconds{workgroup="Quote \\"Q\\" \\\\ back"} 0
+connect_queue_longest_wait_seconds{workgroup="Billing"} 0.0
+connect_queue_longest_wait_seconds{workgroup="Facebook DM"} 90.0
+connect_queue_longest_wait_seconds{workgroup="Quote \\"Q\\" \\\\ back"} 0.0
 # HELP connect_live_interactions Live interactions by workgroup and state.
 # TYPE connect_live_interactions gauge
-connect_live_interactions{workgroup="Billing",state="queued"} 0
-connect_live_interactions{workgroup="Billing",state="alerting"} 0
-connect_live_interactions{workgroup="Billing",state="connected"} 0
-connect_live_interactions{workgroup="Billing",state="held"} 0
-connect_live_interactions{workgroup="Facebook DM",state="queued"} 2
-connect_live_interactions{workgroup="Facebook DM",state="alerting"} 1
-connect_live_interactions{workgroup="Facebook DM",state="connected"} 1
-connect_live_interactions{workgroup="Facebook DM",state="held"} 1
-connect_live_interactions{workgroup="Quote \\"Q\\" \\\\ back",state="queued"} 0
-connect_live_interactions{workgroup="Quote \\"Q\\" \\\\ back",state="alerting"} 0
-connect_live_interactions{workgroup="Quote \\"Q\\" \\\\ back",state="connected"} 0
-connect_live_interactions{workgroup="Quote \\"Q\\" \\\\ back",state="held"} 0
+connect_live_interactions{state="queued",workgroup="Billing"} 0.0
+connect_live_interactions{state="alerting",workgroup="Billing"} 0.0
+connect_live_interactions{state="connected",workgroup="Billing"} 0.0
+connect_live_interactions{state="held",workgroup="Billing"} 0.0
+connect_live_interactions{state="queued",workgroup="Facebook DM"} 2.0
+connect_live_interactions{state="alerting",workgroup="Facebook DM"} 1.0
+connect_live_interactions{state="connected",workgroup="Facebook DM"} 1.0
+connect_live_interactions{state="held",workgroup="Facebook DM"} 1.0
+connect_live_interactions{state="queued",workgroup="Quote \\"Q\\" \\\\ back"} 0.0
+connect_live_interactions{state="alerting",workgroup="Quote \\"Q\\" \\\\ back"} 0.0
+connect_live_interactions{state="connected",workgroup="Quote \\"Q\\" \\\\ back"} 0.0
+connect_live_interactions{state="held",workgroup="Quote \\"Q\\" \\\\ back"} 0.0
 # HELP connect_offers_total Interactions the ACD offered to an agent.
 # TYPE connect_offers_total counter
-connect_offers_total 2
+connect_offers_total 2.0
 # HELP connect_pickups_total Pickups by agents.
 # TYPE connect_pickups_total counter
-connect_pickups_total 2
+connect_pickups_total 2.0
 # HELP connect_alert_timeouts_total Offers that rang out unanswered (the agent went Not answering).
 # TYPE connect_alert_timeouts_total counter
-connect_alert_timeouts_total 1
+connect_alert_timeouts_total 1.0
 # HELP connect_webhook_deliveries_total Webhook bodies Meta posted (signature checked), by verdict.
 # TYPE connect_webhook_deliveries_total counter
-connect_webhook_deliveries_total{verdict="pending"} 0
-connect_webhook_deliveries_total{verdict="processed"} 2
-connect_webhook_deliveries_total{verdict="not_page"} 0
-connect_webhook_deliveries_total{verdict="unknown_page"} 1
-connect_webhook_deliveries_total{verdict="partly_ignored"} 0
-connect_webhook_deliveries_total{verdict="error"} 0
+connect_webhook_deliveries_total{verdict="pending"} 0.0
+connect_webhook_deliveries_total{verdict="processed"} 2.0
+connect_webhook_deliveries_total{verdict="not_page"} 0.0
+connect_webhook_deliveries_total{verdict="unknown_page"} 1.0
+connect_webhook_deliveries_total{verdict="partly_ignored"} 0.0
+connect_webhook_deliveries_total{verdict="error"} 0.0
 # HELP connect_webhook_events_total Messenger events in those bodies, by the body's verdict.
 # TYPE connect_webhook_events_total counter
-connect_webhook_events_total{verdict="pending"} 0
-connect_webhook_events_total{verdict="processed"} 4
-connect_webhook_events_total{verdict="not_page"} 0
-connect_webhook_events_total{verdict="unknown_page"} 1
-connect_webhook_events_total{verdict="partly_ignored"} 0
-connect_webhook_events_total{verdict="error"} 0
+connect_webhook_events_total{verdict="pending"} 0.0
+connect_webhook_events_total{verdict="processed"} 4.0
+connect_webhook_events_total{verdict="not_page"} 0.0
+connect_webhook_events_total{verdict="unknown_page"} 1.0
+connect_webhook_events_total{verdict="partly_ignored"} 0.0
+connect_webhook_events_total{verdict="error"} 0.0
 # HELP connect_outbound_messages Replies by send outcome (status) and Graph API error code.
 # TYPE connect_outbound_messages gauge
-connect_outbound_messages{status="delivered",error_code=""} 0
-connect_outbound_messages{status="duplicate",error_code=""} 0
-connect_outbound_messages{status="failed",error_code=""} 0
-connect_outbound_messages{status="failed",error_code="190"} 1
-connect_outbound_messages{status="failed",error_code="551"} 1
-connect_outbound_messages{status="read",error_code=""} 0
-connect_outbound_messages{status="sending",error_code=""} 0
-connect_outbound_messages{status="sent",error_code=""} 2
-connect_outbound_messages{status="timed_out",error_code=""} 0
-connect_outbound_messages{status="timed_out",error_code="timeout"} 1
+connect_outbound_messages{error_code="",status="delivered"} 0.0
+connect_outbound_messages{error_code="",status="duplicate"} 0.0
+connect_outbound_messages{error_code="",status="failed"} 0.0
+connect_outbound_messages{error_code="190",status="failed"} 1.0
+connect_outbound_messages{error_code="551",status="failed"} 1.0
+connect_outbound_messages{error_code="",status="read"} 0.0
+connect_outbound_messages{error_code="",status="sending"} 0.0
+connect_outbound_messages{error_code="",status="sent"} 2.0
+connect_outbound_messages{error_code="",status="timed_out"} 0.0
+connect_outbound_messages{error_code="timeout",status="timed_out"} 1.0
 # HELP connect_desktop_connections Open desktop websockets (agent tabs), in all server processes.
 # TYPE connect_desktop_connections gauge
-connect_desktop_connections 2
+connect_desktop_connections 2.0
 # HELP connect_agents Agents by status.
 # TYPE connect_agents gauge
-connect_agents{status="available"} 1
-connect_agents{status="away"} 0
-connect_agents{status="dnd"} 0
-connect_agents{status="lunch"} 0
-connect_agents{status="gone_home"} 0
-connect_agents{status="not_answering"} 1
+connect_agents{status="available"} 1.0
+connect_agents{status="away"} 0.0
+connect_agents{status="dnd"} 0.0
+connect_agents{status="lunch"} 0.0
+connect_agents{status="gone_home"} 0.0
+connect_agents{status="not_answering"} 1.0
 """
 
 
@@ -152,7 +153,7 @@ def test_staff_read_it_over_http(floor):
     response = logged_in(make_supervisor()).get("/metrics")
     assert response.status_code == 200
     assert response["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
-    assert 'connect_queue_depth{workgroup="Facebook DM"} 2\n' in response.content.decode()
+    assert 'connect_queue_depth{workgroup="Facebook DM"} 2.0\n' in response.content.decode()
 
 
 def test_nobody_else_without_the_token(monkeypatch):
@@ -178,7 +179,7 @@ def test_the_scraper_reads_it_with_the_token(monkeypatch):
 def test_counters_follow_the_rows(floor):
     # One more pickup and one more offer show up at the next scrape.
     before = metrics.exposition(now=floor)
-    assert "connect_pickups_total 2\n" in before
+    assert "connect_pickups_total 2.0\n" in before
     queued = Interaction.objects.filter(state="queued").order_by("pk").first()
     services.pickup(interaction_id=queued.pk, agent=refresh(queued).workgroup.members.last())
-    assert "connect_pickups_total 3\n" in metrics.exposition(now=floor)
+    assert "connect_pickups_total 3.0\n" in metrics.exposition(now=floor)
