@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from connect import fragments
 from connect.views import agent_of
-from routing import rules, selectors, services
+from routing import response_selectors, rules, selectors, services
 from routing.models import Agent, Interaction, StoredResponse
 from routing.services import RoutingError
 
@@ -58,7 +58,7 @@ def _category_id(request: HttpRequest) -> int | None:
 
 def _results(request: HttpRequest, agent: Agent, interaction: Interaction, **extra) -> dict:
     query = (request.GET.get("q") or request.POST.get("q") or "").strip()[:200]
-    found = selectors.search_responses(
+    found = response_selectors.search_responses(
         agent.user, query=query, category_id=_category_id(request), limit=PICKER_LIMIT
     )
     _fill(found.responses, agent, interaction)
@@ -78,7 +78,7 @@ def picker(request: HttpRequest) -> HttpResponse:
     agent = agent_of(request)
     interaction = _interaction(request, agent)
     context = _results(request, agent, interaction)
-    context["categories"] = selectors.response_categories(agent.user)
+    context["categories"] = response_selectors.response_categories(agent.user)
     return render(request, f"{TEMPLATE}#picker_body", context)
 
 
@@ -97,7 +97,7 @@ def suggest(request: HttpRequest) -> HttpResponse:
     agent = agent_of(request)
     interaction = _interaction(request, agent)
     typed = request.GET.get("typed", "").strip()[:40]
-    found = selectors.shortcut_matches(agent.user, typed)
+    found = response_selectors.shortcut_matches(agent.user, typed)
     _fill(found, agent, interaction)
     return render(
         request,
@@ -136,7 +136,7 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
 def _my_categories(agent: Agent) -> list[str]:
     return [
         category.name
-        for category in selectors.response_categories(agent.user)
+        for category in response_selectors.response_categories(agent.user)
         if category.library.owner_id == agent.user_id
     ]
 

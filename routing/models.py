@@ -188,10 +188,6 @@ class Interaction(models.Model):
     def __str__(self) -> str:
         return f"#{self.pk} {self.customer} ({self.state})"
 
-    @property
-    def is_live(self) -> bool:
-        return self.state != InteractionState.DISCONNECTED
-
 
 class InteractionEvent(models.Model):
     """One row per change to an interaction: who did what, when, from which state."""

@@ -3,8 +3,6 @@
 from dataclasses import dataclass
 
 from django.db.models import (
-    BooleanField,
-    Case,
     Count,
     Exists,
     F,
@@ -13,22 +11,17 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
-    Value,
-    When,
 )
 from django.db.models.functions import Coalesce
 
 from routing.models import (
     Agent,
     DesktopConnection,
-    FavouriteResponse,
     Interaction,
     InteractionEvent,
     InteractionState,
     Message,
     MessageDirection,
-    ResponseCategory,
-    StoredResponse,
     Workgroup,
     WrapUpCode,
 )
@@ -144,18 +137,6 @@ def transfer_workgroups() -> QuerySet[Workgroup]:
     ).order_by("name")
 
 
-def stored_responses(user=None) -> QuerySet[StoredResponse]:
-    """Shared responses, and the user's own when a user is given."""
-    owners = Q(category__library__owner__isnull=True)
-    if user is not None:
-        owners |= Q(category__library__owner=user)
-    return (
-        StoredResponse.objects.filter(owners)
-        .select_related("category__library")
-        .order_by("category__library__name", "category__name", "name")
-    )
-
-
 # --- the Current Interaction view -------------------------------------------------
 
 # How many messages a transcript shows at first; older ones load on demand.
@@ -252,102 +233,3 @@ def wrap_up_codes(interaction: Interaction) -> list[WrapUpCode]:
 
 
 # --- stored responses ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ResponseResults:
-    responses: list[StoredResponse]  # annotated with is_favourite and is_mine
-    total: int  # how many matched before the limit
-
-
-def visible_responses(user) -> QuerySet[StoredResponse]:
-    """Shared responses and the user's own, marked as favourite and as theirs."""
-    return (
-        StoredResponse.objects.filter(
-            Q(category__library__owner__isnull=True) | Q(category__library__owner=user)
-        )
-        .select_related("category__library")
-        .annotate(
-            is_favourite=Exists(
-                FavouriteResponse.objects.filter(user=user, response=OuterRef("pk"))
-            ),
-            is_mine=Case(
-                When(category__library__owner=user, then=Value(True)),
-                default=Value(False),
-                output_field=BooleanField(),
-            ),
-        )
-    )
-
-
-def search_responses(
-    user, *, query: str = "", category_id: int | None = None, limit: int = 50
-) -> ResponseResults:
-    """Full-text search over name, shortcut, labels and text; favourites first.
-
-    Every word must match somewhere (case-insensitive); a leading `/` is a
-    shortcut as typed in the composer. Exact and prefix shortcut matches, then
-    name matches, rank above matches in the text.
-    """
-    responses = visible_responses(user)
-    if category_id is not None:
-        responses = responses.filter(category_id=category_id)
-    words = [word.lstrip("/") for word in query.split()]
-    words = [word for word in words if word]
-    for word in words:
-        responses = responses.filter(
-            Q(name__icontains=word)
-            | Q(shortcut__icontains=word)
-            | Q(labels__icontains=word)
-            | Q(text__icontains=word)
-        )
-    first = words[0] if words else ""
-    rank = Case(
-        When(shortcut__iexact=first, then=Value(0)),
-        When(shortcut__istartswith=first, then=Value(1)),
-        When(name__istartswith=first, then=Value(2)),
-        When(name__icontains=first, then=Value(3)),
-        When(labels__icontains=first, then=Value(4)),
-        default=Value(5),
-        output_field=IntegerField(),
-    )
-    ordered = responses.annotate(rank=rank if first else Value(0)).order_by(
-        F("is_favourite").desc(),
-        "rank",
-        F("category__library__owner").asc(nulls_first=True),
-        "category__library__name",
-        "category__name",
-        "name",
-        "pk",
-    )
-    return ResponseResults(responses=list(ordered[:limit]), total=responses.count())
-
-
-def shortcut_matches(user, typed: str, *, limit: int = 8) -> list[StoredResponse]:
-    """Responses offered for `/typed` in the composer: exact, then prefix, then the rest."""
-    typed = typed.strip().lstrip("/")
-    responses = visible_responses(user).exclude(shortcut="")
-    if typed:
-        responses = responses.filter(
-            Q(shortcut__icontains=typed) | Q(name__istartswith=typed)
-        ).annotate(
-            rank=Case(
-                When(shortcut__iexact=typed, then=Value(0)),
-                When(shortcut__istartswith=typed, then=Value(1)),
-                When(name__istartswith=typed, then=Value(2)),
-                default=Value(3),
-                output_field=IntegerField(),
-            )
-        )
-    else:
-        responses = responses.annotate(rank=Value(0))
-    return list(responses.order_by("rank", F("is_favourite").desc(), "shortcut", "pk")[:limit])
-
-
-def response_categories(user) -> list[ResponseCategory]:
-    """Categories the user can browse: shared libraries first, then their own."""
-    return list(
-        ResponseCategory.objects.filter(Q(library__owner__isnull=True) | Q(library__owner=user))
-        .select_related("library")
-        .order_by(F("library__owner").asc(nulls_first=True), "library__name", "name")
-    )

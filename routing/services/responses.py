@@ -7,9 +7,9 @@ their own library and their own favourites, through these functions.
 import re
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils.text import slugify
 
+from routing import response_selectors
 from routing.models import FavouriteResponse, ResponseCategory, ResponseLibrary, StoredResponse
 from routing.rules import MAX_TEXT_LENGTH
 from routing.services.kernel import RoutingError
@@ -36,16 +36,10 @@ def fill_macros(
     return _MACRO.sub(lambda match: values[match.group(1)], text)
 
 
-def _visible(user):
-    return StoredResponse.objects.filter(
-        Q(category__library__owner__isnull=True) | Q(category__library__owner=user)
-    )
-
-
 def set_favourite(*, user, response_id: int, on: bool) -> StoredResponse:
     """Star or unstar a response the user can see. Idempotent."""
     with transaction.atomic():
-        response = _visible(user).filter(pk=response_id).first()
+        response = response_selectors.visible_to(user).filter(pk=response_id).first()
         if response is None:
             raise RoutingError("This stored response does not exist.")
         if on:

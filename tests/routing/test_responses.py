@@ -2,7 +2,7 @@
 
 import pytest
 
-from routing import selectors, services
+from routing import response_selectors, services
 from routing.models import (
     FavouriteResponse,
     ResponseCategory,
@@ -78,7 +78,7 @@ def names(results) -> list[str]:
     ],
 )
 def test_full_text_search_over_name_shortcut_labels_and_text(library, ann, query, expected):
-    found = selectors.search_responses(ann, query=query)
+    found = response_selectors.search_responses(ann, query=query)
     assert names(found.responses) == expected
     assert found.total == len(expected)
 
@@ -88,10 +88,10 @@ def test_favourites_come_first_and_are_per_agent(library, ann, bob):
     services.set_favourite(user=ann, response_id=refund.pk, on=True)
     services.set_favourite(user=ann, response_id=refund.pk, on=True)  # idempotent
 
-    mine = selectors.search_responses(ann).responses
+    mine = response_selectors.search_responses(ann).responses
     assert mine[0].name == "Refund policy" and mine[0].is_favourite
     assert not any(r.is_favourite for r in mine[1:])
-    assert selectors.search_responses(bob).responses[0].name != "Refund policy"
+    assert response_selectors.search_responses(bob).responses[0].name != "Refund policy"
 
     services.set_favourite(user=ann, response_id=refund.pk, on=False)
     assert not FavouriteResponse.objects.exists()
@@ -111,9 +111,9 @@ def test_my_responses_are_mine_alone(library, ann, bob):
     assert saved.category.library.owner == ann
     assert saved.category.library.name == "My Responses"
 
-    found = selectors.search_responses(ann, query="hours").responses
+    found = response_selectors.search_responses(ann, query="hours").responses
     assert names(found) == ["Store hours"] and found[0].is_mine
-    assert selectors.search_responses(bob, query="hours").responses == []
+    assert response_selectors.search_responses(bob, query="hours").responses == []
     with pytest.raises(RoutingError):
         services.set_favourite(user=bob, response_id=saved.pk, on=True)
     with pytest.raises(RoutingError, match="Only your own"):
@@ -151,13 +151,13 @@ def test_a_shortcut_is_used_once_in_my_responses(ann):
 
 def test_shortcut_matches_rank_exact_then_prefix(library, ann):
     services.save_my_response(user=ann, name="Ordering help", text="x", shortcut="orders-help")
-    assert [r.shortcut for r in selectors.shortcut_matches(ann, "order")] == [
+    assert [r.shortcut for r in response_selectors.shortcut_matches(ann, "order")] == [
         "order",
         "orders-help",
     ]
-    assert [r.shortcut for r in selectors.shortcut_matches(ann, "/re")] == ["refund"]
-    assert len(selectors.shortcut_matches(ann, "")) == 5
-    assert selectors.shortcut_matches(ann, "zzz") == []
+    assert [r.shortcut for r in response_selectors.shortcut_matches(ann, "/re")] == ["refund"]
+    assert len(response_selectors.shortcut_matches(ann, "")) == 5
+    assert response_selectors.shortcut_matches(ann, "zzz") == []
 
 
 def test_search_scales_with_a_limit_and_a_total(library, ann):
@@ -166,9 +166,9 @@ def test_search_scales_with_a_limit_and_a_total(library, ann):
         StoredResponse(category=category, name=f"Bulk {n:03}", text=f"bulk answer {n}")
         for n in range(300)
     )
-    found = selectors.search_responses(ann, query="bulk", limit=50)
+    found = response_selectors.search_responses(ann, query="bulk", limit=50)
     assert len(found.responses) == 50 and found.total == 300
-    by_category = selectors.search_responses(
+    by_category = response_selectors.search_responses(
         ann, category_id=ResponseCategory.objects.get(name="Greetings").pk
     )
     assert names(by_category.responses) == ["Welcome"]
