@@ -12,12 +12,10 @@ from datetime import datetime
 
 from django.urls import reverse
 
+from routing import message_entries
 from routing.models import Interaction, Message, MessageDirection
 
-# Real attachments whose copy we keep (facebook.attachments.KEPT_TYPES).
-KEPT_TYPES = ("image", "video", "audio", "file")
-# Entries that are not attachments at all.
-PSEUDO_TYPES = ("quick_reply", "postback", "edit", "reaction", "standby")
+KEPT_TYPES = message_entries.KEPT_KINDS
 # What a browser may show inline from our own origin; anything else is a download.
 INLINE_CONTENT_TYPES = {
     "image": ("image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp"),
@@ -85,16 +83,16 @@ def bubble_parts(message: Message) -> BubbleParts:
         if not isinstance(entry, dict):
             continue
         kind = str(entry.get("type") or "")
-        if kind in ("quick_reply", "postback"):
+        if kind in (message_entries.QUICK_REPLY, message_entries.POSTBACK):
             title = str(entry.get("title") or message.text or "")
             chips.append(Chip(kind, title, str(entry.get("payload") or "")))
-        elif kind == "edit":
+        elif kind == message_entries.EDIT:
             edits.append(
                 EditView(str(entry.get("previous_text") or ""), _when(entry.get("edited_at")))
             )
-        elif kind == "standby":
+        elif kind == message_entries.STANDBY:
             standby = str(entry.get("kind") or "message")
-        elif kind not in PSEUDO_TYPES:
+        elif kind not in message_entries.EXTRA_KINDS:
             media.append(_media(message, index, kind, entry))
     return BubbleParts(
         media=media,
@@ -146,7 +144,7 @@ def _quote(message: Message) -> Quote | None:
 
 def _describe(message: Message) -> str:
     for entry in message.attachments or []:
-        if isinstance(entry, dict) and entry.get("type") not in PSEUDO_TYPES:
+        if isinstance(entry, dict) and entry.get("type") not in message_entries.EXTRA_KINDS:
             kind = entry.get("type")
             words = KIND_WORDS.get(kind, "Attachment") if isinstance(kind, str) else "Attachment"
             return f"[{words}]"

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from facebook.background import BackgroundPool
+from routing import message_entries
 from routing.models import Message
 from routing.services import record_attachment_copy
 
@@ -28,7 +29,7 @@ logger = logging.getLogger(__name__)
 
 # The attachment types that are files worth keeping; `fallback`, `template`,
 # `reel`… are links or nothing.
-KEPT_TYPES = ("image", "video", "audio", "file")
+KEPT_TYPES = message_entries.KEPT_KINDS
 # Meta's own limit for attachments; settings.FACEBOOK_ATTACHMENT_MAX_BYTES overrides it.
 DEFAULT_MAX_BYTES = 25 * 1024 * 1024
 DOWNLOAD_TIMEOUT = httpx.Timeout(30.0, connect=10.0)

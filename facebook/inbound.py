@@ -31,7 +31,7 @@ from facebook.parsing import (
     Standby,
     ms_to_datetime,
 )
-from routing import services
+from routing import message_entries, services
 from routing.services import RoutingError
 
 logger = logging.getLogger(__name__)
@@ -48,9 +48,7 @@ MAX_DETAIL_NOTES = 20
 def _customer_message(page: FacebookPage, event: CustomerMessage) -> str | None:
     attachments = [attachment.as_dict() for attachment in event.attachments]
     if event.quick_reply_payload is not None:
-        attachments.append(
-            {"type": "quick_reply", "url": None, "title": "", "payload": event.quick_reply_payload}
-        )
+        attachments.append(message_entries.quick_reply(event.quick_reply_payload))
     received = services.receive_customer_message(
         workgroup_id=page.workgroup_id,
         page_id=page.page_id,
@@ -73,9 +71,7 @@ def _postback(page: FacebookPage, event: Postback) -> str | None:
         psid=event.psid,
         mid=event.message_mid,
         text=event.title,
-        attachments=[
-            {"type": "postback", "url": None, "title": event.title, "payload": event.payload}
-        ],
+        attachments=[message_entries.postback(event.title, event.payload)],
         sent_at=event.at,
     )
     _after_customer_message(page, received)

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar, TypedDict, TypeGuard
 
+from routing import message_entries
+
 logger = logging.getLogger(__name__)
 
 # Customer.page_id / Customer.psid and Message.mid column sizes.
@@ -31,9 +33,9 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Keys every `messaging` item carries besides the one naming its kind.
 _ADDRESS_KEYS = frozenset({"sender", "recipient", "timestamp"})
 # The entry kinds we ourselves keep in `Message.attachments` beside real attachments
-# (connect.bubbles.PSEUDO_TYPES): a customer's attachment must not pose as one of them,
+# (routing.message_entries.EXTRA_KINDS): a customer's attachment must not pose as one of them,
 # or later reactions and edits would read it as their own entry.
-INTERNAL_ENTRY_TYPES = frozenset({"quick_reply", "postback", "edit", "reaction", "standby"})
+INTERNAL_ENTRY_TYPES = message_entries.EXTRA_KINDS
 
 
 class BadEnvelope(ValueError):

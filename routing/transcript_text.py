@@ -4,6 +4,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from routing import message_entries
 from routing.models import Interaction, InteractionEvent, Message, Recording
 from routing.rules import ACCEPTED_BY_META
 
@@ -20,10 +21,15 @@ def _message_line(message: Message) -> str:
     else:
         speaker = f"{message.author.get_full_name() or message.author.get_username()} (agent)"
     parts = [message.text] if message.text else []
-    for attachment in message.attachments or []:
-        kind = attachment.get("type", "file") if isinstance(attachment, dict) else "file"
-        url = attachment.get("url", "") if isinstance(attachment, dict) else ""
+    # Real attachments only: a reaction, an edit or a tapped button is no attachment.
+    for _, attachment in message_entries.attachments(message.attachments):
+        kind = message_entries.kind_of(attachment) or "file"
+        url = attachment.get("url") or ""
         parts.append(f"[{kind}{': ' + url if url else ''}]")
+    if message_entries.of_kind(message.attachments, message_entries.EDIT):
+        parts.append("(edited)")
+    if message.reaction:
+        parts.append(f"[reacted {message.reaction}]")
     status = ""
     if message.is_outbound and message.status not in ACCEPTED_BY_META:
         status = f"  ({message.get_status_display()}"

@@ -13,6 +13,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
+from routing import message_entries
 from routing.events import message_event, publish_on_commit
 from routing.models import (
     Customer,
@@ -48,14 +49,8 @@ def _reaction_entry(message: Message) -> tuple[dict, datetime] | None:
     attachment stored before the adapter renamed such types): it is left
     alone, and must not make every later reaction fail.
     """
-    for entry in message.attachments or []:
-        if not isinstance(entry, dict) or entry.get("type") != "reaction":
-            continue
-        try:
-            at = datetime.fromisoformat(entry["at"])
-        except (KeyError, TypeError, ValueError):
-            continue
-        if at.tzinfo is not None:
+    for entry in message_entries.of_kind(message.attachments, message_entries.REACTION):
+        if (at := message_entries.reaction_at(entry)) is not None:
             return entry, at
     return None
 
@@ -98,15 +93,7 @@ def record_reaction(
         message.reaction = shown
         message.attachments = [
             *(e for e in message.attachments if e is not current),
-            {
-                "type": "reaction",
-                "url": None,
-                "title": "",
-                "action": action,
-                "reaction": reaction,
-                "emoji": shown,
-                "at": reacted_at.isoformat(),
-            },
+            message_entries.reaction(action, reaction, shown, reacted_at),
         ]
         message.save(update_fields=["reaction", "attachments"])
         interaction = Interaction.objects.get(pk=message.interaction_id)
@@ -195,7 +182,7 @@ def record_standby(
                         MessageDirection.INBOUND if from_customer else MessageDirection.OUTBOUND
                     ),
                     text=text,
-                    attachments=[{"type": "standby", "url": None, "title": "", "kind": kind}],
+                    attachments=[message_entries.standby(kind)],
                     status=MessageStatus.RECEIVED if from_customer else MessageStatus.SENT,
                     mid=mid,
                     sent_at=sent_at,
@@ -239,9 +226,8 @@ def record_customer_edit(
             return None
         newest_edit = max(
             (
-                entry.get("num_edit", 0)
-                for entry in message.attachments
-                if isinstance(entry, dict) and entry.get("type") == "edit"
+                entry.get("num_edit") or 0
+                for entry in message_entries.of_kind(message.attachments, message_entries.EDIT)
             ),
             default=0,
         )
@@ -249,14 +235,7 @@ def record_customer_edit(
             return message
         message.attachments = [
             *message.attachments,
-            {
-                "type": "edit",
-                "url": None,
-                "title": "",
-                "previous_text": message.text,
-                "num_edit": num_edit,
-                "edited_at": edited_at.isoformat(),
-            },
+            message_entries.edit(message.text, num_edit, edited_at),
         ]
         message.text = text
         message.save(update_fields=["text", "attachments"])

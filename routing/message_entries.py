@@ -1,0 +1,84 @@
+"""The entries of `Message.attachments`: one constructor and one reader per kind.
+
+Beside the customer's real attachments (image, video, audio, file, and the
+other kinds Meta sends), a message keeps Messenger's extras as entries of
+their own kind: the quick reply or button (postback) the customer tapped,
+each edit with the text before it, the latest reaction, and a standby marker
+(another app handled the message). Everything that writes or reads them goes
+through here, so that an extra is never shown, exported or copied as an
+attachment.
+"""
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+QUICK_REPLY = "quick_reply"
+POSTBACK = "postback"
+EDIT = "edit"
+REACTION = "reaction"
+STANDBY = "standby"
+# Entries that are not attachments at all; a customer's attachment of one of
+# these types is renamed by the webhook adapter before it is stored.
+EXTRA_KINDS = frozenset({QUICK_REPLY, POSTBACK, EDIT, REACTION, STANDBY})
+# Real attachments of which we keep a copy of our own.
+KEPT_KINDS = ("image", "video", "audio", "file")
+
+Entry = dict[str, Any]
+
+
+def _extra(entry_type: str, /, **fields: Any) -> Entry:
+    return {"type": entry_type, "url": None, "title": "", **fields}
+
+
+def quick_reply(payload: str | None) -> Entry:
+    return _extra(QUICK_REPLY, payload=payload)
+
+
+def postback(title: str, payload: str | None) -> Entry:
+    return _extra(POSTBACK, title=title, payload=payload)
+
+
+def edit(previous_text: str, num_edit: int | None, edited_at: datetime) -> Entry:
+    return _extra(
+        EDIT, previous_text=previous_text, num_edit=num_edit, edited_at=edited_at.isoformat()
+    )
+
+
+def reaction(action: str, reaction_name: str, emoji: str, at: datetime) -> Entry:
+    return _extra(REACTION, action=action, reaction=reaction_name, emoji=emoji, at=at.isoformat())
+
+
+def standby(kind: str) -> Entry:
+    return _extra(STANDBY, kind=kind)
+
+
+def kind_of(entry: object) -> str:
+    return str(entry.get("type") or "") if isinstance(entry, dict) else ""
+
+
+def is_attachment(entry: object) -> bool:
+    """A real attachment (kept or not), as opposed to one of the extras."""
+    return isinstance(entry, dict) and kind_of(entry) not in EXTRA_KINDS
+
+
+def attachments(entries: Iterable[object] | None) -> list[tuple[int, Entry]]:
+    """The real attachments with their index (the index names a kept copy's URL)."""
+    found = []
+    for index, entry in enumerate(entries or []):
+        if isinstance(entry, dict) and kind_of(entry) not in EXTRA_KINDS:
+            found.append((index, entry))
+    return found
+
+
+def of_kind(entries: Iterable[object] | None, kind: str) -> list[Entry]:
+    return [e for e in entries or [] if isinstance(e, dict) and kind_of(e) == kind]
+
+
+def reaction_at(entry: Entry) -> datetime | None:
+    """When a reaction entry was written; None for one that is not ours (no valid aware time)."""
+    try:
+        at = datetime.fromisoformat(entry["at"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return at if at.tzinfo is not None else None
