@@ -54,12 +54,17 @@ class DesktopConsumer(AsyncWebsocketConsumer):
         )
 
     async def disconnect(self, code: int) -> None:
+        if self.agent_id is not None:
+            timers.open_desktop_channels.discard(self.channel_name)
+            # First, and off the one shared sync thread: under load that thread
+            # is busy, and daphne kills a consumer not done 10 s after its
+            # socket closed, which left the tab's presence row behind.
+            await database_sync_to_async(services.desktop_closed, thread_sensitive=False)(
+                channel_name=self.channel_name
+            )
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
         self.groups_joined = set()
-        if self.agent_id is not None:
-            timers.open_desktop_channels.discard(self.channel_name)
-            await database_sync_to_async(services.desktop_closed)(channel_name=self.channel_name)
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
         # Actions are HTTP posts; the socket only hears which interaction the
@@ -106,7 +111,15 @@ class DesktopConsumer(AsyncWebsocketConsumer):
     async def live_frame(self, message: dict) -> None:
         if self.agent_id in message.get("skip", ()):
             return  # this agent was sent their own view of the same change
-        await self.send(text_data=message["html"])
+        await self._forward(message["html"])
+
+    async def _forward(self, html: str) -> None:
+        try:
+            await self.send(text_data=html)
+        except Exception:
+            # The socket closed under the frame; its disconnect is on its way
+            # and must still run, so this consumer may not crash here.
+            logger.debug("frame for a closed desktop socket dropped")
 
     async def desktop_membership(self, message: dict) -> None:
         """The agent joined or left workgroups: follow their queues from now on."""
@@ -117,7 +130,7 @@ class DesktopConsumer(AsyncWebsocketConsumer):
             self.groups_joined.discard(group)
         await self._join(*(wanted - current))
         if message.get("html"):
-            await self.send(text_data=message["html"])
+            await self._forward(message["html"])
 
     async def session_end(self, message: dict) -> None:
         """Logged out (this session, or every one), or no longer allowed in."""

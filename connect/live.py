@@ -202,6 +202,8 @@ def _publish(messages: Iterable[tuple[str, dict]], *, wait: bool) -> None:
             await layer.group_send(group, message)
 
     loop = server_loop
+    if loop is not None and not loop.is_running() and not _inside_asgiref_thread():
+        return  # the server is stopping: its sockets are going anyway
     if loop is not None and loop.is_running() and not _inside_asgiref_thread():
         future = asyncio.run_coroutine_threadsafe(send_all(), loop)
         if wait:
