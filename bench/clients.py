@@ -9,13 +9,13 @@ import re
 import time
 import uuid
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
-import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from bench.servers import APP_SECRET, PASSWORD
+from bench.httpload import Pool
+from bench.servers import APP_SECRET
 
 # --- Meta's side ---------------------------------------------------------------------
 
@@ -75,24 +75,34 @@ ROW_ID = re.compile(r'\bid="interaction-(\d+)"')
 STATE = re.compile(r'\bdata-state="([a-z_]+)"')
 MESSAGE_ID = re.compile(r'\bid="message-(\d+)"')
 STATUS = re.compile(r'\bdata-status="([a-z_]+)"')
+# bench/server/benchsite/views.py: FLOOR_MARK, then the post's number.
+FLOOR_MARK = '<template data-bench-floor="'
 
 
 class Sightings:
-    """When each row state and bubble status was first seen on a socket, and on whose.
+    """When each row state and bubble was first seen on a socket, and on whose.
 
     Keys: ("row", interaction_id, state) for a My Interactions row (only its
-    owner's list has it) and ("bubble", message_id, status).
+    owner's list has it; the queue's rows have other ids), ("bubble",
+    message_id, status), and ("message", message_id) for a bubble in any
+    status. `on_seen(key, owner, at)`, when set, hears each first sighting.
+    The floor's frames are only counted: (post number, when) in `floor`.
     """
 
     def __init__(self) -> None:
         self.first: dict[tuple, tuple[float, str]] = {}
-        self.waiting: dict[tuple, list[asyncio.Future]] = {}
         self.frames = 0
         self.frame_bytes = 0
+        self.floor: list[tuple[int, float]] = []
+        self.on_seen = None
 
     def feed(self, owner: str, text: str, at: float) -> None:
+
         self.frames += 1
         self.frame_bytes += len(text)
+        if text.startswith(FLOOR_MARK):
+            self.floor.append((int(text[len(FLOOR_MARK) : len(FLOOR_MARK) + 8]), at))
+            return
         for tag in ROW_TAG.findall(text):
             row, state = ROW_ID.search(tag), STATE.search(tag)
             if row and state:
@@ -100,22 +110,15 @@ class Sightings:
         for tag in BUBBLE_TAG.findall(text):
             message, status = MESSAGE_ID.search(tag), STATUS.search(tag)
             if message and status:
+                self._saw(("message", int(message.group(1))), owner, at)
                 self._saw(("bubble", int(message.group(1)), status.group(1)), owner, at)
 
     def _saw(self, key: tuple, owner: str, at: float) -> None:
         if key in self.first:
             return
         self.first[key] = (at, owner)
-        for future in self.waiting.pop(key, []):
-            if not future.done():
-                future.set_result((at, owner))
-
-    async def wait(self, key: tuple, timeout: float) -> tuple[float, str]:
-        if key in self.first:
-            return self.first[key]
-        future = asyncio.get_running_loop().create_future()
-        self.waiting.setdefault(key, []).append(future)
-        return await asyncio.wait_for(future, timeout)
+        if self.on_seen is not None:
+            self.on_seen(key, owner, at)
 
 
 @dataclass
@@ -169,7 +172,6 @@ async def _read(socket: DesktopSocket, sightings: Sightings | None) -> None:
 
 # --- agents over HTTP ---------------------------------------------------------------------
 
-CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 BUBBLE_ID = re.compile(r'\bid="message-(\d+)"')
 
 
@@ -179,57 +181,49 @@ class RefusedError(Exception):
 
 @dataclass
 class AgentSession:
-    """One logged-in agent: session cookie, CSRF token, htmx-style POSTs."""
+    """One logged-in agent: a session made through the ORM (bench.phases.log_in),
+    its cookie and CSRF token, htmx-style requests on keep-alive connections."""
 
     username: str
     base_url: str
-    client: httpx.AsyncClient = field(init=False)
+    session_key: str
+    csrf_token: str
+    http: Pool = field(init=False)
 
     def __post_init__(self) -> None:
-        self.client = httpx.AsyncClient(base_url=self.base_url, timeout=30)
-
-    @property
-    def csrf_token(self) -> str:
-        return self.client.cookies.get("csrftoken", "")
+        self.http = Pool(self.base_url, limit=8)
 
     @property
     def cookie_header(self) -> str:
-        return "; ".join(f"{name}={value}" for name, value in self.client.cookies.items())
-
-    async def log_in(self) -> None:
-        form = await self.client.get("/accounts/login/")
-        token = CSRF_INPUT.search(form.text)
-        if form.status_code != 200 or token is None:
-            raise RefusedError(f"login form: {form.status_code}")
-        answer = await self.client.post(
-            "/accounts/login/",
-            data={
-                "username": self.username,
-                "password": PASSWORD,
-                "csrfmiddlewaretoken": token.group(1),
-            },
-            headers={"Origin": self.base_url, "Referer": self.base_url + "/accounts/login/"},
-        )
-        if answer.status_code != 302 or "sessionid" not in self.client.cookies:
-            raise RefusedError(f"login of {self.username}: {answer.status_code}")
+        return f"sessionid={self.session_key}; csrftoken={self.csrf_token}"
 
     async def post(self, path: str, data: dict | None = None) -> tuple[str, float]:
         """An htmx POST as the desktop sends it; the body and the round trip in seconds."""
-        started = time.perf_counter()
-        answer = await self.client.post(
+        status, body, _, took = await self.http.request(
+            "POST",
             path,
-            data=data or {},
-            headers={
+            urlencode(data or {}).encode(),
+            {
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Cookie": self.cookie_header,
                 "HX-Request": "true",
                 "HX-Current-URL": self.base_url + "/",
                 "X-CSRFToken": self.csrf_token,
                 "Origin": self.base_url,
             },
         )
-        took = time.perf_counter() - started
-        if answer.status_code != 200:
-            raise RefusedError(f"POST {path}: {answer.status_code} {answer.text[:200]!r}")
-        return answer.text, took
+        text = body.decode("utf-8", "replace")
+        if status != 200:
+            raise RefusedError(f"POST {path}: {status} {text[:200]!r}")
+        return text, took
 
-    async def close(self) -> None:
-        await self.client.aclose()
+    async def get(self, path: str, *, htmx: bool = False) -> tuple[int, int, float]:
+        """A GET as the browser sends it: (status, body bytes, round trip in seconds)."""
+        headers = {"Cookie": self.cookie_header}
+        if htmx:
+            headers.update({"HX-Request": "true", "HX-Current-URL": self.base_url + "/"})
+        status, body, _, took = await self.http.request("GET", path, headers=headers)
+        return status, len(body), took
+
+    def close(self) -> None:
+        self.http.close()

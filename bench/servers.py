@@ -1,15 +1,19 @@
 """The bench's own databases and daphne processes, started as production runs them.
 
-Each configuration gets a fresh database (migrate + seed_demo), its own
-environment (DEBUG off, a secret key, the app secret, the simulator and the
-fake Graph API of the first process, as tests/browser/conftest.py does) and
-real `daphne` processes on free ports of 127.0.0.1. Everything started here
-is stopped here; a daphne process also dies with the bench process that
-started it (PR_SET_PDEATHSIG), so an interrupted run leaves nothing behind.
+Each configuration gets a fresh database (migrate), its own environment (DEBUG
+off, a secret key, the app secret, the simulator and the fake Graph API of the
+first process, as tests/browser/conftest.py does) and real `daphne` processes
+on free ports of 127.0.0.1, run from the project checkout under measure (this
+one, or `--project DIR`) with the bench's settings module `benchsite.settings`
+(the project's settings plus two bench endpoints, bench/server/benchsite).
+Everything started here is stopped here; a daphne process also dies with the
+bench process that started it (PR_SET_PDEATHSIG), so an interrupted run leaves
+nothing behind.
 """
 
 import ctypes
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -22,15 +26,22 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+# Where `benchsite` (the bench's settings, URLs and endpoints) is importable from.
+SITE_PATH = ROOT / "bench" / "server"
+# The checkout whose servers and models are measured; `use_project` changes it.
+PROJECT = ROOT
 APP_SECRET = "bench-app-secret"
 APP_ID = "100000000000777"
-# The demo Page (seed_demo) takes the webhook load; the bench's own Page and
-# workgroup take the live-update rounds, so one phase's queue never rings the
-# other phase's agents.
-DEMO_PAGE_ID = "100000000000001"
-LIVE_PAGE_ID = "100000000000002"
+# The bench's Pages and workgroups (made through the ORM, as a supervisor
+# would in admin): the ingest Page's workgroup has no agent with a desktop,
+# so its customers wait in the queue; the live Page rings the bench agents.
+INGEST_PAGE_ID = "100000000000011"
+INGEST_WORKGROUP = "Bench ingest"
+LIVE_PAGE_ID = "100000000000012"
 LIVE_WORKGROUP = "Bench live"
-PASSWORD = "demo-pass"
+SOCKETS_WORKGROUP = "Bench sockets"
+RENDER_PAGE_ID = "100000000000013"
+RENDER_WORKGROUP = "Bench render"
 
 SQLITE_PATH = Path("/tmp/h-bench.sqlite3")
 PG_NAME = "connect_h_bench"
@@ -39,9 +50,34 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
 LOG_DIR = Path("/tmp/h-bench-logs")
 # Experiments (bench/README.md): other settings, another ASGI application, extra modules.
 DATABASE_QUERY = os.environ.get("BENCH_DATABASE_QUERY", "")
+# The project's settings module; the servers run `benchsite.settings`, which extends it.
 SETTINGS_MODULE = os.environ.get("BENCH_SETTINGS", "connect.settings")
 APPLICATION = os.environ.get("BENCH_APPLICATION", "connect.asgi:application")
 EXTRA_PYTHONPATH = os.environ.get("BENCH_PYTHONPATH", "")
+# Sockets: the bench and its servers each hold thousands of them.
+OPEN_FILES = 20000
+
+
+def use_project(path: Path) -> None:
+    """Measure the checkout at `path` (its servers, its models) instead of this one."""
+    global PROJECT
+    PROJECT = path.resolve()
+
+
+def python_path() -> list[str]:
+    """What the servers and the bench's own Django import from, in order."""
+    extra = EXTRA_PYTHONPATH.split(os.pathsep) if EXTRA_PYTHONPATH else []
+    return [*extra, str(SITE_PATH), str(PROJECT)]
+
+
+def raise_open_files() -> int:
+    """Raise this process's open-file limit as far as allowed; returns the new soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = OPEN_FILES if hard == resource.RLIM_INFINITY else min(OPEN_FILES, hard)
+    if soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        soft = wanted
+    return soft
 
 
 @dataclass
@@ -146,6 +182,10 @@ class Servers:
     database_url: str
     processes: list[subprocess.Popen] = field(default_factory=list)
     logs: list[Path] = field(default_factory=list)
+    # How far each log had grown when the bench asked the servers to stop.
+    stopped_at: list[int] = field(default_factory=list)
+    stop_seconds: float = 0.0
+    killed_on_stop: int = 0
 
     @property
     def desktop_url(self) -> str:
@@ -153,9 +193,9 @@ class Servers:
         return self.urls[0]
 
     @property
-    def webhook_url(self) -> str:
-        """Where a live round's webhook lands: not the agents' process, when there are two."""
-        return self.urls[-1] + "/facebook/webhook"
+    def webhook_base(self) -> str:
+        """Where the live webhooks land: not the agents' process, when there are two."""
+        return self.urls[-1]
 
     def start(self) -> None:
         LOG_DIR.mkdir(exist_ok=True)
@@ -173,27 +213,34 @@ class Servers:
                     str(port),
                     APPLICATION,
                 ],
-                cwd=ROOT,
+                cwd=PROJECT,
                 env=self.env,
                 stdout=log.open("w"),
                 stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent,
+                preexec_fn=_server_child,
             )
             self.processes.append(process)
             self.logs.append(log)
         for url, process, log in zip(self.urls, self.processes, self.logs, strict=True):
             _wait_healthy(url, process, log)
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 5.0) -> None:
+        """SIGTERM, then SIGKILL for a process still running `grace` seconds later."""
+        if self.processes and not self.stopped_at:
+            self.stopped_at = [log.stat().st_size if log.exists() else 0 for log in self.logs]
+        asked = time.monotonic()
         for process in self.processes:
             if process.poll() is None:
                 process.terminate()
         for process in self.processes:
             try:
-                process.wait(timeout=10)
+                process.wait(timeout=max(0.1, asked + grace - time.monotonic()))
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=5)
+                self.killed_on_stop += 1
+        if self.processes:
+            self.stop_seconds = time.monotonic() - asked
         self.processes.clear()
 
     def cpu_seconds(self) -> list[float]:
@@ -205,22 +252,45 @@ class Servers:
             used.append((int(fields[11]) + int(fields[12])) / ticks)
         return used
 
-    def log_errors(self) -> list[str]:
-        """Tracebacks and ERROR lines the servers logged (a bench run should have none)."""
-        found = []
-        for log in self.logs:
+    def rss_bytes(self, index: int = 0) -> int:
+        """Resident memory of one server process, from /proc."""
+        for line in Path(f"/proc/{self.processes[index].pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        return 0
+
+    def log_errors(self) -> tuple[list[str], list[str]]:
+        """Tracebacks and ERROR lines the servers logged: while the bench ran, and
+        once it had asked them to stop (work still queued in them when they ended)."""
+        running, stopping = [], []
+        for number, log in enumerate(self.logs):
             if not log.exists():
                 continue
-            for line in log.read_text(errors="replace").splitlines():
-                if " ERROR " in line or line.startswith("Traceback"):
-                    found.append(f"{log.name}: {line.strip()}")
-        return found
+            text = log.read_bytes()
+            mark = self.stopped_at[number] if number < len(self.stopped_at) else len(text)
+            for part, found in ((text[:mark], running), (text[mark:], stopping)):
+                for line in part.decode(errors="replace").splitlines():
+                    if " ERROR " in line or line.startswith("Traceback"):
+                        found.append(f"{log.name}: {line.strip()}")
+        return running, stopping
+
+    def killed_instances(self) -> int:
+        """Application instances daphne cancelled because they did not finish within its
+        application_close_timeout after their socket closed (their `disconnect` cut short)."""
+        count = 0
+        for number, log in enumerate(self.logs):
+            if log.exists():
+                text = log.read_bytes()
+                mark = self.stopped_at[number] if number < len(self.stopped_at) else len(text)
+                count += text[:mark].count(b"took too long to shut down and was killed")
+        return count
 
 
-def _die_with_parent() -> None:
+def _server_child() -> None:
     # Linux: the child gets SIGTERM when the bench process dies, even by SIGKILL.
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    raise_open_files()
 
 
 def _wait_healthy(url: str, process: subprocess.Popen, log: Path) -> None:
@@ -247,7 +317,8 @@ def server_env(config: Configuration, urls: list[str], database_url: str) -> dic
         )
     }
     env.update(
-        DJANGO_SETTINGS_MODULE=SETTINGS_MODULE,
+        DJANGO_SETTINGS_MODULE="benchsite.settings",
+        BENCH_BASE_SETTINGS=SETTINGS_MODULE,
         DEBUG="0",
         SECRET_KEY="bench-secret-key",
         ALLOWED_HOSTS="127.0.0.1,localhost",
@@ -266,8 +337,7 @@ def server_env(config: Configuration, urls: list[str], database_url: str) -> dic
     )
     if config.redis_url:
         env["REDIS_URL"] = config.redis_url
-    if EXTRA_PYTHONPATH:
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [EXTRA_PYTHONPATH, env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [*python_path(), env.get("PYTHONPATH")]))
     return env
 
 

@@ -1,0 +1,10 @@
+from django.conf import settings
+from django.urls import include, path
+
+from benchsite import views
+
+urlpatterns = [
+    path("bench/empty", views.empty, name="bench-empty"),
+    path("bench/floor", views.floor, name="bench-floor"),
+    path("", include(settings.BENCH_PROJECT_URLCONF)),
+]
