@@ -4,6 +4,7 @@ A view renders them into the page or an htmx response; the consumer renders
 the same partials and pushes them as `hx-swap-oob` fragments.
 """
 
+import time
 import uuid
 from dataclasses import dataclass
 from typing import cast
@@ -76,8 +77,8 @@ def _page_name(page_id: str) -> str:
 def page_context(agent: Agent, selected: Interaction | None) -> dict:
     context = workspace_context(agent, selected)
     context.update(
-        interactions=list(selectors.my_interactions(agent)),
         statuses=CHOOSABLE_STATUSES,
+        **_my_list_context(agent),
         **_queue_context(agent),
     )
     return context
@@ -99,10 +100,14 @@ def _queue_context(agent: Agent) -> dict:
 
 
 def my_interactions(agent: Agent, *, oob: bool = False) -> str:
-    return _render(
-        "my_interactions",
-        {"agent": agent, "interactions": list(selectors.my_interactions(agent)), "oob": oob},
-    )
+    return _render("my_interactions", {"agent": agent, "oob": oob, **_my_list_context(agent)})
+
+
+def _my_list_context(agent: Agent) -> dict:
+    # When the rows were read (ms): a tab keeps the newest list it was sent,
+    # whether a push or the answer to a request comes in first.
+    read_at = int(time.time() * 1000)
+    return {"interactions": list(selectors.my_interactions(agent)), "list_read_at": read_at}
 
 
 def queue(agent: Agent, *, oob: bool = False) -> str:

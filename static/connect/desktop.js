@@ -33,6 +33,17 @@
     document.title = (ringing ? "(" + ringing + ") " : "") + document.title.replace(/^\(\d+\) /, "");
   }
 
+  // A list read before the one shown (a request's answer overtaken by a push,
+  // or the other way round) is not swapped over it.
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    const target = event.detail.target;
+    const fresh = event.detail.fragment && event.detail.fragment.firstElementChild;
+    if (!target || !fresh || !target.dataset || !target.dataset.readAt || !fresh.dataset) return;
+    if (Number(fresh.dataset.readAt || 0) < Number(target.dataset.readAt)) {
+      event.detail.shouldSwap = false;
+    }
+  });
+
   // A pushed bubble may already be on the page (the sender's own tab, or a
   // status change): replace it in place instead of appending it twice.
   document.addEventListener("htmx:oobBeforeSwap", function (event) {
