@@ -6,6 +6,7 @@ the socket opens and when the tab opens another interaction (to join that
 interaction's group, if the agent may see it), never per event.
 """
 
+import asyncio
 import json
 import logging
 
@@ -59,8 +60,12 @@ class DesktopConsumer(AsyncWebsocketConsumer):
             # First, and off the one shared sync thread: under load that thread
             # is busy, and daphne kills a consumer not done 10 s after its
             # socket closed, which left the tab's presence row behind.
-            await database_sync_to_async(services.desktop_closed, thread_sensitive=False)(
-                channel_name=self.channel_name
+            # Shielded: should daphne give up on this consumer meanwhile, the
+            # presence row still goes.
+            await asyncio.shield(
+                database_sync_to_async(services.desktop_closed, thread_sensitive=False)(
+                    channel_name=self.channel_name
+                )
             )
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)

@@ -84,18 +84,29 @@ def page_context(agent: Agent, selected: Interaction | None) -> dict:
     return context
 
 
+# The oldest this many waiting interactions of a workgroup are listed, and
+# how many more wait: a queue of hundreds is not browsed, and every member's
+# tab is sent it a few times a second.
+QUEUE_ROWS_SHOWN = 50
+
+
 @dataclass(frozen=True)
 class QueueGroup:
     workgroup: Workgroup
     rows: list[Interaction]
+    waiting: int = 0
+
+    @property
+    def more(self) -> int:
+        return max(self.waiting - len(self.rows), 0)
 
 
 def _queue_context(agent: Agent) -> dict:
     queued = list(selectors.workgroup_queue(agent))
-    groups = [
-        QueueGroup(workgroup, [row for row in queued if row.workgroup_id == workgroup.pk])
-        for workgroup in selectors.agent_workgroups(agent)
-    ]
+    groups = []
+    for workgroup in selectors.agent_workgroups(agent):
+        rows = [row for row in queued if row.workgroup_id == workgroup.pk]
+        groups.append(QueueGroup(workgroup, rows[:QUEUE_ROWS_SHOWN], waiting=len(rows)))
     return {"queue_groups": groups, "queue_total": len(queued)}
 
 
@@ -128,8 +139,9 @@ def workgroup_queue(workgroup_id: int) -> str:
     workgroup = Workgroup.objects.filter(pk=workgroup_id).first()
     if workgroup is None:
         return ""
-    rows = list(selectors.queued_in(workgroup_id))
-    return _render("workgroup_queue", {"group": QueueGroup(workgroup, rows), "group_oob": True})
+    queued = selectors.queued_in(workgroup_id)
+    group = QueueGroup(workgroup, list(queued[:QUEUE_ROWS_SHOWN]), waiting=queued.count())
+    return _render("workgroup_queue", {"group": group, "group_oob": True})
 
 
 def workspace(agent: Agent, interaction: Interaction | None, request=None, **extra) -> str:

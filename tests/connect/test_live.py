@@ -169,3 +169,16 @@ def test_reading_reaches_only_the_readers_own_tabs():
                 assert floor.frames(member) == []
     finally:
         floor.leave()
+
+
+def test_a_long_queue_lists_its_oldest_fifty_and_counts_the_rest():
+    from connect import fragments
+
+    workgroup = make_workgroup()
+    page = make_page(workgroup, page_id="100000000000099")
+    for n in range(fragments.QUEUE_ROWS_SHOWN + 5):
+        customer_writes(workgroup, psid=f"75{n:014d}", page_id=page.page_id)
+    html = fragments.workgroup_queue(workgroup.pk)
+    assert f'data-count="{fragments.QUEUE_ROWS_SHOWN + 5}"' in html
+    assert html.count('class="interaction-row') == fragments.QUEUE_ROWS_SHOWN
+    assert "and 5 more waiting" in html
