@@ -11,6 +11,7 @@ which lives and dies with the process.
 
 import asyncio
 import logging
+import time
 import uuid
 import weakref
 
@@ -40,9 +41,20 @@ class _Watch:
         # from before the new marker are closed, not the ones coming back.
         self.sockets: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self.generation = 0
+        # When the last completed look started, and the look under way.
+        self.checked_from = 0.0
+        self.looking: asyncio.Task | None = None
+
+    async def checked_since(self, moment: float) -> None:
+        """Until a look that started at or after `moment` is done (looks are shared)."""
+        while self.checked_from < moment:
+            if self.looking is None or self.looking.done():
+                self.looking = asyncio.ensure_future(self.check())
+            await asyncio.shield(self.looking)
 
     async def check(self) -> None:
         async with self.lock:
+            started = time.monotonic()
             try:
                 lost = self.unsure or (self.marked and not await self.client.exists(self.marker))
                 if lost or not self.marked:
@@ -52,7 +64,9 @@ class _Watch:
             except Exception as exc:  # Redis down: its sockets fail on their own
                 logger.warning("Redis does not answer the layer watch: %s", exc)
                 self.unsure = self.marked
+                self.checked_from = started  # looked; the socket fails with Redis
                 return
+            self.checked_from = started
         if lost:
             logger.warning("Redis lost its data: closing the sockets that joined before")
             await self._close_older_than(self.generation)
@@ -90,5 +104,7 @@ async def watch(consumer) -> None:
         _task = None
     if _task is None or _task.done():
         _task = asyncio.get_running_loop().create_task(_watch.run())
-    await _watch.check()
+    # A look that started after this socket joined its groups: sockets of a
+    # burst share a few looks rather than one each.
+    await _watch.checked_since(time.monotonic())
     _watch.sockets[consumer] = _watch.generation
