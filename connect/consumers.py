@@ -7,6 +7,7 @@ interaction's group, if the agent may see it), never per event.
 """
 
 import asyncio
+import functools
 import json
 import logging
 
@@ -50,7 +51,7 @@ class DesktopConsumer(AsyncWebsocketConsumer):
         await self.accept()
         timers.open_desktop_channels.add(self.channel_name)
         # After accept: an offer made now reaches this socket.
-        await database_sync_to_async(services.desktop_opened)(
+        await database_sync_to_async(services.desktop_opened, thread_sensitive=False)(
             agent=agent, channel_name=self.channel_name
         )
 
@@ -88,7 +89,9 @@ class DesktopConsumer(AsyncWebsocketConsumer):
             self.viewing = None
         if not isinstance(interaction_id, int) or isinstance(interaction_id, bool):
             return
-        visible = await database_sync_to_async(self._may_view)(interaction_id)
+        visible = await database_sync_to_async(self._may_view, thread_sensitive=False)(
+            interaction_id
+        )
         if visible:
             self.viewing = audience.interaction_group(interaction_id)
             await self._join(self.viewing)
@@ -104,7 +107,9 @@ class DesktopConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
             self.groups_joined.add(group)
 
-    @database_sync_to_async
+    # Off the one shared sync thread: a burst of connects would queue behind it
+    # (and behind every other consumer's work) past daphne's 5 s handshake limit.
+    @functools.partial(database_sync_to_async, thread_sensitive=False)
     def _agent_and_workgroups(self, user):
         agent = selectors.agent_for_user(user)
         if agent is None:
