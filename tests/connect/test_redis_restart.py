@@ -8,10 +8,8 @@ and deaf; a new socket then hears the next offer.
 
 import asyncio
 import json
-import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,9 +19,9 @@ from django.test import Client
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.facebook.bodies import APP_SECRET, envelope, from_customer, new_mid, sign, text
+from tests.facebook.bodies import envelope, from_customer, new_mid, sign, text
 from tests.factories import make_agent, make_page, make_workgroup
-from tests.processes import free_port, shared_database_url
+from tests.processes import free_port, start_daphne
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -60,38 +58,6 @@ class RedisServer:
             self.process.wait(10)
 
 
-def start_daphne(port: int, redis_port: int, log: Path) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FACEBOOK_", "DJANGO_"))}
-    env.update(
-        DJANGO_SETTINGS_MODULE="tests.settings",
-        DATABASE_URL=shared_database_url(),
-        REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
-        FACEBOOK_APP_SECRET=APP_SECRET,
-        FACEBOOK_VERIFY_TOKEN="test-verify-token",
-        FACEBOOK_GRAPH_URL="http://127.0.0.1:9/fake-graph",
-        FACEBOOK_WEBHOOK_ROUTING="background",
-        LIVE_UPDATES="background",
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
-        + ["connect.asgi:application"],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        assert process.poll() is None, log.read_text()
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, log.read_text()
-        time.sleep(0.1)
-
-
 async def desktop(port: int, cookie: str):
     return await connect(
         f"ws://127.0.0.1:{port}/ws/desktop/",
@@ -126,7 +92,12 @@ def test_redis_losing_its_data_closes_open_desktops_and_new_ones_hear_again(how,
     redis = RedisServer(free_port())
     redis.start()
     port = free_port()
-    server = start_daphne(port, redis.port, tmp_path / "daphne.log")
+    server = start_daphne(
+        port,
+        tmp_path / "daphne.log",
+        REDIS_URL=f"redis://127.0.0.1:{redis.port}/0",
+        FACEBOOK_GRAPH_URL="http://127.0.0.1:9/fake-graph",
+    )
 
     async def scenario() -> int | None:
         before = await desktop(port, cookie)

@@ -9,11 +9,8 @@ and what it had not routed yet is routed by the next process.
 
 import asyncio
 import json
-import os
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -24,9 +21,9 @@ import pytest
 from facebook import ingest
 from facebook.models import WebhookDelivery, WebhookVerdict
 from routing.models import Message
-from tests.facebook.bodies import APP_SECRET, envelope, from_customer, new_mid, sign, text
+from tests.facebook.bodies import envelope, from_customer, new_mid, sign, text
 from tests.factories import make_page, make_workgroup
-from tests.processes import free_port, shared_database_url
+from tests.processes import free_port, start_daphne
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -58,41 +55,6 @@ class SilentGraph:
             connection.close()
 
 
-def start_server(port: int, graph_url: str, log: Path) -> subprocess.Popen:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("FACEBOOK_", "DJANGO_", "PYTEST_"))
-    }
-    env.update(
-        DJANGO_SETTINGS_MODULE="tests.settings",
-        DATABASE_URL=shared_database_url(),
-        FACEBOOK_APP_SECRET=APP_SECRET,
-        FACEBOOK_VERIFY_TOKEN="test-verify-token",
-        FACEBOOK_GRAPH_URL=graph_url,
-        FACEBOOK_SEND_TIMEOUT="10",
-        FACEBOOK_WEBHOOK_ROUTING="background",
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
-        + ["connect.asgi:application"],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        assert process.poll() is None, log.read_text()
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, log.read_text()
-        time.sleep(0.1)
-
-
 async def burst(url: str, count: int) -> list[str]:
     """Signed bodies from `count` new customers; the mids answered 200."""
     answered = []
@@ -121,7 +83,12 @@ def test_sigterm_stops_a_loaded_server_within_seconds_and_keeps_what_it_acknowle
     make_page(make_workgroup("Facebook DM"))
     graph = SilentGraph()
     port = free_port()
-    process = start_server(port, f"http://127.0.0.1:{graph.port}", tmp_path / "daphne.log")
+    process = start_daphne(
+        port,
+        tmp_path / "daphne.log",
+        FACEBOOK_GRAPH_URL=f"http://127.0.0.1:{graph.port}",
+        FACEBOOK_SEND_TIMEOUT="10",
+    )
     try:
         answered = asyncio.run(burst(f"http://127.0.0.1:{port}", 150))
         assert answered, (tmp_path / "daphne.log").read_text()
