@@ -27,9 +27,11 @@ from routing.services.kernel import (
     lock_agent,
     lock_agents,
     lock_interaction,
+    mark_idle,
     save_transition,
     set_status_locked,
 )
+from routing.services.recordings import record_automatically
 
 logger = logging.getLogger(__name__)
 
@@ -201,6 +203,47 @@ def ring_agent(
         from_state=from_state,
     )
     return target
+
+
+def requeue(
+    interaction: Interaction,
+    verb: str,
+    *,
+    from_state: str,
+    to_state: str,
+    target: Workgroup,
+    actor_user_id: int | None,
+) -> None:
+    """Put the (locked, checked) interaction at the back of `target`'s queue.
+
+    The transfer to a workgroup of an agent and of a supervisor alike: a
+    workgroup that records everything records it too, the agent it leaves is
+    idle and offered waiting work, and the target's queue is offered after
+    commit.
+    """
+    previous_agent_id = interaction.agent_id
+    previous_workgroup_id = interaction.workgroup_id
+    interaction.state = to_state
+    interaction.workgroup_id = target.pk
+    interaction.agent = None
+    interaction.alert_deadline = None
+    interaction.queued_at = timezone.now()
+    save_transition(
+        interaction,
+        verb,
+        actor_user_id=actor_user_id,
+        previous_agent_id=previous_agent_id,
+        previous_workgroup_id=previous_workgroup_id,
+        detail={"from_agent_id": previous_agent_id, "workgroup_id": target.pk},
+        fields=("workgroup", "agent", "alert_deadline", "queued_at"),
+        from_state=from_state,
+    )
+    if target.auto_record and not interaction.recording:
+        record_automatically(interaction, at=timezone.now())
+    offer_after_commit(target.pk)
+    if previous_agent_id:
+        mark_idle(previous_agent_id)
+        offer_for_agent_after_commit(previous_agent_id)
 
 
 def alert_timeout(*, interaction_id: int) -> bool:

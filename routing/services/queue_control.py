@@ -19,7 +19,7 @@ from routing.models import (
     WrapUpCode,
 )
 from routing.services import recordings
-from routing.services.acd import offer_after_commit, offer_for_agent_after_commit, ring_agent
+from routing.services.acd import offer_for_agent_after_commit, requeue, ring_agent
 from routing.services.kernel import (
     NotYours,
     RoutingError,
@@ -34,7 +34,6 @@ from routing.services.kernel import (
     require_owner,
     save_transition,
 )
-from routing.services.recordings import record_automatically
 
 
 def pickup(*, interaction_id: int, agent: Agent) -> Interaction:
@@ -147,27 +146,14 @@ def transfer_to_workgroup(*, interaction_id: int, agent: Agent, workgroup_id: in
         target = Workgroup.objects.filter(pk=workgroup_id).first()
         if target is None:
             raise RoutingError("That workgroup does not exist.")
-        previous_workgroup_id = interaction.workgroup_id
-        interaction.state = to_state
-        interaction.workgroup_id = workgroup_id
-        interaction.agent = None
-        interaction.alert_deadline = None
-        interaction.queued_at = timezone.now()
-        save_transition(
+        requeue(
             interaction,
             "transfer_to_workgroup",
-            actor_user_id=agent.user_id,
-            previous_agent_id=agent.pk,
-            previous_workgroup_id=previous_workgroup_id,
-            detail={"from_agent_id": agent.pk, "workgroup_id": workgroup_id},
-            fields=("workgroup", "agent", "alert_deadline", "queued_at"),
             from_state=from_state,
+            to_state=to_state,
+            target=target,
+            actor_user_id=agent.user_id,
         )
-        if target.auto_record and not interaction.recording:
-            record_automatically(interaction, at=timezone.now())
-        mark_idle(agent.pk)
-        offer_after_commit(workgroup_id)
-        offer_for_agent_after_commit(agent.pk)
     return interaction
 
 

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from routing.models import Interaction, InteractionState, Workgroup
-from routing.services.acd import offer_after_commit, offer_for_agent_after_commit, ring_agent
+from routing.services.acd import offer_for_agent_after_commit, requeue, ring_agent
 from routing.services.kernel import (
     RoutingError,
     check_transition,
@@ -19,7 +19,6 @@ from routing.services.kernel import (
     mark_idle,
     save_transition,
 )
-from routing.services.recordings import record_automatically
 
 S = InteractionState
 
@@ -44,28 +43,14 @@ def supervisor_transfer_to_workgroup(
             raise RoutingError("That workgroup does not exist.")
         if from_state == S.QUEUED and interaction.workgroup_id == workgroup_id:
             raise RoutingError("It already waits in that workgroup's queue.")
-        previous_agent_id = interaction.agent_id
-        previous_workgroup_id = interaction.workgroup_id
-        interaction.state = to_state
-        interaction.workgroup_id = workgroup_id
-        interaction.agent = None
-        interaction.alert_deadline = None
-        interaction.queued_at = timezone.now()
-        save_transition(
+        requeue(
             interaction,
             "supervisor_transfer_to_workgroup",
-            actor_user_id=supervisor_user_id,
-            previous_agent_id=previous_agent_id,
-            previous_workgroup_id=previous_workgroup_id,
-            detail={"from_agent_id": previous_agent_id, "workgroup_id": workgroup_id},
-            fields=("workgroup", "agent", "alert_deadline", "queued_at"),
             from_state=from_state,
+            to_state=to_state,
+            target=target,
+            actor_user_id=supervisor_user_id,
         )
-        # As an agent's transfer does: a workgroup that records everything records this too.
-        if target.auto_record and not interaction.recording:
-            record_automatically(interaction, at=timezone.now())
-        _release(previous_agent_id)
-        offer_after_commit(workgroup_id)
     return interaction
 
 
