@@ -23,7 +23,7 @@ from routing.models import (
     MessageDirection,
     MessageStatus,
 )
-from routing.rules import MAX_TEXT_LENGTH, reply_window
+from routing.rules import ACCEPTED_BY_META, MAX_TEXT_LENGTH, reply_window
 from routing.services.kernel import (
     STATE_WORDS,
     NotYours,
@@ -34,6 +34,9 @@ from routing.services.kernel import (
 )
 
 logger = logging.getLogger(__name__)
+
+# A reply in one of these may be sent again (Retry, Resend) or deleted.
+NOT_SENT = (MessageStatus.TIMED_OUT, MessageStatus.FAILED, MessageStatus.DUPLICATE)
 
 # A second identical reply within this is held back (double click, Enter held).
 DUPLICATE_WINDOW = timedelta(seconds=5)
@@ -117,16 +120,8 @@ def resend(*, message_id: int, agent: Agent) -> Message:
         interaction = lock_interaction(message.interaction_id)
         if interaction.agent_id != agent.pk:
             raise NotYours("This interaction is not yours.")
-        if message.status not in (
-            MessageStatus.TIMED_OUT,
-            MessageStatus.FAILED,
-            MessageStatus.DUPLICATE,
-        ):
-            if message.status in (
-                MessageStatus.SENT,
-                MessageStatus.DELIVERED,
-                MessageStatus.READ,
-            ):
+        if message.status not in NOT_SENT:
+            if message.status in ACCEPTED_BY_META:
                 # Its echo settled it meanwhile: sending again would send it twice.
                 raise RoutingError("Messenger has confirmed this message: it was sent.")
             raise RoutingError("Only a message that was not sent can be sent again.")
@@ -166,11 +161,7 @@ def delete_unsent(*, message_id: int, agent: Agent) -> Message:
         interaction = lock_interaction(message.interaction_id)
         if interaction.agent_id != agent.pk:
             raise NotYours("This interaction is not yours.")
-        if message.status not in (
-            MessageStatus.TIMED_OUT,
-            MessageStatus.FAILED,
-            MessageStatus.DUPLICATE,
-        ):
+        if message.status not in NOT_SENT:
             raise RoutingError("Only a message that was not sent can be deleted.")
         message.deleted_at = timezone.now()
         message.save(update_fields=["deleted_at"])
