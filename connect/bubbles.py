@@ -108,13 +108,13 @@ def _media(message: Message, index: int, kind: str, entry: dict) -> MediaView:
     words = KIND_WORDS.get(kind, "Attachment")
     title = str(entry.get("title") or "")
     if kind in KEPT_TYPES:
-        copy = entry.get("copy")
-        if isinstance(copy, dict):
+        copy = message_entries.kept_copy(entry)
+        if copy is not None:
             src = reverse("message-attachment", args=[message.pk, index])
             shown = kind if inline_type(kind, str(copy.get("content_type"))) else "file"
             return MediaView(shown, src, title or words, kept=True)
-        if entry.get("copy_failed"):
-            return MediaView("unavailable", label=words, note=str(entry["copy_failed"]))
+        if problem := message_entries.copy_problem(entry):
+            return MediaView("unavailable", label=words, note=problem)
         if url:
             # Meta's URL works for a while; the copy replaces it once kept.
             return MediaView(kind, url, title or words, note="Keeping a copy…")

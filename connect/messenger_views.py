@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from connect import bubbles
 from facebook import actions
-from routing import selectors
+from routing import message_entries, selectors
 from routing.models import Interaction, InteractionState, Message
 from routing.rules import reply_window
 
@@ -35,8 +35,8 @@ def attachment(request: HttpRequest, pk: int, index: int) -> FileResponse:
         raise Http404("No such attachment.")
     entries = message.attachments or []
     entry = entries[index] if 0 <= index < len(entries) else None
-    copy = entry.get("copy") if isinstance(entry, dict) else None
-    if not isinstance(entry, dict) or not isinstance(copy, dict):
+    copy = message_entries.kept_copy(entry)
+    if not isinstance(entry, dict) or copy is None:
         raise Http404("No copy of this attachment was kept.")
     root = (Path(settings.MEDIA_ROOT) / "attachments").resolve()
     path = (Path(settings.MEDIA_ROOT) / str(copy.get("path", ""))).resolve()

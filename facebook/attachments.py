@@ -58,8 +58,7 @@ def is_kept(attachment: object) -> bool:
         isinstance(attachment, dict)
         and attachment.get("type") in KEPT_TYPES
         and bool(attachment.get("url"))
-        and "copy" not in attachment
-        and "copy_failed" not in attachment
+        and not message_entries.copy_settled(attachment)
     )
 
 
@@ -94,7 +93,7 @@ def keep_copies(message_id: int) -> None:
             content_type=kept.content_type,
             size=kept.size,
         )
-        recorded = message.attachments[index].get("copy") if message else None
+        recorded = message_entries.kept_copy(message.attachments[index]) if message else None
         if not recorded or recorded.get("path") != kept.path:
             # Another download of the same attachment won, or the message is gone.
             kept.delete()

@@ -75,6 +75,35 @@ def of_kind(entries: Iterable[object] | None, kind: str) -> list[Entry]:
     return [e for e in entries or [] if isinstance(e, dict) and kind_of(e) == kind]
 
 
+# --- the copy we keep of a real attachment -------------------------------------------
+
+
+def with_copy(entry: Entry, *, path: str, content_type: str, size: int) -> Entry:
+    """The attachment with the copy kept of it (a path under MEDIA_ROOT)."""
+    return {**entry, "copy": {"path": path, "content_type": content_type, "size": size}}
+
+
+def with_copy_failed(entry: Entry, problem: str) -> Entry:
+    """The attachment with why no copy could be kept."""
+    return {**entry, "copy_failed": problem}
+
+
+def kept_copy(entry: object) -> dict[str, Any] | None:
+    """The copy kept of an attachment (`path`, `content_type`, `size`), if any."""
+    copy = entry.get("copy") if isinstance(entry, dict) else None
+    return copy if isinstance(copy, dict) else None
+
+
+def copy_problem(entry: object) -> str:
+    """Why no copy of an attachment could be kept; "" when none failed."""
+    return str(entry.get("copy_failed") or "") if isinstance(entry, dict) else ""
+
+
+def copy_settled(entry: object) -> bool:
+    """A copy was kept or failed: the first outcome stays."""
+    return isinstance(entry, dict) and ("copy" in entry or "copy_failed" in entry)
+
+
 def reaction_at(entry: Entry) -> datetime | None:
     """When a reaction entry was written; None for one that is not ours (no valid aware time)."""
     try:

@@ -129,15 +129,14 @@ def record_attachment_copy(
         attachment = message.attachments[index]
         if not isinstance(attachment, dict) or attachment.get("url") != url:
             return None
-        if "copy" in attachment or "copy_failed" in attachment:
+        if message_entries.copy_settled(attachment):
             return message
         if path:
-            changed = {
-                **attachment,
-                "copy": {"path": path, "content_type": content_type, "size": size},
-            }
+            changed = message_entries.with_copy(
+                attachment, path=path, content_type=content_type, size=size
+            )
         else:
-            changed = {**attachment, "copy_failed": problem[:MAX_PROBLEM_LENGTH]}
+            changed = message_entries.with_copy_failed(attachment, problem[:MAX_PROBLEM_LENGTH])
         attachments = list(message.attachments)
         attachments[index] = changed
         message.attachments = attachments
