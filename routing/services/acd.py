@@ -3,6 +3,8 @@ back offers that ring out or whose agent stepped away or closed the desktop.
 """
 
 import logging
+from collections import deque
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol, cast
 
@@ -23,6 +25,7 @@ from routing.services.kernel import (
     RoutingError,
     S,
     cannot_take,
+    capacity_of,
     check_transition,
     lock_agent,
     lock_agents,
@@ -85,8 +88,25 @@ def offer_for_agent_after_commit(agent_id: int) -> None:
     offer_after_commit(*workgroup_ids)
 
 
-def pick_agent(workgroup: Workgroup) -> Agent | None:
-    """Lock and return the longest-idle available member with spare capacity."""
+# Queued interactions offered in one transaction at most: a burst of new
+# customers shares one agents' lock and one commit, and agents answering
+# meanwhile never wait long behind it.
+OFFER_BATCH = 50
+
+
+@dataclass
+class _FreeAgent:
+    agent: Agent
+    room: int
+
+
+def free_agents(workgroup: Workgroup, *, wanted: int) -> list[_FreeAgent]:
+    """Lock and return up to `wanted` members who may be rung now, longest idle first.
+
+    Each comes with their room (capacity less what they have live), all read
+    under the agents' locks: every offer and every desktop closing takes that
+    lock too, so the answer holds until the commit.
+    """
     live = (
         Interaction.objects.filter(agent=OuterRef("pk"), state__in=LOAD_STATES)
         .order_by()
@@ -94,7 +114,7 @@ def pick_agent(workgroup: Workgroup) -> Agent | None:
         .annotate(n=Count("pk"))
         .values("n")
     )
-    candidates = (
+    candidate_ids = list(
         Agent.objects.filter(workgroups=workgroup, status=AgentStatus.AVAILABLE)
         .filter(Exists(DesktopConnection.objects.filter(agent=OuterRef("pk"))))
         .annotate(
@@ -103,27 +123,40 @@ def pick_agent(workgroup: Workgroup) -> Agent | None:
         )
         .filter(live__lt=F("cap"))
         .order_by("idle_since", "pk")
-        .values_list("pk", flat=True)
+        .values_list("pk", flat=True)[:wanted]
     )
-    candidate_ids = list(candidates[:10])
     if not candidate_ids:
-        return None
+        return []
     # Lock them all at once in id order, not one by one in idle order: two
     # offers reading idle times a moment apart could each hold the agent the
-    # other one waits for.
+    # other one waits for. Then re-check under the lock: another process may
+    # have offered meanwhile, or an agent's last tab closed.
     locked = lock_agents(*candidate_ids)
-    for agent_id in candidate_ids:
-        agent = locked.get(agent_id)
-        # Re-check under the lock: another process may have offered meanwhile,
-        # or the agent's last tab closed (desktop_closed takes this lock too).
-        if agent is not None and not cannot_take(agent, workgroup):
-            return agent
-    return None
+    with_desktop = set(
+        DesktopConnection.objects.filter(agent_id__in=candidate_ids).values_list(
+            "agent_id", flat=True
+        )
+    )
+    load = dict(
+        Interaction.objects.filter(agent_id__in=candidate_ids, state__in=LOAD_STATES)
+        .order_by()
+        .values("agent")
+        .annotate(n=Count("pk"))
+        .values_list("agent", "n")
+    )
+    free = [
+        _FreeAgent(agent, capacity_of(agent, workgroup) - load.get(agent.pk, 0))
+        for agent in locked.values()
+        if agent.status == AgentStatus.AVAILABLE and agent.pk in with_desktop
+    ]
+    return sorted((f for f in free if f.room > 0), key=lambda f: (f.agent.idle_since, f.agent.pk))
 
 
 def offer_waiting(*, workgroup_id: int) -> int:
     """Offer queued interactions of a workgroup, oldest first, while agents are free.
 
+    Each goes to the longest-idle available member with room; an agent just
+    offered one is idle from now, so the next goes to the next agent in turn.
     Returns how many were offered. Safe to call from any process at any time:
     a queued row another process is offering is skipped, not waited for.
     """
@@ -134,28 +167,48 @@ def offer_waiting(*, workgroup_id: int) -> int:
         return 0
     while True:
         with transaction.atomic():
-            interaction = (
+            waiting = list(
                 Interaction.objects.select_for_update(skip_locked=True)
                 .filter(workgroup_id=workgroup_id, state=S.QUEUED)
-                .order_by("queued_at", "pk")
-                .first()
+                .order_by("queued_at", "pk")[:OFFER_BATCH]
             )
-            if interaction is None:
+            if not waiting:
                 return offered
-            agent = pick_agent(workgroup)
-            if agent is None:
-                return offered
-            _offer(interaction, agent, timeout_seconds=workgroup.alert_timeout_seconds)
-            offered += 1
+            in_turn = deque(free_agents(workgroup, wanted=len(waiting)))
+            rung: list[Agent] = []
+            for interaction in waiting:
+                if not in_turn:
+                    break
+                free = in_turn.popleft()
+                _offer(interaction, free.agent, timeout_seconds=workgroup.alert_timeout_seconds)
+                rung.append(free.agent)
+                free.room -= 1
+                if free.room:
+                    in_turn.append(free)
+            _mark_rung(rung)
+            offered += len(rung)
+        if len(rung) < len(waiting) or len(waiting) < OFFER_BATCH:
+            return offered
+
+
+def _mark_rung(agents: list[Agent]) -> None:
+    """Agents offered work are idle from the moment of their offer, in turn (one UPDATE)."""
+    if not agents:
+        return
+    now = timezone.now()
+    latest: dict[int, Agent] = {}
+    for turn, agent in enumerate(agents):
+        # Distinct times keep the turn: the first rung is the longest idle next time.
+        agent.idle_since = now + timedelta(microseconds=turn)
+        latest[agent.pk] = agent
+    Agent.objects.bulk_update(latest.values(), ["idle_since"])
 
 
 def _offer(interaction: Interaction, agent: Agent, *, timeout_seconds: int) -> None:
     from_state = interaction.state
     interaction.state = check_transition("offer", interaction)
-    now = timezone.now()
     interaction.agent = agent
-    interaction.alert_deadline = now + timedelta(seconds=timeout_seconds)
-    Agent.objects.filter(pk=agent.pk).update(idle_since=now)
+    interaction.alert_deadline = timezone.now() + timedelta(seconds=timeout_seconds)
     save_transition(
         interaction,
         "offer",

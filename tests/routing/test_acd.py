@@ -22,6 +22,7 @@ from routing.models import (
     Message,
 )
 from routing.models import InteractionState as S
+from routing.services import acd
 from tests.factories import customer_writes, make_agent, make_workgroup, refresh
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -398,3 +399,25 @@ def test_an_offer_undone_with_its_savepoint_is_registered_again(
             raise RuntimeError("this body is undone")
         customer_writes(workgroup, psid="7900000000000102")
     assert _offers(callbacks) == [workgroup.pk]
+
+
+def test_a_burst_is_offered_in_turn_with_room_and_beyond_one_batch():
+    """The router commits many new customers at once: one pass offers them all,
+    longest idle first and round again, never past anyone's capacity."""
+    workgroup = make_workgroup(capacity_per_agent=40)
+    oldest = idle_for(make_agent(workgroups=[workgroup]), minutes=30)
+    middle = idle_for(make_agent(workgroups=[workgroup]), minutes=10)
+    fresh = idle_for(make_agent(workgroups=[workgroup], capacity=2), minutes=1)
+    burst = acd.OFFER_BATCH + 40  # more than one pass, more than the room (82)
+    with transaction.atomic():
+        arrivals = [
+            customer_writes(workgroup, psid=f"78{n:014d}").interaction for n in range(burst)
+        ]
+
+    offered_to = [refresh(i).agent_id for i in arrivals]
+    turn = [oldest.pk, middle.pk, fresh.pk, oldest.pk, middle.pk, fresh.pk, oldest.pk, middle.pk]
+    assert offered_to[: len(turn)] == turn
+    assert offered_to.count(fresh.pk) == 2
+    assert offered_to.count(oldest.pk) == offered_to.count(middle.pk) == 40
+    assert offered_to[-2:] == [None, None]  # no room left: they wait
+    assert Interaction.objects.filter(state=S.QUEUED).count() == burst - 82
