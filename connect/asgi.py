@@ -5,13 +5,13 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "connect.settings")
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from connect.board_consumer import BoardConsumer  # noqa: E402
 from connect.consumers import DesktopConsumer  # noqa: E402
+from connect.socket_stack import socket_stack  # noqa: E402
 from connect.timers import StartTimersOnFirstUse  # noqa: E402
 from facebook.webhook_asgi import WebhookFastPath  # noqa: E402
 
@@ -21,7 +21,7 @@ application = StartTimersOnFirstUse(
             # Meta's webhook POSTs skip Django's request machinery (facebook.webhook_asgi).
             "http": WebhookFastPath(django_asgi_app),
             "websocket": AllowedHostsOriginValidator(
-                AuthMiddlewareStack(
+                socket_stack(
                     URLRouter(
                         [
                             path("ws/desktop/", DesktopConsumer.as_asgi()),

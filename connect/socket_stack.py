@@ -1,0 +1,109 @@
+"""What every websocket passes before its consumer: a gate, then the session's user.
+
+A burst of sockets (every agent back at once after a restart) must all be
+let in. Opened all together, each socket's steps (its user, its groups in
+Redis, its accept) queued behind every other socket's, so they all finished
+together, late: daphne drops a handshake not accepted within 5 s, and under
+a burst of 1,000 nearly all were. Each also took a Redis connection of its
+own. So a few sockets of a process open at a time, in arrival order, each
+soon done; the rest wait their turn at the gate.
+
+channels' auth loads the user on the one thread that all its thread-sensitive
+work shares; here it runs in the pool of threads for work that needs no
+particular thread.
+"""
+
+import asyncio
+import weakref
+
+from channels.auth import AuthMiddleware, get_user
+from channels.db import database_sync_to_async
+from channels.sessions import CookieMiddleware, SessionMiddleware
+
+# Sockets of one process between their handshake and their accept (or refusal).
+OPENING_AT_ONCE = 8
+
+_gates: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_user_of = database_sync_to_async(get_user.func, thread_sensitive=False)
+
+
+def _gate() -> asyncio.Semaphore:
+    # One per event loop: an asyncio primitive belongs to the loop it first waits on.
+    loop = asyncio.get_running_loop()
+    gate = _gates.get(loop)
+    if gate is None:
+        gate = _gates[loop] = asyncio.Semaphore(OPENING_AT_ONCE)
+    return gate
+
+
+class OpeningGate:
+    """Lets OPENING_AT_ONCE sockets open at a time; each leaves at its accept or close.
+
+    A socket whose client gives up while it waits its turn (daphne drops a
+    handshake after 5 s) leaves without costing anything.
+    """
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "websocket":
+            return await self.app(scope, receive, send)
+        gate = _gate()
+        replay = [await receive()]  # websocket.connect, there from the start
+        if not await _enter_unless_gone(gate, receive, replay):
+            return None
+        inside = True
+
+        def leave() -> None:
+            nonlocal inside
+            if inside:
+                inside = False
+                gate.release()
+
+        async def receive_after_opening():
+            return replay.pop(0) if replay else await receive()
+
+        async def send_leaving(message) -> None:
+            if message["type"] in ("websocket.accept", "websocket.close"):
+                leave()
+            await send(message)
+
+        try:
+            return await self.app(scope, receive_after_opening, send_leaving)
+        finally:
+            leave()
+
+
+async def _enter_unless_gone(gate: asyncio.Semaphore, receive, replay: list) -> bool:
+    """Wait for a turn at the gate; False when the socket went away meanwhile.
+
+    Messages read while waiting are kept in `replay` for the consumer.
+    """
+    entering = asyncio.ensure_future(gate.acquire())
+    while True:
+        hearing = asyncio.ensure_future(receive())
+        await asyncio.wait({entering, hearing}, return_when=asyncio.FIRST_COMPLETED)
+        if not hearing.done():
+            hearing.cancel()
+            return True
+        message = hearing.result()
+        replay.append(message)
+        if message["type"] == "websocket.disconnect":
+            if entering.done():
+                gate.release()
+            else:
+                entering.cancel()
+            return False
+        if entering.done():
+            return True
+
+
+class SocketAuthMiddleware(AuthMiddleware):
+    async def resolve_scope(self, scope):
+        scope["user"]._wrapped = await _user_of(scope)
+
+
+def socket_stack(inner):
+    """The gate, then channels' AuthMiddlewareStack with the user loaded off the shared thread."""
+    return OpeningGate(CookieMiddleware(SessionMiddleware(SocketAuthMiddleware(inner))))
