@@ -31,6 +31,8 @@ class EventType(StrEnum):
     AGENT_CHANGED = "agent.changed"
     # An agent joined or left workgroups (`member_of`: the ones they are in now).
     MEMBERSHIP_CHANGED = "agent.membership_changed"
+    # An internal note was written on an interaction (`mentioned`: agents named in it).
+    NOTE_ADDED = "note.added"
 
 
 routing_event = Signal()
@@ -54,6 +56,9 @@ class RoutingEvent:
     inbound: bool = False
     # For MEMBERSHIP_CHANGED: the workgroups the agent is in after the change.
     member_of: frozenset[int] = frozenset()
+    # For NOTE_ADDED: the note, and the agents it names (its author never among them).
+    note_id: int | None = None
+    mentioned: frozenset[int] = frozenset()
 
     @property
     def agent_ids(self) -> frozenset[int]:
@@ -96,6 +101,19 @@ def message_event(message, interaction) -> RoutingEvent:
         agent_id=interaction.agent_id,
         workgroup_id=interaction.workgroup_id,
         inbound=message.direction == MessageDirection.INBOUND,
+    )
+
+
+def note_event(note, interaction, *, mentioned: frozenset[int]) -> RoutingEvent:
+    return RoutingEvent(
+        type=EventType.NOTE_ADDED,
+        interaction_id=interaction.pk,
+        note_id=note.pk,
+        state=interaction.state,
+        previous_state=interaction.state,
+        agent_id=interaction.agent_id,
+        workgroup_id=interaction.workgroup_id,
+        mentioned=mentioned,
     )
 
 

@@ -267,6 +267,30 @@ class Message(models.Model):
         return self.direction == MessageDirection.OUTBOUND
 
 
+class Note(models.Model):
+    """An internal note on an interaction: for agents and supervisors, never for the customer.
+
+    A table of its own, not a kind of Message: nothing that sends messages to
+    Meta ever reads it.
+    """
+
+    interaction = models.ForeignKey(Interaction, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    text = models.TextField()
+    written_at = models.DateTimeField()
+    # Agents named with @username in the text: each is told on their desktop.
+    mentioned = models.ManyToManyField("routing.Agent", related_name="mentioned_in", blank=True)
+
+    class Meta:
+        ordering = ["written_at", "id"]
+        indexes = [models.Index(fields=["interaction", "written_at"])]
+
+    def __str__(self) -> str:
+        return f"Note: {self.text[:40]}"
+
+
 class Recording(models.Model):
     """A recorded span of an interaction: its messages and events, kept as they were."""
 

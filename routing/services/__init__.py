@@ -15,6 +15,7 @@ webhook adapter and the timers call only these. The modules, by area:
 - `receipts`: the Page's echoes, deliveries and reads Meta reports
 - `message_updates`: reactions, edits, kept attachments, standby messages
 - `supervision`: a supervisor's verbs from the live board
+- `notes`: internal notes, never sent to the customer
 - `customers`, `responses`, `recordings`: their own rows
 
 Callers use the names below (`services.pickup(...)`); the modules import
@@ -39,6 +40,7 @@ from routing.services.message_updates import (
     record_reaction,
     record_standby,
 )
+from routing.services.notes import add_note
 from routing.services.presence import (
     CONNECTION_STALE_AFTER,
     desktop_closed,
@@ -95,12 +97,13 @@ from routing.services.timers import run_due_timers
 __all__ = [
     "CONNECTION_STALE_AFTER",
     "DUPLICATE_WINDOW",
-    "STATE_WORDS",
-    "TRANSITIONS",
     "NotYours",
     "Received",
     "RoutingError",
+    "STATE_WORDS",
+    "TRANSITIONS",
     "TransitionRefused",
+    "add_note",
     "alert_timeout",
     "allowed_actions",
     "check_transition",
@@ -111,8 +114,8 @@ __all__ = [
     "desktop_closed",
     "desktop_opened",
     "desktops_seen",
-    "dismiss",
     "disconnect",
+    "dismiss",
     "expire_alerts",
     "expire_stuck_sends",
     "fill_macros",
@@ -140,8 +143,8 @@ __all__ = [
     "set_agent_status",
     "set_favourite",
     "set_recording",
-    "set_wrap_up",
     "set_workgroup_capacity",
+    "set_wrap_up",
     "store_reply",
     "supervisor_disconnect",
     "supervisor_transfer_to_agent",
