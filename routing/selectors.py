@@ -91,6 +91,30 @@ def queued_in(workgroup_id: int) -> QuerySet[Interaction]:
     )
 
 
+def interaction_by_id(interaction_id: int) -> Interaction | None:
+    """Any interaction, with its customer, workgroup and agent: for supervisors and live pushes,
+    never to show an agent (that is `visible_interaction`)."""
+    return (
+        Interaction.objects.select_related("customer", "workgroup", "agent__user")
+        .filter(pk=interaction_id)
+        .first()
+    )
+
+
+def workgroups() -> QuerySet[Workgroup]:
+    """Every workgroup, by name."""
+    return Workgroup.objects.order_by("name", "pk")
+
+
+def workgroup_by_id(workgroup_id: int) -> Workgroup | None:
+    return Workgroup.objects.filter(pk=workgroup_id).first()
+
+
+def workgroup_names() -> dict[int, str]:
+    """Every workgroup's name by id, in name order."""
+    return dict(Workgroup.objects.order_by("name", "pk").values_list("pk", "name"))
+
+
 def agent_workgroups(agent: Agent) -> QuerySet[Workgroup]:
     return Workgroup.objects.filter(members=agent).order_by("name", "pk")
 
@@ -101,11 +125,7 @@ def agent_workgroup_ids(agent_id: int) -> list[int]:
 
 def visible_interaction(agent: Agent, interaction_id: int) -> Interaction | None:
     """The interaction if this agent may see it: theirs, or waiting in their workgroup."""
-    interaction = (
-        Interaction.objects.select_related("customer", "workgroup", "agent__user")
-        .filter(pk=interaction_id)
-        .first()
-    )
+    interaction = interaction_by_id(interaction_id)
     if interaction is None:
         return None
     if interaction.agent_id == agent.pk and interaction.state != S.QUEUED:
