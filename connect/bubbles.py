@@ -12,8 +12,8 @@ from datetime import datetime
 
 from django.urls import reverse
 
-from routing import message_entries
-from routing.models import Interaction, Message, MessageDirection
+from routing import message_entries, transcript_selectors
+from routing.models import Message, MessageDirection
 
 KEPT_TYPES = message_entries.KEPT_KINDS
 # What a browser may show inline from our own origin; anything else is a download.
@@ -127,12 +127,7 @@ def _media(message: Message, index: int, kind: str, entry: dict) -> MediaView:
 def _quote(message: Message) -> Quote | None:
     if not message.reply_to_mid:
         return None
-    same_customer = Interaction.objects.filter(pk=message.interaction_id).values("customer")
-    quoted = (
-        Message.objects.filter(mid=message.reply_to_mid, interaction__customer__in=same_customer)
-        .only("text", "direction", "attachments")
-        .first()
-    )
+    quoted = transcript_selectors.quoted_message(message)
     if quoted is None:
         return Quote("", "", found=False)
     text = quoted.text or _describe(quoted)

@@ -1,0 +1,78 @@
+"""Read paths for the messages of a conversation: pages of a transcript, one message, quotes.
+
+Plain queries, no changes. Who may read an interaction at all is decided in
+`routing.selectors` (`visible_interaction`, `interactions_visible_to`).
+"""
+
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+
+from routing.models import Interaction, Message
+from routing.rules import ACCEPTED_BY_META
+
+# How many messages a transcript shows at first; older ones load on demand.
+TRANSCRIPT_PAGE_SIZE = 50
+
+
+def transcript(interaction: Interaction) -> QuerySet[Message]:
+    return interaction.messages.filter(deleted_at__isnull=True).order_by("sent_at", "pk")
+
+
+@dataclass(frozen=True)
+class TranscriptPage:
+    messages: list[Message]  # oldest first
+    has_older: bool
+
+
+def transcript_page(
+    interaction: Interaction, *, before_id: int | None = None, limit: int = TRANSCRIPT_PAGE_SIZE
+) -> TranscriptPage:
+    """The newest `limit` messages of a transcript, or the `limit` before message `before_id`."""
+    messages = transcript(interaction).select_related("author")
+    if before_id is not None:
+        anchor = messages.filter(pk=before_id).values("sent_at", "pk").first()
+        if anchor is None:
+            return TranscriptPage(messages=[], has_older=False)
+        messages = messages.filter(
+            Q(sent_at__lt=anchor["sent_at"]) | Q(sent_at=anchor["sent_at"], pk__lt=anchor["pk"])
+        )
+    newest_first = list(messages.order_by("-sent_at", "-pk")[: limit + 1])
+    return TranscriptPage(messages=newest_first[:limit][::-1], has_older=len(newest_first) > limit)
+
+
+def quoted_message(message: Message) -> Message | None:
+    """The message `message` replies to, when it is stored and of the same customer."""
+    if not message.reply_to_mid:
+        return None
+    same_customer = Interaction.objects.filter(pk=message.interaction_id).values("customer")
+    return (
+        Message.objects.filter(mid=message.reply_to_mid, interaction__customer__in=same_customer)
+        .only("text", "direction", "attachments")
+        .first()
+    )
+
+
+def message_in(interaction_id: int, message_id: int) -> Message | None:
+    """A message of the interaction (deleted ones too: their bubble disappears)."""
+    message = (
+        Message.objects.select_related("author")
+        .filter(pk=message_id, interaction_id=interaction_id)
+        .first()
+    )
+    return message
+
+
+def settled_message(message_id: int) -> Message | None:
+    """The message if Messenger has accepted it (sent, delivered, read), else None."""
+    message = (
+        Message.objects.filter(pk=message_id, status__in=ACCEPTED_BY_META)
+        .select_related("author")
+        .first()
+    )
+    return message
+
+
+def shown_message(message_id: int) -> Message | None:
+    """The message unless it was deleted."""
+    return Message.objects.filter(pk=message_id, deleted_at__isnull=True).first()
