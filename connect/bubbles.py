@@ -127,6 +127,7 @@ def _media(message: Message, index: int, kind: str, entry: dict) -> MediaView:
 def _quote(message: Message) -> Quote | None:
     if not message.reply_to_mid:
         return None
+    # A page of the transcript has its quotes read at once (`with_quotes`); a lone bubble now.
     quoted = transcript_selectors.quoted_message(message)
     if quoted is None:
         return Quote("", "", found=False)
