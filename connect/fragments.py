@@ -168,6 +168,11 @@ def gone(interaction_id: int, reason: str, *, oob: bool = True) -> str:
     return _render("gone", {"interaction_id": interaction_id, "reason": reason, "oob": oob})
 
 
+def refused(reason: str) -> str:
+    """Why an action was refused, in words, where the action's answer goes."""
+    return _render("refused", {"reason": reason})
+
+
 def bubble(message: Message, *, oob: bool = True) -> str:
     return _render("bubble_upsert" if oob else "bubble", {"message": message})
 
