@@ -140,7 +140,7 @@ def _quote(message: Message) -> Quote | None:
 
 def _describe(message: Message) -> str:
     for entry in message.attachments or []:
-        if isinstance(entry, dict) and entry.get("type") not in message_entries.EXTRA_KINDS:
+        if message_entries.is_attachment(entry):
             kind = entry.get("type")
             words = KIND_WORDS.get(kind, "Attachment") if isinstance(kind, str) else "Attachment"
             return f"[{words}]"

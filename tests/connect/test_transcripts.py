@@ -146,6 +146,36 @@ def test_a_quote_of_another_customer_s_message_is_not_shown(workgroup, agent, ot
     assert "Another's secret" not in html
 
 
+def test_a_quote_of_a_message_without_text_names_what_it_was(workgroup, agent):
+    interaction = connected(workgroup, agent, psid="7300000000000085")
+    for mid, attachments in (
+        ("m_photo", [{"type": "image", "url": "https://cdn.example/1.jpg", "title": ""}]),
+        ("m_tapped", [{"type": "quick_reply", "url": None, "title": "", "payload": "YES"}]),
+    ):
+        Message.objects.create(
+            interaction=interaction,
+            direction="in",
+            text="",
+            status="received",
+            mid=mid,
+            attachments=attachments,
+            sent_at=timezone.now(),
+        )
+        Message.objects.create(
+            interaction=interaction,
+            direction="in",
+            text=f"About {mid}",
+            status="received",
+            mid=f"{mid}_reply",
+            reply_to_mid=mid,
+            sent_at=timezone.now(),
+        )
+
+    html = fragments.transcript(agent, interaction)
+    assert "Replying to the customer</span> [Image]" in html
+    assert "Replying to the customer</span> [Message]" in html
+
+
 def test_older_messages_only_of_an_interaction_one_can_see(workgroup, agent, other):
     interaction = connected(workgroup, agent)
     message = interaction.messages.get()
