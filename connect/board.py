@@ -19,7 +19,6 @@ from django.views.decorators.http import require_GET, require_POST
 
 from connect.http import AuthenticatedHttpRequest, HtmxHttpRequest
 from routing import board, selectors, services
-from routing.models import Agent, DesktopConnection, Interaction, Workgroup
 from routing.rules import CHOOSABLE_STATUSES
 from routing.services import RoutingError
 
@@ -103,23 +102,17 @@ def board_page(request: HttpRequest) -> HttpResponse:
 def transfer_dialog(request: HttpRequest, pk: int) -> HttpResponse:
     if not may_act_on_interactions(request.user):
         return _refused(request, "You may not transfer interactions.", 403)
-    interaction = (
-        Interaction.objects.select_related("customer", "workgroup", "agent__user")
-        .filter(pk=pk)
-        .first()
-    )
+    interaction = selectors.interaction_by_id(pk)
     if interaction is None:
         raise Http404("This interaction no longer exists.")
-    loads = board.agent_loads()
-    online = set(DesktopConnection.objects.values_list("agent_id", flat=True))
-    agents = [
-        (agent, loads.get(agent.pk, 0), agent.pk in online)
-        for agent in Agent.objects.select_related("user").order_by("user__username")
-    ]
     return render(
         request,
         f"{TEMPLATE}#transfer_dialog",
-        {"interaction": interaction, "agents": agents, "workgroups": Workgroup.objects.all()},
+        {
+            "interaction": interaction,
+            "agents": board.transfer_choices(),
+            "workgroups": selectors.workgroups(),
+        },
     )
 
 
@@ -169,7 +162,7 @@ def disconnect(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 def set_status(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     if not may_set_status(request.user):
         return _refused(request, "You may not change agents' status.", 403)
-    agent = Agent.objects.select_related("user").filter(pk=pk).first()
+    agent = selectors.agent_by_id(pk)
     if agent is None:
         return _refused(request, "That agent does not exist.", 404)
     try:

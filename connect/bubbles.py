@@ -12,8 +12,8 @@ from datetime import datetime
 
 from django.urls import reverse
 
-from routing import message_entries
-from routing.models import Interaction, Message, MessageDirection
+from routing import message_entries, transcript_selectors
+from routing.models import Message, MessageDirection
 
 KEPT_TYPES = message_entries.KEPT_KINDS
 # What a browser may show inline from our own origin; anything else is a download.
@@ -127,12 +127,8 @@ def _media(message: Message, index: int, kind: str, entry: dict) -> MediaView:
 def _quote(message: Message) -> Quote | None:
     if not message.reply_to_mid:
         return None
-    same_customer = Interaction.objects.filter(pk=message.interaction_id).values("customer")
-    quoted = (
-        Message.objects.filter(mid=message.reply_to_mid, interaction__customer__in=same_customer)
-        .only("text", "direction", "attachments")
-        .first()
-    )
+    # A page of the transcript has its quotes read at once (`with_quotes`); a lone bubble now.
+    quoted = transcript_selectors.quoted_message(message)
     if quoted is None:
         return Quote("", "", found=False)
     text = quoted.text or _describe(quoted)
@@ -144,7 +140,7 @@ def _quote(message: Message) -> Quote | None:
 
 def _describe(message: Message) -> str:
     for entry in message.attachments or []:
-        if isinstance(entry, dict) and entry.get("type") not in message_entries.EXTRA_KINDS:
+        if message_entries.is_attachment(entry):
             kind = entry.get("type")
             words = KIND_WORDS.get(kind, "Attachment") if isinstance(kind, str) else "Attachment"
             return f"[{words}]"

@@ -13,9 +13,10 @@ from django.template.loader import render_to_string
 from django.utils.functional import SimpleLazyObject
 
 from connect import audience, messenger_fragments
-from routing import selectors, services
+from facebook import selectors as facebook_selectors
+from routing import selectors, services, transcript_selectors
 from routing.models import Agent, Interaction, InteractionState, Message, Workgroup
-from routing.rules import ACCEPTED_BY_META, CHOOSABLE_STATUSES, reply_window
+from routing.rules import CHOOSABLE_STATUSES, reply_window
 
 TEMPLATE = "desktop/desktop.html"
 S = InteractionState
@@ -45,8 +46,8 @@ def workspace_context(agent: Agent | None, interaction: Interaction | None, **ex
         window = reply_window(interaction.customer)
         # Lazy: pushes that render only the toolbar or the heading skip the queries.
         page = cast(
-            selectors.TranscriptPage,
-            SimpleLazyObject(lambda: selectors.transcript_page(interaction)),
+            transcript_selectors.TranscriptPage,
+            SimpleLazyObject(lambda: transcript_selectors.transcript_page(interaction)),
         )
         context.update(
             transcript_page=page,
@@ -59,19 +60,10 @@ def workspace_context(agent: Agent | None, interaction: Interaction | None, **ex
                 and interaction.agent_id == agent.pk
                 and window.open
             ),
-            page_name=_page_name(interaction.customer.page_id),
+            page_name=facebook_selectors.page_name(interaction.customer.page_id),
         )
     context.update(extra)
     return context
-
-
-def _page_name(page_id: str) -> str:
-    from facebook.models import FacebookPage
-
-    return (
-        FacebookPage.objects.filter(page_id=page_id).values_list("name", flat=True).first()
-        or page_id
-    )
 
 
 def page_context(agent: Agent, selected: Interaction | None) -> dict:
@@ -136,11 +128,11 @@ def membership_parts(agent_id: int) -> str:
 
 def workgroup_queue(workgroup_id: int) -> str:
     """One workgroup's part of the queue panel, the same for every member (pushed)."""
-    workgroup = Workgroup.objects.filter(pk=workgroup_id).first()
+    workgroup = selectors.workgroup_by_id(workgroup_id)
     if workgroup is None:
         return ""
-    queued = selectors.queued_in(workgroup_id)
-    group = QueueGroup(workgroup, list(queued[:QUEUE_ROWS_SHOWN]), waiting=queued.count())
+    queued = selectors.queued_in(workgroup_id, limit=QUEUE_ROWS_SHOWN)
+    group = QueueGroup(workgroup, queued.rows, waiting=queued.waiting)
     return _render("workgroup_queue", {"group": group, "group_oob": True})
 
 
@@ -176,17 +168,18 @@ def gone(interaction_id: int, reason: str, *, oob: bool = True) -> str:
     return _render("gone", {"interaction_id": interaction_id, "reason": reason, "oob": oob})
 
 
+def refused(reason: str) -> str:
+    """Why an action was refused, in words, where the action's answer goes."""
+    return _render("refused", {"reason": reason})
+
+
 def bubble(message: Message, *, oob: bool = True) -> str:
     return _render("bubble_upsert" if oob else "bubble", {"message": message})
 
 
 def settled_bubble(agent: Agent, message_id: int) -> str:
     """The bubble of a message Messenger confirmed meanwhile, for a stale Retry; else ""."""
-    message = (
-        Message.objects.filter(pk=message_id, status__in=ACCEPTED_BY_META)
-        .select_related("author")
-        .first()
-    )
+    message = transcript_selectors.settled_message(message_id)
     if message is None or selectors.visible_interaction(agent, message.interaction_id) is None:
         return ""
     return bubble(message, oob=False)
@@ -211,20 +204,12 @@ def render(fragment: audience.Fragment) -> str:
     if kind == audience.BUBBLE:
         if interaction_id is None or fragment.message_id is None:
             return ""
-        message = (
-            Message.objects.select_related("author")
-            .filter(pk=fragment.message_id, interaction_id=interaction_id)
-            .first()
-        )
+        message = transcript_selectors.message_in(interaction_id, fragment.message_id)
         return bubble(message) if message is not None else ""
     if kind == audience.VIEWER_VIEW:
         if interaction_id is None:
             return ""
-        interaction = (
-            Interaction.objects.select_related("customer", "workgroup", "agent__user")
-            .filter(pk=interaction_id)
-            .first()
-        )
+        interaction = selectors.interaction_by_id(interaction_id)
         # Only a queued interaction is open to members who do not own it.
         if interaction is not None and interaction.state == S.QUEUED:
             return interaction_parts(None, interaction)
@@ -235,7 +220,7 @@ def render(fragment: audience.Fragment) -> str:
         return messenger_fragments.workgroup_token_banner(fragment.workgroup_id)
     if fragment.agent_id is None:
         return ""
-    agent = Agent.objects.select_related("user").filter(pk=fragment.agent_id).first()
+    agent = selectors.agent_by_id(fragment.agent_id)
     if agent is None:
         return ""
     if kind == audience.MY_INTERACTIONS:
@@ -253,11 +238,7 @@ def render(fragment: audience.Fragment) -> str:
 
 
 def gone_reason(interaction_id: int) -> str:
-    interaction = (
-        Interaction.objects.select_related("agent__user", "workgroup")
-        .filter(pk=interaction_id)
-        .first()
-    )
+    interaction = selectors.interaction_by_id(interaction_id)
     if interaction is None:
         return "This interaction no longer exists."
     if interaction.state == S.ALERTING and interaction.agent:

@@ -8,12 +8,13 @@ pushed live (`hx-swap-oob`) when a Page's token is marked invalid or replaced.
 from django.template.loader import render_to_string
 
 from facebook.pages import pages_with_invalid_token
-from routing.models import Agent, Workgroup
+from routing import selectors
+from routing.models import Agent
 
 
 def token_banner(agent: Agent, *, oob: bool = False) -> str:
     """The banners of every workgroup the agent is in (the page, a resync)."""
-    workgroup_ids = list(Workgroup.objects.filter(members=agent).values_list("pk", flat=True))
+    workgroup_ids = selectors.agent_workgroup_ids(agent.pk)
     invalid = pages_with_invalid_token(workgroup_ids)
     banners = [(w, [page for page in invalid if page.workgroup_id == w]) for w in workgroup_ids]
     return render_to_string("desktop/_token_banner.html", {"banners": banners, "oob": oob})

@@ -17,8 +17,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from connect import bubbles
 from facebook import actions
-from routing import message_entries, selectors
-from routing.models import Interaction, InteractionState, Message
+from routing import message_entries, selectors, transcript_selectors
+from routing.models import Interaction, InteractionState
 from routing.rules import reply_window
 
 logger = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ TYPING_STATES = {"on": "typing_on", "off": "typing_off"}
 @require_GET
 def attachment(request: HttpRequest, pk: int, index: int) -> FileResponse:
     """The kept copy of attachment `index` of message `pk`."""
-    message = Message.objects.filter(pk=pk, deleted_at__isnull=True).first()
+    message = transcript_selectors.shown_message(pk)
     if message is None or not _may_see(request, message.interaction_id):
         raise Http404("No such attachment.")
     entries = message.attachments or []

@@ -15,7 +15,6 @@ import os
 from collections.abc import Iterator
 from datetime import datetime
 
-from django.db.models import Count, Min, Sum
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -24,20 +23,10 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from connect.board import may_watch
-from facebook.models import WebhookDelivery, WebhookVerdict
-from routing.models import (
-    LIVE_STATES,
-    Agent,
-    AgentStatus,
-    DesktopConnection,
-    Interaction,
-    InteractionEvent,
-    InteractionState,
-    Message,
-    MessageDirection,
-    MessageStatus,
-    Workgroup,
-)
+from facebook import selectors as facebook_selectors
+from facebook.models import WebhookVerdict
+from routing import board, metric_selectors, selectors
+from routing.models import LIVE_STATES, AgentStatus, InteractionState, MessageStatus
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -64,19 +53,8 @@ class ConnectCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         now = self.now or timezone.now()
-        workgroups = dict(Workgroup.objects.order_by("name").values_list("pk", "name"))
-
-        live: dict[tuple[int, str], int] = {}
-        oldest: dict[int, datetime] = {}
-        for row in (
-            Interaction.objects.filter(state__in=LIVE_STATES)
-            .order_by()
-            .values("workgroup", "state")
-            .annotate(n=Count("pk"), oldest=Min("queued_at"))
-        ):
-            live[(row["workgroup"], row["state"])] = row["n"]
-            if row["state"] == InteractionState.QUEUED:
-                oldest[row["workgroup"]] = row["oldest"]
+        workgroups = selectors.workgroup_names()
+        live = board.live_counts()
 
         depth = GaugeMetricFamily(
             "connect_queue_depth",
@@ -84,7 +62,8 @@ class ConnectCollector(Collector):
             labels=["workgroup"],
         )
         for pk, name in workgroups.items():
-            depth.add_metric([name], live.get((pk, InteractionState.QUEUED), 0))
+            queued = live.get((pk, InteractionState.QUEUED))
+            depth.add_metric([name], queued.count if queued else 0)
         yield depth
 
         longest = GaugeMetricFamily(
@@ -93,7 +72,9 @@ class ConnectCollector(Collector):
             labels=["workgroup"],
         )
         for pk, name in workgroups.items():
-            waited = max(int((now - oldest[pk]).total_seconds()), 0) if pk in oldest else 0
+            queued = live.get((pk, InteractionState.QUEUED))
+            oldest = queued.oldest_queued_at if queued else None
+            waited = max(int((now - oldest).total_seconds()), 0) if oldest else 0
             longest.add_metric([name], waited)
         yield longest
 
@@ -104,25 +85,15 @@ class ConnectCollector(Collector):
         )
         for pk, name in workgroups.items():
             for state in LIVE_STATES:
-                by_state.add_metric([name, state], live.get((pk, state), 0))
+                counted = live.get((pk, state))
+                by_state.add_metric([name, state], counted.count if counted else 0)
         yield by_state
 
-        verbs = dict(
-            InteractionEvent.objects.filter(verb__in=[v for v, _ in EVENT_COUNTERS.values()])
-            .order_by()
-            .values("verb")
-            .annotate(n=Count("pk"))
-            .values_list("verb", "n")
-        )
+        verbs = metric_selectors.verb_counts([verb for verb, _ in EVENT_COUNTERS.values()])
         for name, (verb, help_text) in EVENT_COUNTERS.items():
             yield CounterMetricFamily(name, help_text, value=verbs.get(verb, 0))
 
-        deliveries = {
-            row["verdict"]: row
-            for row in WebhookDelivery.objects.order_by()
-            .values("verdict")
-            .annotate(bodies=Count("pk"), events=Sum("event_count"))
-        }
+        deliveries = facebook_selectors.delivery_counts()
         bodies = CounterMetricFamily(
             "connect_webhook_deliveries_total",
             "Webhook bodies Meta posted (signature checked), by verdict.",
@@ -134,19 +105,13 @@ class ConnectCollector(Collector):
             labels=["verdict"],
         )
         for verdict in WebhookVerdict.values:
-            row = deliveries.get(verdict, {})
-            bodies.add_metric([verdict], row.get("bodies", 0))
-            events.add_metric([verdict], row.get("events") or 0)
+            stored = deliveries.get(verdict)
+            bodies.add_metric([verdict], stored.bodies if stored else 0)
+            events.add_metric([verdict], stored.events if stored else 0)
         yield bodies
         yield events
 
-        outcomes = {
-            (row["status"], row["error_code"]): row["n"]
-            for row in Message.objects.filter(direction=MessageDirection.OUTBOUND)
-            .order_by()
-            .values("status", "error_code")
-            .annotate(n=Count("pk"))
-        }
+        outcomes = metric_selectors.outbound_outcomes()
         for status in MessageStatus.values:
             if status != MessageStatus.RECEIVED:
                 outcomes.setdefault((status, ""), 0)
@@ -162,14 +127,9 @@ class ConnectCollector(Collector):
         yield GaugeMetricFamily(
             "connect_desktop_connections",
             "Open desktop websockets (agent tabs), in all server processes.",
-            value=DesktopConnection.objects.count(),
+            value=metric_selectors.desktop_connection_count(),
         )
-        statuses = dict(
-            Agent.objects.order_by()
-            .values("status")
-            .annotate(n=Count("pk"))
-            .values_list("status", "n")
-        )
+        statuses = metric_selectors.agent_status_counts()
         agents = GaugeMetricFamily("connect_agents", "Agents by status.", labels=["status"])
         for status in AgentStatus.values:
             agents.add_metric([status], statuses.get(status, 0))

@@ -10,9 +10,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from connect.board import supervisors_only
-from routing import reports
+from routing import reports, selectors
 from routing.csv_cells import safe_cell
-from routing.models import Workgroup
 
 DEFAULT_DAYS = 7
 
@@ -45,7 +44,7 @@ def _range(request: HttpRequest) -> ReportRange:
         raise BadRange(f"Choose at most {reports.MAX_DAYS} days.")
     workgroup = (request.GET.get("workgroup") or "").strip()
     if workgroup and not (
-        workgroup.isdigit() and Workgroup.objects.filter(pk=int(workgroup)).exists()
+        workgroup.isdigit() and selectors.workgroup_by_id(int(workgroup)) is not None
     ):
         raise BadRange("That workgroup does not exist.")
     return ReportRange(start, end, int(workgroup) if workgroup else None)
@@ -62,7 +61,7 @@ def seconds(duration: timedelta | None) -> str:
 @supervisors_only
 @require_GET
 def reports_page(request: HttpRequest) -> HttpResponse:
-    context: dict[str, object] = {"workgroups": Workgroup.objects.all(), "given": request.GET}
+    context: dict[str, object] = {"workgroups": selectors.workgroups(), "given": request.GET}
     try:
         chosen = _range(request)
     except BadRange as bad:

@@ -11,8 +11,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
-from connect import fragments
 from connect.views import agent_of
+from facebook import selectors as facebook_selectors
 from routing import response_selectors, rules, selectors, services
 from routing.models import Agent, Interaction, StoredResponse
 from routing.services import RoutingError
@@ -38,7 +38,7 @@ class _Filled(Protocol):
 
 
 def _fill(found: list[StoredResponse], agent: Agent, interaction: Interaction) -> None:
-    page_name = fragments._page_name(interaction.customer.page_id)
+    page_name = facebook_selectors.page_name(interaction.customer.page_id)
     agent_first_name = agent.user.first_name or agent.display_name
     for response in found:
         filled = cast(_Filled, response)

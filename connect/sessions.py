@@ -8,16 +8,16 @@ login's `user.<id>` group; the consumers close themselves.
 """
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.contrib.auth.signals import user_logged_out
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
 from connect import audience, live
+from routing import selectors
 from routing.models import Agent
 
-SUPERVISORS = "Supervisors"
+SUPERVISORS = selectors.SUPERVISORS_GROUP
 User = get_user_model()
 
 
@@ -53,6 +53,6 @@ def _left_supervisors(sender, instance, action, reverse, pk_set, **kwargs) -> No
             for user_id in pk_set or ():
                 end_sockets(user_id, boards_only=True)
         return
-    supervisors = Group.objects.filter(name=SUPERVISORS).values_list("pk", flat=True).first()
+    supervisors = selectors.supervisors_group_id()
     if action == "post_clear" or (supervisors is not None and supervisors in (pk_set or ())):
         end_sockets(instance.pk, boards_only=True)

@@ -15,9 +15,9 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from connect import fragments
 from connect.views import agent_of
-from routing import selectors, services
+from facebook import selectors as facebook_selectors
+from routing import selectors, services, transcript_selectors
 from routing.models import Agent, Interaction
 from routing.services import RoutingError
 
@@ -41,7 +41,7 @@ def _older(request: HttpRequest, interaction: Interaction, url: str) -> HttpResp
     before = _before(request)
     if before is None:
         return HttpResponse("Say which message to load older messages before.", status=422)
-    page = selectors.transcript_page(interaction, before_id=before)
+    page = transcript_selectors.transcript_page(interaction, before_id=before)
     return render(request, f"{TEMPLATE}#older", {"page": page, "older_url": url})
 
 
@@ -88,8 +88,8 @@ def past_interaction(request: HttpRequest, pk: int, past_pk: int) -> HttpRespons
         f"{TEMPLATE}#past_dialog",
         {
             "past": past,
-            "page": selectors.transcript_page(past),
+            "page": transcript_selectors.transcript_page(past),
             "older_url": url,
-            "page_name": fragments._page_name(past.customer.page_id),
+            "page_name": facebook_selectors.page_name(past.customer.page_id),
         },
     )

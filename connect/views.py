@@ -9,7 +9,6 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.html import escape
 from django.views.decorators.http import require_GET, require_POST
 
 from connect import fragments, messenger_fragments
@@ -209,7 +208,7 @@ def message_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         if settled:
             # Its echo settled it meanwhile: the fresh bubble shows it sent, without Retry.
             return HttpResponse(settled, status=409)
-        return HttpResponse(f'<p class="error" role="alert">{escape(str(refused))}</p>', status=409)
+        return HttpResponse(fragments.refused(str(refused)), status=409)
     return HttpResponse(fragments.bubble(message, oob=False))
 
 
@@ -220,7 +219,7 @@ def set_status(request: HttpRequest) -> HttpResponse:
     try:
         agent = services.set_agent_status(agent=agent, status=request.POST.get("status", ""))
     except RoutingError as refused:
-        return HttpResponse(f'<p class="error" role="alert">{escape(str(refused))}</p>', status=422)
+        return HttpResponse(fragments.refused(str(refused)), status=422)
     return HttpResponse(fragments.status_picker(agent))
 
 

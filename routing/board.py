@@ -87,6 +87,38 @@ def agent_loads() -> dict[int, int]:
     )
 
 
+@dataclass(frozen=True)
+class LiveCount:
+    count: int
+    oldest_queued_at: datetime | None  # of the interactions counted
+
+
+def live_counts() -> dict[tuple[int, str], LiveCount]:
+    """Live interactions per (workgroup id, state), with the oldest `queued_at` of each."""
+    rows = (
+        Interaction.objects.filter(state__in=LIVE_STATES)
+        .order_by()
+        .values("workgroup", "state")
+        .annotate(n=Count("pk"), oldest=Min("queued_at"))
+    )
+    return {(row["workgroup"], row["state"]): LiveCount(row["n"], row["oldest"]) for row in rows}
+
+
+def agents_online() -> set[int]:
+    """Ids of the agents with the desktop open (at least one live tab, in any process)."""
+    return set(DesktopConnection.objects.values_list("agent_id", flat=True).distinct())
+
+
+def transfer_choices() -> list[tuple[Agent, int, bool]]:
+    """Every agent by name, with their live interactions and whether the desktop is open."""
+    loads = agent_loads()
+    online = agents_online()
+    return [
+        (agent, loads.get(agent.pk, 0), agent.pk in online)
+        for agent in Agent.objects.select_related("user").order_by("user__username")
+    ]
+
+
 def board(*, now: datetime | None = None) -> list[WorkgroupFigures]:
     """Every workgroup's figures, by name: aggregates in the database, one query per figure
     family plus one per workgroup for its live list, whatever the traffic."""
@@ -94,26 +126,21 @@ def board(*, now: datetime | None = None) -> list[WorkgroupFigures]:
     midnight = start_of_day(now)
     figures = {w.pk: WorkgroupFigures(workgroup=w) for w in Workgroup.objects.order_by("name")}
 
-    live_counts = (
-        Interaction.objects.filter(state__in=LIVE_STATES)
-        .order_by()
-        .values("workgroup", "state")
-        .annotate(n=Count("pk"), oldest=Min("queued_at"))
-    )
-    for row in live_counts:
-        entry = figures.get(row["workgroup"])
+    for (workgroup_id, state), live in live_counts().items():
+        entry = figures.get(workgroup_id)
         if entry is None:
             continue
-        if row["state"] == S.QUEUED:
-            entry.waiting = row["n"]
-            entry.oldest_queued_at = row["oldest"]
-            entry.longest_wait = max(now - row["oldest"], timedelta(0))
-        elif row["state"] == S.ALERTING:
-            entry.alerting = row["n"]
-        elif row["state"] == S.CONNECTED:
-            entry.connected = row["n"]
-        elif row["state"] == S.HELD:
-            entry.held = row["n"]
+        if state == S.QUEUED:
+            entry.waiting = live.count
+            entry.oldest_queued_at = live.oldest_queued_at
+            if live.oldest_queued_at is not None:
+                entry.longest_wait = max(now - live.oldest_queued_at, timedelta(0))
+        elif state == S.ALERTING:
+            entry.alerting = live.count
+        elif state == S.CONNECTED:
+            entry.connected = live.count
+        elif state == S.HELD:
+            entry.held = live.count
 
     pickup_time = ExpressionWrapper(
         F("connected_at") - F("created_at"), output_field=DurationField()
@@ -146,7 +173,7 @@ def board(*, now: datetime | None = None) -> list[WorkgroupFigures]:
 
 def _add_agents(figures: dict[int, WorkgroupFigures]) -> None:
     loads = agent_loads()
-    online = set(DesktopConnection.objects.values_list("agent_id", flat=True).distinct())
+    online = agents_online()
     memberships = Workgroup.members.through.objects.values_list("workgroup_id", "agent_id")
     members: dict[int, list[int]] = defaultdict(list)
     for workgroup_id, agent_id in memberships:

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from django.contrib.auth.models import Group
 from django.db.models import (
     Count,
     Exists,
@@ -27,6 +28,14 @@ from routing.models import (
 )
 
 S = InteractionState
+
+
+# The group the migrations make for supervisors (admin, the live board).
+SUPERVISORS_GROUP = "Supervisors"
+
+
+def supervisors_group_id() -> int | None:
+    return Group.objects.filter(name=SUPERVISORS_GROUP).values_list("pk", flat=True).first()
 
 
 def agent_for_user(user) -> Agent | None:
@@ -82,13 +91,44 @@ def workgroup_queue(agent: Agent) -> QuerySet[Interaction]:
     )
 
 
-def queued_in(workgroup_id: int) -> QuerySet[Interaction]:
+@dataclass(frozen=True)
+class QueueSlice:
+    rows: list[Interaction]  # the oldest waiting, in arrival order
+    waiting: int  # how many wait in all
+
+
+def queued_in(workgroup_id: int, *, limit: int) -> QueueSlice:
     """One workgroup's queue, in arrival order: the same for every member."""
-    return (
+    queued = (
         Interaction.objects.filter(state=S.QUEUED, workgroup_id=workgroup_id)
         .select_related("customer", "workgroup")
         .order_by("queued_at", "pk")
     )
+    return QueueSlice(rows=list(queued[:limit]), waiting=queued.count())
+
+
+def interaction_by_id(interaction_id: int) -> Interaction | None:
+    """Any interaction, with its customer, workgroup and agent: for supervisors and live pushes,
+    never to show an agent (that is `visible_interaction`)."""
+    return (
+        Interaction.objects.select_related("customer", "workgroup", "agent__user")
+        .filter(pk=interaction_id)
+        .first()
+    )
+
+
+def workgroups() -> QuerySet[Workgroup]:
+    """Every workgroup, by name."""
+    return Workgroup.objects.order_by("name", "pk")
+
+
+def workgroup_by_id(workgroup_id: int) -> Workgroup | None:
+    return Workgroup.objects.filter(pk=workgroup_id).first()
+
+
+def workgroup_names() -> dict[int, str]:
+    """Every workgroup's name by id, in name order."""
+    return dict(Workgroup.objects.order_by("name", "pk").values_list("pk", "name"))
 
 
 def agent_workgroups(agent: Agent) -> QuerySet[Workgroup]:
@@ -101,11 +141,7 @@ def agent_workgroup_ids(agent_id: int) -> list[int]:
 
 def visible_interaction(agent: Agent, interaction_id: int) -> Interaction | None:
     """The interaction if this agent may see it: theirs, or waiting in their workgroup."""
-    interaction = (
-        Interaction.objects.select_related("customer", "workgroup", "agent__user")
-        .filter(pk=interaction_id)
-        .first()
-    )
+    interaction = interaction_by_id(interaction_id)
     if interaction is None:
         return None
     if interaction.agent_id == agent.pk and interaction.state != S.QUEUED:
@@ -113,10 +149,6 @@ def visible_interaction(agent: Agent, interaction_id: int) -> Interaction | None
     if interaction.state == S.QUEUED and interaction.workgroup.members.filter(pk=agent.pk).exists():
         return interaction
     return None
-
-
-def transcript(interaction: Interaction) -> QuerySet[Message]:
-    return interaction.messages.filter(deleted_at__isnull=True).order_by("sent_at", "pk")
 
 
 def transfer_targets(agent: Agent) -> QuerySet[Agent]:
@@ -138,31 +170,6 @@ def transfer_workgroups() -> QuerySet[Workgroup]:
 
 
 # --- the Current Interaction view -------------------------------------------------
-
-# How many messages a transcript shows at first; older ones load on demand.
-TRANSCRIPT_PAGE_SIZE = 50
-
-
-@dataclass(frozen=True)
-class TranscriptPage:
-    messages: list[Message]  # oldest first
-    has_older: bool
-
-
-def transcript_page(
-    interaction: Interaction, *, before_id: int | None = None, limit: int = TRANSCRIPT_PAGE_SIZE
-) -> TranscriptPage:
-    """The newest `limit` messages of a transcript, or the `limit` before message `before_id`."""
-    messages = transcript(interaction).select_related("author")
-    if before_id is not None:
-        anchor = messages.filter(pk=before_id).values("sent_at", "pk").first()
-        if anchor is None:
-            return TranscriptPage(messages=[], has_older=False)
-        messages = messages.filter(
-            Q(sent_at__lt=anchor["sent_at"]) | Q(sent_at=anchor["sent_at"], pk__lt=anchor["pk"])
-        )
-    newest_first = list(messages.order_by("-sent_at", "-pk")[: limit + 1])
-    return TranscriptPage(messages=newest_first[:limit][::-1], has_older=len(newest_first) > limit)
 
 
 def interactions_visible_to(agent: Agent) -> QuerySet[Interaction]:
@@ -230,6 +237,3 @@ def wrap_up_codes(interaction: Interaction) -> list[WrapUpCode]:
             "label"
         )
     )
-
-
-# --- stored responses ---------------------------------------------------------------

@@ -3,7 +3,9 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from connect import fragments
@@ -85,6 +87,93 @@ def test_a_long_transcript_shows_the_last_messages_and_loads_older_ones(workgrou
         f"/interactions/{interaction.pk}/older?before={first_page.pk}", **HTMX
     ).content.decode()
     assert "Hello" in last and "Load older messages" not in last
+
+
+def quoting_conversation(interaction: Interaction, count: int) -> None:
+    """`count` customer messages, each replying to the one before it."""
+    start = timezone.now() - timedelta(hours=1)
+    first = interaction.messages.get()
+    Message.objects.bulk_create(
+        Message(
+            interaction=interaction,
+            direction="in",
+            text=f"answer {n:03}",
+            status="received",
+            mid=f"m_quoting_{interaction.pk}_{n}",
+            reply_to_mid=first.mid if n == 1 else f"m_quoting_{interaction.pk}_{n - 1}",
+            sent_at=start + timedelta(seconds=n),
+        )
+        for n in range(1, count + 1)
+    )
+
+
+def transcript_queries(agent, interaction) -> tuple[int, str]:
+    with CaptureQueriesContext(connection) as queries:
+        html = fragments.transcript(agent, interaction)
+    return len(queries), html
+
+
+def test_quoted_messages_are_read_once_for_a_page_of_the_transcript(workgroup, agent, other):
+    few = connected(workgroup, agent, psid="7300000000000081", text="First question")
+    quoting_conversation(few, 2)
+    many = connected(workgroup, agent, psid="7300000000000082", text="First question")
+    quoting_conversation(many, 40)
+
+    few_queries, few_html = transcript_queries(agent, few)
+    many_queries, many_html = transcript_queries(agent, many)
+
+    assert many_html.count('<blockquote class="bubble-quote">') == 40
+    assert "Replying to the customer</span> answer 038" in many_html
+    assert "Replying to the customer</span> First question" in many_html
+    assert many_queries == few_queries
+
+
+def test_a_quote_of_another_customer_s_message_is_not_shown(workgroup, agent, other):
+    theirs = connected(workgroup, other, psid="7300000000000083", text="Another's secret")
+    mine = connected(workgroup, agent, psid="7300000000000084")
+    Message.objects.create(
+        interaction=mine,
+        direction="in",
+        text="What about this?",
+        status="received",
+        mid="m_quoting_elsewhere",
+        reply_to_mid=theirs.messages.get().mid,
+        sent_at=timezone.now(),
+    )
+
+    html = fragments.transcript(agent, mine)
+    assert "Replying to a message not shown here" in html
+    assert "Another's secret" not in html
+
+
+def test_a_quote_of_a_message_without_text_names_what_it_was(workgroup, agent):
+    interaction = connected(workgroup, agent, psid="7300000000000085")
+    for mid, attachments in (
+        ("m_photo", [{"type": "image", "url": "https://cdn.example/1.jpg", "title": ""}]),
+        ("m_tapped", [{"type": "quick_reply", "url": None, "title": "", "payload": "YES"}]),
+    ):
+        Message.objects.create(
+            interaction=interaction,
+            direction="in",
+            text="",
+            status="received",
+            mid=mid,
+            attachments=attachments,
+            sent_at=timezone.now(),
+        )
+        Message.objects.create(
+            interaction=interaction,
+            direction="in",
+            text=f"About {mid}",
+            status="received",
+            mid=f"{mid}_reply",
+            reply_to_mid=mid,
+            sent_at=timezone.now(),
+        )
+
+    html = fragments.transcript(agent, interaction)
+    assert "Replying to the customer</span> [Image]" in html
+    assert "Replying to the customer</span> [Message]" in html
 
 
 def test_older_messages_only_of_an_interaction_one_can_see(workgroup, agent, other):

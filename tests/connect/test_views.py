@@ -152,6 +152,10 @@ def test_failed_messages_offer_resend_and_delete(workgroup):
     duplicate.refresh_from_db()
     assert duplicate.deleted_at is not None
 
+    again = client.post(f"/messages/{duplicate.pk}/resend", **HTMX)
+    assert again.status_code == 409
+    assert again.content.decode().startswith('<p class="error" role="alert">')
+
 
 def test_status_change_from_the_desktop(workgroup):
     agent = make_agent(workgroups=[workgroup])
@@ -161,6 +165,9 @@ def test_status_change_from_the_desktop(workgroup):
     assert agent.status == AgentStatus.AWAY
     response = logged_in(agent).post("/desktop/status", {"status": "not_answering"}, **HTMX)
     assert response.status_code == 422
+    assert response.content.decode() == (
+        '<p class="error" role="alert">Choose one of the listed statuses.</p>'
+    )
 
 
 def test_healthz_answers_ok():

@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 
 from facebook.models import WebhookDelivery, WebhookVerdict
-from routing import selectors
+from routing import transcript_selectors
 from routing.models import Customer, Message
 from tests.facebook.bodies import envelope, from_customer, now_ms, raw, sign, text
 from tests.factories import make_page, make_workgroup
@@ -68,6 +68,6 @@ def test_every_event_three_times_out_of_order_is_stored_and_shown_once_in_order(
     assert Message.objects.count() == CUSTOMERS * MESSAGES_EACH  # once each
     for customer in Customer.objects.all():
         interaction = customer.interactions.get()
-        shown = [message.text for message in selectors.transcript(interaction)]
+        shown = [message.text for message in transcript_selectors.transcript(interaction)]
         c = int(customer.psid[2:])
         assert shown == [f"c{c} m{m}" for m in range(MESSAGES_EACH)]

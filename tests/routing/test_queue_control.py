@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from routing import events, selectors, services
+from routing import events, selectors, services, transcript_selectors
 from routing.events import RoutingEvent
 from routing.models import Agent, AgentStatus, Interaction, WrapUpCode
 from routing.models import InteractionState as S
@@ -40,7 +40,7 @@ def listed(agent: Agent) -> list[tuple[int, str]]:
 
 
 def texts(interaction: Interaction) -> list[str]:
-    return [m.text for m in selectors.transcript(interaction)]
+    return [m.text for m in transcript_selectors.transcript(interaction)]
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from routing import events, selectors, services
+from routing import events, selectors, services, transcript_selectors
 from routing.models import Interaction, InteractionEvent, Message
 from routing.services import NotYours, RoutingError
 from tests.factories import customer_writes, make_agent, refresh
@@ -123,20 +123,20 @@ def test_a_transcript_shows_its_newest_page_and_loads_older_pages(desk, agent):
             sent_at=start + timedelta(seconds=n),
         )
 
-    newest = selectors.transcript_page(interaction)
+    newest = transcript_selectors.transcript_page(interaction)
     assert [m.text for m in newest.messages] == [f"message {n}" for n in range(70, 120)]
     assert newest.has_older
 
-    older = selectors.transcript_page(interaction, before_id=newest.messages[0].pk)
+    older = transcript_selectors.transcript_page(interaction, before_id=newest.messages[0].pk)
     assert [m.text for m in older.messages] == [f"message {n}" for n in range(20, 70)]
     assert older.has_older
 
-    oldest = selectors.transcript_page(interaction, before_id=older.messages[0].pk)
+    oldest = transcript_selectors.transcript_page(interaction, before_id=older.messages[0].pk)
     assert [m.text for m in oldest.messages] == [f"message {n}" for n in range(0, 20)]
     assert not oldest.has_older
 
     elsewhere = desk.connected(agent, psid="7999000000000003").messages.get()
-    assert selectors.transcript_page(interaction, before_id=elsewhere.pk).messages == []
+    assert transcript_selectors.transcript_page(interaction, before_id=elsewhere.pk).messages == []
 
 
 def test_the_customer_history_lists_their_other_interactions(desk, agent, other):
