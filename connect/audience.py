@@ -48,6 +48,8 @@ VIEWER_VIEW = "viewer_view"  # (interaction) the same for a member who does not 
 BUBBLE = "bubble"  # (message) one message bubble
 STATUS_PICKER = "status_picker"  # (agent)
 TOKEN_BANNER = "token_banner"  # (workgroup) its Pages whose token Meta refused
+NOTE = "note"  # (interaction, note) one internal note, in the transcript
+MENTION = "mention"  # (agent, interaction, note) "you were named in a note", for that agent
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class Fragment:
     interaction_id: int | None = None
     message_id: int | None = None
     workgroup_id: int | None = None
+    note_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,8 @@ def plan(event: RoutingEvent) -> Plan:
         return Plan(frames=(Frame(agent_group(event.agent_id), (_my_list(event.agent_id),)),))
     if event.type == EventType.MESSAGE_CHANGED:
         return _message_changed(event)
+    if event.type == EventType.NOTE_ADDED:
+        return _note_added(event)
     if event.type == EventType.MEMBERSHIP_CHANGED and event.agent_id:
         return Plan(membership=(event.agent_id, event.member_of), board=True)
     if event.type == EventType.AGENT_CHANGED and event.agent_id:
@@ -162,6 +167,38 @@ def _message_changed(event: RoutingEvent) -> Plan:
         )
     )
     # No board figure and no queue row moves with a message.
+    return Plan(frames=tuple(frames))
+
+
+def _note_added(event: RoutingEvent) -> Plan:
+    """A note shows where the interaction is open (like a bubble, but never to the
+    customer); each agent it names is told on their own desktop."""
+    if event.interaction_id is None or event.note_id is None:
+        return Plan()
+    note = Fragment(NOTE, interaction_id=event.interaction_id, note_id=event.note_id)
+    owner = event.agent_id
+    frames = [Frame(agent_group(owner), (note,))] if owner else []
+    frames.append(
+        Frame(
+            interaction_group(event.interaction_id),
+            (note,),
+            skip_agent_ids=frozenset({owner} if owner else ()),
+        )
+    )
+    frames.extend(
+        Frame(
+            agent_group(agent_id),
+            (
+                Fragment(
+                    MENTION,
+                    agent_id=agent_id,
+                    interaction_id=event.interaction_id,
+                    note_id=event.note_id,
+                ),
+            ),
+        )
+        for agent_id in sorted(event.mentioned - event.agent_ids)
+    )
     return Plan(frames=tuple(frames))
 
 

@@ -10,6 +10,7 @@ urlpatterns = [
     path("interactions/<int:pk>/transfer", views.transfer, name="transfer"),
     path("interactions/<int:pk>/transfer-dialog", views.transfer_dialog, name="transfer-dialog"),
     path("interactions/<int:pk>/messages", views.send_message, name="send-message"),
+    path("interactions/<int:pk>/notes", views.add_note, name="add-note"),
     path("interactions/<int:pk>/older", transcripts.older_messages, name="older-messages"),
     path("interactions/<int:pk>/read", transcripts.mark_read, name="mark-read"),
     path(

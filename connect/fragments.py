@@ -15,7 +15,7 @@ from django.utils.functional import SimpleLazyObject
 from connect import audience, messenger_fragments
 from facebook import selectors as facebook_selectors
 from routing import selectors, services, transcript_selectors
-from routing.models import Agent, Interaction, InteractionState, Message, Workgroup
+from routing.models import Agent, Interaction, InteractionState, Message, Note, Workgroup
 from routing.rules import CHOOSABLE_STATUSES, reply_window
 
 TEMPLATE = "desktop/desktop.html"
@@ -59,6 +59,12 @@ def workspace_context(agent: Agent | None, interaction: Interaction | None, **ex
                 and interaction.state == S.CONNECTED
                 and interaction.agent_id == agent.pk
                 and window.open
+            ),
+            # Notes are for the owner while connected or on hold, whatever the window.
+            can_note=(
+                agent is not None
+                and interaction.state in (S.CONNECTED, S.HELD)
+                and interaction.agent_id == agent.pk
             ),
             page_name=facebook_selectors.page_name(interaction.customer.page_id),
         )
@@ -177,6 +183,16 @@ def bubble(message: Message, *, oob: bool = True) -> str:
     return _render("bubble_upsert" if oob else "bubble", {"message": message})
 
 
+def note(found: Note, *, oob: bool = True) -> str:
+    """An internal note in the transcript (pushed out of band, or in place)."""
+    return _render("note_upsert" if oob else "note", {"note": found})
+
+
+def mention(found: Note) -> str:
+    """Tells an agent a colleague named them in a note (pushed to that agent only)."""
+    return _render("mention", {"note": found})
+
+
 def settled_bubble(agent: Agent, message_id: int) -> str:
     """The bubble of a message Messenger confirmed meanwhile, for a stale Retry; else ""."""
     message = transcript_selectors.settled_message(message_id)
@@ -206,6 +222,13 @@ def render(fragment: audience.Fragment) -> str:
             return ""
         message = transcript_selectors.message_in(interaction_id, fragment.message_id)
         return bubble(message) if message is not None else ""
+    if kind in (audience.NOTE, audience.MENTION):
+        if interaction_id is None or fragment.note_id is None:
+            return ""
+        found = transcript_selectors.note_in(interaction_id, fragment.note_id)
+        if found is None:
+            return ""
+        return note(found) if kind == audience.NOTE else mention(found)
     if kind == audience.VIEWER_VIEW:
         if interaction_id is None:
             return ""

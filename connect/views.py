@@ -188,6 +188,26 @@ def send_message(request: HttpRequest, pk: int) -> HttpResponse:
     return HttpResponse(body)
 
 
+@login_required
+@require_POST
+def add_note(request: HttpRequest, pk: int) -> HttpResponse:
+    """The composer's text becomes an internal note (never sent to the customer)."""
+    agent = agent_of(request)
+    text = request.POST.get("text", "")
+    try:
+        written = services.add_note(interaction_id=pk, agent=agent, text=text)
+    except RoutingError as refused:
+        interaction = selectors.visible_interaction(agent, pk)
+        if interaction is None:
+            return HttpResponse(fragments.gone(pk, str(refused)), status=409)
+        body = fragments.composer(agent, interaction, request, text=text, error=str(refused))
+        return HttpResponse(body, status=422)
+    interaction = selectors.visible_interaction(agent, pk)
+    if interaction is None:  # moved on the instant after the note
+        return HttpResponse(fragments.note(written))
+    return HttpResponse(fragments.composer(agent, interaction, request) + fragments.note(written))
+
+
 MESSAGE_ACTIONS = {
     "resend": services.resend,
     "retry": services.resend,

@@ -22,6 +22,7 @@ from routing.models import (
     Interaction,
     InteractionEvent,
     Message,
+    Note,
     Recording,
     ResponseCategory,
     ResponseLibrary,
@@ -210,6 +211,12 @@ class MessageInline(admin.TabularInline):
         return False
 
 
+class NoteInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = Note
+    extra = 0
+    fields = readonly_fields = ("written_at", "author", "text")
+
+
 class RecordingInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Recording
     extra = 0
@@ -247,7 +254,7 @@ class InteractionAdmin(InteractionTranscriptMixin, admin.ModelAdmin):
     list_select_related = ["customer", "workgroup", "agent__user"]
     date_hierarchy = "created_at"
     readonly_fields = ["transcript_link"]
-    inlines = [MessageInline, InteractionEventInline, RecordingInline]
+    inlines = [MessageInline, NoteInline, InteractionEventInline, RecordingInline]
 
     @admin.display(description="Page", ordering="customer__page_id")
     def page_id(self, interaction: Interaction) -> str:
@@ -319,6 +326,17 @@ class RecordingAdmin(RecordingTranscriptMixin, ReadOnlyAdminMixin, admin.ModelAd
         "transcript_link",
         "transcript",
     ]
+
+
+@admin.register(Note)
+class NoteAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Agents' internal notes (read-only: written from the desktop, never sent)."""
+
+    list_display = ["written_at", "interaction", "author", "text"]
+    list_filter = ["written_at", "interaction__workgroup"]
+    search_fields = ["text", "interaction__customer__psid"]
+    list_select_related = ["interaction__customer", "author"]
+    date_hierarchy = "written_at"
 
 
 @admin.register(Message)

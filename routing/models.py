@@ -262,6 +262,8 @@ class Message(models.Model):
     def __str__(self) -> str:
         return f"{self.get_direction_display()}: {self.text[:40]}"
 
+    is_note = False
+
     @property
     def is_outbound(self) -> bool:
         return self.direction == MessageDirection.OUTBOUND
@@ -287,8 +289,16 @@ class Note(models.Model):
         ordering = ["written_at", "id"]
         indexes = [models.Index(fields=["interaction", "written_at"])]
 
+    is_note = True
+
     def __str__(self) -> str:
         return f"Note: {self.text[:40]}"
+
+    @property
+    def author_name(self) -> str:
+        if self.author is None:
+            return "A former colleague"
+        return self.author.get_full_name() or self.author.get_username()
 
 
 class Recording(models.Model):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from django.db.models import F, Q, QuerySet
 
-from routing.models import Interaction, Message
+from routing.models import Interaction, Message, Note
 from routing.rules import ACCEPTED_BY_META
 
 # How many messages a transcript shows at first; older ones load on demand.
@@ -25,6 +25,17 @@ def transcript(interaction: Interaction) -> QuerySet[Message]:
 class TranscriptPage:
     messages: list[Message]  # oldest first, with their quotes (`with_quotes`)
     has_older: bool
+    # The internal notes written in the span of these messages, oldest first.
+    notes: tuple[Note, ...] = ()
+
+    @property
+    def entries(self) -> list[Message | Note]:
+        """Messages and notes in the order they were written."""
+        return sorted([*self.messages, *self.notes], key=_written)
+
+
+def _written(entry: Message | Note):
+    return entry.written_at if isinstance(entry, Note) else entry.sent_at
 
 
 def transcript_page(
@@ -32,6 +43,7 @@ def transcript_page(
 ) -> TranscriptPage:
     """The newest `limit` messages of a transcript, or the `limit` before message `before_id`."""
     messages = transcript(interaction).select_related("author")
+    notes = notes_of(interaction)
     if before_id is not None:
         anchor = messages.filter(pk=before_id).values("sent_at", "pk").first()
         if anchor is None:
@@ -39,9 +51,26 @@ def transcript_page(
         messages = messages.filter(
             Q(sent_at__lt=anchor["sent_at"]) | Q(sent_at=anchor["sent_at"], pk__lt=anchor["pk"])
         )
+        notes = notes.filter(written_at__lt=anchor["sent_at"])
     newest_first = list(messages.order_by("-sent_at", "-pk")[: limit + 1])
     page = with_quotes(newest_first[:limit][::-1])
-    return TranscriptPage(messages=page, has_older=len(newest_first) > limit)
+    has_older = len(newest_first) > limit
+    if has_older:
+        # The notes of this span; older ones come with the older messages.
+        notes = notes.filter(written_at__gte=page[0].sent_at)
+    return TranscriptPage(messages=page, has_older=has_older, notes=tuple(notes))
+
+
+def notes_of(interaction: Interaction) -> QuerySet[Note]:
+    return Note.objects.filter(interaction=interaction).select_related("author")
+
+
+def note_in(interaction_id: int, note_id: int) -> Note | None:
+    return (
+        Note.objects.filter(pk=note_id, interaction_id=interaction_id)
+        .select_related("author", "interaction__customer")
+        .first()
+    )
 
 
 def with_quotes(messages: list[Message]) -> list[Message]:

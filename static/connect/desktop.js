@@ -17,7 +17,8 @@
     document.querySelectorAll(".composer").forEach(function (form) {
       const status = form.querySelector(".composer-status");
       const textarea = form.querySelector("textarea");
-      if (status && textarea) textarea.disabled = status.dataset.canReply !== "1";
+      // Typing is for a reply or, on hold or outside the reply window, a note.
+      if (status && textarea) textarea.disabled = status.dataset.canReply !== "1" && status.dataset.canNote !== "1";
     });
   }
 
@@ -139,6 +140,17 @@
   document.addEventListener("click", function (event) {
     const close = event.target.closest("[data-close-dialog]");
     if (close) close.closest("dialog").close();
+    const dismiss = event.target.closest("[data-dismiss-mention]");
+    if (dismiss) dismiss.closest(".mention").remove();
+  });
+
+  // A colleague named this agent in a note: also a desktop notification when the tab is behind.
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    if (!event.detail.target || event.detail.target.id !== "mentions") return;
+    const latest = event.detail.target.lastElementChild;
+    if (!latest || !("Notification" in window) || Notification.permission !== "granted") return;
+    if (document.visibilityState === "visible" && document.hasFocus()) return;
+    new Notification("You were named in a note", { body: latest.textContent.trim().replace(/\s+/g, " ").slice(0, 180) });
   });
 
   document.addEventListener("input", function (event) {

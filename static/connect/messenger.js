@@ -52,7 +52,7 @@
     const send = status.querySelector("button[type=submit]");
     if (send) send.disabled = true;
     const textarea = status.closest("form") && status.closest("form").querySelector("textarea");
-    if (textarea) textarea.disabled = true;
+    if (textarea && status.dataset.canNote !== "1") textarea.disabled = true;
   }
 
   function updateCountdowns() {

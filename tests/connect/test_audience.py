@@ -141,3 +141,39 @@ def test_a_page_token_change_reaches_the_members_of_its_workgroups_once_each():
         "workgroup.3": ((F(audience.TOKEN_BANNER, workgroup_id=3),), frozenset()),
         "workgroup.4": ((F(audience.TOKEN_BANNER, workgroup_id=4),), frozenset()),
     }
+
+
+# --- internal notes -----------------------------------------------------------------
+
+
+def note_added(*, owner=1, mentioned=(), state=S.CONNECTED):
+    return RoutingEvent(
+        type=EventType.NOTE_ADDED,
+        interaction_id=7,
+        note_id=40,
+        state=state,
+        previous_state=state,
+        agent_id=owner,
+        workgroup_id=3,
+        mentioned=frozenset(mentioned),
+    )
+
+
+def test_a_note_reaches_where_the_interaction_is_open_and_no_queue_or_board():
+    plan = audience.plan(note_added())
+    note = (F(audience.NOTE, interaction_id=7, note_id=40),)
+    assert sent(plan) == {
+        "agent.1": (note, frozenset()),
+        "interaction.7": (note, frozenset({1})),
+    }
+    assert not plan.queues and not plan.board
+
+
+def test_each_agent_named_in_a_note_is_told_on_their_own_desktop_the_owner_never():
+    plan = audience.plan(note_added(mentioned=(5, 2, 1)))
+    assert {group for group in sent(plan)} == {"agent.1", "interaction.7", "agent.2", "agent.5"}
+    for agent_id in (2, 5):
+        assert sent(plan)[f"agent.{agent_id}"] == (
+            (F(audience.MENTION, agent_id=agent_id, interaction_id=7, note_id=40),),
+            frozenset(),
+        )

@@ -171,6 +171,31 @@ def test_reading_reaches_only_the_readers_own_tabs():
         floor.leave()
 
 
+def test_a_note_reaches_the_owner_and_who_it_names_not_the_rest_of_the_floor():
+    floor = Floor(4)
+    try:
+        interaction, _ = offer_on(floor)
+        owner = interaction.agent
+        services.pickup(interaction_id=interaction.pk, agent=owner)
+        named, *others = [a for a in floor.agents if a.pk != owner.pk]
+        for member in floor.agents:
+            floor.frames(member)  # drain
+
+        services.add_note(
+            interaction_id=interaction.pk,
+            agent=owner,
+            text=f"@{named.user.username} can you take a look?",
+        )
+
+        assert any("Internal note" in f for f in floor.frames(owner))
+        told = floor.frames(named)
+        assert len(told) == 1 and "named you in a note" in told[0]
+        for member in others:
+            assert floor.frames(member) == []
+    finally:
+        floor.leave()
+
+
 def test_a_long_queue_lists_its_oldest_fifty_and_counts_the_rest():
     from connect import fragments
 

@@ -95,8 +95,10 @@ def test_the_held_time_shows_in_the_head_and_the_composer_is_closed(workgroup):
     assert held is not None
     assert int(held.group(1)) in (135, 136)
     assert re.fullmatch(r'On hold for <span class="held-clock">2:1[56]', held.group(2))
-    assert re.search(r'<textarea name="text"[^>]* disabled>', page)
+    # No reply while held; the text box stays open for an internal note.
     assert re.search(r'<button type="submit" class="primary" disabled>Send</button>', page)
+    assert not re.search(r'<textarea name="text"[^>]* disabled>', page)
+    assert ">Add note</button>" in page
     assert "On hold: pick up to reply." in page
 
     # Picked up again: no held time, the composer opens.
