@@ -17,6 +17,10 @@ RUN_ENV = \
 	FACEBOOK_GRAPH_URL="$${FACEBOOK_GRAPH_URL-http://$(HOST):$(PORT)/fake-graph}" \
 	FACEBOOK_SIMULATOR="$${FACEBOOK_SIMULATOR-1}"
 
+# daphne's access log writes every request's query string (the webhook handshake's
+# verify token among them) to stdout: verbosity 0 turns it off; warnings stay.
+DAPHNE_ARGS ?= --verbosity 0
+
 # Where the PostgreSQL + Redis pass of `make test` runs.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/connect
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
@@ -46,7 +50,7 @@ run: $(VENV)/.installed
 	$(RUN_ENV) $(BIN)/python manage.py migrate --no-input -v 0
 	$(RUN_ENV) $(BIN)/python manage.py seed_demo
 	@echo "Connect on http://$(HOST):$(PORT)/  (agent1 / demo-pass; simulator at /simulator/; Ctrl-C stops)"
-	$(RUN_ENV) exec $(BIN)/daphne -b $(HOST) -p $(PORT) connect.asgi:application
+	$(RUN_ENV) exec $(BIN)/daphne $(DAPHNE_ARGS) -b $(HOST) -p $(PORT) connect.asgi:application
 
 test: $(VENV)/.installed-test
 	@bash .ci/ensure-test-services

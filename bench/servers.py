@@ -207,6 +207,8 @@ class Servers:
                     sys.executable,
                     "-m",
                     "daphne",
+                    "--verbosity",
+                    "0",
                     "-b",
                     "127.0.0.1",
                     "-p",

@@ -5,6 +5,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import quote
 
@@ -37,11 +38,14 @@ def free_port() -> int:
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def start_daphne(port: int, log: Path, **settings: str) -> subprocess.Popen:
+def start_daphne(
+    port: int, log: Path, daphne_args: Sequence[str] = (), **settings: str
+) -> subprocess.Popen:
     """A real daphne process on this test's database, answering /healthz.
 
     It runs as a server does (the router and the live renderer in threads of
-    their own); `settings` are environment variables added to the test settings.
+    their own); `daphne_args` go to daphne's command line, and `settings` are
+    environment variables added to the test settings.
     """
     env = {
         key: value
@@ -58,7 +62,7 @@ def start_daphne(port: int, log: Path, **settings: str) -> subprocess.Popen:
         **settings,
     )
     process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
+        [sys.executable, "-m", "daphne", *daphne_args, "-b", "127.0.0.1", "-p", str(port)]
         + ["connect.asgi:application"],
         cwd=ROOT,
         env=env,
