@@ -60,6 +60,11 @@ def workspace_context(agent: Agent | None, interaction: Interaction | None, **ex
                 and window.open
             ),
             page_name=_page_name(interaction.customer.page_id),
+            reads_on_open=(
+                agent is not None
+                and interaction.agent_id == agent.pk
+                and interaction.state != S.QUEUED
+            ),
         )
     context.update(extra)
     return context

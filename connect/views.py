@@ -1,6 +1,5 @@
 """The agent desktop's HTTP side: thin views over routing services and selectors."""
 
-import contextlib
 import uuid
 
 from asgiref.sync import sync_to_async
@@ -15,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from connect import fragments, messenger_fragments
 from connect.http import HtmxHttpRequest
 from routing import selectors, services
-from routing.models import Agent, InteractionState
+from routing.models import Agent
 from routing.services import RoutingError
 
 
@@ -63,8 +62,6 @@ def desktop(request: HttpRequest) -> HttpResponse:
     selected_id = request.GET.get("interaction", "").strip()
     if selected_id.isdigit():
         selected = selectors.visible_interaction(agent, int(selected_id))
-    if selected is not None:
-        _read_if_mine(agent, selected)
     return render(request, fragments.TEMPLATE, fragments.page_context(agent, selected))
 
 
@@ -79,17 +76,8 @@ def interaction_panel(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         return HttpResponse(
             fragments.gone(pk, "You cannot open this interaction.", oob=False), status=404
         )
-    _read_if_mine(agent, interaction)
+    # Reading it is the POST the panel sends as it loads (`reads_on_open`).
     return HttpResponse(fragments.workspace(agent, interaction, request))
-
-
-def _read_if_mine(agent: Agent, interaction) -> None:
-    """Opening an interaction of one's own reads it: its unread mark clears."""
-    if interaction.agent_id != agent.pk or interaction.state == InteractionState.QUEUED:
-        return
-    # Refused only when it was taken away meanwhile: the push that follows says so.
-    with contextlib.suppress(RoutingError):
-        services.mark_read_by_agent(interaction_id=interaction.pk, agent=agent)
 
 
 QUEUE_ACTIONS = {
