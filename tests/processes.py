@@ -1,6 +1,7 @@
 """Other processes against this test's database: its URL, and a free port."""
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -11,7 +12,10 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from django.conf import settings
 from django.db import connection
+
+from connect import nginx
 
 
 def shared_database_url() -> str:
@@ -79,3 +83,44 @@ def start_daphne(
             pass
         assert time.monotonic() < deadline, log.read_text()
         time.sleep(0.1)
+
+
+def nginx_binary() -> str | None:
+    """nginx, where Debian puts it (/usr/sbin is not on every PATH)."""
+    return shutil.which("nginx", path=f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin")
+
+
+def start_nginx(
+    port: int, upstream_ports: Sequence[int], static_root: Path, runtime_dir: Path
+) -> subprocess.Popen:
+    """nginx on 127.0.0.1:`port` with deploy/'s configuration, in front of daphne processes.
+
+    `runtime_dir` must be readable by nginx's workers (nobody, under root).
+    """
+    binary = nginx_binary()
+    assert binary, "nginx is not installed (.ci/ensure-test-services installs it)"
+    runtime_dir.mkdir(parents=True, exist_ok=True)
+    config = runtime_dir / "nginx.conf"
+    config.write_text(
+        nginx.render(
+            listen=f"127.0.0.1:{port}",
+            upstreams=[f"127.0.0.1:{upstream}" for upstream in upstream_ports],
+            static_root=static_root,
+            runtime_dir=runtime_dir,
+            max_body_bytes=settings.FACEBOOK_WEBHOOK_MAX_BYTES,
+        )
+    )
+    error_log = runtime_dir / "error.log"
+    process = subprocess.Popen(
+        [binary, "-c", str(config), "-e", str(error_log), "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        assert process.poll() is None, error_log.read_text() if error_log.exists() else ""
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return process
+        assert time.monotonic() < deadline, "nginx did not start listening"
+        time.sleep(0.05)
