@@ -52,6 +52,12 @@ if FACEBOOK_SIMULATOR and not DEBUG and not FACEBOOK_SIMULATOR_ALLOW_PRODUCTION:
 # address, never one taken from the request's Host header.
 FACEBOOK_SIMULATOR_WEBHOOK_URL = env.str("FACEBOOK_SIMULATOR_WEBHOOK_URL", default="")
 FACEBOOK_SEND_TIMEOUT = env.float("FACEBOOK_SEND_TIMEOUT", default=10.0)
+# Attachment copies are fetched over https from public addresses only (every
+# redirect hop checked); hosts named here ("host" or "host:port") may also be
+# http or private: the fake Graph API's CDN of the demo and the tests. None by default.
+FACEBOOK_ATTACHMENT_ALLOWED_HOSTS = [
+    host.lower() for host in env.list("FACEBOOK_ATTACHMENT_ALLOWED_HOSTS", default=[])
+]
 # Meta batches up to 1000 events a POST; a body over this is refused with 413.
 FACEBOOK_WEBHOOK_MAX_BYTES = env.int("FACEBOOK_WEBHOOK_MAX_BYTES", default=1024 * 1024)
 # Stored webhook bodies are routed by a thread of each server process

@@ -27,6 +27,8 @@ TEST_ENV = {
     "FACEBOOK_WEBHOOK_ROUTING": "inline",
     # Nothing listens there: a test that sends for real points this at its fake.
     "FACEBOOK_GRAPH_URL": "http://127.0.0.1:9/fake-graph",
+    # The fake CDN of the live server and the browser tests' servers (plain http, loopback).
+    "FACEBOOK_ATTACHMENT_ALLOWED_HOSTS": "localhost,127.0.0.1",
 }
 for _name, _value in TEST_ENV.items():
     os.environ.setdefault(_name, _value)
