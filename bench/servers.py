@@ -371,6 +371,7 @@ def server_env(config: Configuration, urls: list[str], database_url: str) -> dic
         BENCH_BASE_SETTINGS=SETTINGS_MODULE,
         DEBUG="0",
         SECRET_KEY="bench-secret-key",
+        PAGE_TOKEN_KEYS="YmVuY2gtcGFnZS10b2tlbi1rZXktMDAwMDAwMDAwMDA=",
         ALLOWED_HOSTS="127.0.0.1,localhost",
         DATABASE_URL=database_url,
         FACEBOOK_APP_SECRET=APP_SECRET,

@@ -35,6 +35,19 @@ if not DEBUG:
     ]
     if _missing:
         raise ImproperlyConfigured(f"{', '.join(_missing)} must be set when DEBUG is off.")
+# Fernet keys for the Page access tokens stored in the database (facebook.token_crypto):
+# the first encrypts, all decrypt. Required with DEBUG off; a demo key with DEBUG on.
+_DEMO_PAGE_TOKEN_KEY = "ZGVtby1wYWdlLXRva2VuLWtleS1uZXZlci1pbi1wcm8="
+PAGE_TOKEN_KEYS = env.list("PAGE_TOKEN_KEYS", default=[])
+if not PAGE_TOKEN_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "PAGE_TOKEN_KEYS must be set when DEBUG is off: a Fernet key to encrypt the Page "
+            "access tokens (python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())')."
+        )
+    PAGE_TOKEN_KEYS = [_DEMO_PAGE_TOKEN_KEY]
+    logging.getLogger("connect").warning("PAGE_TOKEN_KEYS is not set: using the demo key.")
 FACEBOOK_APP_ID = env.str("FACEBOOK_APP_ID", default="")
 FACEBOOK_GRAPH_URL = env.str("FACEBOOK_GRAPH_URL", default="https://graph.facebook.com").rstrip("/")
 FACEBOOK_GRAPH_VERSION = env.str("FACEBOOK_GRAPH_VERSION", default="v24.0")

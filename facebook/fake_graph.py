@@ -294,7 +294,12 @@ class _Call:
 
 
 def _page_and_mode(token: str) -> tuple[FacebookPage | None, str]:
-    page = FacebookPage.objects.filter(access_token=token).first() if token else None
+    # Tokens are encrypted at rest (never the same ciphertext twice): compare in Python.
+    page = (
+        next((p for p in FacebookPage.objects.all() if p.access_token == token), None)
+        if token
+        else None
+    )
     return page, current_mode()
 
 

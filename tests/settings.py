@@ -12,6 +12,9 @@ TEST_ENV = {
     "FACEBOOK_APP_SECRET": "test-app-secret",
     "FACEBOOK_APP_ID": "100000000000777",
     "FACEBOOK_VERIFY_TOKEN": "test-verify-token",
+    # A second key that only decrypts: rotation is exercised.
+    "PAGE_TOKEN_KEYS": "dGVzdC1wYWdlLXRva2VuLWtleS0wMDAwMDAwMDAwMDA=,"
+    "b2xkLXRlc3QtcGFnZS10b2tlbi1rZXktMDAwMDAwMDA=",
     "FACEBOOK_SIMULATOR": "1",
     # DEBUG is off, as in production, yet the simulator runs: a test server.
     "FACEBOOK_SIMULATOR_ALLOW_PRODUCTION": "1",
