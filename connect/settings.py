@@ -73,6 +73,9 @@ FACEBOOK_ATTACHMENT_ALLOWED_HOSTS = [
 ]
 # Meta batches up to 1000 events a POST; a body over this is refused with 413.
 FACEBOOK_WEBHOOK_MAX_BYTES = env.int("FACEBOOK_WEBHOOK_MAX_BYTES", default=1024 * 1024)
+# Webhook bodies already routed, and the copies kept of customers' attachments,
+# are deleted this many days after they arrived (facebook.retention); 0 keeps them.
+RETENTION_DAYS = env.int("RETENTION_DAYS", default=90)
 # Stored webhook bodies are routed by a thread of each server process
 # ("background"), or by the request that stored them ("inline": the test
 # client, where no server runs).
