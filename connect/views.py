@@ -170,7 +170,7 @@ def send_message(request: HttpRequest, pk: int) -> HttpResponse:
     except RoutingError as refused:
         interaction = selectors.visible_interaction(agent, pk)
         if interaction is None:
-            return HttpResponse(fragments.gone(pk, str(refused)), status=409)
+            return not_visible(pk)
         body = fragments.composer(agent, interaction, request, text=text, error=str(refused))
         return HttpResponse(body, status=422)
     body = fragments.composer(agent, message.interaction, request) + fragments.bubble(message)
@@ -193,6 +193,8 @@ def message_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     try:
         message = MESSAGE_ACTIONS[action](message_id=pk, agent=agent)
     except RoutingError as refused:
+        if not selectors.message_visible(agent, pk):
+            return HttpResponse(NOT_VISIBLE, status=404, content_type="text/plain")
         settled = fragments.settled_bubble(agent, pk)
         if settled:
             # Its echo settled it meanwhile: the fresh bubble shows it sent, without Retry.
@@ -245,10 +247,19 @@ def _after_change(request: HttpRequest, agent: Agent, pk: int) -> HttpResponse:
     )
 
 
+# One answer to whoever may not see an interaction, whether it is someone
+# else's, in another state or gone: the precise reason (409) is for those who see it.
+NOT_VISIBLE = "You cannot see this interaction."
+
+
+def not_visible(pk: int) -> HttpResponse:
+    return HttpResponse(fragments.gone(pk, NOT_VISIBLE, oob=False), status=404)
+
+
 def _workspace_with_error(request: HttpRequest, agent: Agent, pk: int, error: str) -> HttpResponse:
     interaction = selectors.visible_interaction(agent, pk)
     if interaction is None:
-        return HttpResponse(fragments.gone(pk, error, oob=False), status=409)
+        return not_visible(pk)
     return HttpResponse(
         fragments.workspace(agent, interaction, request, action_error=error)
         + fragments.my_interactions(agent, oob=True),

@@ -135,8 +135,11 @@ def test_mark_read_up_to_a_pushed_message(workgroup, agent, other):
     )
     assert response.status_code == 204
     assert refresh(interaction).agent_read_at == pushed.created_at
+    # Someone who may not see it learns nothing of why: one answer for all.
     refused = client_for(other).post(f"/interactions/{interaction.pk}/read", **HTMX)
-    assert refused.status_code == 409 and b"not yours" in refused.content
+    assert refused.status_code == 404 and b"not yours" not in refused.content
+    missing = client_for(other).post("/interactions/999999/read", **HTMX)
+    assert (missing.status_code, missing.content) == (refused.status_code, refused.content)
 
 
 def test_the_customer_panel_shows_who_and_their_past(workgroup, agent, other):
