@@ -15,7 +15,12 @@ RUN_ENV = \
 	FACEBOOK_APP_ID="$${FACEBOOK_APP_ID-100000000000777}" \
 	FACEBOOK_VERIFY_TOKEN="$${FACEBOOK_VERIFY_TOKEN-demo-verify-token}" \
 	FACEBOOK_GRAPH_URL="$${FACEBOOK_GRAPH_URL-http://$(HOST):$(PORT)/fake-graph}" \
-	FACEBOOK_SIMULATOR="$${FACEBOOK_SIMULATOR-1}"
+	FACEBOOK_SIMULATOR="$${FACEBOOK_SIMULATOR-1}" \
+	FACEBOOK_ATTACHMENT_ALLOWED_HOSTS="$${FACEBOOK_ATTACHMENT_ALLOWED_HOSTS-$(HOST):$(PORT)}"
+
+# daphne's access log writes every request's query string (the webhook handshake's
+# verify token among them) to stdout: verbosity 0 turns it off; warnings stay.
+DAPHNE_ARGS ?= --verbosity 0
 
 # Where the PostgreSQL + Redis pass of `make test` runs.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/connect
@@ -46,7 +51,7 @@ run: $(VENV)/.installed
 	$(RUN_ENV) $(BIN)/python manage.py migrate --no-input -v 0
 	$(RUN_ENV) $(BIN)/python manage.py seed_demo
 	@echo "Connect on http://$(HOST):$(PORT)/  (agent1 / demo-pass; simulator at /simulator/; Ctrl-C stops)"
-	$(RUN_ENV) exec $(BIN)/daphne -b $(HOST) -p $(PORT) connect.asgi:application
+	$(RUN_ENV) exec $(BIN)/daphne $(DAPHNE_ARGS) -b $(HOST) -p $(PORT) connect.asgi:application
 
 test: $(VENV)/.installed-test
 	@bash .ci/ensure-test-services

@@ -178,7 +178,13 @@ def run_configuration(
                 section,
                 "agents' sockets on · live webhooks and floor posts to",
                 "process 1 · "
-                + ("process 2 (crossing Redis)" if config.processes > 1 else "process 1"),
+                + (
+                    "nginx, to both processes (crossing Redis)"
+                    if config.processes > 1 and server_setup.nginx_binary()
+                    else "process 2 (crossing Redis)"
+                    if config.processes > 1
+                    else "process 1"
+                ),
             ]
         )
         say(config.name, f"starting {config.processes} daphne process(es) on {servers.urls}")

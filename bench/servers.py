@@ -14,6 +14,7 @@ nothing behind.
 import ctypes
 import os
 import resource
+import shutil
 import signal
 import socket
 import subprocess
@@ -48,6 +49,7 @@ PG_NAME = "connect_h_bench"
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
 LOG_DIR = Path("/tmp/h-bench-logs")
+NGINX_DIR = Path("/tmp/h-bench-nginx")
 # Experiments (bench/README.md): other settings, another ASGI application, extra modules.
 DATABASE_QUERY = os.environ.get("BENCH_DATABASE_QUERY", "")
 # The project's settings module; the servers run `benchsite.settings`, which extends it.
@@ -56,6 +58,11 @@ APPLICATION = os.environ.get("BENCH_APPLICATION", "connect.asgi:application")
 EXTRA_PYTHONPATH = os.environ.get("BENCH_PYTHONPATH", "")
 # Sockets: the bench and its servers each hold thousands of them.
 OPEN_FILES = 20000
+
+
+def nginx_binary() -> str:
+    """nginx, where Debian puts it; "" when it is not installed."""
+    return shutil.which("nginx", path=f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin") or ""
 
 
 def use_project(path: Path) -> None:
@@ -186,6 +193,10 @@ class Servers:
     stopped_at: list[int] = field(default_factory=list)
     stop_seconds: float = 0.0
     killed_on_stop: int = 0
+    # nginx in front of the processes (deploy/nginx.conf.template), as production
+    # runs them: with more than one process, when nginx is installed.
+    proxy: subprocess.Popen | None = None
+    proxy_url: str = ""
 
     @property
     def desktop_url(self) -> str:
@@ -194,8 +205,9 @@ class Servers:
 
     @property
     def webhook_base(self) -> str:
-        """Where the live webhooks land: not the agents' process, when there are two."""
-        return self.urls[-1]
+        """Where the live webhooks land: nginx, spreading them over both processes, when
+        it runs; else not the agents' process, when there are two."""
+        return self.proxy_url or self.urls[-1]
 
     def start(self) -> None:
         LOG_DIR.mkdir(exist_ok=True)
@@ -207,6 +219,8 @@ class Servers:
                     sys.executable,
                     "-m",
                     "daphne",
+                    "--verbosity",
+                    "0",
                     "-b",
                     "127.0.0.1",
                     "-p",
@@ -223,6 +237,34 @@ class Servers:
             self.logs.append(log)
         for url, process, log in zip(self.urls, self.processes, self.logs, strict=True):
             _wait_healthy(url, process, log)
+        if len(self.urls) > 1 and nginx_binary():
+            self._start_proxy()
+
+    def _start_proxy(self) -> None:
+        from connect import nginx  # the checkout's own configuration, once on the path
+
+        NGINX_DIR.mkdir(exist_ok=True)
+        NGINX_DIR.chmod(0o755)  # nginx's workers run as nobody under root
+        port = free_port()
+        config = NGINX_DIR / "nginx.conf"
+        config.write_text(
+            nginx.render(
+                listen=f"127.0.0.1:{port}",
+                upstreams=[urlsplit(url).netloc for url in self.urls],
+                static_root=PROJECT / "static",
+                runtime_dir=NGINX_DIR,
+                max_body_bytes=1024 * 1024,
+            )
+        )
+        log = NGINX_DIR / "error.log"
+        self.proxy = subprocess.Popen(
+            [nginx_binary(), "-c", str(config), "-e", str(log), "-g", "daemon off;"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_server_child,
+        )
+        self.proxy_url = f"http://127.0.0.1:{port}"
+        _wait_healthy(self.proxy_url, self.proxy, log)
 
     def stop(self, grace: float = 5.0) -> None:
         """SIGTERM, then SIGKILL for a process still running `grace` seconds later."""
@@ -242,6 +284,14 @@ class Servers:
         if self.processes:
             self.stop_seconds = time.monotonic() - asked
         self.processes.clear()
+        if self.proxy is not None:
+            self.proxy.terminate()
+            try:
+                self.proxy.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proxy.kill()
+                self.proxy.wait(timeout=5)
+            self.proxy = None
 
     def cpu_seconds(self) -> list[float]:
         """CPU time (user + system) each server process has used so far."""
@@ -321,6 +371,7 @@ def server_env(config: Configuration, urls: list[str], database_url: str) -> dic
         BENCH_BASE_SETTINGS=SETTINGS_MODULE,
         DEBUG="0",
         SECRET_KEY="bench-secret-key",
+        PAGE_TOKEN_KEYS="YmVuY2gtcGFnZS10b2tlbi1rZXktMDAwMDAwMDAwMDA=",
         ALLOWED_HOSTS="127.0.0.1,localhost",
         DATABASE_URL=database_url,
         FACEBOOK_APP_SECRET=APP_SECRET,

@@ -67,6 +67,11 @@ def workspace_context(agent: Agent | None, interaction: Interaction | None, **ex
                 and interaction.agent_id == agent.pk
             ),
             page_name=facebook_selectors.page_name(interaction.customer.page_id),
+            reads_on_open=(
+                agent is not None
+                and interaction.agent_id == agent.pk
+                and interaction.state != S.QUEUED
+            ),
         )
     context.update(extra)
     return context

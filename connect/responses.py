@@ -142,11 +142,14 @@ def _my_categories(agent: Agent) -> list[str]:
 
 
 @login_required
-@require_GET
+@require_POST
 def new(request: HttpRequest) -> HttpResponse:
-    """The "Save as response" dialog, holding the composer's text."""
+    """The "Save as response" dialog, holding the composer's text.
+
+    A POST: the draft is in the body, never in a URL that access logs keep.
+    """
     agent = agent_of(request)
-    text = request.GET.get("text", "")[: rules.MAX_TEXT_LENGTH]
+    text = request.POST.get("text", "")[: rules.MAX_TEXT_LENGTH]
     return render(
         request,
         f"{TEMPLATE}#save_dialog",

@@ -35,6 +35,19 @@ if not DEBUG:
     ]
     if _missing:
         raise ImproperlyConfigured(f"{', '.join(_missing)} must be set when DEBUG is off.")
+# Fernet keys for the Page access tokens stored in the database (facebook.token_crypto):
+# the first encrypts, all decrypt. Required with DEBUG off; a demo key with DEBUG on.
+_DEMO_PAGE_TOKEN_KEY = "ZGVtby1wYWdlLXRva2VuLWtleS1uZXZlci1pbi1wcm8="
+PAGE_TOKEN_KEYS = env.list("PAGE_TOKEN_KEYS", default=[])
+if not PAGE_TOKEN_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "PAGE_TOKEN_KEYS must be set when DEBUG is off: a Fernet key to encrypt the Page "
+            "access tokens (python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())')."
+        )
+    PAGE_TOKEN_KEYS = [_DEMO_PAGE_TOKEN_KEY]
+    logging.getLogger("connect").warning("PAGE_TOKEN_KEYS is not set: using the demo key.")
 FACEBOOK_APP_ID = env.str("FACEBOOK_APP_ID", default="")
 FACEBOOK_GRAPH_URL = env.str("FACEBOOK_GRAPH_URL", default="https://graph.facebook.com").rstrip("/")
 FACEBOOK_GRAPH_VERSION = env.str("FACEBOOK_GRAPH_VERSION", default="v24.0")
@@ -52,8 +65,17 @@ if FACEBOOK_SIMULATOR and not DEBUG and not FACEBOOK_SIMULATOR_ALLOW_PRODUCTION:
 # address, never one taken from the request's Host header.
 FACEBOOK_SIMULATOR_WEBHOOK_URL = env.str("FACEBOOK_SIMULATOR_WEBHOOK_URL", default="")
 FACEBOOK_SEND_TIMEOUT = env.float("FACEBOOK_SEND_TIMEOUT", default=10.0)
+# Attachment copies are fetched over https from public addresses only (every
+# redirect hop checked); hosts named here ("host" or "host:port") may also be
+# http or private: the fake Graph API's CDN of the demo and the tests. None by default.
+FACEBOOK_ATTACHMENT_ALLOWED_HOSTS = [
+    host.lower() for host in env.list("FACEBOOK_ATTACHMENT_ALLOWED_HOSTS", default=[])
+]
 # Meta batches up to 1000 events a POST; a body over this is refused with 413.
 FACEBOOK_WEBHOOK_MAX_BYTES = env.int("FACEBOOK_WEBHOOK_MAX_BYTES", default=1024 * 1024)
+# Webhook bodies already routed, and the copies kept of customers' attachments,
+# are deleted this many days after they arrived (facebook.retention); 0 keeps them.
+RETENTION_DAYS = env.int("RETENTION_DAYS", default=90)
 # Stored webhook bodies are routed by a thread of each server process
 # ("background"), or by the request that stored them ("inline": the test
 # client, where no server runs).

@@ -12,7 +12,7 @@ import os
 from channels.db import database_sync_to_async
 
 from connect import live
-from facebook import ingest
+from facebook import ingest, retention
 from routing import services
 
 logger = logging.getLogger(__name__)
@@ -20,6 +20,9 @@ logger = logging.getLogger(__name__)
 TICK_SECONDS = 1.0
 # Each process vouches for its open tabs this often (see DesktopConnection).
 HEARTBEAT_EVERY_TICKS = 20
+# Old webhook bodies and attachment copies go every ten minutes, a few batches at a time.
+RETENTION_EVERY_TICKS = 600
+RETENTION_BATCHES_A_TICK = 4
 
 # Channel names of the desktop sockets this process holds.
 open_desktop_channels: set[str] = set()
@@ -40,6 +43,8 @@ async def run_timer_loop(tick_seconds: float = TICK_SECONDS) -> None:
                 await database_sync_to_async(services.desktops_seen)(
                     channel_names=list(open_desktop_channels)
                 )
+            if tick % RETENTION_EVERY_TICKS == RETENTION_EVERY_TICKS - 1:
+                await database_sync_to_async(retention.purge)(max_batches=RETENTION_BATCHES_A_TICK)
         except Exception:
             logger.exception("timer tick failed")
         tick += 1

@@ -15,7 +15,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from connect.views import agent_of
+from connect.views import NOT_VISIBLE, agent_of
 from facebook import selectors as facebook_selectors
 from routing import selectors, services, transcript_selectors
 from routing.models import Agent, Interaction
@@ -64,6 +64,8 @@ def mark_read(request: HttpRequest, pk: int) -> HttpResponse:
             interaction_id=pk, agent=agent, up_to_message_id=int(up_to) if up_to.isdigit() else None
         )
     except RoutingError as refused:
+        if selectors.visible_interaction(agent, pk) is None:
+            return HttpResponse(NOT_VISIBLE, status=404, content_type="text/plain")
         return HttpResponse(str(refused), status=409, content_type="text/plain")
     return HttpResponse(status=204)
 

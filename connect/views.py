@@ -1,6 +1,5 @@
 """The agent desktop's HTTP side: thin views over routing services and selectors."""
 
-import contextlib
 import uuid
 
 from asgiref.sync import sync_to_async
@@ -14,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from connect import fragments, messenger_fragments
 from connect.http import HtmxHttpRequest
 from routing import selectors, services
-from routing.models import Agent, InteractionState
+from routing.models import Agent
 from routing.services import RoutingError
 
 
@@ -62,8 +61,6 @@ def desktop(request: HttpRequest) -> HttpResponse:
     selected_id = request.GET.get("interaction", "").strip()
     if selected_id.isdigit():
         selected = selectors.visible_interaction(agent, int(selected_id))
-    if selected is not None:
-        _read_if_mine(agent, selected)
     return render(request, fragments.TEMPLATE, fragments.page_context(agent, selected))
 
 
@@ -78,17 +75,8 @@ def interaction_panel(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         return HttpResponse(
             fragments.gone(pk, "You cannot open this interaction.", oob=False), status=404
         )
-    _read_if_mine(agent, interaction)
+    # Reading it is the POST the panel sends as it loads (`reads_on_open`).
     return HttpResponse(fragments.workspace(agent, interaction, request))
-
-
-def _read_if_mine(agent: Agent, interaction) -> None:
-    """Opening an interaction of one's own reads it: its unread mark clears."""
-    if interaction.agent_id != agent.pk or interaction.state == InteractionState.QUEUED:
-        return
-    # Refused only when it was taken away meanwhile: the push that follows says so.
-    with contextlib.suppress(RoutingError):
-        services.mark_read_by_agent(interaction_id=interaction.pk, agent=agent)
 
 
 QUEUE_ACTIONS = {
@@ -181,7 +169,7 @@ def send_message(request: HttpRequest, pk: int) -> HttpResponse:
     except RoutingError as refused:
         interaction = selectors.visible_interaction(agent, pk)
         if interaction is None:
-            return HttpResponse(fragments.gone(pk, str(refused)), status=409)
+            return not_visible(pk)
         body = fragments.composer(agent, interaction, request, text=text, error=str(refused))
         return HttpResponse(body, status=422)
     body = fragments.composer(agent, message.interaction, request) + fragments.bubble(message)
@@ -224,6 +212,8 @@ def message_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     try:
         message = MESSAGE_ACTIONS[action](message_id=pk, agent=agent)
     except RoutingError as refused:
+        if not selectors.message_visible(agent, pk):
+            return HttpResponse(NOT_VISIBLE, status=404, content_type="text/plain")
         settled = fragments.settled_bubble(agent, pk)
         if settled:
             # Its echo settled it meanwhile: the fresh bubble shows it sent, without Retry.
@@ -276,10 +266,19 @@ def _after_change(request: HttpRequest, agent: Agent, pk: int) -> HttpResponse:
     )
 
 
+# One answer to whoever may not see an interaction, whether it is someone
+# else's, in another state or gone: the precise reason (409) is for those who see it.
+NOT_VISIBLE = "You cannot see this interaction."
+
+
+def not_visible(pk: int) -> HttpResponse:
+    return HttpResponse(fragments.gone(pk, NOT_VISIBLE, oob=False), status=404)
+
+
 def _workspace_with_error(request: HttpRequest, agent: Agent, pk: int, error: str) -> HttpResponse:
     interaction = selectors.visible_interaction(agent, pk)
     if interaction is None:
-        return HttpResponse(fragments.gone(pk, error, oob=False), status=409)
+        return not_visible(pk)
     return HttpResponse(
         fragments.workspace(agent, interaction, request, action_error=error)
         + fragments.my_interactions(agent, oob=True),

@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from facebook import ingest
+from facebook import ingest, pages
 from facebook.models import FacebookPage, WebhookDelivery
 
 TOKEN_INVALID_WORDS = (
@@ -22,25 +22,15 @@ class FacebookPageForm(forms.ModelForm):
 
     class Meta:
         model = FacebookPage
-        fields = ["page_id", "name", "access_token", "workgroup"]
+        # The token is no model field of the form: facebook.pages.save_page stores
+        # a new one (encrypted) or keeps the stored one.
+        fields = ["page_id", "name", "workgroup"]
 
     def clean_access_token(self) -> str:
         token = self.cleaned_data["access_token"].strip()
         if not token and not (self.instance and self.instance.pk):
             raise forms.ValidationError("A new Page needs its access token.")
         return token
-
-    def save(self, commit: bool = True) -> FacebookPage:
-        page = super().save(commit=False)
-        token = self.cleaned_data["access_token"]
-        if token:
-            page.access_token = token
-            page.token_invalid = False
-        elif page.pk:
-            page.access_token = FacebookPage.objects.get(pk=page.pk).access_token
-        if commit:
-            page.save()
-        return page
 
 
 @admin.register(FacebookPage)
@@ -50,6 +40,9 @@ class FacebookPageAdmin(admin.ModelAdmin):
     list_filter = ["token_invalid", "workgroup"]
     search_fields = ["name", "page_id"]
     readonly_fields = ["masked_token", "token_state"]
+
+    def save_model(self, request, obj: FacebookPage, form, change: bool) -> None:
+        pages.save_page(obj, new_token=form.cleaned_data.get("access_token", ""))
 
     @admin.display(description="Stored token")
     def masked_token(self, page: FacebookPage) -> str:

@@ -6,6 +6,5 @@ class FacebookConfig(AppConfig):
     verbose_name = "Facebook Messenger"
 
     def ready(self) -> None:
-        # The sender listens for replies that routing has stored; pages
-        # announces token changes.
-        from facebook import pages, sender  # noqa: F401
+        # The sender listens for replies that routing has stored.
+        from facebook import sender  # noqa: F401

@@ -7,13 +7,17 @@ kept copy, or why there is none), which updates the bubble live. The desktop
 serves kept copies to the agents who may see the interaction (`connect`).
 """
 
+import ipaddress
 import logging
 import mimetypes
 import os
 import secrets
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 from django.conf import settings
@@ -34,16 +38,17 @@ KEPT_TYPES = message_entries.KEPT_KINDS
 DEFAULT_MAX_BYTES = 25 * 1024 * 1024
 DOWNLOAD_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 ATTEMPTS = 2  # a second try for a dropped connection or a 5xx
+MAX_REDIRECTS = 5
 SUBDIRECTORY = "attachments"
 CHUNK = 64 * 1024
 
 WORDS = {"image": "image", "video": "video", "audio": "audio clip", "file": "file"}
 
 pool = BackgroundPool("facebook-attachments", max_workers=4)
+# Redirects are followed by hand: every hop is checked like the first URL.
 _client = httpx.Client(
     headers={"User-Agent": "connect-messenger/1"},
-    follow_redirects=True,
-    max_redirects=5,
+    follow_redirects=False,
     timeout=DOWNLOAD_TIMEOUT,
 )
 
@@ -124,6 +129,10 @@ def download(url: str, *, message_id: int, index: int, kind: str) -> KeptFile:
             raise NotKept(
                 f"This {what} is over the {_megabytes(limit)} limit, so no copy was kept."
             ) from None
+        except _Forbidden as forbidden:
+            logger.warning("Attachment %s/%s not fetched: %s", message_id, index, forbidden)
+            problem = "not a public https address"
+            break
         except _Refused as refused:
             problem = f"HTTP {refused.status}"
             if refused.status < 500:
@@ -140,6 +149,42 @@ class _TooBig(Exception):
     pass
 
 
+class _Forbidden(Exception):
+    """A URL we never fetch: not https, or an address that is not on the public internet."""
+
+
+def _allowed_host(parts) -> bool:
+    """A host the settings allow over http and on any address (the fake CDN of tests and
+    the demo): `host` allows every port, `host:port` that port only."""
+    allowed = set(getattr(settings, "FACEBOOK_ATTACHMENT_ALLOWED_HOSTS", ()))
+    host = (parts.hostname or "").lower()
+    return host in allowed or f"{host}:{parts.port}" in allowed
+
+
+def check_url(url: str) -> None:
+    """Refuse what is not https to a host whose every address is public (_Forbidden)."""
+    parts = urlsplit(url)
+    if not parts.hostname:
+        raise _Forbidden(f"no host in {url!r}")
+    if _allowed_host(parts):
+        if parts.scheme not in ("http", "https"):
+            raise _Forbidden(f"scheme {parts.scheme!r}")
+        return
+    if parts.scheme != "https":
+        raise _Forbidden(f"scheme {parts.scheme!r}, not https")
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError) as exc:
+        raise _Forbidden(f"{parts.hostname} does not resolve ({exc})") from None
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+            address = address.ipv4_mapped
+        # Private, loopback, link-local, reserved, shared and multicast ranges are not global.
+        if not address.is_global or address.is_multicast:
+            raise _Forbidden(f"{parts.hostname} resolves to {address}, not a public address")
+
+
 class _Refused(Exception):
     def __init__(self, status: int) -> None:
         super().__init__(status)
@@ -151,7 +196,7 @@ def _download_once(url: str, *, message_id: int, index: int, limit: int) -> Kept
     now = timezone.now()
     folder = Path(SUBDIRECTORY) / f"{now:%Y}" / f"{now:%m}"
     (media_root / folder).mkdir(parents=True, exist_ok=True)
-    with _client.stream("GET", url) as response:
+    with _open(url) as response:
         if not response.is_success:
             raise _Refused(response.status_code)
         declared = response.headers.get("Content-Length", "")
@@ -176,6 +221,21 @@ def _download_once(url: str, *, message_id: int, index: int, limit: int) -> Kept
         finally:
             partial.unlink(missing_ok=True)
     return KeptFile(path=str(folder / name), content_type=content_type, size=size)
+
+
+@contextmanager
+def _open(url: str) -> Iterator[httpx.Response]:
+    """GET `url`, following redirects, each hop checked before it is requested."""
+    for _hop in range(MAX_REDIRECTS + 1):
+        check_url(url)
+        with _client.stream("GET", url) as response:
+            location = response.headers.get("Location")
+            if response.is_redirect and location:
+                url = urljoin(url, location)
+                continue
+            yield response
+            return
+    raise httpx.TooManyRedirects(f"more than {MAX_REDIRECTS} redirects")
 
 
 def _extension(url: str, content_type: str) -> str:

@@ -1,19 +1,18 @@
 from django.db import models
 
+from facebook.token_crypto import EncryptedTokenField
 from routing.models import Workgroup
 
 
 class FacebookPage(models.Model):
     page_id = models.CharField("Page id", max_length=64, unique=True)
     name = models.CharField(max_length=200)
-    access_token = models.TextField(help_text="The Page access token; never shown back in full.")
+    # Encrypted at rest (PAGE_TOKEN_KEYS); changed only through facebook.pages.save_page.
+    access_token = EncryptedTokenField(help_text="The Page access token; never shown back in full.")
     workgroup = models.ForeignKey(Workgroup, on_delete=models.PROTECT, related_name="pages")
     token_invalid = models.BooleanField(
         default=False, help_text="Set when Meta refused the token (code 190); cleared on a new one."
     )
-    # Not a column: facebook.pages notes the stored workgroup before a save, to
-    # announce the change to both workgroups after it.
-    _previous_workgroup_id: int | None
 
     class Meta:
         ordering = ["name"]

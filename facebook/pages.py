@@ -3,15 +3,14 @@
 A code 190 from the Graph API marks the Page's token invalid; a supervisor
 entering a new token in admin clears it. Either change is announced after
 commit with `page_changed`, which `connect.live` turns into a banner update for
-the agents of the Page's workgroup. Routing is not involved: a token is Meta's
-business, not a routing rule.
+the agents of the Page's workgroup; admin saves a Page through `save_page`.
+Routing is not involved: a token is Meta's business, not a routing rule.
 """
 
 import logging
 
 from django.db import transaction
-from django.db.models.signals import post_save, pre_save
-from django.dispatch import Signal, receiver
+from django.dispatch import Signal
 
 from facebook.models import FacebookPage
 
@@ -54,17 +53,39 @@ def pages_with_invalid_token(workgroup_ids) -> list[FacebookPage]:
     )
 
 
-@receiver(pre_save, sender=FacebookPage, dispatch_uid="facebook.pages.before_save")
-def _note_previous_workgroup(sender, instance: FacebookPage, **kwargs) -> None:
-    instance._previous_workgroup_id = (
-        FacebookPage.objects.filter(pk=instance.pk).values_list("workgroup_id", flat=True).first()
-        if instance.pk
-        else None
-    )
+def save_page(page: FacebookPage, *, new_token: str = "") -> FacebookPage:
+    """Store a Page as a supervisor edited it in admin, and tell the agents concerned.
+
+    A new token replaces the stored one (encrypted) and clears the invalid
+    flag; no token keeps the stored one. Both the workgroup the Page uses now
+    and the one it used before are told after commit.
+    """
+    with transaction.atomic():
+        previous_workgroup_id = None
+        if page.pk:
+            previous_workgroup_id = (
+                FacebookPage.objects.select_for_update()
+                .filter(pk=page.pk)
+                .values_list("workgroup_id", flat=True)
+                .first()
+            )
+        if new_token:
+            page.access_token = new_token
+            page.token_invalid = False
+        elif page.pk:
+            page.access_token = FacebookPage.objects.get(pk=page.pk).access_token
+        page.save()
+        workgroup_ids = {page.workgroup_id, previous_workgroup_id}
+        announce_page_changed(page_id=page.page_id, workgroup_ids={w for w in workgroup_ids if w})
+    return page
 
 
-@receiver(post_save, sender=FacebookPage, dispatch_uid="facebook.pages.after_save")
-def _announce_saved_page(sender, instance: FacebookPage, **kwargs) -> None:
-    # Saved in admin (a new token clears the flag, or the workgroup moved).
-    workgroup_ids = {instance.workgroup_id, getattr(instance, "_previous_workgroup_id", None)}
-    announce_page_changed(page_id=instance.page_id, workgroup_ids={w for w in workgroup_ids if w})
+def rotate_tokens() -> int:
+    """Encrypt every stored token with the first of PAGE_TOKEN_KEYS; the count rotated."""
+    rotated = 0
+    with transaction.atomic():
+        for page in FacebookPage.objects.select_for_update().order_by("pk"):
+            # Read with any key, written with the first.
+            page.save(update_fields=["access_token"])
+            rotated += 1
+    return rotated

@@ -25,6 +25,15 @@ LOAD_STATES = (InteractionState.ALERTING, InteractionState.CONNECTED, Interactio
 # The statuses of a message Meta has accepted (its answer, or the echo, or later receipts).
 ACCEPTED_BY_META = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ)
 
+# Said where an agent would stop the recording of a workgroup that records everything.
+RECORDING_REQUIRED = "This workgroup records every interaction: its recording cannot be stopped."
+
+
+def recording_required(interaction) -> bool:
+    """The interaction is recording in a workgroup that records everything: it stays on."""
+    return bool(interaction.recording) and interaction.workgroup.auto_record
+
+
 RESPONSE_WINDOW = timedelta(hours=24)
 HUMAN_AGENT_WINDOW = timedelta(days=7)
 

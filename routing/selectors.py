@@ -139,6 +139,14 @@ def agent_workgroup_ids(agent_id: int) -> list[int]:
     return list(Workgroup.objects.filter(members=agent_id).values_list("pk", flat=True))
 
 
+def message_visible(agent: Agent, message_id: int) -> bool:
+    """The message belongs to an interaction this agent may see."""
+    interaction_id = (
+        Message.objects.filter(pk=message_id).values_list("interaction_id", flat=True).first()
+    )
+    return interaction_id is not None and visible_interaction(agent, interaction_id) is not None
+
+
 def visible_interaction(agent: Agent, interaction_id: int) -> Interaction | None:
     """The interaction if this agent may see it: theirs, or waiting in their workgroup."""
     interaction = interaction_by_id(interaction_id)

@@ -14,6 +14,7 @@ PRODUCTION_ENV = {
     "SECRET_KEY": "kq8#vZ2!pW4rT6yU9iO1aS3dF5gH7jK0lZxCvBnM-production-only",
     "FACEBOOK_APP_SECRET": "production-app-secret",
     "FACEBOOK_VERIFY_TOKEN": "production-verify-token",
+    "PAGE_TOKEN_KEYS": "cHJvZHVjdGlvbi1wYWdlLXRva2VuLWtleS0wMDAwMDA=",
     "ALLOWED_HOSTS": "connect.example.com",
 }
 

@@ -1,16 +1,21 @@
 """Other processes against this test's database: its URL, and a free port."""
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import quote
 
 import httpx
 import pytest
+from django.conf import settings
 from django.db import connection
+
+from connect import nginx
 
 
 def shared_database_url() -> str:
@@ -37,11 +42,14 @@ def free_port() -> int:
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def start_daphne(port: int, log: Path, **settings: str) -> subprocess.Popen:
+def start_daphne(
+    port: int, log: Path, daphne_args: Sequence[str] = (), **settings: str
+) -> subprocess.Popen:
     """A real daphne process on this test's database, answering /healthz.
 
     It runs as a server does (the router and the live renderer in threads of
-    their own); `settings` are environment variables added to the test settings.
+    their own); `daphne_args` go to daphne's command line, and `settings` are
+    environment variables added to the test settings.
     """
     env = {
         key: value
@@ -58,7 +66,7 @@ def start_daphne(port: int, log: Path, **settings: str) -> subprocess.Popen:
         **settings,
     )
     process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
+        [sys.executable, "-m", "daphne", *daphne_args, "-b", "127.0.0.1", "-p", str(port)]
         + ["connect.asgi:application"],
         cwd=ROOT,
         env=env,
@@ -75,3 +83,44 @@ def start_daphne(port: int, log: Path, **settings: str) -> subprocess.Popen:
             pass
         assert time.monotonic() < deadline, log.read_text()
         time.sleep(0.1)
+
+
+def nginx_binary() -> str | None:
+    """nginx, where Debian puts it (/usr/sbin is not on every PATH)."""
+    return shutil.which("nginx", path=f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin")
+
+
+def start_nginx(
+    port: int, upstream_ports: Sequence[int], static_root: Path, runtime_dir: Path
+) -> subprocess.Popen:
+    """nginx on 127.0.0.1:`port` with deploy/'s configuration, in front of daphne processes.
+
+    `runtime_dir` must be readable by nginx's workers (nobody, under root).
+    """
+    binary = nginx_binary()
+    assert binary, "nginx is not installed (.ci/ensure-test-services installs it)"
+    runtime_dir.mkdir(parents=True, exist_ok=True)
+    config = runtime_dir / "nginx.conf"
+    config.write_text(
+        nginx.render(
+            listen=f"127.0.0.1:{port}",
+            upstreams=[f"127.0.0.1:{upstream}" for upstream in upstream_ports],
+            static_root=static_root,
+            runtime_dir=runtime_dir,
+            max_body_bytes=settings.FACEBOOK_WEBHOOK_MAX_BYTES,
+        )
+    )
+    error_log = runtime_dir / "error.log"
+    process = subprocess.Popen(
+        [binary, "-c", str(config), "-e", str(error_log), "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        assert process.poll() is None, error_log.read_text() if error_log.exists() else ""
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return process
+        assert time.monotonic() < deadline, "nginx did not start listening"
+        time.sleep(0.05)

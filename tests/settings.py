@@ -12,6 +12,9 @@ TEST_ENV = {
     "FACEBOOK_APP_SECRET": "test-app-secret",
     "FACEBOOK_APP_ID": "100000000000777",
     "FACEBOOK_VERIFY_TOKEN": "test-verify-token",
+    # A second key that only decrypts: rotation is exercised.
+    "PAGE_TOKEN_KEYS": "dGVzdC1wYWdlLXRva2VuLWtleS0wMDAwMDAwMDAwMDA=,"
+    "b2xkLXRlc3QtcGFnZS10b2tlbi1rZXktMDAwMDAwMDA=",
     "FACEBOOK_SIMULATOR": "1",
     # DEBUG is off, as in production, yet the simulator runs: a test server.
     "FACEBOOK_SIMULATOR_ALLOW_PRODUCTION": "1",
@@ -27,6 +30,8 @@ TEST_ENV = {
     "FACEBOOK_WEBHOOK_ROUTING": "inline",
     # Nothing listens there: a test that sends for real points this at its fake.
     "FACEBOOK_GRAPH_URL": "http://127.0.0.1:9/fake-graph",
+    # The fake CDN of the live server and the browser tests' servers (plain http, loopback).
+    "FACEBOOK_ATTACHMENT_ALLOWED_HOSTS": "localhost,127.0.0.1",
 }
 for _name, _value in TEST_ENV.items():
     os.environ.setdefault(_name, _value)

@@ -35,6 +35,7 @@ from routing.services.kernel import (
     check_transition,
 )
 from routing.services.message_updates import (
+    forget_attachment_copies,
     record_attachment_copy,
     record_customer_edit,
     record_reaction,
@@ -127,6 +128,7 @@ __all__ = [
     "pickup",
     "profile_is_stale",
     "receive_customer_message",
+    "forget_attachment_copies",
     "record_attachment_copy",
     "record_customer_edit",
     "record_delivered",

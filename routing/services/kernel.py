@@ -11,6 +11,7 @@ import logging
 
 from django.utils import timezone
 
+from routing import rules
 from routing.events import (
     EventType,
     RoutingEvent,
@@ -229,6 +230,8 @@ def allowed_actions(interaction: Interaction | None, agent_id: int | None) -> di
     allowed["pickup"] &= state == S.QUEUED or mine
     for button in ("hold", "transfer", "record", "disconnect"):
         allowed[button] &= owned
+    # Record stays pressed, and cannot be released, where the workgroup records everything.
+    allowed["record"] &= not rules.recording_required(interaction)
     return allowed
 
 

@@ -241,3 +241,36 @@ def record_customer_edit(
         interaction = Interaction.objects.get(pk=message.interaction_id)
         publish_on_commit(message_event(message, interaction))
     return message
+
+
+RETENTION_WORDS = "The copy of this attachment was removed after the retention period."
+
+
+def forget_attachment_copies(*, received_before: datetime, limit: int) -> list[str]:
+    """Drop the kept copies of attachments of messages received before `received_before`.
+
+    At most `limit` messages a call; each entry keeps why its copy is gone. The
+    paths of the copies (under MEDIA_ROOT) are returned for the caller to delete
+    once this has committed.
+    """
+    forgotten: list[str] = []
+    with transaction.atomic():
+        messages = (
+            Message.objects.select_for_update()
+            .filter(created_at__lt=received_before, attachments__icontains='"copy"')
+            .order_by("pk")[:limit]
+        )
+        for message in messages:
+            attachments = list(message.attachments)
+            for index, entry in enumerate(attachments):
+                copy = message_entries.kept_copy(entry)
+                if copy is None:
+                    continue
+                forgotten.append(str(copy.get("path") or ""))
+                kept = {key: value for key, value in entry.items() if key != "copy"}
+                attachments[index] = message_entries.with_copy_failed(kept, RETENTION_WORDS)
+            message.attachments = attachments
+            message.save(update_fields=["attachments"])
+            interaction = Interaction.objects.get(pk=message.interaction_id)
+            publish_on_commit(message_event(message, interaction))
+    return [path for path in forgotten if path]

@@ -5,6 +5,7 @@ transfer, disconnect), dismissing it, reading it and wrapping it up.
 from django.db import transaction
 from django.utils import timezone
 
+from routing import rules
 from routing.events import (
     EventType,
     interaction_event,
@@ -97,6 +98,8 @@ def set_recording(*, interaction_id: int, agent: Agent, on: bool) -> Interaction
         require_owner(interaction, agent)
         if interaction.recording == on:
             return interaction
+        if not on and rules.recording_required(interaction):
+            raise TransitionRefused(rules.RECORDING_REQUIRED)
         interaction.recording = on
         # The span starts before its "record" row and ends after its
         # "stop_recording" row, so both are part of the transcript.

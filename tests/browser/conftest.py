@@ -183,6 +183,8 @@ def servers(tmp_path_factory) -> Servers:
         SESSION_COOKIE_SECURE="0",
         CSRF_COOKIE_SECURE="0",
         FACEBOOK_GRAPH_URL=urls[0] + "/fake-graph",
+        # The fake CDN of the first server (plain http on loopback) serves attachment files.
+        FACEBOOK_ATTACHMENT_ALLOWED_HOSTS="127.0.0.1,localhost",
         FACEBOOK_SEND_TIMEOUT="3",
         MEDIA_ROOT=str(tmp_dir / "media"),
     )

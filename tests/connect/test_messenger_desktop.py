@@ -350,8 +350,7 @@ async def test_the_token_banner_is_pushed_live_and_cleared_by_a_new_token(page):
 
     def new_token():
         page.refresh_from_db()
-        page.access_token, page.token_invalid = "a-fresh-token", False
-        page.save()
+        pages.save_page(page, new_token="a-fresh-token")
 
     await database_sync_to_async(new_token)()
     frame = await receive_until(communicator, 'id="token-banner-')

@@ -3,9 +3,10 @@
 pytest-django's live server answers each request in its own thread with its own
 database connection, as a server process does; a pool of httpx clients (one
 logged-in browser per agent, two tabs each) posts the Pickup buttons at the
-same moment. Exactly one request wins each interaction, every other one gets
-409 with the reason on screen, and nobody goes over capacity. On PostgreSQL
-this is the row locks at work; on SQLite, writers queue.
+same moment. Exactly one request wins each interaction; every other one gets
+409 with the reason on screen (a full desktop), or 404 with words once the
+interaction is another agent's (no longer theirs to see), and nobody goes over
+capacity. On PostgreSQL this is the row locks at work; on SQLite, writers queue.
 """
 
 import random
@@ -17,6 +18,7 @@ import httpx
 import pytest
 from django.test import Client
 
+from connect.views import NOT_VISIBLE
 from routing.models import AgentStatus, Interaction, InteractionEvent
 from routing.models import InteractionState as S
 from tests.factories import customer_writes, make_agent, make_page, make_workgroup
@@ -81,13 +83,15 @@ def test_concurrent_pickup_requests_have_one_winner_each_and_respect_capacity(li
         browser.close()
 
     assert len(outcomes) == workers * len(rounds)
-    assert {status for _, _, status, _ in outcomes} <= {200, 409}
+    assert {status for _, _, status, _ in outcomes} <= {200, 404, 409}
     winners = Counter(interaction_id for _, interaction_id, status, _ in outcomes if status == 200)
     assert winners == Counter({interaction_id: 1 for interaction_id in ids})
     for _, _, status, body in outcomes:
         if status == 409:
             # The losing agent sees why, in words.
             assert TAKEN in body or FULL in body, body[:500]
+        if status == 404:
+            assert NOT_VISIBLE in body, body[:500]
     pickups = Counter(
         InteractionEvent.objects.filter(verb="pickup").values_list("interaction_id", flat=True)
     )

@@ -193,9 +193,26 @@ def test_opening_an_interaction_reads_it(workgroup, agent):
     page = client.get("/").content.decode()
     assert 'data-unread="2"' in page and "2 unread messages" in page
 
-    client.get(f"/interactions/{interaction.pk}/", **HTMX)
+    # A GET changes nothing; the panel it returns posts the read as it loads.
+    panel = client.get(f"/interactions/{interaction.pk}/", **HTMX).content.decode()
+    assert refresh(interaction).agent_read_at is None
+    assert client.get(f"/?interaction={interaction.pk}").status_code == 200
+    assert refresh(interaction).agent_read_at is None
+    read_url = f"/interactions/{interaction.pk}/read"
+    assert f'hx-post="{read_url}" hx-trigger="load"' in panel
+    assert client.get(read_url).status_code == 405
+
+    assert client.post(read_url, **HTMX).status_code == 204
     assert refresh(interaction).agent_read_at is not None
     assert 'data-unread="0"' in client.get("/").content.decode()
+
+
+def test_a_queued_interaction_opened_from_the_queue_is_not_read(workgroup, agent):
+    queued = customer_writes(workgroup, psid=PSID, text="Hello?").interaction
+    panel = client_for(agent).get(f"/interactions/{queued.pk}/", **HTMX)
+    assert (
+        panel.status_code == 200 and f"/interactions/{queued.pk}/read" not in panel.content.decode()
+    )
 
 
 def test_mark_read_up_to_a_pushed_message(workgroup, agent, other):
@@ -207,8 +224,11 @@ def test_mark_read_up_to_a_pushed_message(workgroup, agent, other):
     )
     assert response.status_code == 204
     assert refresh(interaction).agent_read_at == pushed.created_at
+    # Someone who may not see it learns nothing of why: one answer for all.
     refused = client_for(other).post(f"/interactions/{interaction.pk}/read", **HTMX)
-    assert refused.status_code == 409 and b"not yours" in refused.content
+    assert refused.status_code == 404 and b"not yours" not in refused.content
+    missing = client_for(other).post("/interactions/999999/read", **HTMX)
+    assert (missing.status_code, missing.content) == (refused.status_code, refused.content)
 
 
 def test_the_customer_panel_shows_who_and_their_past(workgroup, agent, other):

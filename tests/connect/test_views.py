@@ -64,11 +64,12 @@ def test_an_agent_cannot_open_or_act_on_another_agents_interaction(workgroup):
     page = client.get(f"/?interaction={pk}").content.decode()
     assert "Hello" not in page
     response = client.post(f"/interactions/{pk}/disconnect", **HTMX)
-    assert response.status_code == 409
-    assert "not yours" in response.content.decode()
+    assert response.status_code == 404
+    assert "not yours" not in response.content.decode()
+    assert "You cannot see this interaction." in response.content.decode()
     assert refresh(received.interaction).state == InteractionState.CONNECTED
     response = client.post(f"/interactions/{pk}/messages", {"text": "hi"}, **HTMX)
-    assert response.status_code in (409, 422)
+    assert response.status_code == 404
     assert not Message.objects.filter(direction="out").exists()
 
 
@@ -174,3 +175,26 @@ def test_healthz_answers_ok():
     response = Client().get("/healthz")
     assert response.status_code == 200
     assert response.content == b"ok"
+
+
+def test_who_may_not_see_an_interaction_gets_one_answer_whatever_its_state(workgroup):
+    owner = make_agent("owner", workgroups=[workgroup])
+    outsider = logged_in(make_agent("outsider", workgroups=[make_workgroup("Elsewhere")]))
+    connected = customer_writes(workgroup, psid="7300000000000501").interaction
+    services.pickup(interaction_id=connected.pk, agent=owner)
+    queued = customer_writes(workgroup, psid="7300000000000502").interaction
+    ended = customer_writes(workgroup, psid="7300000000000503").interaction
+    services.disconnect(interaction_id=ended.pk, agent=None)
+
+    answers = set()
+    for pk in (connected.pk, queued.pk, ended.pk, 999999):
+        for action in ("pickup", "hold", "disconnect"):
+            response = outsider.post(f"/interactions/{pk}/{action}", **HTMX)
+            body = response.content.decode().replace(str(pk), "ID")
+            answers.add((response.status_code, body))
+    [(status, body)] = answers
+    assert status == 404 and "You cannot see this interaction." in body
+
+    # The owner still hears the precise reason.
+    refused = logged_in(owner).post(f"/interactions/{connected.pk}/pickup", **HTMX)
+    assert refused.status_code == 409 and "connected" in refused.content.decode()

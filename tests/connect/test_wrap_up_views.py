@@ -134,6 +134,8 @@ def test_another_agent_cannot_wrap_up(workgroup, codes, agent):
         f"/interactions/{interaction.pk}/wrap-up", {"wrap_up_code": codes["Sale"].pk}, **HTMX
     )
 
-    assert response.status_code == 409
-    assert "This interaction is not yours." in response.content.decode()
+    # Not theirs to see: one answer, no reason given.
+    assert response.status_code == 404
+    assert "You cannot see this interaction." in response.content.decode()
+    assert "not yours" not in response.content.decode()
     assert refresh(interaction).wrap_up_code is None

@@ -3,12 +3,13 @@ fake's stand-in for Meta's CDN, and shown in the bubble."""
 
 import time
 from pathlib import Path
+from urllib.parse import quote, urlsplit
 
 import pytest
 from django.test import Client
 
 from connect import fragments
-from facebook import background
+from facebook import attachments, background
 from facebook.fake_graph import png
 from facebook.models import WebhookDelivery
 from routing import events
@@ -194,3 +195,48 @@ def test_the_webhook_answers_before_the_download(client, page, cdn):
 
     assert background.wait_for_all(timeout=15)
     assert Message.objects.get().attachments[0]["copy"]["content_type"] == "image/png"
+
+
+# --- only public https addresses are fetched ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://cdn.example.com/photo.png",  # not https
+        "https://127.0.0.1/photo.png",  # loopback
+        "https://10.1.2.3/photo.png",  # private
+        "https://169.254.169.254/latest/meta-data/",  # link-local (cloud metadata)
+        "https://[::1]/photo.png",
+        "https://[::ffff:192.168.0.1]/photo.png",
+        "https://240.0.0.1/photo.png",  # reserved
+        "https://localhost/photo.png",  # resolves to loopback
+        "file:///etc/passwd",
+    ],
+)
+def test_only_https_to_public_addresses_is_fetched(url, settings):
+    settings.FACEBOOK_ATTACHMENT_ALLOWED_HOSTS = []
+    with pytest.raises(attachments.NotKept, match="not a public https address"):
+        attachments.download(url, message_id=1, index=0, kind="image")
+    assert kept_files(settings) == []
+
+
+def test_every_redirect_hop_is_checked(client, page, cdn, settings, fake_graph_api):
+    port = urlsplit(fake_graph_api.url).port
+    # The fake CDN is allowed on its own port only; its redirect to another
+    # loopback port (an internal service) is refused before it is requested.
+    settings.FACEBOOK_ATTACHMENT_ALLOWED_HOSTS = [f"localhost:{port}"]
+    internal = f"http://localhost:{port + 1 if port < 65535 else port - 1}/admin"
+    message = customer_sends(
+        client, attachment("image", cdn(f"photo.png?redirect={quote(internal, safe='')}"))
+    )
+    [entry] = message.attachments
+    assert "not a public https address" in entry["copy_failed"]
+    assert kept_files(settings) == []
+
+    # A redirect within what is allowed is followed.
+    within = cdn("photo.png")
+    message = customer_sends(
+        client, attachment("image", cdn(f"photo.png?redirect={quote(within, safe='')}"))
+    )
+    assert message.attachments[0]["copy"]["content_type"] == "image/png"

@@ -1,11 +1,20 @@
 """A Page whose token Meta refused: flagged, announced, shown in admin until a
 supervisor enters a new token."""
 
+import os
+import subprocess
+import sys
+from importlib import import_module
+from io import StringIO
+
 import pytest
+from cryptography.fernet import Fernet
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db import connection
 from django.test import Client
 
-from facebook import pages
+from facebook import pages, token_crypto
 from facebook.models import FacebookPage
 from tests.factories import make_page, make_workgroup
 
@@ -75,3 +84,91 @@ def test_moving_a_page_to_another_workgroup_tells_both(page, supervisor, announc
     fields = {"page_id": page.page_id, "name": page.name, "workgroup": other.pk}
     assert supervisor.post(form_url, {**fields, "access_token": ""}).status_code == 302
     assert announced == [(page.page_id, {page.workgroup_id, other.pk})]
+
+
+# --- tokens at rest ------------------------------------------------------------------
+
+
+def stored_column(page) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT access_token FROM facebook_facebookpage WHERE id = %s", [page.pk])
+        return cursor.fetchone()[0]
+
+
+def test_the_token_is_encrypted_in_the_database_and_plain_in_python(page):
+    column = stored_column(page)
+    assert "old-token-123456789" not in column
+    assert token_crypto.decrypt(column) == "old-token-123456789"
+    assert FacebookPage.objects.get(pk=page.pk).access_token == "old-token-123456789"
+
+
+def test_admin_stores_a_new_token_encrypted(page, supervisor):
+    form_url = f"/admin/facebook/facebookpage/{page.pk}/change/"
+    fields = {"page_id": page.page_id, "name": page.name, "workgroup": page.workgroup_id}
+    assert supervisor.post(form_url, {**fields, "access_token": "new-token-987"}).status_code == 302
+    assert "new-token-987" not in stored_column(page)
+    assert FacebookPage.objects.get(pk=page.pk).access_token == "new-token-987"
+
+
+def test_keys_rotate_old_tokens_stay_readable_until_re_encrypted(page, settings):
+    first, second = settings.PAGE_TOKEN_KEYS
+    # A token written with the old key (second) is read with both configured.
+    settings.PAGE_TOKEN_KEYS = [second]
+    pages.save_page(page, new_token="rotated-token")
+    old_ciphertext = stored_column(page)
+    settings.PAGE_TOKEN_KEYS = [first, second]
+    assert FacebookPage.objects.get(pk=page.pk).access_token == "rotated-token"
+
+    call_command("rotate_page_tokens", stdout=StringIO())
+    settings.PAGE_TOKEN_KEYS = [first]  # the old key dropped
+    assert stored_column(page) != old_ciphertext
+    assert FacebookPage.objects.get(pk=page.pk).access_token == "rotated-token"
+
+
+def test_a_token_no_key_decrypts_is_a_clear_error(page, settings):
+    settings.PAGE_TOKEN_KEYS = [Fernet.generate_key().decode()]
+    with pytest.raises(token_crypto.TokenUnreadable, match="PAGE_TOKEN_KEYS"):
+        FacebookPage.objects.get(pk=page.pk)
+
+
+def test_saving_a_page_outside_the_service_announces_nothing(page, announced):
+    # No signal: only facebook.pages.save_page (what admin calls) tells the agents.
+    page.name = "Renamed"
+    page.save()
+    assert announced == []
+    pages.save_page(page)
+    assert announced == [(page.page_id, {page.workgroup_id})]
+
+
+@pytest.mark.parametrize("debug, keys, refused", [("0", "", True), ("1", "", False)])
+def test_settings_refuse_to_start_without_a_key_when_debug_is_off(debug, keys, refused):
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "connect.settings",
+        "DEBUG": debug,
+        "PAGE_TOKEN_KEYS": keys,
+    }
+    started = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if refused:
+        assert started.returncode != 0
+        assert "PAGE_TOKEN_KEYS must be set when DEBUG is off" in started.stderr
+    else:
+        assert started.returncode == 0, started.stderr
+
+
+def test_the_migration_encrypts_tokens_stored_in_plain_text(page):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE facebook_facebookpage SET access_token = %s WHERE id = %s",
+            ["plain-old-token", page.pk],
+        )
+    migration = import_module("facebook.migrations.0004_page_tokens_encrypted")
+    with connection.schema_editor() as editor:
+        migration.encrypt_stored_tokens(None, editor)
+    assert "plain-old-token" not in stored_column(page)
+    assert FacebookPage.objects.get(pk=page.pk).access_token == "plain-old-token"

@@ -207,6 +207,28 @@ def test_an_auto_record_workgroup_records_every_interaction_from_its_start(agent
     assert "* disconnect by ann" in text
 
 
+def test_an_agent_cannot_stop_the_recording_of_an_auto_record_workgroup(agent):
+    recorded = make_workgroup(auto_record=True)
+    recorded.members.add(agent)
+    interaction = customer_writes(recorded, text="Hello").interaction
+    services.pickup(interaction_id=interaction.pk, agent=agent)
+    interaction = refresh(interaction)
+    # The toolbar offers no way to stop it…
+    assert services.allowed_actions(interaction, agent.pk)["record"] is False
+
+    # …and the verb refuses it, with words for the screen.
+    with pytest.raises(services.RoutingError, match="records every interaction"):
+        services.set_recording(interaction_id=interaction.pk, agent=agent, on=False)
+    assert refresh(interaction).recording is True
+    assert Recording.objects.get(interaction=interaction).stopped_at is None
+
+
+def test_record_can_be_released_in_a_workgroup_without_auto_record(desk, agent):
+    interaction = desk.connected(agent)
+    services.set_recording(interaction_id=interaction.pk, agent=agent, on=True)
+    assert services.allowed_actions(refresh(interaction), agent.pk)["record"] is True
+
+
 def test_an_early_meta_timestamp_stays_in_an_automatic_recording(agent):
     recorded = make_workgroup(auto_record=True)
     early = timezone.now() - timedelta(seconds=30)

@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from facebook import pages
 from facebook.models import FacebookPage
 from routing.models import (
     Agent,
@@ -107,15 +108,11 @@ class Command(BaseCommand):
         workgroup, _ = Workgroup.objects.update_or_create(
             name="Facebook DM", defaults={"capacity_per_agent": 4, "alert_timeout_seconds": 20}
         )
-        FacebookPage.objects.update_or_create(
-            page_id="100000000000001",
-            defaults={
-                "name": "Acme Support",
-                "access_token": "demo-page-token",
-                "workgroup": workgroup,
-                "token_invalid": False,
-            },
+        page = FacebookPage.objects.filter(page_id="100000000000001").first() or FacebookPage(
+            page_id="100000000000001"
         )
+        page.name, page.workgroup = "Acme Support", workgroup
+        pages.save_page(page, new_token="demo-page-token")
         for username, first, last in AGENTS:
             user, _ = User.objects.update_or_create(
                 username=username,
