@@ -14,7 +14,8 @@ from django.test import Client
 from django.utils import timezone
 
 from connect import fragments
-from facebook import actions, background, fake_graph, pages
+from facebook import actions, background, pages
+from facebook.fake import graph as fake_graph
 from facebook.models import FacebookPage, FakeGraphCall
 from routing import services
 from routing.models import Message, MessageDirection, MessageStatus

@@ -13,7 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.db import transaction
 
-from facebook import actions, background, fake_graph, sender
+from facebook import actions, background, sender
+from facebook.fake import graph as fake_graph
 from facebook.models import FakeGraphCall
 from routing import services
 from routing.models import Message

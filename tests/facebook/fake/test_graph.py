@@ -6,7 +6,7 @@ import time
 import pytest
 from asgiref.sync import iscoroutinefunction
 
-from facebook import fake_graph
+from facebook.fake import graph as fake_graph
 from facebook.models import FakeGraphCall, FakeGraphMode
 from tests.factories import PAGE_ID, make_page, make_workgroup
 

@@ -10,7 +10,8 @@ import pytest
 from asgiref.sync import iscoroutinefunction
 from django.test import Client
 
-from facebook import fake_graph, simulator
+from facebook.fake import graph as fake_graph
+from facebook.fake import simulator
 from facebook.models import FakeGraphMode, FakeProfile, WebhookDelivery
 from tests.factories import PAGE_ID, make_page, make_workgroup
 

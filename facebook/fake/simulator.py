@@ -26,8 +26,8 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from facebook import fake_graph
-from facebook.fake_graph import simulator_only
+from facebook.fake import graph as fake_graph
+from facebook.fake.graph import simulator_only
 from facebook.models import FacebookPage, FakeGraphCall
 
 SESSION_SENT = "simulator_sent"
