@@ -27,6 +27,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from facebook.fake import graph as fake_graph
+from facebook.fake import modes
 from facebook.fake.graph import simulator_only
 from facebook.models import FacebookPage, FakeGraphCall
 
@@ -287,8 +288,8 @@ async def _post_to_webhook(url: str, body: bytes) -> tuple[int | None, str]:
 
 def _mode_context(changed: bool = False) -> dict:
     return {
-        "mode": fake_graph.current_mode(),
-        "modes": fake_graph.MODES,
+        "mode": modes.current_mode(),
+        "modes": modes.labels(),
         "mode_changed": changed,
     }
 
@@ -305,15 +306,15 @@ def fake_graph_mode(request):
                 mode = str(json.loads(request.body).get("mode", ""))
             except (ValueError, AttributeError):
                 mode = ""
-        if mode not in fake_graph.MODES:
+        if mode not in modes.MODES:
             return JsonResponse(
-                {"error": f"Unknown mode {mode!r}", "modes": list(fake_graph.MODES)}, status=400
+                {"error": f"Unknown mode {mode!r}", "modes": list(modes.MODES)}, status=400
             )
-        fake_graph.set_mode(mode)
+        modes.set_mode(mode)
     if request.htmx:
         return render(
             request, "simulator/_mode.html", _mode_context(changed=request.method == "POST")
         )
     if request.method == "POST" and "text/html" in request.headers.get("Accept", ""):
         return redirect("simulator")  # the form without JavaScript
-    return JsonResponse({"mode": fake_graph.current_mode(), "modes": list(fake_graph.MODES)})
+    return JsonResponse({"mode": modes.current_mode(), "modes": list(modes.MODES)})

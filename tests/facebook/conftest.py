@@ -14,7 +14,7 @@ import pytest
 from django.db import transaction
 
 from facebook import actions, background, sender
-from facebook.fake import graph as fake_graph
+from facebook.fake import modes
 from facebook.models import FakeGraphCall
 from routing import services
 from routing.models import Message
@@ -30,7 +30,7 @@ class FakeGraph:
         self.url = url
 
     def mode(self, mode: str) -> None:
-        fake_graph.set_mode(mode)
+        modes.set_mode(mode)
 
     def calls(self, **filters) -> list[FakeGraphCall]:
         return list(FakeGraphCall.objects.filter(**filters).order_by("id"))

@@ -10,8 +10,7 @@ import pytest
 from asgiref.sync import iscoroutinefunction
 from django.test import Client
 
-from facebook.fake import graph as fake_graph
-from facebook.fake import simulator
+from facebook.fake import modes, simulator
 from facebook.models import FakeGraphMode, FakeProfile, WebhookDelivery
 from tests.factories import PAGE_ID, make_page, make_workgroup
 
@@ -161,7 +160,7 @@ def test_the_conversation_shows_both_sides(client, page, webhook_catcher):
             ),
             content_type="application/json",
         )
-    fake_graph.set_mode("window_closed")
+    modes.set_mode("window_closed")
     client.post(
         f"/fake-graph/v24.0/me/messages?access_token={TOKEN}",
         json.dumps(
@@ -214,7 +213,7 @@ def test_switching_the_fake_graph_mode_over_http():
 
     assert response.status_code == 200
     assert response.json()["mode"] == "timeout"
-    assert fake_graph.current_mode() == "timeout"
+    assert modes.current_mode() == "timeout"
     as_json = scripted.post(
         "/simulator/fake-graph-mode", {"mode": "rate_limit"}, content_type="application/json"
     )
@@ -229,14 +228,14 @@ def test_switching_from_the_page_returns_the_control(client):
     html = response.content.decode()
     assert '<option value="window_closed" selected>' in html
     assert "Switched: Reply window closed" in html
-    assert fake_graph.current_mode() == "window_closed"
+    assert modes.current_mode() == "window_closed"
 
 
 def test_an_unknown_mode_is_refused(client):
     response = client.post("/simulator/fake-graph-mode", {"mode": "explode"})
 
     assert response.status_code == 400
-    assert fake_graph.current_mode() == "ok"
+    assert modes.current_mode() == "ok"
 
 
 @pytest.mark.parametrize(
@@ -252,7 +251,7 @@ def test_nothing_is_served_with_the_simulator_off(client, settings, method, path
     settings.FACEBOOK_SIMULATOR = False
 
     assert getattr(client, method)(path, {"mode": "timeout"}).status_code == 404
-    assert fake_graph.current_mode() == "ok"
+    assert modes.current_mode() == "ok"
 
 
 @pytest.mark.django_db(transaction=True)
