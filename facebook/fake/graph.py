@@ -13,7 +13,6 @@ stall the whole server. ORM work goes through sync_to_async.
 
 import asyncio
 import hashlib
-import hmac
 import json
 import logging
 import struct
@@ -32,6 +31,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
 from facebook.background import BackgroundPool
+from facebook.fake import webhooks
 from facebook.fake.modes import MODES, Answer, Call, Mode, current_mode, meta_error
 from facebook.models import FacebookPage, FakeGraphCall, FakeProfile
 from routing.rules import MAX_TEXT_LENGTH  # Meta: text under 2000 characters
@@ -193,57 +193,31 @@ ECHO_TIMEOUT = 20.0
 echoes = BackgroundPool("fake-graph-echoes", max_workers=8)
 
 
-def echo_body(*, page_id: str, psid: str, message: dict, mid: str, timestamp_ms: int) -> bytes:
-    """The `message_echoes` webhook body for a message the Page sent through our app."""
-    echoed = {"mid": mid, "is_echo": True}
-    if settings.FACEBOOK_APP_ID.isdigit():
-        echoed["app_id"] = int(settings.FACEBOOK_APP_ID)
-    for key in ("text", "metadata"):
-        if isinstance(message.get(key), str):
-            echoed[key] = message[key]
-    envelope = {
-        "object": "page",
-        "entry": [
-            {
-                "id": page_id,
-                "time": timestamp_ms,
-                "messaging": [
-                    {
-                        "sender": {"id": page_id},
-                        "recipient": {"id": psid},
-                        "timestamp": timestamp_ms,
-                        "message": echoed,
-                    }
-                ],
-            }
-        ],
-    }
-    return json.dumps(envelope, ensure_ascii=True, separators=(",", ":")).encode()
-
-
 def echo_later(
     *, webhook_url: str, page_id: str, psid: str, message: dict, mid: str, delay: float
 ) -> None:
     """Post the signed echo to our own webhook from a thread: never from the event
     loop, where a call to this same server would wait on itself."""
-    body = echo_body(
+    at_ms = int(time.time() * 1000)
+    item = webhooks.page_echo(
         page_id=page_id,
         psid=psid,
-        message=message,
         mid=mid,
-        timestamp_ms=int(time.time() * 1000),
+        text=message["text"] if isinstance(message.get("text"), str) else None,
+        metadata=message["metadata"] if isinstance(message.get("metadata"), str) else None,
+        app_id=settings.FACEBOOK_APP_ID,
+        at_ms=at_ms,
     )
-    echoes.submit(_post_echo, webhook_url, body, delay)
+    echoes.submit(
+        _post_echo, webhook_url, webhooks.envelope(item, page_id=page_id, at_ms=at_ms), delay
+    )
 
 
-def _post_echo(webhook_url: str, body: bytes, delay: float) -> None:
+def _post_echo(webhook_url: str, body: dict, delay: float) -> None:
     time.sleep(delay)
-    digest = hmac.new(settings.FACEBOOK_APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
-    headers = {"Content-Type": "application/json", "X-Hub-Signature-256": f"sha256={digest}"}
     try:
-        # trust_env off: a proxy from the environment must not carry a call to ourselves.
-        response = httpx.post(
-            webhook_url, content=body, headers=headers, timeout=ECHO_TIMEOUT, trust_env=False
+        response = webhooks.post(
+            webhook_url, body, secret=settings.FACEBOOK_APP_SECRET, timeout=ECHO_TIMEOUT
         )
     except httpx.HTTPError as exc:
         logger.info("The fake Graph API could not post an echo: %s", type(exc).__name__)

@@ -1,7 +1,6 @@
 """POST/GET /facebook/webhook through the real view, routing and database."""
 
 import hashlib
-import hmac
 import json
 import logging
 import time
@@ -25,13 +24,13 @@ from routing.models import (
     MessageStatus,
 )
 from routing.services import acd
+from tests.facebook.bodies import sign
 from tests.factories import PAGE_ID, customer_writes, make_agent, make_page, make_workgroup
 
 URL = "/facebook/webhook"
 SAMPLES = Path(__file__).parent / "samples"
 SAMPLE_TIME_MS = 1764057600000  # the "now" the sample bodies were written at
 PSID = "7300000000000001"
-APP_SECRET = "test-app-secret"
 OUR_APP_ID = "100000000000777"
 
 
@@ -70,10 +69,6 @@ def _shift_times(node, shift: int) -> None:
 
 def first_item(body: dict) -> dict:
     return body["entry"][0]["messaging"][0]
-
-
-def sign(raw: bytes, secret: str = APP_SECRET) -> str:
-    return "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
 
 
 def post(client, raw: bytes, *, signature: str | None = None):
