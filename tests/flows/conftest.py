@@ -9,4 +9,5 @@ from tests.facebook.conftest import (  # noqa: F401 (fixtures)
     conversation,
     facebook_background,
     fake_graph_api,
+    sender_pool,
 )
