@@ -7,11 +7,11 @@ import re
 import time
 import uuid
 
-import httpx
 import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import ARTIFACTS, log_in
+from tests.browser.desks import fake_graph_mode
 
 pytestmark = pytest.mark.browser
 
@@ -98,11 +98,6 @@ def wait_for_sender_actions(servers, psid: str, expected: set[str]) -> None:
             break
         time.sleep(0.5)
     assert expected <= got, got
-
-
-def fake_graph_mode(servers, mode: str) -> None:
-    response = httpx.post(f"{servers.desktop_url}/simulator/fake-graph-mode", data={"mode": mode})
-    assert response.status_code == 200, response.text
 
 
 def open_offer(desktop, desk: Desk):
