@@ -2,9 +2,6 @@
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
-import json
 import re
 import time
 import uuid
@@ -16,30 +13,16 @@ from websockets.exceptions import ConnectionClosed
 
 from bench.httpload import Pool
 from bench.servers import APP_SECRET
+from facebook.fake import webhooks
 
 # --- Meta's side ---------------------------------------------------------------------
 
 
 def customer_message(*, page_id: str, psid: str, mid: str, text: str) -> dict:
     """One customer message, in the documented webhook shape (shared/meta/samples/text.json)."""
-    now_ms = int(time.time() * 1000)
-    return {
-        "object": "page",
-        "entry": [
-            {
-                "id": page_id,
-                "time": now_ms,
-                "messaging": [
-                    {
-                        "sender": {"id": psid},
-                        "recipient": {"id": page_id},
-                        "timestamp": now_ms,
-                        "message": {"mid": mid, "text": text},
-                    }
-                ],
-            }
-        ],
-    }
+    now_ms = webhooks.now_ms()
+    item = webhooks.customer_message(page_id=page_id, psid=psid, mid=mid, text=text, at_ms=now_ms)
+    return webhooks.envelope(item, page_id=page_id, at_ms=now_ms)
 
 
 @dataclass(frozen=True)
@@ -50,17 +33,9 @@ class SignedBody:
 
 
 def sign(body: dict, mid: str) -> SignedBody:
-    # Meta's bytes: compact JSON, non-ASCII escaped; signed exactly as sent.
-    raw = json.dumps(body, separators=(",", ":")).encode()
-    signature = hmac.new(APP_SECRET.encode(), raw, hashlib.sha256).hexdigest()
-    return SignedBody(
-        raw=raw,
-        headers={
-            "Content-Type": "application/json",
-            "X-Hub-Signature-256": f"sha256={signature}",
-        },
-        mid=mid,
-    )
+    # Meta's bytes, signed exactly as sent.
+    signed = webhooks.sign(body, secret=APP_SECRET)
+    return SignedBody(raw=signed.raw, headers=signed.headers, mid=mid)
 
 
 def new_mid() -> str:

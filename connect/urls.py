@@ -13,6 +13,6 @@ urlpatterns = [
     path("metrics", metrics.metrics, name="metrics"),
     path("", include("connect.desktop_urls")),
     # Always routed; the views answer 404 unless settings.FACEBOOK_SIMULATOR is on.
-    path("fake-graph/", include("facebook.fake_graph_urls")),
-    path("simulator/", include("facebook.simulator_urls")),
+    path("fake-graph/", include("facebook.fake.graph_urls")),
+    path("simulator/", include("facebook.fake.simulator_urls")),
 ]

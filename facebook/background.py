@@ -38,6 +38,8 @@ class BackgroundPool:
         self._waiting_threads = 0
         self._idle = threading.Condition()
         self._outstanding = 0
+        self._resumed = threading.Event()
+        self._resumed.set()
         _pools.append(self)
 
     def submit(self, job: Callable, *args, **kwargs) -> Future:
@@ -60,6 +62,21 @@ class BackgroundPool:
         with self._idle:
             return self._outstanding > 0
 
+    def pause(self) -> None:
+        """Hold every job not yet started until `resume`; queued jobs stay queued.
+
+        A seam for tests: work in flight stays in flight while a test does
+        what happens meanwhile (an echo arriving before a send starts).
+        """
+        self._resumed.clear()
+
+    def resume(self) -> None:
+        self._resumed.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._resumed.is_set()
+
     def wait_for_idle(self, timeout: float = 30.0) -> bool:
         """Block until nothing is queued or running; False if `timeout` passed first."""
         with self._idle:
@@ -72,6 +89,7 @@ class BackgroundPool:
             future, job, args, kwargs = self._jobs.get()
             with self._lock:
                 self._waiting_threads -= 1
+            self._resumed.wait()
             try:
                 if future.set_running_or_notify_cancel():
                     self._run(job, args, kwargs)

@@ -31,7 +31,8 @@ RETRY_DELAYS = (0.05, 0.1)
 MIN_ATTEMPT_SECONDS = 0.25
 INTERNAL_ERROR = "Internal error while sending"
 
-_pool = BackgroundPool("facebook-sender", max_workers=MAX_WORKERS)
+# Tests may pause it (`pool.pause()`) to keep a send queued while something else happens.
+pool = BackgroundPool("facebook-sender", max_workers=MAX_WORKERS)
 
 
 def on_outbound_ready(sender, message_id: int, **kwargs) -> None:
@@ -43,12 +44,12 @@ outbound_ready.connect(on_outbound_ready, dispatch_uid="facebook.sender")
 
 def submit(message_id: int) -> Future:
     """Queue the send of a stored reply; returns at once."""
-    return _pool.submit(send_stored_reply, message_id)
+    return pool.submit(send_stored_reply, message_id)
 
 
 def wait_for_idle(timeout: float = 30.0) -> bool:
     """Block until no send is queued or running; False if `timeout` passed first."""
-    return _pool.wait_for_idle(timeout)
+    return pool.wait_for_idle(timeout)
 
 
 def send_stored_reply(message_id: int) -> None:

@@ -6,9 +6,6 @@ the webhook is posted to the one the agent is not connected to, so live events
 must cross processes through Redis.
 """
 
-import hashlib
-import hmac
-import json
 import os
 import socket
 import subprocess
@@ -21,6 +18,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
+
+from facebook.fake import webhooks
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -89,39 +88,15 @@ class Servers:
         return self.urls[-1] + "/facebook/webhook"
 
     def post_webhook(self, body: dict) -> httpx.Response:
-        raw = json.dumps(body).encode()
-        signature = hmac.new(APP_SECRET.encode(), raw, hashlib.sha256).hexdigest()
-        return httpx.post(
-            self.webhook_url,
-            content=raw,
-            headers={
-                "Content-Type": "application/json",
-                "X-Hub-Signature-256": f"sha256={signature}",
-            },
-            timeout=10,
-        )
+        return webhooks.post(self.webhook_url, body, secret=APP_SECRET, timeout=10)
 
     def customer_writes(self, text: str, *, psid: str = "7300000000000001") -> str:
-        now_ms = int(time.time() * 1000)
         mid = f"m_browser_{uuid.uuid4().hex}"
         response = self.post_webhook(
-            {
-                "object": "page",
-                "entry": [
-                    {
-                        "id": PAGE_ID,
-                        "time": now_ms,
-                        "messaging": [
-                            {
-                                "sender": {"id": psid},
-                                "recipient": {"id": PAGE_ID},
-                                "timestamp": now_ms,
-                                "message": {"mid": mid, "text": text},
-                            }
-                        ],
-                    }
-                ],
-            }
+            webhooks.envelope(
+                webhooks.customer_message(page_id=PAGE_ID, psid=psid, mid=mid, text=text),
+                page_id=PAGE_ID,
+            )
         )
         assert response.status_code == 200, response.text
         return mid

@@ -7,13 +7,13 @@ one test never show up in another, whatever the order they run in.
 """
 
 import json
-import time
 import uuid
 from dataclasses import dataclass, field
 
 import httpx
 from playwright.sync_api import Page, expect
 
+from facebook.fake import webhooks
 from tests.browser.conftest import Servers, log_in
 
 SETUP = """
@@ -56,22 +56,17 @@ class Desk:
 
     def customer_writes(self, name: str, *texts: str) -> list[str]:
         """The customer `name` writes each of `texts`, in one signed webhook."""
-        now_ms = int(time.time() * 1000)
+        now_ms = webhooks.now_ms()
         mids = [f"m_desk_{uuid.uuid4().hex}" for _ in texts]
-        events = [
-            {
-                "sender": {"id": self.customers[name]},
-                "recipient": {"id": self.page_id},
-                "timestamp": now_ms + n,
-                "message": {"mid": mid, "text": text},
-            }
+        psid = self.customers[name]
+        items = [
+            webhooks.customer_message(
+                page_id=self.page_id, psid=psid, mid=mid, text=text, at_ms=now_ms + n
+            )
             for n, (mid, text) in enumerate(zip(mids, texts, strict=True))
         ]
         response = self.servers.post_webhook(
-            {
-                "object": "page",
-                "entry": [{"id": self.page_id, "time": now_ms, "messaging": events}],
-            }
+            webhooks.envelope(*items, page_id=self.page_id, at_ms=now_ms)
         )
         assert response.status_code == 200, response.text
         return mids

@@ -7,11 +7,12 @@ import re
 import time
 import uuid
 
-import httpx
 import pytest
 from playwright.sync_api import expect
 
+from facebook.fake import webhooks
 from tests.browser.conftest import ARTIFACTS, log_in
+from tests.browser.desks import fake_graph_mode
 
 pytestmark = pytest.mark.browser
 
@@ -61,22 +62,13 @@ class Desk:
         servers.manage("shell", "-c", SETUP.format(spec=spec))
 
     def post(self, *items: dict) -> None:
-        body = {
-            "object": "page",
-            "entry": [
-                {"id": self.page_id, "time": int(time.time() * 1000), "messaging": list(items)}
-            ],
-        }
-        response = self.servers.post_webhook(body)
+        response = self.servers.post_webhook(webhooks.envelope(*items, page_id=self.page_id))
         assert response.status_code == 200, response.text
 
     def customer_item(self, kind: str, value: dict, at_ms: int | None = None) -> dict:
-        return {
-            "sender": {"id": self.psid},
-            "recipient": {"id": self.page_id},
-            "timestamp": at_ms or int(time.time() * 1000),
-            kind: value,
-        }
+        return webhooks.from_customer(
+            kind, value, page_id=self.page_id, psid=self.psid, at_ms=at_ms
+        )
 
     def message(self, at_ms: int, **message) -> dict:
         return self.customer_item("message", {"mid": f"m_br_{uuid.uuid4().hex}", **message}, at_ms)
@@ -98,11 +90,6 @@ def wait_for_sender_actions(servers, psid: str, expected: set[str]) -> None:
             break
         time.sleep(0.5)
     assert expected <= got, got
-
-
-def fake_graph_mode(servers, mode: str) -> None:
-    response = httpx.post(f"{servers.desktop_url}/simulator/fake-graph-mode", data={"mode": mode})
-    assert response.status_code == 200, response.text
 
 
 def open_offer(desktop, desk: Desk):

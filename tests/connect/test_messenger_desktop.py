@@ -14,7 +14,8 @@ from django.test import Client
 from django.utils import timezone
 
 from connect import fragments
-from facebook import actions, background, fake_graph, pages
+from facebook import actions, background, pages
+from facebook.fake import modes
 from facebook.models import FacebookPage, FakeGraphCall
 from routing import services
 from routing.models import Message, MessageDirection, MessageStatus
@@ -100,7 +101,7 @@ def test_only_the_connected_agent_inside_the_window_sends_indicators(fake, page,
 
 def test_a_failing_sender_action_is_only_a_log_line(fake, connected):
     agent, interaction, browser = connected
-    fake_graph.set_mode("token_invalid")
+    modes.set_mode("token_invalid")
     lines = []
     handler = logging.Handler()
     handler.emit = lambda record: lines.append(record.getMessage())

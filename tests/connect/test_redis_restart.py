@@ -7,19 +7,18 @@ and deaf; a new socket then hears the next offer.
 """
 
 import asyncio
-import json
 import shutil
 import subprocess
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 from django.test import Client
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.facebook.bodies import envelope, from_customer, new_mid, sign, text
+from facebook.fake import webhooks
+from tests.facebook.bodies import APP_SECRET, envelope, from_customer, new_mid, text
 from tests.factories import make_agent, make_page, make_workgroup
 from tests.processes import free_port, start_daphne
 
@@ -115,15 +114,10 @@ def test_redis_losing_its_data_closes_open_desktops_and_new_ones_hear_again(how,
         # The browser reconnects: the new socket hears the next offer.
         after = await desktop(port, cookie)
         await asyncio.sleep(1)
-        body = json.dumps(
-            envelope(from_customer("message", text("Back again?", mid=new_mid())))
-        ).encode()
-        async with httpx.AsyncClient() as http:
-            answer = await http.post(
-                f"http://127.0.0.1:{port}/facebook/webhook",
-                content=body,
-                headers={"X-Hub-Signature-256": sign(body), "Content-Type": "application/json"},
-            )
+        body = envelope(from_customer("message", text("Back again?", mid=new_mid())))
+        answer = await webhooks.post_async(
+            f"http://127.0.0.1:{port}/facebook/webhook", body, secret=APP_SECRET
+        )
         assert answer.status_code == 200
         await frame_with(after, 'data-state="alerting"')
         await after.close()

@@ -8,7 +8,6 @@ and what it had not routed yet is routed by the next process.
 """
 
 import asyncio
-import json
 import signal
 import socket
 import threading
@@ -19,9 +18,10 @@ import httpx
 import pytest
 
 from facebook import ingest
+from facebook.fake import webhooks
 from facebook.models import WebhookDelivery, WebhookVerdict
 from routing.models import Message
-from tests.facebook.bodies import envelope, from_customer, new_mid, sign, text
+from tests.facebook.bodies import APP_SECRET, envelope, from_customer, new_mid, text
 from tests.factories import make_page, make_workgroup
 from tests.processes import free_port, start_daphne
 
@@ -62,12 +62,9 @@ async def burst(url: str, count: int) -> list[str]:
     async def one(client: httpx.AsyncClient, n: int) -> None:
         mid = new_mid("m_stop")
         item = from_customer("message", text("Hello", mid=mid), psid=f"76{n:014d}")
-        raw = json.dumps(envelope(item)).encode()
         try:
-            response = await client.post(
-                url + "/facebook/webhook",
-                content=raw,
-                headers={"X-Hub-Signature-256": sign(raw), "Content-Type": "application/json"},
+            response = await webhooks.post_async(
+                url + "/facebook/webhook", envelope(item), secret=APP_SECRET, client=client
             )
         except httpx.HTTPError:
             return

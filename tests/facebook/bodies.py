@@ -1,11 +1,12 @@
-"""Real-shaped Messenger webhook bodies, built per test, and posting them signed."""
+"""Real-shaped Messenger webhook bodies, built per test, and posting them signed.
 
-import hashlib
-import hmac
+The tests' defaults (their Page, customer and app secret) over
+`facebook.fake.webhooks`, which builds and signs for everyone playing Meta.
+"""
+
 import itertools
-import json
-import time
 
+from facebook.fake import webhooks
 from facebook.models import WebhookDelivery
 from tests.factories import PAGE_ID
 
@@ -16,9 +17,7 @@ PSID = "7300000000000001"
 
 _mids = itertools.count(1)
 
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
+now_ms = webhooks.now_ms
 
 
 def new_mid(prefix: str = "m_T") -> str:
@@ -26,30 +25,20 @@ def new_mid(prefix: str = "m_T") -> str:
 
 
 def envelope(*items: dict, page_id: str = PAGE_ID, key: str = "messaging") -> dict:
-    return {"object": "page", "entry": [{"id": page_id, "time": now_ms(), key: list(items)}]}
+    return webhooks.envelope(*items, page_id=page_id, key=key)
 
 
 def from_customer(
     kind: str, value: dict, *, psid: str = PSID, at_ms: int | None = None, page_id: str = PAGE_ID
 ) -> dict:
-    return {
-        "sender": {"id": psid},
-        "recipient": {"id": page_id},
-        "timestamp": at_ms or now_ms(),
-        kind: value,
-    }
+    return webhooks.from_customer(kind, value, page_id=page_id, psid=psid, at_ms=at_ms)
 
 
 def to_customer(
     message: dict, *, psid: str = PSID, at_ms: int | None = None, page_id: str = PAGE_ID
 ) -> dict:
     """An echo: the Page (sender) wrote to the customer (recipient)."""
-    return {
-        "sender": {"id": page_id},
-        "recipient": {"id": psid},
-        "timestamp": at_ms or now_ms(),
-        "message": {"is_echo": True, **message},
-    }
+    return webhooks.to_customer(message, page_id=page_id, psid=psid, at_ms=at_ms)
 
 
 def text(words: str = "Hello", *, mid: str | None = None, **fields) -> dict:
@@ -57,19 +46,21 @@ def text(words: str = "Hello", *, mid: str | None = None, **fields) -> dict:
 
 
 def sign(raw: bytes, secret: str = APP_SECRET) -> str:
-    return "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+    return webhooks.signature(raw, secret=secret)
 
 
 def raw(body: dict) -> bytes:
-    # Serialised as Meta does: non-ASCII escaped.
-    return json.dumps(body, ensure_ascii=True).encode()
+    return webhooks.to_bytes(body)
 
 
-def post(client, body: dict | bytes):
+def post(client, body: dict | bytes, *, secret: str = APP_SECRET):
     """POST a body to the webhook, signed, through Django's HTTP handling."""
-    data = body if isinstance(body, bytes) else raw(body)
+    signed = webhooks.sign(body, secret=secret)
     return client.post(
-        URL, data=data, content_type="application/json", HTTP_X_HUB_SIGNATURE_256=sign(data)
+        URL,
+        data=signed.raw,
+        content_type="application/json",
+        HTTP_X_HUB_SIGNATURE_256=signed.signature,
     )
 
 

@@ -13,7 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.db import transaction
 
-from facebook import actions, background, fake_graph, sender
+from facebook import actions, background, inbound, sender
+from facebook.fake import modes
 from facebook.models import FakeGraphCall
 from routing import services
 from routing.models import Message
@@ -29,7 +30,7 @@ class FakeGraph:
         self.url = url
 
     def mode(self, mode: str) -> None:
-        fake_graph.set_mode(mode)
+        modes.set_mode(mode)
 
     def calls(self, **filters) -> list[FakeGraphCall]:
         return list(FakeGraphCall.objects.filter(**filters).order_by("id"))
@@ -43,6 +44,7 @@ def fake_graph_api(live_server, settings):
     """Points the Graph API client at the fake, served over HTTP by the live server."""
     settings.FACEBOOK_GRAPH_URL = f"{live_server.url}/fake-graph"
     yield FakeGraph(settings.FACEBOOK_GRAPH_URL)
+    sender.pool.resume()  # in case a test paused it (`sender_pool`)
     # Before the database is emptied: a send still running would write into the next test.
     assert sender.wait_for_idle(timeout=15), "a send was still running after the test"
     assert background.wait_for_all(timeout=15), "background work was still running"
@@ -56,6 +58,39 @@ def facebook_background(settings, tmp_path):
     actions.forget_throttle()
     yield
     assert background.wait_for_all(timeout=15), "background work was still running"
+
+
+@pytest.fixture
+def sender_pool():
+    """The sender's thread pool: a test may `pause()` it so that a stored reply stays
+    queued while something else happens; it is resumed after the test."""
+    yield sender.pool
+    sender.pool.resume()
+
+
+class InboundHandlers:
+    """facebook.inbound's dispatch table (event type → handler), changed for one test."""
+
+    def __init__(self) -> None:
+        self.saved = dict(inbound.HANDLERS)
+
+    def replace(self, event_type: type, handler) -> None:
+        inbound.HANDLERS[event_type] = handler
+
+    def original(self, event_type: type):
+        return self.saved[event_type]
+
+    def restore(self) -> None:
+        inbound.HANDLERS.clear()
+        inbound.HANDLERS.update(self.saved)
+
+
+@pytest.fixture
+def inbound_handlers():
+    """The inbound dispatch table, for a test to break or wrap; put back after the test."""
+    handlers = InboundHandlers()
+    yield handlers
+    handlers.restore()
 
 
 @dataclass

@@ -10,7 +10,7 @@ from django.test import Client
 
 from connect import fragments
 from facebook import attachments, background
-from facebook.fake_graph import png
+from facebook.fake.graph import png
 from facebook.models import WebhookDelivery
 from routing import events
 from routing.events import routing_event

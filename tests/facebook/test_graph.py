@@ -6,7 +6,7 @@ import socket
 import pytest
 
 from facebook import graph
-from facebook.fake_graph import remember_profile
+from facebook.fake.graph import remember_profile
 from facebook.graph import ErrorKind, GraphError, GraphTimeout
 from facebook.models import FacebookPage
 from tests.facebook.conftest import PAGE_TOKEN

@@ -7,7 +7,8 @@ import pytest
 from django.utils import timezone
 
 from connect import fragments
-from facebook import background, fake_graph
+from facebook import background
+from facebook.fake import graph as fake_graph
 from facebook.models import FacebookPage
 from routing import events
 from routing.events import routing_event

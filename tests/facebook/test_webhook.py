@@ -1,7 +1,6 @@
 """POST/GET /facebook/webhook through the real view, routing and database."""
 
 import hashlib
-import hmac
 import json
 import logging
 import time
@@ -12,10 +11,11 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from facebook import inbound, ingest
+from facebook import ingest
 from facebook.models import WebhookDelivery, WebhookVerdict
 from facebook.parsing import CustomerMessage
 from routing import services
+from routing.events import routing_event
 from routing.models import (
     Customer,
     Interaction,
@@ -24,14 +24,13 @@ from routing.models import (
     MessageDirection,
     MessageStatus,
 )
-from routing.services import acd
+from tests.facebook.bodies import sign
 from tests.factories import PAGE_ID, customer_writes, make_agent, make_page, make_workgroup
 
 URL = "/facebook/webhook"
 SAMPLES = Path(__file__).parent / "samples"
 SAMPLE_TIME_MS = 1764057600000  # the "now" the sample bodies were written at
 PSID = "7300000000000001"
-APP_SECRET = "test-app-secret"
 OUR_APP_ID = "100000000000777"
 
 
@@ -70,10 +69,6 @@ def _shift_times(node, shift: int) -> None:
 
 def first_item(body: dict) -> dict:
     return body["entry"][0]["messaging"][0]
-
-
-def sign(raw: bytes, secret: str = APP_SECRET) -> str:
-    return "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
 
 
 def post(client, raw: bytes, *, signature: str | None = None):
@@ -331,20 +326,26 @@ def test_a_new_interaction_is_offered_to_an_online_available_agent(client):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_failing_offer_after_commit_does_not_undo_the_stored_body(client, monkeypatch, caplog):
+def test_a_listener_failing_after_commit_undoes_nothing_and_the_offer_still_happens(client, caplog):
     workgroup = make_workgroup("Facebook DM")
     make_page(workgroup)
+    agent = make_agent(workgroups=[workgroup])
 
-    def broken_offer(**kwargs):
-        raise RuntimeError("the ACD broke")
+    def broken_listener(sender, event, **kwargs):
+        raise RuntimeError("a listener broke")
 
-    # Where the after-commit offer looks the ACD up.
-    monkeypatch.setattr(acd, "offer_waiting", broken_offer)
-    with caplog.at_level(logging.ERROR):
-        assert post(client, fresh("text.json")).status_code == 200
-    assert "the ACD broke" in caplog.text  # it did run, and failed
+    # Routing's after-commit announcement: a receiver of its signal that fails.
+    routing_event.connect(broken_listener, dispatch_uid="tests.broken_listener", weak=False)
+    try:
+        with caplog.at_level(logging.ERROR):
+            assert post(client, fresh("text.json")).status_code == 200
+    finally:
+        routing_event.disconnect(dispatch_uid="tests.broken_listener")
+    assert "a listener broke" in caplog.text  # it did run, and failed
     assert WebhookDelivery.objects.get().verdict == WebhookVerdict.PROCESSED
     assert Message.objects.filter(mid="m_AAAA0001").exists()
+    interaction = Interaction.objects.get()
+    assert (interaction.state, interaction.agent) == (InteractionState.ALERTING, agent)
 
 
 @pytest.mark.django_db
@@ -586,9 +587,9 @@ def test_standby_events_are_recorded_without_messages(client, page):
 # --- a bug while processing -------------------------------------------------------------------
 
 
-def _fail_on_the_third_customer_message(monkeypatch) -> list[str]:
+def _fail_on_the_third_customer_message(handlers) -> list[str]:
     """Break routing through its handler table (a seam), as a bug would."""
-    real = inbound.HANDLERS[CustomerMessage]
+    real = handlers.original(CustomerMessage)
     calls: list[str] = []
 
     def fails_on_the_third(page, event):
@@ -597,7 +598,7 @@ def _fail_on_the_third_customer_message(monkeypatch) -> list[str]:
             raise RuntimeError("a bug")
         return real(page, event)
 
-    monkeypatch.setitem(inbound.HANDLERS, CustomerMessage, fails_on_the_third)
+    handlers.replace(CustomerMessage, fails_on_the_third)
     return calls
 
 
@@ -606,8 +607,10 @@ def _due_now() -> None:
 
 
 @pytest.mark.django_db
-def test_an_unexpected_error_rolls_back_the_body_and_retries_it_later(client, page, monkeypatch):
-    _fail_on_the_third_customer_message(monkeypatch)
+def test_an_unexpected_error_rolls_back_the_body_and_retries_it_later(
+    client, page, inbound_handlers
+):
+    _fail_on_the_third_customer_message(inbound_handlers)
     raw = fresh("batched.json")
     # Stored before the answer, so Meta gets its 200 whatever routing does.
     assert post(client, raw).status_code == 200
@@ -625,7 +628,7 @@ def test_an_unexpected_error_rolls_back_the_body_and_retries_it_later(client, pa
     assert ingest.route_due() == 0
 
     # Once the bug is gone, the retry stores everything once.
-    monkeypatch.undo()
+    inbound_handlers.restore()
     _due_now()
     assert ingest.route_due() == 1
     assert Message.objects.count() == 3
@@ -635,9 +638,9 @@ def test_an_unexpected_error_rolls_back_the_body_and_retries_it_later(client, pa
 
 @pytest.mark.django_db
 def test_a_body_that_always_fails_is_given_up_and_blocks_nothing_behind_it(
-    client, page, monkeypatch
+    client, page, inbound_handlers
 ):
-    calls = _fail_on_the_third_customer_message(monkeypatch)
+    calls = _fail_on_the_third_customer_message(inbound_handlers)
     poison = fresh("batched.json")
     assert post(client, poison).status_code == 200
     for _ in range(ingest.MAX_ATTEMPTS - 1):
@@ -652,7 +655,7 @@ def test_a_body_that_always_fails_is_given_up_and_blocks_nothing_behind_it(
     assert ingest.route_due() == 0  # never retried on its own again
 
     # The bodies behind it are routed as usual.
-    monkeypatch.undo()
+    inbound_handlers.restore()
     later = fresh("text.json", edit=lambda body: first_item(body)["message"].update(mid="m_later"))
     assert post(client, later).status_code == 200
     assert Message.objects.filter(mid="m_later").exists()

@@ -5,7 +5,8 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import RequestFactory
 
-from facebook import fake_graph, simulator
+from facebook.fake import graph as fake_graph
+from facebook.fake import simulator
 from tests.environments import production_settings
 from tests.factories import PAGE_ID, make_page, make_workgroup
 

@@ -9,9 +9,7 @@ Graph API's behaviour.
 """
 
 import hashlib
-import hmac
 import json
-import time
 import uuid
 from datetime import datetime
 
@@ -26,8 +24,9 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from facebook import fake_graph
-from facebook.fake_graph import simulator_only
+from facebook.fake import graph as fake_graph
+from facebook.fake import modes, webhooks
+from facebook.fake.graph import simulator_only
 from facebook.models import FacebookPage, FakeGraphCall
 
 SESSION_SENT = "simulator_sent"
@@ -37,7 +36,6 @@ SESSION_STATUS = "simulator_status"
 KEPT_MESSAGES = 100
 MAX_NAME_LENGTH = 100
 MAX_TEXT_LENGTH = 5000
-WEBHOOK_TIMEOUT = 20.0  # Meta's own patience with a webhook
 TYPING_LASTS_SECONDS = 20  # Messenger turns typing off by itself after about this
 
 
@@ -49,31 +47,6 @@ def psid_for_name(name: str) -> str:
     """A stable, PSID-shaped id for a name: the same name is the same person."""
     digest = hashlib.sha256(clean_name(name).casefold().encode()).hexdigest()
     return f"73{int(digest, 16) % 10**14:014d}"
-
-
-def build_webhook_body(
-    *, page_id: str, psid: str, text: str, mid: str | None = None, now_ms: int | None = None
-) -> bytes:
-    """A Messenger text-message webhook body, serialised as Meta does (non-ASCII escaped)."""
-    now_ms = now_ms or int(time.time() * 1000)
-    envelope = {
-        "object": "page",
-        "entry": [
-            {
-                "id": page_id,
-                "time": now_ms,
-                "messaging": [
-                    {
-                        "sender": {"id": psid},
-                        "recipient": {"id": page_id},
-                        "timestamp": now_ms,
-                        "message": {"mid": mid or f"m_sim_{uuid.uuid4().hex}", "text": text},
-                    }
-                ],
-            }
-        ],
-    }
-    return json.dumps(envelope, ensure_ascii=True, separators=(",", ":")).encode()
 
 
 def own_webhook_url(request) -> str:
@@ -92,12 +65,6 @@ def own_webhook_url(request) -> str:
     if ":" in host:
         host = f"[{host}]"
     return f"http://{host}:{port}{reverse('facebook-webhook')}"
-
-
-def signature_for(body: bytes) -> str:
-    """The X-Hub-Signature-256 header value Meta would send with `body`."""
-    digest = hmac.new(settings.FACEBOOK_APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
 
 
 # --- the conversation -----------------------------------------------------------
@@ -242,7 +209,12 @@ async def send(request):
     # Stored before posting: the webhook may ask the fake Graph API for the profile at once.
     await sync_to_async(fake_graph.remember_profile)(psid=psid, name=name)
     mid = f"m_sim_{uuid.uuid4().hex}"
-    body = build_webhook_body(page_id=page_id, psid=psid, text=text, mid=mid)
+    at_ms = webhooks.now_ms()
+    body = webhooks.envelope(
+        webhooks.customer_message(page_id=page_id, psid=psid, mid=mid, text=text, at_ms=at_ms),
+        page_id=page_id,
+        at_ms=at_ms,
+    )
     webhook_status, failure = await _post_to_webhook(url, body)
 
     sent = list(await request.session.aget(SESSION_SENT, []))
@@ -274,12 +246,9 @@ async def send(request):
     )
 
 
-async def _post_to_webhook(url: str, body: bytes) -> tuple[int | None, str]:
-    headers = {"Content-Type": "application/json", "X-Hub-Signature-256": signature_for(body)}
+async def _post_to_webhook(url: str, body: dict) -> tuple[int | None, str]:
     try:
-        # trust_env off: a proxy from the environment must not carry a call to ourselves.
-        async with httpx.AsyncClient(timeout=WEBHOOK_TIMEOUT, trust_env=False) as client:
-            response = await client.post(url, content=body, headers=headers)
+        response = await webhooks.post_async(url, body, secret=settings.FACEBOOK_APP_SECRET)
     except httpx.HTTPError as exc:
         return None, type(exc).__name__
     return response.status_code, ""
@@ -287,8 +256,8 @@ async def _post_to_webhook(url: str, body: bytes) -> tuple[int | None, str]:
 
 def _mode_context(changed: bool = False) -> dict:
     return {
-        "mode": fake_graph.current_mode(),
-        "modes": fake_graph.MODES,
+        "mode": modes.current_mode(),
+        "modes": modes.labels(),
         "mode_changed": changed,
     }
 
@@ -305,15 +274,15 @@ def fake_graph_mode(request):
                 mode = str(json.loads(request.body).get("mode", ""))
             except (ValueError, AttributeError):
                 mode = ""
-        if mode not in fake_graph.MODES:
+        if mode not in modes.MODES:
             return JsonResponse(
-                {"error": f"Unknown mode {mode!r}", "modes": list(fake_graph.MODES)}, status=400
+                {"error": f"Unknown mode {mode!r}", "modes": list(modes.MODES)}, status=400
             )
-        fake_graph.set_mode(mode)
+        modes.set_mode(mode)
     if request.htmx:
         return render(
             request, "simulator/_mode.html", _mode_context(changed=request.method == "POST")
         )
     if request.method == "POST" and "text/html" in request.headers.get("Accept", ""):
         return redirect("simulator")  # the form without JavaScript
-    return JsonResponse({"mode": fake_graph.current_mode(), "modes": list(fake_graph.MODES)})
+    return JsonResponse({"mode": modes.current_mode(), "modes": list(modes.MODES)})

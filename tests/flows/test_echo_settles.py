@@ -108,7 +108,7 @@ def test_a_timed_out_send_turns_sent_by_its_echo(fake_graph_api, conversation, s
 
 
 def test_an_echo_arriving_while_a_retry_waits_stops_the_second_send(
-    fake_graph_api, conversation, settings, monkeypatch
+    fake_graph_api, conversation, settings, sender_pool
 ):
     settings.FACEBOOK_SEND_TIMEOUT = 1
     fake_graph_api.mode("timeout")
@@ -118,15 +118,13 @@ def test_an_echo_arriving_while_a_retry_waits_stops_the_second_send(
     fake_graph_api.mode("ok")
 
     # The agent presses Retry; the send is queued behind others when the echo comes.
-    queued = []
-    monkeypatch.setattr(sender, "submit", queued.append)
+    sender_pool.pause()
     services.resend(message_id=message.pk, agent=talk.agent)
-    assert (status_of(message), queued) == (MessageStatus.SENDING, [message.pk])
+    assert (status_of(message), sender_pool.busy) == (MessageStatus.SENDING, True)
     wait_until(lambda: status_of(message) == MessageStatus.SENT)
-    monkeypatch.undo()
+    assert sender_pool.busy  # the send is still queued
 
-    for message_id in queued:
-        sender.submit(message_id)
+    sender_pool.resume()
     assert sender.wait_for_idle(timeout=5)
 
     assert len(fake_graph_api.message_calls()) == 1

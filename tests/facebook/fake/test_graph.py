@@ -6,7 +6,8 @@ import time
 import pytest
 from asgiref.sync import iscoroutinefunction
 
-from facebook import fake_graph
+from facebook.fake import graph as fake_graph
+from facebook.fake import modes
 from facebook.models import FakeGraphCall, FakeGraphMode
 from tests.factories import PAGE_ID, make_page, make_workgroup
 
@@ -131,7 +132,7 @@ def test_a_sender_action_gets_no_message_id(client, page):
 
 def test_without_a_mode_row_it_answers_normally(client, page):
     assert not FakeGraphMode.objects.exists()
-    assert fake_graph.current_mode() == "ok"
+    assert modes.current_mode() == "ok"
     assert post(client, text_body()).status_code == 200
 
 
@@ -157,7 +158,7 @@ def test_error_modes(client, page, mode, status, error):
 
 
 def test_http_500_mode_answers_an_html_page(client, page):
-    fake_graph.set_mode("http_500")
+    modes.set_mode("http_500")
 
     response = post(client, text_body())
 
@@ -168,18 +169,18 @@ def test_http_500_mode_answers_an_html_page(client, page):
 
 
 def test_set_mode_keeps_a_single_current_mode():
-    fake_graph.set_mode("rate_limit")
-    fake_graph.set_mode("window_closed")
+    modes.set_mode("rate_limit")
+    modes.set_mode("window_closed")
 
     assert FakeGraphMode.objects.count() == 1
-    assert fake_graph.current_mode() == "window_closed"
+    assert modes.current_mode() == "window_closed"
     with pytest.raises(ValueError):
-        fake_graph.set_mode("explode")
+        modes.set_mode("explode")
 
 
 def test_timeout_mode_records_at_once_and_answers_late(client, page, settings):
     settings.FACEBOOK_SEND_TIMEOUT = 0.1
-    fake_graph.set_mode("timeout")
+    modes.set_mode("timeout")
 
     started = time.monotonic()
     response = post(client, text_body())
@@ -227,7 +228,7 @@ def test_a_profile_needs_a_known_token(client, page):
     [("no_profile", (100, 2018218)), ("token_invalid", (190, 460)), ("rate_limit", (613, None))],
 )
 def test_profile_refusals(client, page, mode, error):
-    fake_graph.set_mode(mode)
+    modes.set_mode(mode)
 
     response = get_profile(client)
 
@@ -235,7 +236,7 @@ def test_profile_refusals(client, page, mode, error):
 
 
 def test_send_only_refusals_leave_profiles_alone(client, page):
-    fake_graph.set_mode("window_closed")
+    modes.set_mode("window_closed")
 
     assert get_profile(client).status_code == 200
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from facebook import simulator
+from facebook.fake import simulator
 
 urlpatterns = [
     path("", simulator.simulator_page, name="simulator"),

@@ -1,8 +1,8 @@
 """The built-in fake of the Graph API calls we make (only with FACEBOOK_SIMULATOR).
 
 It checks requests roughly as Meta does, records every call as a FakeGraphCall
-and behaves as the current FakeGraphMode says: answer normally, answer too
-late, or refuse with one of Meta's errors. Like Meta, it then posts a signed
+and behaves as the current mode of `facebook.fake.modes` says: answer normally,
+answer too late, or refuse with one of Meta's errors. Like Meta, it then posts a signed
 echo of every message it accepted to our webhook (a late answer's echo too,
 after the delay), and it serves attachment files as Meta's CDN does.
 
@@ -13,10 +13,8 @@ stall the whole server. ORM work goes through sync_to_async.
 
 import asyncio
 import hashlib
-import hmac
 import json
 import logging
-import secrets
 import struct
 import time
 import uuid
@@ -27,15 +25,15 @@ from functools import wraps
 import httpx
 from asgiref.sync import iscoroutinefunction, sync_to_async
 from django.conf import settings
-from django.db import transaction
 from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.templatetags.static import static
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from facebook.background import BackgroundPool
-from facebook.models import FacebookPage, FakeGraphCall, FakeGraphMode, FakeProfile
+from facebook.fake import webhooks
+from facebook.fake.modes import MODES, Answer, Call, Mode, current_mode, meta_error
+from facebook.models import FacebookPage, FakeGraphCall, FakeProfile
 from routing.rules import MAX_TEXT_LENGTH  # Meta: text under 2000 characters
 
 logger = logging.getLogger(__name__)
@@ -44,29 +42,6 @@ MAX_METADATA_LENGTH = 999  # Meta: metadata under 1000 characters
 MESSAGING_TYPES = ("RESPONSE", "UPDATE", "MESSAGE_TAG")
 SENDER_ACTIONS = ("typing_on", "typing_off", "mark_seen")
 
-# What the simulator's mode switch offers, in order.
-MODES = {
-    "ok": "Answer normally",
-    "timeout": "Answer too late (after the send timeout)",
-    "error_1": "Temporary error (code 1)",
-    "rate_limit": "Rate limited (code 613)",
-    "window_closed": "Reply window closed (10 / 2018278)",
-    "unavailable": "Person unavailable (551)",
-    "token_invalid": "Page token invalid (190)",
-    "http_500": "HTTP 500 with an HTML page",
-    "no_profile": "No user profile (2018218); sends work",
-    "error_2": "Temporary error (code 2)",
-    "error_1200": "Temporary send failure (code 1200)",
-    "rate_limit_4": "App rate limit (code 4)",
-    "rate_limit_32": "Page rate limit (code 32)",
-    "window_closed_2534022": "Outside the allowed window (10 / 2534022)",
-    "cannot_receive": "Person cannot receive messages now (10 / 2018108)",
-    "blocked": "Person unavailable or blocked the Page (200 / 1545041)",
-    "invalid_parameter": "Invalid parameter (100)",
-    "no_matching_user": "No matching user (100 / 2018001)",
-    "thread_control": "Another app controls the thread (2018300)",
-}
-DEFAULT_MODE = "ok"
 
 FIRST_NAMES = ["Ana", "Ben", "Chloé", "Daniel", "Emma", "Farid", "Greta", "Hiro", "Ines", "Jonas"]
 LAST_NAMES = ["Silva", "Novak", "Moreau", "Okafor", "Jensen", "Haddad", "Berg", "Tanaka", "Costa"]
@@ -98,21 +73,7 @@ def simulator_only(view):
     return gated
 
 
-# --- modes and profiles (plain functions: tests and the simulator call them) ----
-
-
-def current_mode() -> str:
-    row = FakeGraphMode.objects.order_by("-updated_at", "-id").first()
-    return row.mode if row and row.mode in MODES else DEFAULT_MODE
-
-
-def set_mode(mode: str) -> None:
-    if mode not in MODES:
-        raise ValueError(f"Unknown fake Graph API mode {mode!r}")
-    with transaction.atomic():
-        # Meant to be a single row; updating every row keeps stray extras in step.
-        if not FakeGraphMode.objects.update(mode=mode, updated_at=timezone.now()):
-            FakeGraphMode.objects.create(mode=mode)
+# --- profiles (plain functions: tests and the simulator call them) --------------
 
 
 def remember_profile(*, psid: str, name: str) -> FakeProfile:
@@ -138,120 +99,12 @@ def profile_names(psid: str) -> tuple[str, str]:
 # --- Meta's answers -------------------------------------------------------------
 
 
-def meta_error(code: int, message: str, subcode: int | None = None, **extra) -> dict:
-    error = {"message": message, "type": "OAuthException", "code": code}
-    if subcode is not None:
-        error["error_subcode"] = subcode
-    error.update(extra)
-    error["fbtrace_id"] = "Fake" + secrets.token_urlsafe(12)
-    return {"error": error}
-
-
 def _bad_token() -> tuple[int, dict]:
     return 400, meta_error(190, "Invalid OAuth access token - Cannot parse access token")
 
 
 def _invalid(message: str) -> tuple[int, dict]:
     return 400, meta_error(100, f"(#100) {message}")
-
-
-# Mode → the refusal it answers with; HTTP 500 with HTML is handled apart.
-_MODE_ERRORS = {
-    "error_1": lambda: (
-        500,
-        meta_error(1, "An unknown error occurred", 99, is_transient=True),
-    ),
-    "rate_limit": lambda: (
-        400,
-        meta_error(613, "(#613) Calls to this api have exceeded the rate limit."),
-    ),
-    "window_closed": lambda: (
-        400,
-        meta_error(10, "(#10) This message is sent outside of allowed window.", 2018278),
-    ),
-    "unavailable": lambda: (
-        400,
-        meta_error(551, "(#551) This person isn't available right now.", 1545041),
-    ),
-    "token_invalid": lambda: (
-        400,
-        meta_error(
-            190,
-            "Error validating access token: The session has been invalidated because "
-            "the user changed their password or Facebook has changed the session for "
-            "security reasons.",
-            460,
-        ),
-    ),
-    "no_profile": lambda: (
-        400,
-        meta_error(100, "(#100) No profile available for this user.", 2018218),
-    ),
-    "error_2": lambda: (
-        503,
-        meta_error(
-            2,
-            "An unexpected error has occurred. Please retry your request later.",
-            is_transient=True,
-        ),
-    ),
-    "error_1200": lambda: (
-        500,
-        meta_error(1200, "Temporary send message failure. Please try again later."),
-    ),
-    "rate_limit_4": lambda: (
-        400,
-        meta_error(4, "(#4) Application request limit reached"),
-    ),
-    "rate_limit_32": lambda: (
-        400,
-        meta_error(32, "(#32) Page request limit reached"),
-    ),
-    "window_closed_2534022": lambda: (
-        400,
-        meta_error(
-            10,
-            "(#10) This message is sent outside of allowed window. You need page_messaging "
-            "permission to be able to do it.",
-            2534022,
-        ),
-    ),
-    "cannot_receive": lambda: (
-        400,
-        meta_error(10, "(#10) This person isn't receiving messages from you right now.", 2018108),
-    ),
-    "blocked": lambda: (
-        403,
-        meta_error(200, "(#200) This person isn't available right now.", 1545041),
-    ),
-    "invalid_parameter": lambda: (
-        400,
-        meta_error(100, "(#100) Invalid parameter"),
-    ),
-    "no_matching_user": lambda: (
-        400,
-        meta_error(100, "(#100) No matching user found", 2018001),
-    ),
-    "thread_control": lambda: (
-        400,
-        meta_error(
-            2018300,
-            "(#2018300) Cannot send message: another app has control of this thread",
-        ),
-    ),
-}
-# Refusals that concern sending only, and the one that concerns profiles only.
-_SEND_ONLY_MODES = {
-    "window_closed",
-    "unavailable",
-    "window_closed_2534022",
-    "cannot_receive",
-    "blocked",
-    "invalid_parameter",
-    "no_matching_user",
-    "thread_control",
-}
-_PROFILE_ONLY_MODES = {"no_profile"}
 
 
 def _check_send_body(body) -> tuple[int, dict] | None:
@@ -293,14 +146,14 @@ class _Call:
     psid: str = ""
 
 
-def _page_and_mode(token: str) -> tuple[FacebookPage | None, str]:
+def _page_and_mode(token: str) -> tuple[FacebookPage | None, Mode]:
     # Tokens are encrypted at rest (never the same ciphertext twice): compare in Python.
     page = (
         next((p for p in FacebookPage.objects.all() if p.access_token == token), None)
         if token
         else None
     )
-    return page, current_mode()
+    return page, MODES[current_mode()]
 
 
 def _record(call: _Call, status: int, answer: dict) -> None:
@@ -316,13 +169,15 @@ def _record(call: _Call, status: int, answer: dict) -> None:
     )
 
 
-async def _answer(call: _Call, status: int, answer: dict, *, mode: str) -> HttpResponse:
-    """Record the call, then answer as the mode says."""
-    if status == 200 and mode == "http_500":
+async def _answer(
+    call: _Call, status: int, answer: dict, *, how: Answer = Answer.NORMAL
+) -> HttpResponse:
+    """Record the call, then answer; `how` says how a 200 answer is given."""
+    if status == 200 and how == Answer.HTML_500:
         await sync_to_async(_record)(call, 500, {"html": HTML_500})
         return _quiet(HttpResponse(HTML_500, status=500, content_type="text/html; charset=utf-8"))
     await sync_to_async(_record)(call, status, answer)
-    if status == 200 and mode == "timeout":
+    if status == 200 and how == Answer.LATE:
         # Recorded first, as Meta would have sent it; only the answer is late.
         await asyncio.sleep(settings.FACEBOOK_SEND_TIMEOUT + 1)
     return _quiet(JsonResponse(answer, status=status))
@@ -343,57 +198,31 @@ ECHO_TIMEOUT = 20.0
 echoes = BackgroundPool("fake-graph-echoes", max_workers=8)
 
 
-def echo_body(*, page_id: str, psid: str, message: dict, mid: str, timestamp_ms: int) -> bytes:
-    """The `message_echoes` webhook body for a message the Page sent through our app."""
-    echoed = {"mid": mid, "is_echo": True}
-    if settings.FACEBOOK_APP_ID.isdigit():
-        echoed["app_id"] = int(settings.FACEBOOK_APP_ID)
-    for key in ("text", "metadata"):
-        if isinstance(message.get(key), str):
-            echoed[key] = message[key]
-    envelope = {
-        "object": "page",
-        "entry": [
-            {
-                "id": page_id,
-                "time": timestamp_ms,
-                "messaging": [
-                    {
-                        "sender": {"id": page_id},
-                        "recipient": {"id": psid},
-                        "timestamp": timestamp_ms,
-                        "message": echoed,
-                    }
-                ],
-            }
-        ],
-    }
-    return json.dumps(envelope, ensure_ascii=True, separators=(",", ":")).encode()
-
-
 def echo_later(
     *, webhook_url: str, page_id: str, psid: str, message: dict, mid: str, delay: float
 ) -> None:
     """Post the signed echo to our own webhook from a thread: never from the event
     loop, where a call to this same server would wait on itself."""
-    body = echo_body(
+    at_ms = int(time.time() * 1000)
+    item = webhooks.page_echo(
         page_id=page_id,
         psid=psid,
-        message=message,
         mid=mid,
-        timestamp_ms=int(time.time() * 1000),
+        text=message["text"] if isinstance(message.get("text"), str) else None,
+        metadata=message["metadata"] if isinstance(message.get("metadata"), str) else None,
+        app_id=settings.FACEBOOK_APP_ID,
+        at_ms=at_ms,
     )
-    echoes.submit(_post_echo, webhook_url, body, delay)
+    echoes.submit(
+        _post_echo, webhook_url, webhooks.envelope(item, page_id=page_id, at_ms=at_ms), delay
+    )
 
 
-def _post_echo(webhook_url: str, body: bytes, delay: float) -> None:
+def _post_echo(webhook_url: str, body: dict, delay: float) -> None:
     time.sleep(delay)
-    digest = hmac.new(settings.FACEBOOK_APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
-    headers = {"Content-Type": "application/json", "X-Hub-Signature-256": f"sha256={digest}"}
     try:
-        # trust_env off: a proxy from the environment must not carry a call to ourselves.
-        response = httpx.post(
-            webhook_url, content=body, headers=headers, timeout=ECHO_TIMEOUT, trust_env=False
+        response = webhooks.post(
+            webhook_url, body, secret=settings.FACEBOOK_APP_SECRET, timeout=ECHO_TIMEOUT
         )
     except httpx.HTTPError as exc:
         logger.info("The fake Graph API could not post an echo: %s", type(exc).__name__)
@@ -504,23 +333,22 @@ async def messages(request, version: str, page_id: str):
     page, mode = await sync_to_async(_page_and_mode)(request.GET.get("access_token", ""))
     call = _Call("POST", request.path, body if isinstance(body, dict) else {}, page, psid)
     if request.method != "POST":
-        return await _answer(call, *_invalid("Unsupported get request."), mode="ok")
+        return await _answer(call, *_invalid("Unsupported get request."))
     if page is None:
-        return await _answer(call, *_bad_token(), mode=mode)
-    if mode == "token_invalid":
-        return await _answer(call, *_MODE_ERRORS[mode](), mode=mode)
+        return await _answer(call, *_bad_token())
+    mode_refusal = mode.refusal_for(Call.SEND)
+    if mode_refusal and mode.before_checks:
+        return await _answer(call, *mode_refusal)
     if refusal := _check_send_body(body):
-        return await _answer(call, *refusal, mode="ok")
+        return await _answer(call, *refusal)
     if page_id not in ("me", page.page_id):
-        return await _answer(
-            call, *_invalid("The access token does not belong to this Page"), mode="ok"
-        )
-    if mode in _MODE_ERRORS and mode not in _PROFILE_ONLY_MODES:
-        return await _answer(call, *_MODE_ERRORS[mode](), mode=mode)
+        return await _answer(call, *_invalid("The access token does not belong to this Page"))
+    if mode_refusal:
+        return await _answer(call, *mode_refusal)
     answer = {"recipient_id": psid}
     if "sender_action" not in body:
         answer["message_id"] = f"m_fake_{uuid.uuid4().hex}"
-        if mode != "http_500":
+        if mode.answer != Answer.HTML_500:
             # Meta echoes every message the Page sent; a late answer's message
             # too, a moment after that answer.
             echo_later(
@@ -529,9 +357,11 @@ async def messages(request, version: str, page_id: str):
                 psid=psid,
                 message=body["message"],
                 mid=answer["message_id"],
-                delay=settings.FACEBOOK_SEND_TIMEOUT + 2 if mode == "timeout" else ECHO_DELAY,
+                delay=settings.FACEBOOK_SEND_TIMEOUT + 2
+                if mode.answer == Answer.LATE
+                else ECHO_DELAY,
             )
-    return await _answer(call, 200, answer, mode=mode)
+    return await _answer(call, 200, answer, how=mode.answer)
 
 
 @simulator_only
@@ -545,11 +375,11 @@ async def profile(request, version: str, psid: str):
     page, mode = await sync_to_async(_page_and_mode)(request.GET.get("access_token", ""))
     call = _Call("GET", request.path, {"fields": ",".join(fields)}, page, psid)
     if request.method != "GET":
-        return await _answer(call, *_invalid("Unsupported post request."), mode="ok")
+        return await _answer(call, *_invalid("Unsupported post request."))
     if page is None:
-        return await _answer(call, *_bad_token(), mode=mode)
-    if mode in _MODE_ERRORS and mode not in _SEND_ONLY_MODES:
-        return await _answer(call, *_MODE_ERRORS[mode](), mode=mode)
+        return await _answer(call, *_bad_token())
+    if mode_refusal := mode.refusal_for(Call.PROFILE):
+        return await _answer(call, *mode_refusal)
     first_name, last_name = await sync_to_async(profile_names)(psid)
     known = {
         "first_name": first_name,
@@ -559,4 +389,4 @@ async def profile(request, version: str, psid: str):
     }
     answer = {field: known[field] for field in fields if field in known}
     answer["id"] = psid
-    return await _answer(call, 200, answer, mode=mode)
+    return await _answer(call, 200, answer, how=mode.answer)

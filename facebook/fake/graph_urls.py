@@ -1,6 +1,6 @@
 from django.urls import re_path
 
-from facebook import fake_graph
+from facebook.fake import graph as fake_graph
 
 # Relative to FACEBOOK_GRAPH_URL, e.g. /fake-graph/v24.0/me/messages.
 urlpatterns = [
