@@ -55,8 +55,8 @@ def start_daphne(port: int, log: Path, **settings: str) -> subprocess.Popen:
         FACEBOOK_VERIFY_TOKEN="test-verify-token",
         FACEBOOK_WEBHOOK_ROUTING="background",
         LIVE_UPDATES="background",
-        **settings,
     )
+    env.update(settings)
     process = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
         + ["connect.asgi:application"],
