@@ -14,7 +14,7 @@ import logging
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from connect import audience, board, layer_watch, live
+from connect import audience, board, database_watch, layer_watch, live
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +47,7 @@ class BoardConsumer(AsyncWebsocketConsumer):
         self.joined = True
         await layer_watch.watch(self)
         await self.accept()
+        database_watch.watch(self)
         # A fresh board on every (re)connect: whatever changed while it was
         # away is in it.
         self._changed()

@@ -14,7 +14,7 @@ import logging
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from connect import audience, layer_watch, live, timers
+from connect import audience, database_watch, layer_watch, live, timers
 from routing import selectors, services
 
 logger = logging.getLogger(__name__)
@@ -49,6 +49,7 @@ class DesktopConsumer(AsyncWebsocketConsumer):
         )
         await layer_watch.watch(self)
         await self.accept()
+        database_watch.watch(self)
         timers.open_desktop_channels.add(self.channel_name)
         # After accept: an offer made now reaches this socket.
         await database_sync_to_async(services.desktop_opened, thread_sensitive=False)(

@@ -63,8 +63,8 @@ def start_daphne(
         FACEBOOK_VERIFY_TOKEN="test-verify-token",
         FACEBOOK_WEBHOOK_ROUTING="background",
         LIVE_UPDATES="background",
-        **settings,
     )
+    env.update(settings)
     process = subprocess.Popen(
         [sys.executable, "-m", "daphne", *daphne_args, "-b", "127.0.0.1", "-p", str(port)]
         + ["connect.asgi:application"],

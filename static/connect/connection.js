@@ -6,6 +6,7 @@
   // The ws extension retries these close codes itself; the others we retry here.
   const RETRIED_BY_EXTENSION = [1006, 1011, 1012, 1013];
   const SESSION_ENDED = [4401, 4403];
+  const DATABASE_DOWN = 4503;
   const MAX_DELAY = 10000;
   let attempts = 0;
   let nextAttemptAt = 0;
@@ -42,6 +43,10 @@
       if (text) text.innerHTML = 'Your session has ended. <a href="/accounts/login/?next=/">Log in again</a> to get live updates.';
       return;
     }
+    if (code === DATABASE_DOWN) {
+      const text = banner() && banner().querySelector(".banner-text");
+      if (text) text.textContent = "The server cannot reach its database. Reconnecting…";
+    }
     if (RETRIED_BY_EXTENSION.indexOf(code) < 0 && wrapper) {
       clearTimeout(ownRetry);
       ownRetry = setTimeout(function () { wrapper.reconnect(); }, delay(attempts));
@@ -58,5 +63,7 @@
     clearInterval(countdown);
     const element = banner() && banner().querySelector(".banner-countdown");
     if (element) element.textContent = "";
+    const text = banner() && banner().querySelector(".banner-text");
+    if (text) text.textContent = "Live updates lost. Reconnecting…";
   });
 })();

@@ -1,13 +1,19 @@
 """Every error code of Meta's Send API table, from the fake Graph API over real HTTP,
 to the state and the words on the bubble."""
 
-import pytest
+import time
+from datetime import timedelta
 
-from connect import fragments
+import pytest
+from django.utils import timezone
+from django.utils.html import escape
+
+from connect import fragments, messenger_fragments
 from facebook import sender
 from facebook.models import FacebookPage
 from routing import services
-from routing.models import MessageStatus
+from routing.models import Message, MessageStatus
+from routing.services.timers import run_due_timers
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -84,3 +90,51 @@ def test_after_a_passing_refusal_resend_gets_it_out(fake_graph_api, conversation
     message.refresh_from_db()
     assert message.status == MessageStatus.SENT
     assert "Resend" not in fragments.bubble(message, oob=False)
+
+
+# How the Graph API misbehaves → what the agent is left with: the status, the
+# buttons on the bubble, the calls made (never more on its own) and whether the
+# workgroup's token banner is up.
+MISBEHAVIOURS = {
+    "ok": (MessageStatus.SENT, (), 1, False),
+    "timeout": (MessageStatus.TIMED_OUT, ("Retry",), 1, False),  # hangs past the timeout
+    "http_500": (MessageStatus.FAILED, ("Resend", "Delete"), 3, False),
+    "rate_limit_4": (MessageStatus.FAILED, ("Resend", "Delete"), 3, False),
+    "rate_limit": (MessageStatus.FAILED, ("Resend", "Delete"), 3, False),  # code 613
+    "token_invalid": (MessageStatus.FAILED, ("Resend", "Delete"), 1, True),  # code 190
+}
+BUTTONS = ("Retry", "Resend", "Delete")
+TOKEN_BANNER = "Messenger refused the access token of the Page"
+
+
+@pytest.mark.parametrize("mode", list(MISBEHAVIOURS))
+def test_each_misbehaviour_ends_visible_in_bounded_time_and_is_never_repeated(
+    fake_graph_api, conversation, settings, mode
+):
+    status, buttons, attempts, banner = MISBEHAVIOURS[mode]
+    fake_graph_api.mode(mode)
+    talk = conversation()
+
+    started = time.monotonic()
+    message = talk.reply()
+    settled_after = time.monotonic() - started
+
+    assert message.status == status
+    # Retries back off inside the send timeout; a hang ends at it.
+    assert settled_after < settings.FACEBOOK_SEND_TIMEOUT + 1.5
+    html = fragments.bubble(message, oob=False)
+    assert f'data-status="{message.status}"' in html
+    assert [b for b in BUTTONS if f">{b}</button>" in html] == list(buttons)
+    if buttons:
+        assert message.error_message and escape(message.error_message) in html
+    assert (TOKEN_BANNER in messenger_fragments.token_banner(talk.agent)) == banner
+    assert len(fake_graph_api.message_calls()) == attempts
+
+    # Nothing sends it again by itself: not the timers, not a late signal.
+    Message.objects.filter(pk=message.pk, send_deadline__isnull=False).update(
+        send_deadline=timezone.now() - timedelta(seconds=1)
+    )
+    run_due_timers()
+    sender.submit(message.pk)
+    assert sender.wait_for_idle(timeout=10)
+    assert len(fake_graph_api.message_calls()) == attempts

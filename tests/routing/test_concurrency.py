@@ -150,6 +150,56 @@ def test_pickup_race_has_one_winner_on_any_database():
     pickup_race(agents=4, interactions=10)
 
 
+@pytest.mark.fault
+def test_a_thousand_double_pickups_have_one_owner_each_within_capacity(postgresql_only):
+    """1,000 queued interactions, each clicked by two agents at the same moment.
+
+    Four pairs of agents, each pair racing over its 250 in the same order. A
+    capacity of 130 is less than the 125 ± a few each agent wins, so some
+    agents fill up mid-run and their partner takes the rest: the capacity
+    check races too.
+    """
+    pairs, per_pair, capacity = 4, 250, 130
+    workgroup = make_workgroup(capacity_per_agent=capacity)
+    team = [make_agent(workgroups=[workgroup], status=AgentStatus.AWAY) for _ in range(2 * pairs)]
+    ids = [i.pk for i in queued_interactions(workgroup, pairs * per_pair)]
+
+    def clicking(agent: Agent, mine: list[int]):
+        def worker(sync):
+            outcome = []
+            for interaction_id in mine:
+                sync()
+                try:
+                    services.pickup(interaction_id=interaction_id, agent=agent)
+                    outcome.append((agent.pk, interaction_id, "won"))
+                except RoutingError as refused:
+                    outcome.append((agent.pk, interaction_id, str(refused)))
+            return outcome
+
+        return worker
+
+    results = in_threads(
+        [
+            clicking(agent, ids[(n // 2) * per_pair : (n // 2 + 1) * per_pair])
+            for n, agent in enumerate(team)
+        ]
+    )
+
+    assert unexpected(results) == []
+    outcomes = [o for per_agent in results for o in per_agent]
+    assert len(outcomes) == 2 * len(ids)
+    winners = Counter(interaction_id for _, interaction_id, what in outcomes if what == "won")
+    assert winners == Counter({interaction_id: 1 for interaction_id in ids})
+    assert {what for _, _, what in outcomes if what != "won"} <= {
+        "Cannot pick up: the interaction is connected.",
+        "You are at your capacity: finish an interaction before picking up another.",
+    }
+    owners = dict(Interaction.objects.filter(pk__in=ids).values_list("pk", "agent_id"))
+    assert owners == {i: a for a, i, what in outcomes if what == "won"}
+    assert set(Interaction.objects.values_list("state", flat=True)) == {S.CONNECTED}
+    assert max(live_per_agent().values()) <= capacity
+
+
 # --- (b) nobody goes over capacity, whoever offers or picks up ----------------------
 
 
