@@ -187,7 +187,7 @@ def add_note(request: HttpRequest, pk: int) -> HttpResponse:
     except RoutingError as refused:
         interaction = selectors.visible_interaction(agent, pk)
         if interaction is None:
-            return HttpResponse(fragments.gone(pk, str(refused)), status=409)
+            return not_visible(pk)
         body = fragments.composer(agent, interaction, request, text=text, error=str(refused))
         return HttpResponse(body, status=422)
     interaction = selectors.visible_interaction(agent, pk)

@@ -179,23 +179,26 @@ ROUTES = {
     ),
     "interaction": Route("GET", "/interactions/{i}/", agents_only(200, 404)),
     "transfer": Route(
-        "POST", "/interactions/{i}/transfer", agents_only(200, 409), (("target", "workgroup:{w2}"),)
+        "POST", "/interactions/{i}/transfer", agents_only(200, 404), (("target", "workgroup:{w2}"),)
     ),
     "transfer-dialog": Route("GET", "/interactions/{i}/transfer-dialog", agents_only(200, 404)),
     "send-message": Route(
-        "POST", "/interactions/{i}/messages", agents_only(200, 409), (("text", "Hello there"),)
+        "POST", "/interactions/{i}/messages", agents_only(200, 404), (("text", "Hello there"),)
+    ),
+    "add-note": Route(
+        "POST", "/interactions/{i}/notes", agents_only(200, 404), (("text", "Internal only"),)
     ),
     "older-messages": Route(
         "GET", "/interactions/{i}/older?before=999999999", agents_only(200, 404)
     ),
-    "mark-read": Route("POST", "/interactions/{i}/read", agents_only(204, 409)),
+    "mark-read": Route("POST", "/interactions/{i}/read", agents_only(204, 404)),
     "past-interaction": Route(
         "GET", "/interactions/{i}/history/{p}", agents_only(200, 404), may_see=frozenset()
     ),
     "typing": Route("POST", "/interactions/{i}/typing", agents_only(204, 404), (("state", "on"),)),
     "mark-seen": Route("POST", "/interactions/{i}/seen", agents_only(204, 404)),
-    "interaction-action": Route("POST", "/interactions/{i}/hold", agents_only(200, 409)),
-    "message-action": Route("POST", "/messages/{f}/resend", agents_only(200, 409)),
+    "interaction-action": Route("POST", "/interactions/{i}/hold", agents_only(200, 404)),
+    "message-action": Route("POST", "/messages/{f}/resend", agents_only(200, 404)),
     # Staff with routing.view_message (supervisors) read every message in admin anyway.
     "message-attachment": Route(
         "GET",
@@ -211,7 +214,7 @@ ROUTES = {
     "response-suggest": Route(
         "GET", "/responses/suggest?interaction={q}&typed=par", agents_only(200, 200, 404)
     ),
-    "response-new": Route("GET", "/responses/new?text=Hi", agents_only(200, 200)),
+    "response-new": Route("POST", "/responses/new", agents_only(200, 200), (("text", "Hi"),)),
     "response-save": Route(
         "POST",
         "/responses/mine",
