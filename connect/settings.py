@@ -1,5 +1,7 @@
 """Settings, all from the environment (the README lists every variable)."""
 
+import base64
+import hashlib
 import logging
 from datetime import timedelta
 from pathlib import Path
@@ -36,18 +38,18 @@ if not DEBUG:
     if _missing:
         raise ImproperlyConfigured(f"{', '.join(_missing)} must be set when DEBUG is off.")
 # Fernet keys for the Page access tokens stored in the database (facebook.token_crypto):
-# the first encrypts, all decrypt. Required with DEBUG off; a demo key with DEBUG on.
-_DEMO_PAGE_TOKEN_KEY = "ZGVtby1wYWdlLXRva2VuLWtleS1uZXZlci1pbi1wcm8="
+# the first encrypts, all decrypt. Unset, one key is derived from SECRET_KEY, so
+# a server needs no more settings than docs/contract.md lists; a key of its own
+# lets SECRET_KEY change without making the stored tokens unreadable.
 PAGE_TOKEN_KEYS = env.list("PAGE_TOKEN_KEYS", default=[])
 if not PAGE_TOKEN_KEYS:
+    _derived = hashlib.sha256(b"connect.page-token-key:" + SECRET_KEY.encode()).digest()
+    PAGE_TOKEN_KEYS = [base64.urlsafe_b64encode(_derived).decode("ascii")]
     if not DEBUG:
-        raise ImproperlyConfigured(
-            "PAGE_TOKEN_KEYS must be set when DEBUG is off: a Fernet key to encrypt the Page "
-            "access tokens (python -c 'from cryptography.fernet import Fernet; "
-            "print(Fernet.generate_key().decode())')."
+        logging.getLogger("connect").warning(
+            "PAGE_TOKEN_KEYS is not set: the Page tokens are encrypted with a key derived "
+            "from SECRET_KEY; set a key of your own before SECRET_KEY ever changes."
         )
-    PAGE_TOKEN_KEYS = [_DEMO_PAGE_TOKEN_KEY]
-    logging.getLogger("connect").warning("PAGE_TOKEN_KEYS is not set: using the demo key.")
 FACEBOOK_APP_ID = env.str("FACEBOOK_APP_ID", default="")
 FACEBOOK_GRAPH_URL = env.str("FACEBOOK_GRAPH_URL", default="https://graph.facebook.com").rstrip("/")
 FACEBOOK_GRAPH_VERSION = env.str("FACEBOOK_GRAPH_VERSION", default="v24.0")
