@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 from django.conf import settings
@@ -161,21 +161,27 @@ def _allowed_host(parts) -> bool:
     return host in allowed or f"{host}:{parts.port}" in allowed
 
 
-def check_url(url: str) -> None:
-    """Refuse what is not https to a host whose every address is public (_Forbidden)."""
+def check_url(url: str) -> str | None:
+    """Refuse what is not https to a host whose every address is public (_Forbidden).
+
+    Returns the address checked, for the request to connect to that one and no
+    other (a DNS answer that changed since would otherwise get past the check);
+    None for a host the settings allow as it is.
+    """
     parts = urlsplit(url)
     if not parts.hostname:
         raise _Forbidden(f"no host in {url!r}")
     if _allowed_host(parts):
         if parts.scheme not in ("http", "https"):
             raise _Forbidden(f"scheme {parts.scheme!r}")
-        return
+        return None
     if parts.scheme != "https":
         raise _Forbidden(f"scheme {parts.scheme!r}, not https")
     try:
         infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError) as exc:
         raise _Forbidden(f"{parts.hostname} does not resolve ({exc})") from None
+    addresses = []
     for info in infos:
         address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
@@ -183,6 +189,28 @@ def check_url(url: str) -> None:
         # Private, loopback, link-local, reserved, shared and multicast ranges are not global.
         if not address.is_global or address.is_multicast:
             raise _Forbidden(f"{parts.hostname} resolves to {address}, not a public address")
+        addresses.append(address)
+    if not addresses:
+        raise _Forbidden(f"{parts.hostname} does not resolve")
+    return str(addresses[0])
+
+
+def pinned(url: str, address: str | None) -> tuple[str, dict, dict]:
+    """The URL, headers and httpx extensions that reach `url`'s host at `address` only.
+
+    TLS still names the host (SNI, and the certificate is checked against it);
+    None leaves the request as it is.
+    """
+    if address is None:
+        return url, {}, {}
+    parts = urlsplit(url)
+    host = f"[{address}]" if ":" in address else address
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return (
+        urlunsplit(parts._replace(netloc=netloc)),
+        {"Host": parts.netloc.rsplit("@", 1)[-1]},
+        {"sni_hostname": parts.hostname},
+    )
 
 
 class _Refused(Exception):
@@ -227,8 +255,8 @@ def _download_once(url: str, *, message_id: int, index: int, limit: int) -> Kept
 def _open(url: str) -> Iterator[httpx.Response]:
     """GET `url`, following redirects, each hop checked before it is requested."""
     for _hop in range(MAX_REDIRECTS + 1):
-        check_url(url)
-        with _client.stream("GET", url) as response:
+        target, headers, extensions = pinned(url, check_url(url))
+        with _client.stream("GET", target, headers=headers, extensions=extensions) as response:
             location = response.headers.get("Location")
             if response.is_redirect and location:
                 url = urljoin(url, location)

@@ -221,6 +221,42 @@ def test_only_https_to_public_addresses_is_fetched(url, settings):
     assert kept_files(settings) == []
 
 
+@pytest.mark.parametrize(
+    ("url", "address", "expected"),
+    [
+        (
+            "https://cdn.example.com/v/photo.png?x=1",
+            "157.240.1.1",
+            "https://157.240.1.1/v/photo.png?x=1",
+        ),
+        ("https://cdn.example.com:8443/a", "157.240.1.1", "https://157.240.1.1:8443/a"),
+        ("https://cdn.example.com/a", "2a03:2880::1", "https://[2a03:2880::1]/a"),
+    ],
+)
+def test_a_checked_fetch_connects_to_the_address_it_checked_and_names_the_host(
+    url, address, expected
+):
+    # A DNS answer that changes between the check and the request cannot send
+    # the request elsewhere: it goes to the address checked, TLS naming the host.
+    target, headers, extensions = attachments.pinned(url, address)
+    assert target == expected
+    assert headers == {"Host": url.split("/")[2]}
+    assert extensions == {"sni_hostname": "cdn.example.com"}
+
+
+def test_the_address_checked_is_the_one_the_name_resolves_to_and_allowed_hosts_are_left_alone(
+    settings,
+):
+    settings.FACEBOOK_ATTACHMENT_ALLOWED_HOSTS = ["127.0.0.1"]
+    assert attachments.check_url("http://127.0.0.1:8000/photo.png") is None
+    assert attachments.pinned("http://127.0.0.1:8000/p", None) == (
+        "http://127.0.0.1:8000/p",
+        {},
+        {},
+    )
+    assert attachments.check_url("https://8.8.8.8/photo.png") == "8.8.8.8"
+
+
 def test_every_redirect_hop_is_checked(client, page, cdn, settings, fake_graph_api):
     port = urlsplit(fake_graph_api.url).port
     # The fake CDN is allowed on its own port only; its redirect to another
