@@ -35,15 +35,15 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-# Installs come from the lock files (requirements/, written by `make lock`):
+# Installs come from the lock files (requirements.txt and requirements-test.txt, written by `make lock`):
 # exactly the pinned versions, then the project itself without resolving again.
-$(VENV)/.installed: requirements/run.txt pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -r requirements/run.txt
+$(VENV)/.installed: requirements.txt pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
 	$(BIN)/pip install -q --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-test: requirements/test.txt pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -r requirements/test.txt
+$(VENV)/.installed-test: requirements-test.txt pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -r requirements-test.txt
 	$(BIN)/pip install -q --no-deps -e .
 	touch $@ $(VENV)/.installed
 
@@ -86,8 +86,8 @@ PIP_COMPILE = $(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit
 	--no-emit-find-links $(LOCK_ARGS)
 lock: | $(BIN)/python
 	$(BIN)/pip install -q 'pip-tools>=7.4,<8'
-	$(PIP_COMPILE) -o requirements/run.txt pyproject.toml
-	$(PIP_COMPILE) --extra test -c requirements/run.txt -o requirements/test.txt pyproject.toml
+	$(PIP_COMPILE) -o requirements.txt pyproject.toml
+	$(PIP_COMPILE) --extra test -c requirements.txt -o requirements-test.txt pyproject.toml
 
 # `make bench BENCH_ARGS=--quick` for a smoke run; bench/README.md explains the figures.
 bench: $(VENV)/.installed-test

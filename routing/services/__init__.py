@@ -6,7 +6,9 @@ transition against `kernel.TRANSITIONS`, writes the change and an
 webhook adapter and the timers call only these. The modules, by area:
 
 - `kernel`: refusals, the transition table, locks, the save-and-announce step
-- `acd`: offers, offers that ring out or go back, transfers that ring an agent
+- `acd`: offers to the longest-idle agent with room
+- `offer_returns`: offers that ring out or go back to the queue
+- `transfers`: the steps a transfer takes (ring one agent, or requeue)
 - `queue_control`: an agent's toolbar verbs, dismiss, read, wrap-up
 - `presence`: agents' status and desktops; capacities and memberships
 - `timers`: everything time-driven, for the timer loop
@@ -22,7 +24,7 @@ Callers use the names below (`services.pickup(...)`); the modules import
 each other's public names only.
 """
 
-from routing.services.acd import alert_timeout, expire_alerts, offer_waiting
+from routing.services.acd import offer_waiting
 from routing.services.arrivals import Received, receive_customer_message
 from routing.services.customers import profile_is_stale, update_customer_profile
 from routing.services.kernel import (
@@ -42,6 +44,7 @@ from routing.services.message_updates import (
     record_standby,
 )
 from routing.services.notes import add_note
+from routing.services.offer_returns import alert_timeout, expire_alerts
 from routing.services.presence import (
     CONNECTION_STALE_AFTER,
     desktop_closed,

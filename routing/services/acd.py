@@ -1,5 +1,6 @@
-"""The ACD: offering what waits to the longest-idle agent with room, and taking
-back offers that ring out or whose agent stepped away or closed the desktop.
+"""The ACD: offering what waits to the longest-idle agent with room.
+
+Offers taken back are in `offer_returns`; the steps of a transfer in `transfers`.
 """
 
 import logging
@@ -22,19 +23,12 @@ from routing.models import (
 )
 from routing.rules import LOAD_STATES
 from routing.services.kernel import (
-    RoutingError,
     S,
-    cannot_take,
     capacity_of,
     check_transition,
-    lock_agent,
     lock_agents,
-    lock_interaction,
-    mark_idle,
     save_transition,
-    set_status_locked,
 )
-from routing.services.recordings import record_automatically
 
 logger = logging.getLogger(__name__)
 
@@ -217,160 +211,3 @@ def _offer(interaction: Interaction, agent: Agent, *, timeout_seconds: int) -> N
         fields=("agent", "alert_deadline"),
         from_state=from_state,
     )
-
-
-def ring_agent(
-    interaction: Interaction,
-    verb: str,
-    *,
-    from_state: str,
-    to_state: str,
-    to_agent_id: int,
-    previous_agent_id: int | None,
-    actor_user_id: int | None,
-) -> Agent:
-    """Transfer the (locked, checked) interaction to one agent: ring them as an offer does."""
-    # Both agents change (the target rings, the previous owner goes idle).
-    # Lock them in id order: two transfers crossing each other would otherwise
-    # each hold one agent and wait for the other.
-    locked = lock_agents(*(a for a in (previous_agent_id, to_agent_id) if a))
-    target = locked.get(to_agent_id)
-    if target is None:
-        raise RoutingError("That agent does not exist.")
-    # Ringing an agent is an offer, so the same promise holds (docs/contract.md,
-    # "Who is offered work").
-    if reason := cannot_take(target, interaction.workgroup):
-        raise RoutingError(reason)
-    interaction.state = to_state
-    interaction.agent = target
-    interaction.alert_deadline = timezone.now() + timedelta(
-        seconds=interaction.workgroup.alert_timeout_seconds
-    )
-    save_transition(
-        interaction,
-        verb,
-        actor_user_id=actor_user_id,
-        previous_agent_id=previous_agent_id,
-        detail={"from_agent_id": previous_agent_id, "agent_id": target.pk},
-        fields=("agent", "alert_deadline"),
-        from_state=from_state,
-    )
-    return target
-
-
-def requeue(
-    interaction: Interaction,
-    verb: str,
-    *,
-    from_state: str,
-    to_state: str,
-    target: Workgroup,
-    actor_user_id: int | None,
-) -> None:
-    """Put the (locked, checked) interaction at the back of `target`'s queue.
-
-    The transfer to a workgroup of an agent and of a supervisor alike: a
-    workgroup that records everything records it too, the agent it leaves is
-    idle and offered waiting work, and the target's queue is offered after
-    commit.
-    """
-    previous_agent_id = interaction.agent_id
-    previous_workgroup_id = interaction.workgroup_id
-    interaction.state = to_state
-    interaction.workgroup_id = target.pk
-    interaction.agent = None
-    interaction.alert_deadline = None
-    interaction.queued_at = timezone.now()
-    save_transition(
-        interaction,
-        verb,
-        actor_user_id=actor_user_id,
-        previous_agent_id=previous_agent_id,
-        previous_workgroup_id=previous_workgroup_id,
-        detail={"from_agent_id": previous_agent_id, "workgroup_id": target.pk},
-        fields=("workgroup", "agent", "alert_deadline", "queued_at"),
-        from_state=from_state,
-    )
-    if target.auto_record and not interaction.recording:
-        record_automatically(interaction, at=timezone.now())
-    offer_after_commit(target.pk)
-    if previous_agent_id:
-        mark_idle(previous_agent_id)
-        offer_for_agent_after_commit(previous_agent_id)
-
-
-def alert_timeout(*, interaction_id: int) -> bool:
-    """Return an unanswered offer to the queue; its agent becomes Not answering.
-
-    Returns False when the offer was answered (or moved) meanwhile.
-    """
-    with transaction.atomic():
-        interaction = lock_interaction(interaction_id)
-        if (
-            interaction.state != S.ALERTING
-            or interaction.alert_deadline is None
-            or interaction.alert_deadline > timezone.now()
-        ):
-            return False
-        agent_id = interaction.agent_id
-        take_back_offer(interaction, "alert_timeout", agent_id=agent_id)
-        if agent_id:
-            set_status_locked(lock_agent(agent_id), AgentStatus.NOT_ANSWERING)
-    return True
-
-
-def return_offers(agent_id: int) -> None:
-    """Put back in their queues the ringing offers of an agent who cannot take
-    them now: their last desktop tab closed, or they set a status other than
-    Available. Nothing rings where nobody can answer.
-
-    Runs after the commit that made the agent unable to take offers, one offer
-    per transaction, locking only the offer: waiting for an offer while holding
-    the agent would deadlock with `alert_timeout`, which holds the offer and
-    waits for the agent (the lock order is interaction, then agent).
-    """
-    ids = list(
-        Interaction.objects.filter(agent_id=agent_id, state=S.ALERTING).values_list("pk", flat=True)
-    )
-    for interaction_id in ids:
-        with transaction.atomic():
-            interaction = lock_interaction(interaction_id)
-            if interaction.state != S.ALERTING or interaction.agent_id != agent_id:
-                continue  # picked up, timed out or transferred meanwhile
-            if _may_ring(agent_id):
-                return  # Available with a tab again: the offers may ring there
-            take_back_offer(interaction, "return_offer", agent_id=agent_id)
-
-
-def _may_ring(agent_id: int) -> bool:
-    return (
-        Agent.objects.filter(pk=agent_id, status=AgentStatus.AVAILABLE).exists()
-        and DesktopConnection.objects.filter(agent_id=agent_id).exists()
-    )
-
-
-def take_back_offer(interaction: Interaction, verb: str, *, agent_id: int | None) -> None:
-    """The (locked) ringing offer goes back to its queue and is offered again after commit."""
-    from_state = interaction.state
-    interaction.state = check_transition(verb, interaction)
-    interaction.agent = None
-    interaction.alert_deadline = None
-    save_transition(
-        interaction,
-        verb,
-        actor_user_id=None,
-        previous_agent_id=agent_id,
-        detail={"agent_id": agent_id},
-        fields=("agent", "alert_deadline"),
-        from_state=from_state,
-    )
-    offer_after_commit(interaction.workgroup_id)
-
-
-def expire_alerts() -> int:
-    ids = list(
-        Interaction.objects.filter(state=S.ALERTING, alert_deadline__lt=timezone.now()).values_list(
-            "pk", flat=True
-        )
-    )
-    return sum(1 for interaction_id in ids if alert_timeout(interaction_id=interaction_id))

@@ -20,8 +20,9 @@ from routing.models import (
     Workgroup,
 )
 from routing.rules import CHOOSABLE_STATUSES
-from routing.services.acd import offer_after_commit, offer_for_agent_after_commit, return_offers
+from routing.services.acd import offer_after_commit, offer_for_agent_after_commit
 from routing.services.kernel import RoutingError, lock_agent, set_status_locked
+from routing.services.offer_returns import return_offers
 
 # A desktop tab whose server process has not vouched for it within this is gone.
 CONNECTION_STALE_AFTER = timedelta(seconds=90)

@@ -20,7 +20,7 @@ from routing.models import (
     WrapUpCode,
 )
 from routing.services import recordings
-from routing.services.acd import offer_for_agent_after_commit, requeue, ring_agent
+from routing.services.acd import offer_for_agent_after_commit
 from routing.services.kernel import (
     NotYours,
     RoutingError,
@@ -35,6 +35,7 @@ from routing.services.kernel import (
     require_owner,
     save_transition,
 )
+from routing.services.transfers import requeue, ring_agent
 
 
 def pickup(*, interaction_id: int, agent: Agent) -> Interaction:

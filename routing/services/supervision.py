@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from routing.models import Interaction, InteractionState, Workgroup
-from routing.services.acd import offer_for_agent_after_commit, requeue, ring_agent
+from routing.services.acd import offer_for_agent_after_commit
 from routing.services.kernel import (
     RoutingError,
     check_transition,
@@ -19,6 +19,7 @@ from routing.services.kernel import (
     mark_idle,
     save_transition,
 )
+from routing.services.transfers import requeue, ring_agent
 
 S = InteractionState
 

@@ -4,8 +4,9 @@ from routing.models import (
     Interaction,
 )
 from routing.services import replies
-from routing.services.acd import expire_alerts, offer_waiting
+from routing.services.acd import offer_waiting
 from routing.services.kernel import S
+from routing.services.offer_returns import expire_alerts
 from routing.services.presence import sweep_stale_desktops
 
 
