@@ -164,10 +164,11 @@
     const key = draftKey(textarea);
     if (key) remember(key, textarea.value);
   });
-  // Sending takes the draft away (a refused send comes back with its text).
+  // Sending (or Add note) takes the draft away (a refused one comes back with its text).
   document.addEventListener("htmx:beforeRequest", function (event) {
-    const form = event.detail.elt;
-    if (!form.matches || !form.matches("form.composer")) return;
+    const elt = event.detail.elt;
+    const form = elt.matches && elt.matches(".add-note") ? elt.closest("form.composer") : elt;
+    if (!form || !form.matches || !form.matches("form.composer")) return;
     const textarea = form.querySelector("textarea[name=text]");
     if (textarea) remember(draftKey(textarea), "");
   });
