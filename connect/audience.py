@@ -50,6 +50,8 @@ STATUS_PICKER = "status_picker"  # (agent)
 TOKEN_BANNER = "token_banner"  # (workgroup) its Pages whose token Meta refused
 NOTE = "note"  # (interaction, note) one internal note, in the transcript
 MENTION = "mention"  # (agent, interaction, note) "you were named in a note", for that agent
+# (agent, interaction, event row) a supervisor's coaching, or "taken over", for that agent
+SUPERVISOR_NOTICE = "supervisor_notice"
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,7 @@ class Fragment:
     message_id: int | None = None
     workgroup_id: int | None = None
     note_id: int | None = None
+    event_row_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,17 @@ def plan(event: RoutingEvent) -> Plan:
         return _message_changed(event)
     if event.type == EventType.NOTE_ADDED:
         return _note_added(event)
+    if event.type == EventType.HELP_CHANGED:
+        # Only the live board shows who asked for help (monitoring stays silent).
+        return Plan(board=True)
+    if event.type == EventType.SUPERVISOR_TOLD_AGENT and event.agent_id:
+        notice = Fragment(
+            SUPERVISOR_NOTICE,
+            agent_id=event.agent_id,
+            interaction_id=event.interaction_id,
+            event_row_id=event.event_row_id,
+        )
+        return Plan(frames=(Frame(agent_group(event.agent_id), (notice,)),))
     if event.type == EventType.MEMBERSHIP_CHANGED and event.agent_id:
         return Plan(membership=(event.agent_id, event.member_of), board=True)
     if event.type == EventType.AGENT_CHANGED and event.agent_id:

@@ -74,18 +74,18 @@ def render_workgroups(user, *, oob: bool = False, request=None) -> str:
     return render_to_string(f"{TEMPLATE}#workgroups", context, request=request)
 
 
-def _notice(text: str, *, error: bool = False) -> str:
+def notice(text: str, *, error: bool = False) -> str:
     return render_to_string(f"{TEMPLATE}#notice", {"text": text, "error": error, "oob": True})
 
 
-def _after_action(request: HtmxHttpRequest, done: str) -> HttpResponse:
+def after_action(request: HtmxHttpRequest, done: str) -> HttpResponse:
     if not request.htmx:
         return redirect("board")
-    return HttpResponse(_notice(done) + render_workgroups(request.user, oob=True, request=request))
+    return HttpResponse(notice(done) + render_workgroups(request.user, oob=True, request=request))
 
 
-def _refused(request: HttpRequest, reason: str, status: int) -> HttpResponse:
-    return HttpResponse(_notice(reason, error=True), status=status)
+def refused(request: HttpRequest, reason: str, status: int) -> HttpResponse:
+    return HttpResponse(notice(reason, error=True), status=status)
 
 
 @supervisors_only
@@ -101,7 +101,7 @@ def board_page(request: HttpRequest) -> HttpResponse:
 @require_GET
 def transfer_dialog(request: HttpRequest, pk: int) -> HttpResponse:
     if not may_act_on_interactions(request.user):
-        return _refused(request, "You may not transfer interactions.", 403)
+        return refused(request, "You may not transfer interactions.", 403)
     interaction = selectors.interaction_by_id(pk)
     if interaction is None:
         raise Http404("This interaction no longer exists.")
@@ -120,10 +120,10 @@ def transfer_dialog(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def transfer(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     if not may_act_on_interactions(request.user):
-        return _refused(request, "You may not transfer interactions.", 403)
+        return refused(request, "You may not transfer interactions.", 403)
     kind, _, target_id = request.POST.get("target", "").partition(":")
     if kind not in ("agent", "workgroup") or not target_id.isdigit():
-        return _refused(request, "Choose an agent or a workgroup to transfer to.", 422)
+        return refused(request, "Choose an agent or a workgroup to transfer to.", 422)
     try:
         if kind == "agent":
             done = services.supervisor_transfer_to_agent(
@@ -138,35 +138,35 @@ def transfer(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
                 workgroup_id=int(target_id),
             )
             words = f"Waiting in the {done.workgroup.name} queue."
-    except RoutingError as refused:
-        return _refused(request, str(refused), 409)
-    return _after_action(request, f"{done.customer.display_name}: {words}")
+    except RoutingError as why:
+        return refused(request, str(why), 409)
+    return after_action(request, f"{done.customer.display_name}: {words}")
 
 
 @supervisors_only
 @require_POST
 def disconnect(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     if not may_act_on_interactions(request.user):
-        return _refused(request, "You may not disconnect interactions.", 403)
+        return refused(request, "You may not disconnect interactions.", 403)
     try:
         done = services.supervisor_disconnect(
             interaction_id=pk, supervisor_user_id=request.user.pk, reason="from the live board"
         )
-    except RoutingError as refused:
-        return _refused(request, str(refused), 409)
-    return _after_action(request, f"{done.customer.display_name}: disconnected.")
+    except RoutingError as why:
+        return refused(request, str(why), 409)
+    return after_action(request, f"{done.customer.display_name}: disconnected.")
 
 
 @supervisors_only
 @require_POST
 def set_status(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     if not may_set_status(request.user):
-        return _refused(request, "You may not change agents' status.", 403)
+        return refused(request, "You may not change agents' status.", 403)
     agent = selectors.agent_by_id(pk)
     if agent is None:
-        return _refused(request, "That agent does not exist.", 404)
+        return refused(request, "That agent does not exist.", 404)
     try:
         agent = services.set_agent_status(agent=agent, status=request.POST.get("status", ""))
-    except RoutingError as refused:
-        return _refused(request, str(refused), 422)
-    return _after_action(request, f"{agent.display_name} is now {agent.get_status_display()}.")
+    except RoutingError as why:
+        return refused(request, str(why), 422)
+    return after_action(request, f"{agent.display_name} is now {agent.get_status_display()}.")

@@ -9,6 +9,7 @@ most every RENDER_INTERVAL seconds, from fresh rows, after the last of them.
 
 import asyncio
 import contextlib
+import json
 import logging
 
 from channels.db import database_sync_to_async
@@ -29,6 +30,8 @@ REFRESH_SECONDS = 15.0
 
 class BoardConsumer(AsyncWebsocketConsumer):
     joined = False
+    # The interaction group this board follows while its Monitor view is open.
+    monitoring: str | None = None
 
     async def connect(self) -> None:
         live.note_server_loop()
@@ -54,6 +57,8 @@ class BoardConsumer(AsyncWebsocketConsumer):
         self.refresh_task = asyncio.ensure_future(self._refresh_periodically())
 
     async def disconnect(self, code: int) -> None:
+        if self.monitoring:
+            await self.channel_layer.group_discard(self.monitoring, self.channel_name)
         if self.joined:
             await self.channel_layer.group_discard(audience.BOARD_GROUP, self.channel_name)
             await self.channel_layer.group_discard(
@@ -66,7 +71,29 @@ class BoardConsumer(AsyncWebsocketConsumer):
                     await task
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
-        return  # actions are HTTP posts
+        # Actions are HTTP posts; the socket only hears which interaction the
+        # Monitor view shows ({"monitor": id}, or null when it closes).
+        try:
+            data = json.loads(text_data or "")
+        except ValueError:
+            return
+        if not isinstance(data, dict) or "monitor" not in data:
+            return
+        if self.monitoring:
+            await self.channel_layer.group_discard(self.monitoring, self.channel_name)
+            self.monitoring = None
+        interaction_id = data["monitor"]
+        if isinstance(interaction_id, int) and not isinstance(interaction_id, bool):
+            # Whoever may watch the board may watch any live interaction on it.
+            self.monitoring = audience.interaction_group(interaction_id)
+            await self.channel_layer.group_add(self.monitoring, self.channel_name)
+
+    async def live_frame(self, message: dict) -> None:
+        """A change of the monitored interaction, rendered once for all who look at it."""
+        try:
+            await self.send(text_data=message["html"])
+        except Exception:
+            logger.debug("frame for a closed board socket dropped")
 
     async def board_changed(self, message: dict) -> None:
         self._changed()

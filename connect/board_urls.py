@@ -1,6 +1,6 @@
 from django.urls import path
 
-from connect import board, reports
+from connect import board, monitoring, reports
 
 urlpatterns = [
     path("board/", board.board_page, name="board"),
@@ -11,6 +11,9 @@ urlpatterns = [
     ),
     path("board/interactions/<int:pk>/transfer", board.transfer, name="board-transfer"),
     path("board/interactions/<int:pk>/disconnect", board.disconnect, name="board-disconnect"),
+    path("board/interactions/<int:pk>/monitor", monitoring.monitor, name="board-monitor"),
+    path("board/interactions/<int:pk>/coach", monitoring.coach, name="board-coach"),
+    path("board/interactions/<int:pk>/take-over", monitoring.take_over, name="board-take-over"),
     path("board/agents/<int:pk>/status", board.set_status, name="board-set-status"),
     path("reports/", reports.reports_page, name="reports"),
     path("reports/workgroups.csv", reports.workgroups_csv, name="reports-workgroups-csv"),

@@ -11,6 +11,7 @@ urlpatterns = [
     path("interactions/<int:pk>/transfer-dialog", views.transfer_dialog, name="transfer-dialog"),
     path("interactions/<int:pk>/messages", views.send_message, name="send-message"),
     path("interactions/<int:pk>/notes", views.add_note, name="add-note"),
+    path("interactions/<int:pk>/help", views.ask_for_help, name="ask-for-help"),
     path("interactions/<int:pk>/older", transcripts.older_messages, name="older-messages"),
     path("interactions/<int:pk>/read", transcripts.mark_read, name="mark-read"),
     path(

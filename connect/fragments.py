@@ -193,6 +193,11 @@ def note(found: Note, *, oob: bool = True) -> str:
     return _render("note_upsert" if oob else "note", {"note": found})
 
 
+def ask_for_help(interaction: Interaction) -> str:
+    """The owner's Ask for help button, or that help was asked."""
+    return _render("ask_for_help", {"selected": interaction})
+
+
 def mention(found: Note) -> str:
     """Tells an agent a colleague named them in a note (pushed to that agent only)."""
     return _render("mention", {"note": found})
@@ -234,6 +239,11 @@ def render(fragment: audience.Fragment) -> str:
         if found is None:
             return ""
         return note(found) if kind == audience.NOTE else mention(found)
+    if kind == audience.SUPERVISOR_NOTICE:
+        if interaction_id is None or fragment.event_row_id is None:
+            return ""
+        row = transcript_selectors.supervisor_notice(interaction_id, fragment.event_row_id)
+        return _render("supervisor_notice", {"row": row}) if row is not None else ""
     if kind == audience.VIEWER_VIEW:
         if interaction_id is None:
             return ""

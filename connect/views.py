@@ -196,6 +196,20 @@ def add_note(request: HttpRequest, pk: int) -> HttpResponse:
     return HttpResponse(fragments.composer(agent, interaction, request) + fragments.note(written))
 
 
+@login_required
+@require_POST
+def ask_for_help(request: HttpRequest, pk: int) -> HttpResponse:
+    """The live board shows "Needs help" for this interaction until a supervisor answers."""
+    agent = agent_of(request)
+    try:
+        interaction = services.ask_for_help(interaction_id=pk, agent=agent)
+    except RoutingError as refused:
+        if selectors.visible_interaction(agent, pk) is None:
+            return not_visible(pk)
+        return HttpResponse(fragments.refused(str(refused)), status=409)
+    return HttpResponse(fragments.ask_for_help(interaction))
+
+
 MESSAGE_ACTIONS = {
     "resend": services.resend,
     "retry": services.resend,

@@ -33,6 +33,11 @@ class EventType(StrEnum):
     MEMBERSHIP_CHANGED = "agent.membership_changed"
     # An internal note was written on an interaction (`mentioned`: agents named in it).
     NOTE_ADDED = "note.added"
+    # An agent asked for help, or a supervisor answered: the live board's "Needs help".
+    HELP_CHANGED = "interaction.help_changed"
+    # A supervisor coached the agent, or took the interaction from them (`event_row_id`:
+    # the InteractionEvent that says so, shown to that agent only).
+    SUPERVISOR_TOLD_AGENT = "supervisor.told_agent"
 
 
 routing_event = Signal()
@@ -59,6 +64,8 @@ class RoutingEvent:
     # For NOTE_ADDED: the note, and the agents it names (its author never among them).
     note_id: int | None = None
     mentioned: frozenset[int] = frozenset()
+    # For SUPERVISOR_TOLD_AGENT: the event row whose words the agent is shown.
+    event_row_id: int | None = None
 
     @property
     def agent_ids(self) -> frozenset[int]:

@@ -162,6 +162,8 @@ class Interaction(models.Model):
     disconnected_at = models.DateTimeField(null=True, blank=True)
     dismissed_at = models.DateTimeField(null=True, blank=True)
     held_at = models.DateTimeField(null=True, blank=True)
+    # The agent pressed Ask for help; cleared once a supervisor answers or it ends.
+    help_requested_at = models.DateTimeField(null=True, blank=True)
     # Customer messages after this are unread for the owning agent.
     agent_read_at = models.DateTimeField(null=True, blank=True)
     wrap_up_code = models.ForeignKey(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from django.db.models import F, Q, QuerySet
 
-from routing.models import Interaction, Message, Note
+from routing.models import Interaction, InteractionEvent, Message, Note
 from routing.rules import ACCEPTED_BY_META
 
 # How many messages a transcript shows at first; older ones load on demand.
@@ -135,3 +135,16 @@ def settled_message(message_id: int) -> Message | None:
 def shown_message(message_id: int) -> Message | None:
     """The message unless it was deleted."""
     return Message.objects.filter(pk=message_id, deleted_at__isnull=True).first()
+
+
+def supervisor_notice(interaction_id: int, event_row_id: int) -> InteractionEvent | None:
+    """A supervisor's coaching or take-over row of the interaction, with its actor."""
+    return (
+        InteractionEvent.objects.filter(
+            pk=event_row_id,
+            interaction_id=interaction_id,
+            verb__in=("coach", "supervisor_take_over"),
+        )
+        .select_related("actor", "interaction__customer")
+        .first()
+    )

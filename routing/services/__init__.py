@@ -17,6 +17,7 @@ webhook adapter and the timers call only these. The modules, by area:
 - `receipts`: the Page's echoes, deliveries and reads Meta reports
 - `message_updates`: reactions, edits, kept attachments, standby messages
 - `supervision`: a supervisor's verbs from the live board
+- `assistance`: asking for help; monitoring, coaching, taking over
 - `notes`: internal notes, never sent to the customer
 - `customers`, `responses`, `recordings`: their own rows
 
@@ -26,6 +27,7 @@ each other's public names only.
 
 from routing.services.acd import offer_waiting
 from routing.services.arrivals import Received, receive_customer_message
+from routing.services.assistance import ask_for_help, coach, monitor, take_over
 from routing.services.customers import profile_is_stale, update_customer_profile
 from routing.services.kernel import (
     STATE_WORDS,
@@ -161,4 +163,8 @@ __all__ = [
     "update_customer_profile",
     "workgroup_members_changed",
     "wrap_up_missing",
+    "ask_for_help",
+    "coach",
+    "monitor",
+    "take_over",
 ]

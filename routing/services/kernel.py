@@ -52,6 +52,8 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
     "supervisor_transfer_to_agent": (frozenset(LIVE_STATES), S.ALERTING),
     "supervisor_transfer_to_workgroup": (frozenset(LIVE_STATES), S.QUEUED),
     "supervisor_disconnect": (frozenset(LIVE_STATES), S.DISCONNECTED),
+    # A supervisor takes a live interaction over: it becomes theirs, connected.
+    "supervisor_take_over": (frozenset(LIVE_STATES), S.CONNECTED),
 }
 
 
@@ -139,6 +141,10 @@ def save_transition(
     if interaction.state != S.HELD and interaction.held_at is not None:
         interaction.held_at = None
         update_fields.add("held_at")
+    # Whichever verb ends the interaction, a request for help ends with it.
+    if interaction.state == S.DISCONNECTED and interaction.help_requested_at is not None:
+        interaction.help_requested_at = None
+        update_fields.add("help_requested_at")
     # Whichever verb ends the interaction, its recording ends with it.
     recording_ends = interaction.state == S.DISCONNECTED and interaction.recording
     if recording_ends:

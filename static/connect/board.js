@@ -24,7 +24,38 @@
   document.addEventListener("DOMContentLoaded", function () { tick(); setInterval(tick, 1000); });
   document.addEventListener("htmx:wsAfterMessage", tick);
 
-  document.addEventListener("htmx:wsOpen", function () {
+  // The Monitor view: the board's socket follows the interaction it shows.
+  let socket = null;
+  function monitored() {
+    const dialog = document.querySelector("dialog[data-monitor][open]");
+    return dialog ? Number(dialog.dataset.monitor) : null;
+  }
+  function tellMonitor() {
+    if (socket) socket.send(JSON.stringify({ monitor: monitored() }));
+  }
+
+  // Who asked for help: a desktop notification for each new request, when the tab is behind.
+  let helpSeen = null;
+  function noticeHelp() {
+    const now = new Set();
+    document.querySelectorAll(".needs-help[data-interaction-id]").forEach(function (badge) {
+      now.add(badge.dataset.interactionId);
+      if (helpSeen === null || helpSeen.has(badge.dataset.interactionId)) return;
+      document.body.dataset.helpNotices = String(Number(document.body.dataset.helpNotices || 0) + 1);
+      const inFront = document.visibilityState === "visible" && document.hasFocus();
+      if (inFront || !("Notification" in window) || Notification.permission !== "granted") return;
+      const row = badge.closest("tr");
+      const who = row ? row.querySelector(".customer").firstChild.textContent.trim() : "An agent";
+      new Notification("Needs help", { body: who + ": the agent asks for help.", tag: "connect-help-" + badge.dataset.interactionId });
+    });
+    helpSeen = now;
+  }
+  document.addEventListener("DOMContentLoaded", noticeHelp);
+  document.addEventListener("htmx:wsAfterMessage", noticeHelp);
+
+  document.addEventListener("htmx:wsOpen", function (event) {
+    socket = event.detail.socketWrapper;
+    tellMonitor();
     document.body.dataset.live = "connected";
     // The board consumer pushes a fresh board on every (re)connect.
     document.getElementById("connection-banner").hidden = true;
@@ -37,14 +68,41 @@
   document.addEventListener("htmx:afterSwap", function (event) {
     if (event.detail.target.id !== "dialog-slot") return;
     const dialog = event.detail.target.querySelector("dialog");
-    if (dialog) dialog.showModal();
+    if (!dialog) return;
+    dialog.showModal();
+    if (dialog.dataset.monitor) {
+      const log = dialog.querySelector(".transcript");
+      if (log) log.scrollTop = log.scrollHeight;
+      dialog.addEventListener("close", tellMonitor);
+      tellMonitor();
+    }
+  });
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    const log = event.detail.target;
+    if (log && log.classList && log.classList.contains("monitor-transcript")) log.scrollTop = log.scrollHeight;
   });
   document.addEventListener("htmx:afterRequest", function (event) {
-    const dialog = event.detail.elt.closest && event.detail.elt.closest("dialog");
-    if (dialog && event.detail.successful) dialog.close();
+    const elt = event.detail.elt;
+    const dialog = elt.closest && elt.closest("dialog");
+    if (!dialog || !event.detail.successful) return;
+    if (elt.closest(".coach-form")) {
+      // Coaching sent: the view stays open, the box empties.
+      const box = elt.closest(".coach-form").querySelector("textarea");
+      if (box) box.value = "";
+      return;
+    }
+    dialog.close();
   });
   document.addEventListener("click", function (event) {
     const close = event.target.closest("[data-close-dialog]");
     if (close) close.closest("dialog").close();
+    const toggle = event.target.closest("[data-coach-toggle]");
+    if (toggle) {
+      const form = document.getElementById(toggle.getAttribute("aria-controls"));
+      const open = form.hidden;
+      form.hidden = !open;
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      if (open) form.querySelector("textarea").focus();
+    }
   });
 })();

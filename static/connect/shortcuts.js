@@ -95,7 +95,10 @@
   let lastTool = null;
   document.addEventListener("htmx:beforeRequest", function (event) {
     const button = event.detail.elt.closest && event.detail.elt.closest("#workspace .toolbar .tool, #workspace .inline-pickup");
-    lastTool = button ? (button.getAttribute("aria-keyshortcuts") || "Alt+P") : null;
+    // Requests of the redrawn workspace itself (it tells the server it was read
+    // as it loads) must not make us forget the tool that redrew it.
+    if (button) lastTool = button.getAttribute("aria-keyshortcuts") || "Alt+P";
+    else if (event.detail.target && event.detail.target.id === "workspace") lastTool = null;
   });
   document.addEventListener("htmx:afterSwap", function (event) {
     if (!lastTool) return;

@@ -107,7 +107,9 @@ def test_state_lines_and_toolbar_buttons_in_every_state(servers, new_page):
         if state == "alerting":
             shot(page, "alerting.png")
         if state == "held":
-            expect(page.get_by_label("Type your message")).to_be_disabled()
+            # No reply while held; the box stays open for an internal note.
+            expect(page.get_by_role("button", name="Send", exact=True)).to_be_disabled()
+            expect(page.get_by_role("button", name="Add note")).to_be_enabled()
             shot(page, "held.png")
 
     # Queued: with Alice away nobody is offered it; she sees it in the queue view.
@@ -300,7 +302,9 @@ def test_send_button_enter_and_shift_enter(servers, new_page):
 
     toolbar(page).get_by_role("button", name="Hold").click()
     expect(page.get_by_role("button", name="Send", exact=True)).to_be_disabled()
-    expect(box).to_be_disabled()
+    box.fill("Typed while held")
+    box.press("Enter")  # held: Enter sends nothing (the text may become a note)
+    expect(page.locator(".transcript .bubble.agent")).to_have_count(2)
 
 
 # --- beyond the seed: alerting --------------------------------------------------------

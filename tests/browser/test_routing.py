@@ -188,7 +188,7 @@ def test_hold_shows_the_time_and_wrap_up_comes_before_dismiss(servers, new_page)
     held = page.get_by_role("timer")
     expect(held).to_have_text("On hold for 0:00")
     expect(held).to_have_text("On hold for 0:02", timeout=5_000)  # ticks in the browser
-    expect(page.get_by_label("Type your message")).to_be_disabled()
+    expect(page.get_by_role("button", name="Send", exact=True)).to_be_disabled()
     # The customer keeps writing while held, and it shows.
     desk.customer_writes("Wren Wrapup", "Hello? Still waiting")
     expect(bubble(page, "Still waiting")).to_be_visible()

@@ -177,3 +177,24 @@ def test_each_agent_named_in_a_note_is_told_on_their_own_desktop_the_owner_never
             (F(audience.MENTION, agent_id=agent_id, interaction_id=7, note_id=40),),
             frozenset(),
         )
+
+
+# --- help, coaching, taking over --------------------------------------------------------
+
+
+def test_help_asked_or_answered_reaches_the_board_only():
+    plan = audience.plan(
+        RoutingEvent(type=EventType.HELP_CHANGED, interaction_id=7, agent_id=1, workgroup_id=3)
+    )
+    assert (plan.frames, plan.queues, plan.board) == ((), frozenset(), True)
+
+
+def test_a_supervisors_words_reach_that_agent_only():
+    plan = audience.plan(
+        RoutingEvent(
+            type=EventType.SUPERVISOR_TOLD_AGENT, interaction_id=7, agent_id=1, event_row_id=9
+        )
+    )
+    notice = F(audience.SUPERVISOR_NOTICE, agent_id=1, interaction_id=7, event_row_id=9)
+    assert sent(plan) == {"agent.1": ((notice,), frozenset())}
+    assert not plan.board

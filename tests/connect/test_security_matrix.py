@@ -191,6 +191,7 @@ ROUTES = {
     "older-messages": Route(
         "GET", "/interactions/{i}/older?before=999999999", agents_only(200, 404)
     ),
+    "ask-for-help": Route("POST", "/interactions/{i}/help", agents_only(200, 404)),
     "mark-read": Route("POST", "/interactions/{i}/read", agents_only(204, 404)),
     "past-interaction": Route(
         "GET", "/interactions/{i}/history/{p}", agents_only(200, 404), may_see=frozenset()
@@ -241,6 +242,23 @@ ROUTES = {
         "/board/interactions/{i}/transfer",
         supervisors_only(),
         (("target", "workgroup:{w2}"),),
+    ),
+    # Monitoring shows the supervisor the conversation; coaching and taking over act on it.
+    "board-monitor": Route(
+        "GET",
+        "/board/interactions/{i}/monitor",
+        supervisors_only(),
+        may_see=frozenset({"supervisor"}),
+    ),
+    "board-coach": Route(
+        "POST", "/board/interactions/{i}/coach", supervisors_only(), (("text", "Be brief"),)
+    ),
+    "board-take-over": Route(
+        "POST",
+        "/board/interactions/{i}/take-over",
+        supervisors_only(),
+        (("reason", "VIP"),),
+        may_see=frozenset({"supervisor"}),
     ),
     "board-disconnect": Route("POST", "/board/interactions/{i}/disconnect", supervisors_only()),
     "board-set-status": Route(
