@@ -87,6 +87,7 @@ WORKGROUP_COLUMNS = [
     "abandoned",
     "average_wait_seconds",
     "average_handle_seconds",
+    "average_after_contact_seconds",
     "messages_in",
     "messages_out",
 ]
@@ -127,6 +128,7 @@ def workgroups_csv(request: HttpRequest) -> HttpResponse:
             row.abandoned,
             seconds(row.average_wait),
             seconds(row.average_handle),
+            seconds(row.average_after_contact),
             row.messages_in,
             row.messages_out,
         ]

@@ -87,6 +87,9 @@ QUEUE_ACTIONS = {
     ),
     "disconnect": lambda agent, pk, post: services.disconnect(interaction_id=pk, agent=agent),
     "dismiss": lambda agent, pk, post: services.dismiss(interaction_id=pk, agent=agent),
+    "after-contact-done": lambda agent, pk, post: services.end_after_contact(
+        interaction_id=pk, agent=agent
+    ),
     "wrap-up": lambda agent, pk, post: services.set_wrap_up(
         interaction_id=pk, agent=agent, wrap_up_code_id=_wrap_up_code_id(post)
     ),

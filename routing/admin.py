@@ -1,5 +1,6 @@
 from typing import TYPE_CHECKING
 
+from django import forms
 from django.contrib import admin
 from django.db.models import Count, Exists, OuterRef, Q
 
@@ -49,14 +50,37 @@ class WrapUpCodeInline(admin.TabularInline):
     extra = 1
 
 
+class WorkgroupForm(forms.ModelForm):
+    class Meta:
+        model = Workgroup
+        fields = [
+            "name",
+            "capacity_per_agent",
+            "alert_timeout_seconds",
+            "auto_record",
+            "wrap_up_required",
+            "after_contact_seconds",
+            "default_wrap_up_code",
+            "members",
+        ]
+
+    def clean_default_wrap_up_code(self):
+        code = self.cleaned_data.get("default_wrap_up_code")
+        if code is not None and code.workgroup_id != self.instance.pk:
+            raise forms.ValidationError("Choose one of this workgroup's own wrap-up codes.")
+        return code
+
+
 @admin.register(Workgroup)
 class WorkgroupAdmin(admin.ModelAdmin):
+    form = WorkgroupForm
     list_display = [
         "name",
         "capacity_per_agent",
         "alert_timeout_seconds",
         "auto_record",
         "wrap_up_required",
+        "after_contact_seconds",
     ]
     filter_horizontal = ["members"]
     search_fields = ["name"]

@@ -26,6 +26,21 @@ class Workgroup(models.Model):
         default=False,
         help_text="Agents pick a wrap-up code before a disconnected interaction leaves their list.",
     )
+    after_contact_seconds = models.PositiveIntegerField(
+        default=0,
+        help_text=(
+            "After-contact work: for this long after an interaction ends its agent is offered "
+            "nothing new (Done ends it early). 0: off."
+        ),
+    )
+    default_wrap_up_code = models.ForeignKey(
+        "routing.WrapUpCode",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Applied when after-contact work runs out with no wrap-up code chosen.",
+    )
     members = models.ManyToManyField("routing.Agent", related_name="workgroups", blank=True)
 
     class Meta:
@@ -164,6 +179,9 @@ class Interaction(models.Model):
     held_at = models.DateTimeField(null=True, blank=True)
     # The agent pressed Ask for help; cleared once a supervisor answers or it ends.
     help_requested_at = models.DateTimeField(null=True, blank=True)
+    # After-contact work: its agent is offered nothing new until then (or Done).
+    after_contact_until = models.DateTimeField(null=True, blank=True)
+    after_contact_ended_at = models.DateTimeField(null=True, blank=True)
     # Customer messages after this are unread for the owning agent.
     agent_read_at = models.DateTimeField(null=True, blank=True)
     wrap_up_code = models.ForeignKey(

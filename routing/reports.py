@@ -7,6 +7,8 @@ Days are calendar days in the server's time zone (`TIME_ZONE`).
   averaged over the interactions that were picked up.
 - *Handle time*: from the first pickup to the disconnect, averaged over the
   interactions that were picked up and have ended.
+- *After-contact work*: from the disconnect to the end of after-contact work
+  (Done, or its time running out), averaged where there was any.
 - *Abandoned*: ended without ever being picked up.
 - Messages belong to the day they were written; *out* counts replies Meta
   accepted (sent, delivered or read), not failed, held-back or deleted ones.
@@ -45,6 +47,7 @@ class WorkgroupDay:
     abandoned: int = 0
     average_wait: timedelta | None = None
     average_handle: timedelta | None = None
+    average_after_contact: timedelta | None = None
     messages_in: int = 0
     messages_out: int = 0
 
@@ -109,6 +112,7 @@ def workgroup_days(
             # NULL differences (never picked up, not ended) are left out of the mean.
             average_wait=Avg(_duration("connected_at", "created_at")),
             average_handle=Avg(_duration("disconnected_at", "connected_at")),
+            average_after_contact=Avg(_duration("after_contact_ended_at", "disconnected_at")),
         )
     ):
         key = (row.pop("day"), row.pop("workgroup"))

@@ -19,6 +19,15 @@ def held_seconds(interaction: Interaction) -> int:
 
 
 @register.filter
+def after_contact_seconds_left(interaction: Interaction) -> int:
+    """Whole seconds of after-contact work left (0 when there is none now)."""
+    until = interaction.after_contact_until
+    if until is None or interaction.after_contact_ended_at is not None:
+        return 0
+    return max(int((until - timezone.now()).total_seconds()), 0)
+
+
+@register.filter
 def minutes_clock(seconds: int) -> str:
     """2:15, 12:05, 1:02:09: the same form the desktop's script ticks on with."""
     hours, rest = divmod(max(int(seconds), 0), 3600)

@@ -18,6 +18,7 @@ webhook adapter and the timers call only these. The modules, by area:
 - `message_updates`: reactions, edits, kept attachments, standby messages
 - `supervision`: a supervisor's verbs from the live board
 - `assistance`: asking for help; monitoring, coaching, taking over
+- `after_contact`: after-contact work once an interaction ends
 - `notes`: internal notes, never sent to the customer
 - `customers`, `responses`, `recordings`: their own rows
 
@@ -26,6 +27,7 @@ each other's public names only.
 """
 
 from routing.services.acd import offer_waiting
+from routing.services.after_contact import end_after_contact, expire_after_contact
 from routing.services.arrivals import Received, receive_customer_message
 from routing.services.assistance import ask_for_help, coach, monitor, take_over
 from routing.services.customers import profile_is_stale, update_customer_profile
@@ -167,4 +169,6 @@ __all__ = [
     "coach",
     "monitor",
     "take_over",
+    "end_after_contact",
+    "expire_after_contact",
 ]

@@ -24,6 +24,7 @@ from routing.models import (
 from routing.rules import LOAD_STATES
 from routing.services.kernel import (
     S,
+    after_contact_work,
     capacity_of,
     check_transition,
     lock_agents,
@@ -111,6 +112,7 @@ def free_agents(workgroup: Workgroup, *, wanted: int) -> list[_FreeAgent]:
     candidate_ids = list(
         Agent.objects.filter(workgroups=workgroup, status=AgentStatus.AVAILABLE)
         .filter(Exists(DesktopConnection.objects.filter(agent=OuterRef("pk"))))
+        .exclude(Exists(after_contact_work().filter(agent=OuterRef("pk"))))
         .annotate(
             live=Coalesce(Subquery(live), 0),
             cap=Coalesce("capacity", workgroup.capacity_per_agent),
@@ -126,6 +128,9 @@ def free_agents(workgroup: Workgroup, *, wanted: int) -> list[_FreeAgent]:
     # other one waits for. Then re-check under the lock: another process may
     # have offered meanwhile, or an agent's last tab closed.
     locked = lock_agents(*candidate_ids)
+    resting = set(
+        after_contact_work().filter(agent_id__in=candidate_ids).values_list("agent_id", flat=True)
+    )
     with_desktop = set(
         DesktopConnection.objects.filter(agent_id__in=candidate_ids).values_list(
             "agent_id", flat=True
@@ -141,7 +146,9 @@ def free_agents(workgroup: Workgroup, *, wanted: int) -> list[_FreeAgent]:
     free = [
         _FreeAgent(agent, capacity_of(agent, workgroup) - load.get(agent.pk, 0))
         for agent in locked.values()
-        if agent.status == AgentStatus.AVAILABLE and agent.pk in with_desktop
+        if agent.status == AgentStatus.AVAILABLE
+        and agent.pk in with_desktop
+        and agent.pk not in resting
     ]
     return sorted((f for f in free if f.room > 0), key=lambda f: (f.agent.idle_since, f.agent.pk))
 

@@ -8,6 +8,7 @@ writers are serialised.
 """
 
 import logging
+from datetime import timedelta
 
 from django.utils import timezone
 
@@ -141,6 +142,17 @@ def save_transition(
     if interaction.state != S.HELD and interaction.held_at is not None:
         interaction.held_at = None
         update_fields.add("held_at")
+    # Whichever verb ends an interaction its agent worked, after-contact work
+    # may follow (the workgroup says how long).
+    if (
+        interaction.state == S.DISCONNECTED
+        and from_state in (S.CONNECTED, S.HELD)
+        and interaction.agent_id
+        and interaction.after_contact_until is None
+        and (seconds := interaction.workgroup.after_contact_seconds)
+    ):
+        interaction.after_contact_until = now + timedelta(seconds=seconds)
+        update_fields.add("after_contact_until")
     # Whichever verb ends the interaction, a request for help ends with it.
     if interaction.state == S.DISCONNECTED and interaction.help_requested_at is not None:
         interaction.help_requested_at = None
@@ -172,6 +184,17 @@ def save_transition(
     )
 
 
+def after_contact_work():
+    """Interactions whose agent is in after-contact work now."""
+    return Interaction.objects.filter(
+        after_contact_until__gt=timezone.now(), after_contact_ended_at__isnull=True
+    )
+
+
+def in_after_contact_work(agent_id: int) -> bool:
+    return after_contact_work().filter(agent_id=agent_id).exists()
+
+
 def live_count(agent_id: int) -> int:
     return Interaction.objects.filter(agent_id=agent_id, state__in=LOAD_STATES).count()
 
@@ -190,6 +213,8 @@ def cannot_take(agent: Agent, workgroup: Workgroup) -> str:
         return f"{agent.display_name} is not available ({agent.get_status_display()})."
     if not DesktopConnection.objects.filter(agent_id=agent.pk).exists():
         return f"{agent.display_name} does not have the desktop open."
+    if in_after_contact_work(agent.pk):
+        return f"{agent.display_name} is in after-contact work."
     if live_count(agent.pk) >= capacity_of(agent, workgroup):
         return f"{agent.display_name} has no room for another interaction."
     return ""

@@ -5,6 +5,7 @@ from routing.models import (
 )
 from routing.services import replies
 from routing.services.acd import offer_waiting
+from routing.services.after_contact import expire_after_contact
 from routing.services.kernel import S
 from routing.services.offer_returns import expire_alerts
 from routing.services.presence import sweep_stale_desktops
@@ -16,6 +17,7 @@ def run_due_timers() -> dict[str, int]:
         "alerts_expired": expire_alerts(),
         "sends_expired": replies.expire_stuck_sends(),
         "desktops_swept": sweep_stale_desktops(),
+        "after_contact_ended": expire_after_contact(),
         "offered": 0,
     }
     for workgroup_id in (

@@ -26,6 +26,22 @@
     });
   }
 
+  // After-contact work counts down the same way; at zero the timers end it and push the head.
+  function tickAfterContact() {
+    const now = Date.now();
+    document.querySelectorAll(".after-contact[data-left-seconds]").forEach(function (element) {
+      if (!element.dataset.endsAt) {
+        element.dataset.endsAt = String(now + Number(element.dataset.leftSeconds) * 1000);
+      }
+      const seconds = Math.max(0, Math.ceil((Number(element.dataset.endsAt) - now) / 1000));
+      const shown = element.querySelector(".after-contact-clock");
+      if (shown && shown.textContent !== clock(seconds)) shown.textContent = clock(seconds);
+    });
+  }
+  setInterval(tickAfterContact, 1000);
+  document.addEventListener("htmx:afterSettle", tickAfterContact);
+  document.addEventListener("htmx:oobAfterSwap", tickAfterContact);
+
   document.addEventListener("DOMContentLoaded", tickHeldClocks);
   document.addEventListener("htmx:afterSettle", tickHeldClocks);
   document.addEventListener("htmx:oobAfterSwap", tickHeldClocks);

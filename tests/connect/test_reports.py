@@ -60,11 +60,12 @@ def test_the_workgroup_csv(supervisor, traffic):
             "abandoned",
             "average_wait_seconds",
             "average_handle_seconds",
+            "average_after_contact_seconds",
             "messages_in",
             "messages_out",
         ],
-        ["2025-03-10", "'=Sales", "1", "0", "0", "", "", "1", "0"],
-        ["2025-03-10", "Billing", "1", "0", "0", "", "", "1", "0"],
+        ["2025-03-10", "'=Sales", "1", "0", "0", "", "", "", "1", "0"],
+        ["2025-03-10", "Billing", "1", "0", "0", "", "", "", "1", "0"],
     ]
     one = logged_in(supervisor).get(
         f"/reports/workgroups.csv?start=2025-03-10&end=2025-03-10&workgroup={other.pk}"

@@ -231,6 +231,7 @@ def test_supervisors_configure_workgroups_but_do_not_delete_them(supervisor, wor
             "name": "Facebook DM",
             "capacity_per_agent": "2",
             "alert_timeout_seconds": "45",
+            "after_contact_seconds": "0",
             "auto_record": "on",
             "wrap_up_required": "on",
             "members": [agent.pk],

@@ -224,6 +224,7 @@ def workgroup_form(workgroup, **changes) -> dict:
         "name": workgroup.name,
         "capacity_per_agent": str(workgroup.capacity_per_agent),
         "alert_timeout_seconds": str(workgroup.alert_timeout_seconds),
+        "after_contact_seconds": str(workgroup.after_contact_seconds),
         "members": list(workgroup.members.values_list("pk", flat=True)),
         "wrap_up_codes-TOTAL_FORMS": "0",
         "wrap_up_codes-INITIAL_FORMS": "0",

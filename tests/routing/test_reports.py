@@ -77,6 +77,11 @@ def traffic(desk, workgroup):
     message(first, OUT, t(D1, 10, 3), author=ann, status=MessageStatus.FAILED, error_code="551")
     message(first, OUT, t(D1, 10, 4), author=ann, deleted_at=t(D1, 10, 4))
     message(first, IN, t(D1, 10, 5))
+    # …with 45 s of after-contact work after it.
+    Interaction.objects.filter(pk=first.pk).update(
+        after_contact_until=t(D1, 10, 12),
+        after_contact_ended_at=t(D1, 10, 11) + timedelta(seconds=45),
+    )
     second = timeline(desk.connected(bob), t(D1, 11), t(D1, 11, 3))
     message(second, OUT, t(D1, 23, 59), author=bob, status=MessageStatus.READ)
     message(second, IN, t(D2, 0, 10))  # the conversation goes on the next day
@@ -109,6 +114,7 @@ def test_per_day_and_workgroup(traffic):
             abandoned=1,
             average_wait=timedelta(seconds=120),
             average_handle=timedelta(seconds=600),
+            average_after_contact=timedelta(seconds=45),
             messages_in=4,
             messages_out=2,
         ),

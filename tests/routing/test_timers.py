@@ -158,7 +158,13 @@ def test_run_due_timers_is_idempotent(workgroup, ann, bob):
     second = services.run_due_timers()
 
     assert first["alerts_expired"] == 3
-    assert second == {"alerts_expired": 0, "sends_expired": 0, "desktops_swept": 0, "offered": 0}
+    assert second == {
+        "alerts_expired": 0,
+        "sends_expired": 0,
+        "desktops_swept": 0,
+        "after_contact_ended": 0,
+        "offered": 0,
+    }
     assert InteractionEvent.objects.filter(verb="alert_timeout").count() == 3
     assert {refresh(i).state for i in interactions} == {S.QUEUED}
 
