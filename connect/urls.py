@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("connect.board_urls")),
     path("metrics", metrics.metrics, name="metrics"),
     path("", include("connect.desktop_urls")),
+    path("search/", include("connect.search_urls")),
     # Always routed; the views answer 404 unless settings.FACEBOOK_SIMULATOR is on.
     path("fake-graph/", include("facebook.fake.graph_urls")),
     path("simulator/", include("facebook.fake.simulator_urls")),

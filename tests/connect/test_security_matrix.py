@@ -208,6 +208,12 @@ ROUTES = {
         may_see=frozenset({"owner", "supervisor"}),
     ),
     # --- stored responses, used on an interaction the agent may see (the queued one) ---
+    "search": Route(
+        "GET", "/search/?q=secret", agents_only(200, 200), may_see=frozenset({"owner"})
+    ),
+    "search-transcript": Route("GET", "/search/{i}/", agents_only(200, 404)),
+    "search-older": Route("GET", "/search/{i}/older?before={f}", agents_only(200, 404)),
+    "search-newer": Route("GET", "/search/{i}/newer?after={f}", agents_only(200, 404)),
     "response-picker": Route("GET", "/responses/?interaction={q}", agents_only(200, 200, 404)),
     "response-search": Route(
         "GET", "/responses/search?interaction={q}&q=parcel", agents_only(200, 200, 404)
