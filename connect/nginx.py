@@ -13,6 +13,8 @@ MIME_TYPES = "/etc/nginx/mime.types"
 PLACEHOLDER = re.compile(r"@[A-Z_]+@")
 # A response library import (routing.response_io.MAX_FILE_BYTES) and its form around it.
 ADMIN_MAX_BODY_BYTES = 2 * 1024 * 1024
+# An agent's Send with its files: 25 MB of files (routing.outbound_files) and the form.
+SEND_MAX_BODY_BYTES = 26 * 1024 * 1024
 
 
 def render(
@@ -38,6 +40,7 @@ def render(
         "RUNTIME_DIR": str(Path(runtime_dir).resolve()),
         "MAX_BODY_BYTES": str(max_body_bytes),
         "ADMIN_MAX_BODY_BYTES": str(max(ADMIN_MAX_BODY_BYTES, max_body_bytes)),
+        "SEND_MAX_BODY_BYTES": str(max(SEND_MAX_BODY_BYTES, max_body_bytes)),
         "MIME_TYPES": mime_types,
     }
     text = TEMPLATE.read_text()

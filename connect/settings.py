@@ -67,6 +67,8 @@ if FACEBOOK_SIMULATOR and not DEBUG and not FACEBOOK_SIMULATOR_ALLOW_PRODUCTION:
 # address, never one taken from the request's Host header.
 FACEBOOK_SIMULATOR_WEBHOOK_URL = env.str("FACEBOOK_SIMULATOR_WEBHOOK_URL", default="")
 FACEBOOK_SEND_TIMEOUT = env.float("FACEBOOK_SEND_TIMEOUT", default=10.0)
+# A file an agent sends is uploaded to Meta first: this long for the upload, on top.
+FACEBOOK_UPLOAD_TIMEOUT = env.float("FACEBOOK_UPLOAD_TIMEOUT", default=60.0)
 # Attachment copies are fetched over https from public addresses only (every
 # redirect hop checked); hosts named here ("host" or "host:port") may also be
 # http or private: the fake Graph API's CDN of the demo and the tests. None by default.
@@ -281,7 +283,7 @@ CONTENT_SECURITY_POLICY = {
         "default-src": [SELF],
         "script-src": [SELF],
         "style-src": [SELF],
-        "img-src": [SELF, "data:", "https:"],
+        "img-src": [SELF, "data:", "blob:", "https:"],
         "media-src": [SELF, "https:"],
         "connect-src": [SELF],
         "font-src": [SELF],

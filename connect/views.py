@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from connect import fragments, messenger_fragments
 from connect.http import HtmxHttpRequest
-from routing import selectors, services
+from routing import outbound_files, selectors, services
 from routing.models import Agent
 from routing.services import RoutingError
 
@@ -159,24 +159,43 @@ def transfer_dialog(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def send_message(request: HttpRequest, pk: int) -> HttpResponse:
+    """The composer's Send: its text and its files (multipart), each file a message of its own."""
     agent = agent_of(request)
     text = request.POST.get("text", "")
     try:
         client_id = uuid.UUID(request.POST.get("client_id", ""))
     except ValueError:
         client_id = None
+    files = request.FILES.getlist("files")
     try:
-        message = services.store_reply(
-            interaction_id=pk, agent=agent, text=text, client_id=client_id
+        # Checked and kept on disk before any row is stored: a refused file stores nothing.
+        kept = outbound_files.keep(files)
+    except outbound_files.FileRefused as refused:
+        return _composer_refused(
+            request, agent, pk, text, str(refused), status=413 if refused.too_large else 422
+        )
+    try:
+        messages = services.store_replies(
+            interaction_id=pk, agent=agent, text=text, files=kept, client_id=client_id
         )
     except RoutingError as refused:
-        interaction = selectors.visible_interaction(agent, pk)
-        if interaction is None:
-            return not_visible(pk)
-        body = fragments.composer(agent, interaction, request, text=text, error=str(refused))
-        return HttpResponse(body, status=422)
-    body = fragments.composer(agent, message.interaction, request) + fragments.bubble(message)
-    return HttpResponse(body)
+        outbound_files.forget(kept)
+        reason = str(refused)
+        if kept:
+            reason = f"{reason} The files were not sent: attach them again."
+        return _composer_refused(request, agent, pk, text, reason, status=422)
+    body = fragments.composer(agent, messages[0].interaction, request)
+    return HttpResponse(body + "".join(fragments.bubble(message) for message in messages))
+
+
+def _composer_refused(
+    request: HttpRequest, agent: Agent, pk: int, text: str, reason: str, *, status: int
+) -> HttpResponse:
+    interaction = selectors.visible_interaction(agent, pk)
+    if interaction is None:
+        return not_visible(pk)
+    body = fragments.composer(agent, interaction, request, text=text, error=reason)
+    return HttpResponse(body, status=status)
 
 
 @login_required

@@ -1,4 +1,5 @@
-"""A small Graph API client: Send API (text, sender actions) and the User Profile API.
+"""A small Graph API client: Send API (text, attachments, sender actions), the
+Attachment Upload API and the User Profile API.
 
 Every call raises `GraphError` (Meta refused, or could not be reached) or
 `GraphTimeout` (no answer in time: the message may or may not have gone out).
@@ -12,6 +13,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 from django.conf import settings
@@ -21,6 +23,7 @@ from facebook.models import FacebookPage
 logger = logging.getLogger(__name__)
 
 SENDER_ACTIONS = ("typing_on", "typing_off", "mark_seen")
+ATTACHMENT_KINDS = ("image", "video", "audio", "file")
 PROFILE_FIELDS = "first_name,last_name,profile_pic"
 
 _TOKEN_IN_URL = re.compile(r"(access_token=)[^&\s\"']+")
@@ -251,6 +254,8 @@ def _request(
     page: FacebookPage,
     json_body: dict | None = None,
     params: dict | None = None,
+    data: dict | None = None,
+    files: dict | None = None,
     timeout: float | None,
 ) -> dict:
     seconds = settings.FACEBOOK_SEND_TIMEOUT if timeout is None else max(timeout, 0.01)
@@ -261,6 +266,8 @@ def _request(
             url,
             params={**(params or {}), "access_token": token},
             json=json_body,
+            data=data,
+            files=files,
             timeout=seconds,
         )
     except httpx.TimeoutException:
@@ -306,6 +313,62 @@ def send_text(
     if metadata:
         message["metadata"] = metadata
     body = {"recipient": {"id": psid}, "messaging_type": messaging_type}
+    if messaging_type == "MESSAGE_TAG":
+        body["tag"] = tag
+    body["message"] = message
+    answer = _request(
+        "POST", _url(page.page_id, "messages"), page=page, json_body=body, timeout=timeout
+    )
+    message_id = answer.get("message_id")
+    if not message_id:
+        raise GraphError(kind=ErrorKind.BAD_ANSWER, http_status=200)
+    return SendResult(recipient_id=str(answer.get("recipient_id") or psid), message_id=message_id)
+
+
+def upload_attachment(
+    *,
+    page: FacebookPage,
+    kind: str,
+    path: Path,
+    name: str,
+    content_type: str,
+    timeout: float | None = None,
+) -> str:
+    """Attachment Upload API: the file as a reusable attachment of the Page; its `attachment_id`."""
+    if kind not in ATTACHMENT_KINDS:
+        raise ValueError(f"Unknown attachment type {kind!r}")
+    message = {"attachment": {"type": kind, "payload": {"is_reusable": True}}}
+    with path.open("rb") as file:
+        answer = _request(
+            "POST",
+            _url(page.page_id, "message_attachments"),
+            page=page,
+            data={"message": json.dumps(message)},
+            files={"filedata": (name, file, content_type)},
+            timeout=timeout,
+        )
+    attachment_id = answer.get("attachment_id")
+    if not attachment_id:
+        raise GraphError(kind=ErrorKind.BAD_ANSWER, http_status=200)
+    return str(attachment_id)
+
+
+def send_attachment(
+    *,
+    page: FacebookPage,
+    psid: str,
+    kind: str,
+    attachment_id: str,
+    messaging_type: str = "RESPONSE",
+    tag: str = "",
+    metadata: str = "",
+    timeout: float | None = None,
+) -> SendResult:
+    """Send API: an uploaded attachment, by its id."""
+    message: dict = {"attachment": {"type": kind, "payload": {"attachment_id": attachment_id}}}
+    if metadata:
+        message["metadata"] = metadata
+    body: dict = {"recipient": {"id": psid}, "messaging_type": messaging_type}
     if messaging_type == "MESSAGE_TAG":
         body["tag"] = tag
     body["message"] = message

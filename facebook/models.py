@@ -116,3 +116,27 @@ class FakeProfile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+
+class UploadedAttachment(models.Model):
+    """A file uploaded to Meta as a Page's reusable attachment: sent again by its id.
+
+    Keyed by the file's SHA-256, so the same file (a stored response's, or one
+    sent again) is uploaded once per Page.
+    """
+
+    page_id = models.CharField("Page id", max_length=64)
+    sha256 = models.CharField("SHA-256", max_length=64)
+    kind = models.CharField(max_length=10)  # image | video | audio | file
+    attachment_id = models.CharField(max_length=100)
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["page_id", "sha256", "kind"], name="one_upload_per_page_and_file"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.sha256[:12]} on {self.page_id}"

@@ -2,7 +2,8 @@
 
 Routing stores a reply as `sending` and announces `outbound_ready` after commit;
 this module hands it to a thread pool, sends it, and reports the outcome back
-through routing's services. Routing decided the messaging type; nothing about
+through routing's services. A file goes through `facebook.uploads` (uploaded
+once per Page, sent by id). Routing decided the messaging type; nothing about
 the reply window is computed here. If the process dies mid-send, routing's
 `expire_stuck_sends` timer settles the message.
 """
@@ -14,10 +15,10 @@ from concurrent.futures import Future
 from django.conf import settings
 from django.utils import timezone
 
-from facebook import graph, pages
+from facebook import graph, pages, uploads
 from facebook.background import BackgroundPool
 from facebook.models import FacebookPage
-from routing import services
+from routing import message_entries, services
 from routing.events import outbound_ready
 from routing.models import Message
 
@@ -86,7 +87,8 @@ def _send(message_id: int) -> None:
         )
         return
     timeout = settings.FACEBOOK_SEND_TIMEOUT
-    budget_end = started + timeout
+    has_file = message_entries.sent_file(message.attachments) is not None
+    budget_end = started + timeout + (settings.FACEBOOK_UPLOAD_TIMEOUT if has_file else 0)
     if message.send_deadline is not None:
         # Queued behind other sends: what is left until routing's deadline counts.
         left = (message.send_deadline - timezone.now()).total_seconds() - 1
@@ -101,6 +103,13 @@ def _send(message_id: int) -> None:
         return
     try:
         result = _send_with_retries(message, page, budget_end=budget_end)
+    except uploads.FileMissing as missing:
+        services.record_send_failed(
+            message_id=message_id,
+            code="file_missing",
+            reason=f"{missing} Delete it and attach the file again.",
+        )
+        return
     except graph.GraphTimeout:
         logger.info("Message %s: no answer from Messenger in time", message_id)
         services.record_send_failed(
@@ -131,14 +140,25 @@ def _send_with_retries(
 ) -> graph.SendResult:
     timeout = settings.FACEBOOK_SEND_TIMEOUT
     attempt = 0
+    messaging_type = message.messaging_type or "RESPONSE"
+    tag = "HUMAN_AGENT" if message.messaging_type == "MESSAGE_TAG" else ""
+    has_file = message_entries.sent_file(message.attachments) is not None
     while True:
         try:
+            if has_file:
+                return uploads.send_file(
+                    message=message,
+                    page=page,
+                    messaging_type=messaging_type,
+                    tag=tag,
+                    budget_end=budget_end,
+                )
             return graph.send_text(
                 page=page,
                 psid=message.interaction.customer.psid,
                 text=message.text,
-                messaging_type=message.messaging_type or "RESPONSE",
-                tag="HUMAN_AGENT" if message.messaging_type == "MESSAGE_TAG" else "",
+                messaging_type=messaging_type,
+                tag=tag,
                 metadata=str(message.client_id),
                 timeout=budget_end - time.monotonic(),
             )

@@ -111,3 +111,31 @@ def reaction_at(entry: Entry) -> datetime | None:
     except (KeyError, TypeError, ValueError):
         return None
     return at if at.tzinfo is not None else None
+
+
+# --- a file an agent sends ---------------------------------------------------------
+# Stored like a received attachment (its Meta type, and `copy` for the bytes
+# kept under MEDIA_ROOT), so the bubble shows it the same way; `sent_file`
+# marks it as ours and carries what the sender needs: the file's name and its
+# SHA-256, which names the Page's reusable upload at Meta.
+
+
+def outbound_file(
+    *, kind: str, name: str, path: str, content_type: str, size: int, sha256: str
+) -> Entry:
+    if kind not in KEPT_KINDS:
+        raise ValueError(f"not a kind of file Messenger sends: {kind!r}")
+    entry: Entry = {"type": kind, "url": None, "title": name, "sent_file": {"sha256": sha256}}
+    return with_copy(entry, path=path, content_type=content_type, size=size)
+
+
+def sent_file(entries: Iterable[object] | None) -> Entry | None:
+    """The file an agent's message carries, if it carries one."""
+    for entry in entries or []:
+        if isinstance(entry, dict) and isinstance(entry.get("sent_file"), dict):
+            return entry
+    return None
+
+
+def sent_file_sha256(entry: Entry) -> str:
+    return str(entry["sent_file"].get("sha256") or "")

@@ -21,6 +21,7 @@ import uuid
 import zlib
 from dataclasses import dataclass
 from functools import wraps
+from pathlib import Path
 
 import httpx
 from asgiref.sync import iscoroutinefunction, sync_to_async
@@ -41,6 +42,10 @@ logger = logging.getLogger(__name__)
 MAX_METADATA_LENGTH = 999  # Meta: metadata under 1000 characters
 MESSAGING_TYPES = ("RESPONSE", "UPDATE", "MESSAGE_TAG")
 SENDER_ACTIONS = ("typing_on", "typing_off", "mark_seen")
+ATTACHMENT_TYPES = ("image", "video", "audio", "file")
+# Meta takes attachments up to 25 MB.
+MAX_UPLOAD_BYTES = 25 * 1024 * 1024
+UPLOADS = "fake-graph"  # under MEDIA_ROOT: the files uploaded to the fake
 
 
 FIRST_NAMES = ["Ana", "Ben", "Chloé", "Daniel", "Emma", "Farid", "Greta", "Hiro", "Ines", "Jonas"]
@@ -130,6 +135,19 @@ def _check_send_body(body) -> tuple[int, dict] | None:
     text = message.get("text")
     if not message.get("attachment") and not (isinstance(text, str) and text):
         return _invalid("Must send either message text or an attachment")
+    attachment = message.get("attachment")
+    if attachment is not None:
+        if not isinstance(attachment, dict) or attachment.get("type") not in ATTACHMENT_TYPES:
+            return _invalid(
+                "param message[attachment][type] must be one of {image, video, audio, file}"
+            )
+        payload = attachment.get("payload")
+        if not isinstance(payload, dict) or not (
+            payload.get("attachment_id") or payload.get("url")
+        ):
+            return _invalid(
+                "param message[attachment][payload] must name an attachment_id or a url"
+            )
     if isinstance(text, str) and len(text) > MAX_TEXT_LENGTH:
         return _invalid("Length of param message[text] must be less than or equal to 2000")
     if len(str(message.get("metadata") or "")) > MAX_METADATA_LENGTH:
@@ -343,6 +361,9 @@ async def messages(request, version: str, page_id: str):
         return await _answer(call, *refusal)
     if page_id not in ("me", page.page_id):
         return await _answer(call, *_invalid("The access token does not belong to this Page"))
+    attachment_id = attachment_id_sent(body)
+    if attachment_id and not await sync_to_async(_upload_of)(page.page_id, attachment_id):
+        return await _answer(call, *_invalid(f"Invalid attachment_id {attachment_id}"))
     if mode_refusal:
         return await _answer(call, *mode_refusal)
     answer = {"recipient_id": psid}
@@ -390,3 +411,103 @@ async def profile(request, version: str, psid: str):
     answer = {field: known[field] for field in fields if field in known}
     answer["id"] = psid
     return await _answer(call, 200, answer, how=mode.answer)
+
+
+# --- the Attachment Upload API ------------------------------------------------------
+
+
+def attachment_id_sent(body: dict) -> str:
+    message = body.get("message") if isinstance(body, dict) else None
+    attachment = message.get("attachment") if isinstance(message, dict) else None
+    payload = attachment.get("payload") if isinstance(attachment, dict) else None
+    return str(payload.get("attachment_id") or "") if isinstance(payload, dict) else ""
+
+
+def _upload_of(page_id: str, attachment_id: str) -> FakeGraphCall | None:
+    """The recorded upload that answered `attachment_id` for this Page."""
+    return (
+        FakeGraphCall.objects.filter(
+            page_id=page_id, answer_status=200, answer__attachment_id=attachment_id
+        )
+        .order_by("id")
+        .first()
+    )
+
+
+def uploaded_file(attachment_id: str) -> tuple[Path, dict] | None:
+    """Where the fake keeps an uploaded file, and what was recorded of it (`filedata`)."""
+    call = (
+        FakeGraphCall.objects.filter(answer_status=200, answer__attachment_id=attachment_id)
+        .order_by("id")
+        .first()
+    )
+    filedata = call.body.get("filedata") if call and isinstance(call.body, dict) else None
+    if not isinstance(filedata, dict) or not attachment_id.isdigit():
+        return None
+    return Path(settings.MEDIA_ROOT) / UPLOADS / attachment_id, filedata
+
+
+@simulator_only
+@csrf_exempt
+async def message_attachments(request, version: str, page_id: str):
+    """POST /{version}/{page-id}/message_attachments: multipart `message` + `filedata`."""
+    page, mode = await sync_to_async(_page_and_mode)(request.GET.get("access_token", ""))
+    try:
+        message = json.loads(request.POST.get("message") or "{}")
+    except ValueError:
+        message = {"unparsed": request.POST.get("message", "")[:2000]}
+    upload = request.FILES.get("filedata")
+    content = upload.read() if upload is not None else b""
+    filedata = (
+        {
+            "name": upload.name,
+            "content_type": upload.content_type,
+            "size": len(content),
+            "sha256": hashlib.sha256(content).hexdigest(),
+        }
+        if upload is not None
+        else {}
+    )
+    call = _Call("POST", request.path, {"message": message, "filedata": filedata}, page, "")
+    if request.method != "POST":
+        return await _answer(call, *_invalid("Unsupported get request."))
+    if page is None:
+        return await _answer(call, *_bad_token())
+    mode_refusal = mode.refusal_for(Call.UPLOAD)
+    if mode_refusal and mode.before_checks:
+        return await _answer(call, *mode_refusal)
+    attachment = message.get("attachment") if isinstance(message, dict) else None
+    if not isinstance(attachment, dict) or attachment.get("type") not in ATTACHMENT_TYPES:
+        return await _answer(
+            call,
+            *_invalid("param message[attachment][type] must be one of {image, video, audio, file}"),
+        )
+    if upload is None or not content:
+        return await _answer(call, *_invalid("The parameter filedata is required"))
+    if len(content) > MAX_UPLOAD_BYTES:
+        return await _answer(call, *_invalid("Attachment size exceeds allowable limit"))
+    if page_id not in ("me", page.page_id):
+        return await _answer(call, *_invalid("The access token does not belong to this Page"))
+    if mode_refusal:
+        return await _answer(call, *mode_refusal)
+    attachment_id = str(uuid.uuid4().int)[:16]
+    folder = Path(settings.MEDIA_ROOT) / UPLOADS
+    await sync_to_async(folder.mkdir)(parents=True, exist_ok=True)
+    await sync_to_async((folder / attachment_id).write_bytes)(content)
+    return await _answer(call, 200, {"attachment_id": attachment_id}, how=mode.answer)
+
+
+@simulator_only
+async def uploaded(request, attachment_id: str):
+    """GET /_uploads/<attachment_id>: a file uploaded to the fake, for the simulator to show."""
+    found = await sync_to_async(uploaded_file)(attachment_id)
+    if found is None or not found[0].is_file():
+        raise Http404("No such upload.")
+    path, filedata = found
+    content_type = str(filedata.get("content_type") or "")
+    if not content_type.startswith(("image/", "video/", "audio/")):
+        content_type = "application/octet-stream"
+    response = HttpResponse(await sync_to_async(path.read_bytes)(), content_type=content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

@@ -6,6 +6,12 @@ from facebook.fake import graph as fake_graph
 urlpatterns = [
     # Attachment files, standing in for Meta's CDN.
     re_path(r"^_media/(?P<name>[\w.-]+)$", fake_graph.media, name="fake-graph-media"),
+    re_path(r"^_uploads/(?P<attachment_id>\d+)$", fake_graph.uploaded, name="fake-graph-upload"),
+    re_path(
+        r"^(?P<version>v\d+\.\d+)/(?P<page_id>[^/]+)/message_attachments$",
+        fake_graph.message_attachments,
+        name="fake-graph-message-attachments",
+    ),
     re_path(
         r"^(?P<version>v\d+\.\d+)/(?P<page_id>[^/]+)/messages$",
         fake_graph.messages,

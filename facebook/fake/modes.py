@@ -21,6 +21,7 @@ class Call(Enum):
 
     SEND = "send"  # POST …/messages: a text or a sender action
     PROFILE = "profile"  # GET /{psid}: the User Profile API
+    UPLOAD = "upload"  # POST …/message_attachments: the Attachment Upload API
 
 
 class Answer(Enum):

@@ -75,6 +75,20 @@ def _reply_text(call: FakeGraphCall) -> str:
     return str(message.get("text") or "") if isinstance(message, dict) else ""
 
 
+def _reply_attachment(call: FakeGraphCall) -> dict | None:
+    """The file a Page's reply carried (sent by attachment_id), as the customer sees it."""
+    attachment_id = fake_graph.attachment_id_sent(call.body)
+    found = fake_graph.uploaded_file(attachment_id) if attachment_id else None
+    if found is None:
+        return None
+    message = call.body["message"]
+    return {
+        "kind": str(message["attachment"].get("type") or "file"),
+        "name": str(found[1].get("name") or "file"),
+        "src": reverse("fake-graph-upload", args=[attachment_id]),
+    }
+
+
 def _refusal(call: FakeGraphCall) -> str:
     if call.answer_status == 200:
         return ""
@@ -108,16 +122,22 @@ def conversation_context(sent: list[dict], name: str, page_id: str) -> dict:
     typing = False
     for call in calls:  # newest first: the latest of text or typing decides
         action = call.body.get("sender_action") if isinstance(call.body, dict) else None
-        if action or _reply_text(call):
+        if action or _reply_text(call) or fake_graph.attachment_id_sent(call.body):
             typing = (
                 action == "typing_on"
                 and (timezone.now() - call.at).total_seconds() < TYPING_LASTS_SECONDS
             )
             break
     items += [
-        {"who": "page", "text": _reply_text(call), "at": call.at, "note": _refusal(call)}
+        {
+            "who": "page",
+            "text": _reply_text(call),
+            "attachment": _reply_attachment(call),
+            "at": call.at,
+            "note": _refusal(call),
+        }
         for call in calls
-        if _reply_text(call)
+        if _reply_text(call) or fake_graph.attachment_id_sent(call.body)
     ]
     items.sort(key=lambda item: item["at"])
     page = FacebookPage.objects.filter(page_id=page_id).first()

@@ -87,6 +87,7 @@ from routing.services.replies import (
     record_send_failed,
     record_sent,
     resend,
+    store_replies,
     store_reply,
 )
 from routing.services.responses import (
@@ -154,6 +155,7 @@ __all__ = [
     "set_recording",
     "set_workgroup_capacity",
     "set_wrap_up",
+    "store_replies",
     "store_reply",
     "supervisor_disconnect",
     "supervisor_transfer_to_agent",

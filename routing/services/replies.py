@@ -5,12 +5,14 @@ commit, and settled by what the sender reports (`record_sent`,
 
 import logging
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from routing import message_entries
 from routing.events import (
     message_event,
     outbound_ready_on_commit,
@@ -23,6 +25,7 @@ from routing.models import (
     MessageDirection,
     MessageStatus,
 )
+from routing.outbound_files import KeptFile
 from routing.rules import ACCEPTED_BY_META, MAX_TEXT_LENGTH, reply_window
 from routing.services.kernel import (
     STATE_WORDS,
@@ -42,22 +45,54 @@ NOT_SENT = (MessageStatus.TIMED_OUT, MessageStatus.FAILED, MessageStatus.DUPLICA
 DUPLICATE_WINDOW = timedelta(seconds=5)
 
 
-def send_deadline() -> datetime:
-    # A little over the HTTP timeout, so the sender's own answer normally wins.
-    return timezone.now() + timedelta(seconds=settings.FACEBOOK_SEND_TIMEOUT + 2)
+def send_deadline(*, with_file: bool = False) -> datetime:
+    # A little over the HTTP timeout, so the sender's own answer normally wins;
+    # a file has its upload to Meta to do first.
+    seconds = settings.FACEBOOK_SEND_TIMEOUT + 2
+    if with_file:
+        seconds += settings.FACEBOOK_UPLOAD_TIMEOUT
+    return timezone.now() + timedelta(seconds=seconds)
+
+
+def file_client_id(client_id: uuid.UUID, index: int) -> uuid.UUID:
+    """The client id of the `index`th file of a Send: the same form posted twice, the same ids."""
+    return uuid.uuid5(client_id, f"file-{index}")
 
 
 def store_reply(
     *, interaction_id: int, agent: Agent, text: str, client_id: uuid.UUID | None = None
 ) -> Message:
     """Store an agent's reply as `sending` (or `duplicate`) and hand it to the sender."""
+    [message] = store_replies(
+        interaction_id=interaction_id, agent=agent, text=text, client_id=client_id
+    )
+    return message
+
+
+def store_replies(
+    *,
+    interaction_id: int,
+    agent: Agent,
+    text: str,
+    files: Sequence[KeptFile] = (),
+    client_id: uuid.UUID | None = None,
+) -> list[Message]:
+    """Store a Send: the text as one message and each file as a message of its own.
+
+    Messenger delivers an attachment as a message by itself, so each file has
+    its own life (sending, sent, Retry, Resend, Delete); the text comes first.
+    Each is stored `sending` (a repeated text `duplicate`) and handed to the
+    sender after commit.
+    """
     text = text.strip()
-    if not text:
+    if not text and not files:
         raise RoutingError("Type a message first.")
     if len(text) > MAX_TEXT_LENGTH:
         raise RoutingError(
             f"Messenger takes at most {MAX_TEXT_LENGTH} characters; this message has {len(text)}."
         )
+    client_id = client_id or uuid.uuid4()
+    file_ids = [file_client_id(client_id, n) for n in range(len(files))]
     with transaction.atomic():
         interaction = lock_interaction(interaction_id)
         if interaction.agent_id != agent.pk:
@@ -67,43 +102,82 @@ def store_reply(
                 f"Replies are possible only while connected; the interaction is "
                 f"{STATE_WORDS[interaction.state]}."
             )
-        if client_id and (existing := Message.objects.filter(client_id=client_id).first()):
+        existing = list(Message.objects.filter(client_id__in=[client_id, *file_ids]))
+        if existing:
             return existing  # the same form posted twice
         window = reply_window(interaction.customer)
         if not window.open:
             raise RoutingError(window.reason)
         now = timezone.now()
-        is_duplicate = (
-            Message.objects.filter(
-                interaction=interaction,
-                direction=MessageDirection.OUTBOUND,
-                text=text,
-                created_at__gte=now - DUPLICATE_WINDOW,
-                deleted_at__isnull=True,
+        stored = []
+        if text:
+            stored.append(
+                _store_text(interaction, agent, text, client_id, window.messaging_type, now)
             )
-            .exclude(status__in=(MessageStatus.FAILED, MessageStatus.DUPLICATE))
-            .exists()
-        )
-        message = Message.objects.create(
+        for file, file_id in zip(files, file_ids, strict=True):
+            entry = message_entries.outbound_file(
+                kind=file.kind,
+                name=file.name,
+                path=file.path,
+                content_type=file.content_type,
+                size=file.size,
+                sha256=file.sha256,
+            )
+            stored.append(
+                Message.objects.create(
+                    interaction=interaction,
+                    direction=MessageDirection.OUTBOUND,
+                    attachments=[entry],
+                    status=MessageStatus.SENDING,
+                    client_id=file_id,
+                    author_id=agent.user_id,
+                    sent_at=now,
+                    send_deadline=send_deadline(with_file=True),
+                    messaging_type=window.messaging_type,
+                )
+            )
+        for message in stored:
+            publish_on_commit(message_event(message, interaction))
+            if message.status == MessageStatus.SENDING:
+                outbound_ready_on_commit(message.pk)
+    return stored
+
+
+def _store_text(
+    interaction: Interaction,
+    agent: Agent,
+    text: str,
+    client_id: uuid.UUID,
+    messaging_type: str,
+    now: datetime,
+) -> Message:
+    is_duplicate = (
+        Message.objects.filter(
             interaction=interaction,
             direction=MessageDirection.OUTBOUND,
             text=text,
-            status=MessageStatus.DUPLICATE if is_duplicate else MessageStatus.SENDING,
-            client_id=client_id or uuid.uuid4(),
-            author_id=agent.user_id,
-            sent_at=now,
-            send_deadline=None if is_duplicate else send_deadline(),
-            messaging_type=window.messaging_type,
-            error_message=(
-                "The same text was just sent; held back so the customer does not get it twice."
-                if is_duplicate
-                else ""
-            ),
+            created_at__gte=now - DUPLICATE_WINDOW,
+            deleted_at__isnull=True,
         )
-        publish_on_commit(message_event(message, interaction))
-        if not is_duplicate:
-            outbound_ready_on_commit(message.pk)
-    return message
+        .exclude(status__in=(MessageStatus.FAILED, MessageStatus.DUPLICATE))
+        .exists()
+    )
+    return Message.objects.create(
+        interaction=interaction,
+        direction=MessageDirection.OUTBOUND,
+        text=text,
+        status=MessageStatus.DUPLICATE if is_duplicate else MessageStatus.SENDING,
+        client_id=client_id,
+        author_id=agent.user_id,
+        sent_at=now,
+        send_deadline=None if is_duplicate else send_deadline(),
+        messaging_type=messaging_type,
+        error_message=(
+            "The same text was just sent; held back so the customer does not get it twice."
+            if is_duplicate
+            else ""
+        ),
+    )
 
 
 def lock_message(message_id: int) -> Message:
@@ -140,7 +214,9 @@ def resend(*, message_id: int, agent: Agent) -> Message:
         message.error_code = ""
         message.error_message = ""
         message.messaging_type = window.messaging_type
-        message.send_deadline = send_deadline()
+        message.send_deadline = send_deadline(
+            with_file=message_entries.sent_file(message.attachments) is not None
+        )
         message.save(
             update_fields=[
                 "status",

@@ -43,7 +43,8 @@ def test_the_desktop_forbids_inline_script_and_eval():
     assert directives["style-src"] == ["'self'"]
     assert directives["default-src"] == ["'self'"]
     assert directives["connect-src"] == ["'self'"]  # the same-origin websocket too
-    assert directives["img-src"] == ["'self'", "data:", "https:"]
+    # blob: for the previews of files chosen in the composer, before they are sent.
+    assert directives["img-src"] == ["'self'", "data:", "blob:", "https:"]
     assert directives["media-src"] == ["'self'", "https:"]
     assert directives["frame-ancestors"] == ["'none'"]
     assert directives["object-src"] == ["'none'"]

@@ -281,6 +281,10 @@ ROUTES = {
     # --- the demo's simulator and fake Graph API: nobody's, with FACEBOOK_SIMULATOR off ---
     "fake-graph-media": Route("GET", "/fake-graph/_media/kept.png", EVERYONE_404),
     "fake-graph-messages": Route("POST", "/fake-graph/v24.0/me/messages", EVERYONE_404),
+    "fake-graph-message-attachments": Route(
+        "POST", "/fake-graph/v24.0/me/message_attachments", EVERYONE_404
+    ),
+    "fake-graph-upload": Route("GET", "/fake-graph/_uploads/1", EVERYONE_404),
     "fake-graph-profile": Route("GET", "/fake-graph/v24.0/7300000000000077", EVERYONE_404),
     "simulator": Route("GET", "/simulator/", EVERYONE_404),
     "simulator-send": Route("POST", "/simulator/send", EVERYONE_404),

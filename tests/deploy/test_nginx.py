@@ -116,3 +116,22 @@ def test_static_files_are_served_by_nginx(proxied):
     base, _ = proxied
     answer = httpx.get(f"{base}/static/probe.txt", timeout=10)
     assert answer.status_code == 200 and answer.text == "served by nginx"
+
+
+def test_a_send_with_files_may_carry_up_to_26_mb_and_no_more(proxied):
+    base, port = proxied
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+        raw.sendall(
+            b"POST /interactions/1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: multipart/form-data; boundary=x\r\n"
+            + f"Content-Length: {27 * 1024 * 1024}\r\n\r\n".encode()
+        )
+        answer = raw.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 413"), answer
+    # Over the 1 MiB of other forms, within the Send's limit: the application answers.
+    reached = httpx.post(
+        f"{base}/interactions/1/messages",
+        files={"files": ("scan.png", b"\0" * (2 * 1024 * 1024))},
+        timeout=20,
+    )
+    assert reached.status_code != 413
