@@ -68,6 +68,17 @@ def test_emoji_and_a_bulleted_list_by_keyboard_then_links_and_lines_in_bubbles(s
     expect(agent_bubbles.first.locator(".bubble-text")).to_have_text(text, use_inner_text=True)
     expect(agent_bubbles.first.locator(".bubble-text br")).to_have_count(2)
 
+    # The list buttons act on the selected lines, and a second press takes the marks off.
+    box.press_sequentially("check the address")
+    box.press("Shift+Enter")
+    box.press_sequentially("reply here")
+    box.press("Control+A")
+    page.get_by_role("button", name="Numbered list").click()
+    expect(box).to_have_value("1. check the address\n2. reply here")
+    page.get_by_role("button", name="Numbered list").click()
+    expect(box).to_have_value("check the address\nreply here")
+    box.fill("")
+
     # The customer's link: kept apart from the full stop, a new tab without an opener.
     customer = page.locator(".transcript .bubble.customer .bubble-text")
     expect(customer).to_have_text(f"My parcel is late.\nTracking: {tracking}.", use_inner_text=True)
