@@ -1,4 +1,4 @@
-"""A small Graph API client: Send API (text, sender actions) and the User Profile API.
+"""A small Graph API client: Send API (text, sender actions), personas and the User Profile API.
 
 Every call raises `GraphError` (Meta refused, or could not be reached) or
 `GraphTimeout` (no answer in time: the message may or may not have gone out).
@@ -300,8 +300,10 @@ def send_text(
     tag: str = "",
     metadata: str = "",
     timeout: float | None = None,
+    persona_id: str = "",
 ) -> SendResult:
-    """Send API: a text message. `tag` goes along only with MESSAGE_TAG."""
+    """Send API: a text message. `tag` goes along only with MESSAGE_TAG; with
+    `persona_id` the customer sees it come from that persona."""
     message = {"text": text}
     if metadata:
         message["metadata"] = metadata
@@ -309,6 +311,8 @@ def send_text(
     if messaging_type == "MESSAGE_TAG":
         body["tag"] = tag
     body["message"] = message
+    if persona_id:
+        body["persona_id"] = persona_id
     answer = _request(
         "POST", _url(page.page_id, "messages"), page=page, json_body=body, timeout=timeout
     )
@@ -319,13 +323,37 @@ def send_text(
 
 
 def send_sender_action(
-    *, page: FacebookPage, psid: str, action: str, timeout: float | None = None
+    *,
+    page: FacebookPage,
+    psid: str,
+    action: str,
+    timeout: float | None = None,
+    persona_id: str = "",
 ) -> None:
-    """Send API: typing_on, typing_off or mark_seen."""
+    """Send API: typing_on, typing_off or mark_seen (under a persona when given)."""
     if action not in SENDER_ACTIONS:
         raise ValueError(f"Unknown sender action {action!r}")
     body = {"recipient": {"id": psid}, "sender_action": action}
+    if persona_id:
+        body["persona_id"] = persona_id
     _request("POST", _url(page.page_id, "messages"), page=page, json_body=body, timeout=timeout)
+
+
+def create_persona(
+    *, page: FacebookPage, name: str, picture_url: str, timeout: float | None = None
+) -> str:
+    """Personas API: a name and picture the Page may send under; its id."""
+    answer = _request(
+        "POST",
+        _url(page.page_id, "personas"),
+        page=page,
+        json_body={"name": name, "profile_picture_url": picture_url},
+        timeout=timeout,
+    )
+    persona_id = answer.get("id")
+    if not persona_id:
+        raise GraphError(kind=ErrorKind.BAD_ANSWER, http_status=200)
+    return str(persona_id)
 
 
 def fetch_profile(*, page: FacebookPage, psid: str, timeout: float | None = None) -> Profile:

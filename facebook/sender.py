@@ -14,7 +14,7 @@ from concurrent.futures import Future
 from django.conf import settings
 from django.utils import timezone
 
-from facebook import graph, pages
+from facebook import graph, pages, personas
 from facebook.background import BackgroundPool
 from facebook.models import FacebookPage
 from routing import services
@@ -86,6 +86,10 @@ def _send(message_id: int) -> None:
         )
         return
     timeout = settings.FACEBOOK_SEND_TIMEOUT
+    # The agent's persona, created on first use within a short bound; "" sends as the Page.
+    persona_id = personas.persona_for_user(
+        page=page, user_id=message.author_id, timeout=personas.creation_timeout()
+    )
     budget_end = started + timeout
     if message.send_deadline is not None:
         # Queued behind other sends: what is left until routing's deadline counts.
@@ -100,7 +104,7 @@ def _send(message_id: int) -> None:
         )
         return
     try:
-        result = _send_with_retries(message, page, budget_end=budget_end)
+        result = _send_with_retries(message, page, budget_end=budget_end, persona_id=persona_id)
     except graph.GraphTimeout:
         logger.info("Message %s: no answer from Messenger in time", message_id)
         services.record_send_failed(
@@ -127,7 +131,7 @@ class _GaveUp(Exception):
 
 
 def _send_with_retries(
-    message: Message, page: FacebookPage, *, budget_end: float
+    message: Message, page: FacebookPage, *, budget_end: float, persona_id: str = ""
 ) -> graph.SendResult:
     timeout = settings.FACEBOOK_SEND_TIMEOUT
     attempt = 0
@@ -141,6 +145,7 @@ def _send_with_retries(
                 tag="HUMAN_AGENT" if message.messaging_type == "MESSAGE_TAG" else "",
                 metadata=str(message.client_id),
                 timeout=budget_end - time.monotonic(),
+                persona_id=persona_id,
             )
         except graph.GraphError as error:
             if not error.retryable or attempt >= len(RETRY_DELAYS):
