@@ -14,7 +14,9 @@ def test_the_customer_sees_the_agents_name_with_the_page(servers, new_page):
     desktop = open_desktop(new_page, servers, desk.agents[0])
 
     customer = new_page(viewport=(1000, 760))
-    customer.goto(servers.customer_url)
+    # The simulator of the server whose address is PUBLIC_BASE_URL: the persona's
+    # picture is then same-origin, as the page's Content-Security-Policy wants.
+    customer.goto(servers.desktop_url + "/simulator/")
     customer.get_by_label("Your name").fill("Dana Customer")
     customer.locator("#sim-page").select_option(desk.page_id)
     customer.get_by_role("textbox", name="Message").fill("Hi, is my order on its way?")
