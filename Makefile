@@ -16,7 +16,8 @@ RUN_ENV = \
 	FACEBOOK_VERIFY_TOKEN="$${FACEBOOK_VERIFY_TOKEN-demo-verify-token}" \
 	FACEBOOK_GRAPH_URL="$${FACEBOOK_GRAPH_URL-http://$(HOST):$(PORT)/fake-graph}" \
 	FACEBOOK_SIMULATOR="$${FACEBOOK_SIMULATOR-1}" \
-	FACEBOOK_ATTACHMENT_ALLOWED_HOSTS="$${FACEBOOK_ATTACHMENT_ALLOWED_HOSTS-$(HOST):$(PORT)}"
+	FACEBOOK_ATTACHMENT_ALLOWED_HOSTS="$${FACEBOOK_ATTACHMENT_ALLOWED_HOSTS-$(HOST):$(PORT)}" \
+	PUBLIC_BASE_URL="$${PUBLIC_BASE_URL-http://$(HOST):$(PORT)}"
 
 # daphne's access log writes every request's query string (the webhook handshake's
 # verify token among them) to stdout: verbosity 0 turns it off; warnings stay.

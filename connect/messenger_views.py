@@ -89,7 +89,10 @@ def _replying(request: HttpRequest, pk: int) -> Interaction | HttpResponse:
 
 def _sender_action(interaction: Interaction, action: str) -> HttpResponse:
     customer = interaction.customer
-    actions.send_later(page_id=customer.page_id, psid=customer.psid, action=action)
+    # The connected agent's own action: it goes under their persona.
+    actions.send_later(
+        page_id=customer.page_id, psid=customer.psid, action=action, agent_id=interaction.agent_id
+    )
     return HttpResponse(status=204)
 
 

@@ -69,6 +69,10 @@ FACEBOOK_SIMULATOR_WEBHOOK_URL = env.str("FACEBOOK_SIMULATOR_WEBHOOK_URL", defau
 FACEBOOK_SEND_TIMEOUT = env.float("FACEBOOK_SEND_TIMEOUT", default=10.0)
 # A file an agent sends is uploaded to Meta first: this long for the upload, on top.
 FACEBOOK_UPLOAD_TIMEOUT = env.float("FACEBOOK_UPLOAD_TIMEOUT", default=60.0)
+# This server's public address (https://connect.example.com), for the few URLs
+# that others fetch on their own: Meta downloads a Messenger persona's picture
+# from here. Unset, no persona is created and replies go out under the Page.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="").rstrip("/")
 # Attachment copies are fetched over https from public addresses only (every
 # redirect hop checked); hosts named here ("host" or "host:port") may also be
 # http or private: the fake Graph API's CDN of the demo and the tests. None by default.

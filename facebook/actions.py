@@ -9,9 +9,10 @@ import logging
 import threading
 import time
 
-from facebook import graph
+from facebook import graph, personas
 from facebook.background import BackgroundPool
 from facebook.models import FacebookPage
+from routing.models import Agent
 
 logger = logging.getLogger(__name__)
 
@@ -27,8 +28,9 @@ _typing_since: dict[tuple[str, str], float] = {}
 _lock = threading.Lock()
 
 
-def send_later(*, page_id: str, psid: str, action: str) -> bool:
-    """Queue a sender action; False when throttled (typing_on sent moments ago)."""
+def send_later(*, page_id: str, psid: str, action: str, agent_id: int | None = None) -> bool:
+    """Queue a sender action, under `agent_id`'s persona when the Page uses personas;
+    False when throttled (typing_on sent moments ago)."""
     if action not in graph.SENDER_ACTIONS:
         raise ValueError(f"Unknown sender action {action!r}")
     key = (page_id, psid)
@@ -41,16 +43,24 @@ def send_later(*, page_id: str, psid: str, action: str) -> bool:
             _typing_since[key] = now
         else:
             _typing_since.pop(key, None)
-    _lanes[hash(key) % LANES].submit(_send, page_id, psid, action)
+    _lanes[hash(key) % LANES].submit(_send, page_id, psid, action, agent_id)
     return True
 
 
-def _send(page_id: str, psid: str, action: str) -> None:
+def _send(page_id: str, psid: str, action: str, agent_id: int | None = None) -> None:
     page = FacebookPage.objects.filter(page_id=page_id).first()
     if page is None or page.token_invalid:
         return
+    persona_id = ""
+    agent = Agent.objects.select_related("user").filter(pk=agent_id).first() if agent_id else None
+    if agent is not None:
+        persona_id = personas.persona_for(
+            page=page, agent=agent, timeout=personas.creation_timeout()
+        )
     try:
-        graph.send_sender_action(page=page, psid=psid, action=action, timeout=ACTION_TIMEOUT)
+        graph.send_sender_action(
+            page=page, psid=psid, action=action, timeout=ACTION_TIMEOUT, persona_id=persona_id
+        )
     except graph.GraphTimeout:
         logger.info("Sender action %s for Page %s: no answer in time", action, page_id)
     except graph.GraphError as error:

@@ -3,7 +3,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from facebook import ingest, pages
-from facebook.models import FacebookPage, WebhookDelivery
+from facebook.models import FacebookPage, MessengerPersona, WebhookDelivery
 
 TOKEN_INVALID_WORDS = (
     "Messenger refused this Page's access token (invalid or expired): "
@@ -24,7 +24,7 @@ class FacebookPageForm(forms.ModelForm):
         model = FacebookPage
         # The token is no model field of the form: facebook.pages.save_page stores
         # a new one (encrypted) or keeps the stored one.
-        fields = ["page_id", "name", "workgroup"]
+        fields = ["page_id", "name", "workgroup", "personas_enabled"]
 
     def clean_access_token(self) -> str:
         token = self.cleaned_data["access_token"].strip()
@@ -36,8 +36,15 @@ class FacebookPageForm(forms.ModelForm):
 @admin.register(FacebookPage)
 class FacebookPageAdmin(admin.ModelAdmin):
     form = FacebookPageForm
-    list_display = ["name", "page_id", "workgroup", "masked_token", "token_state"]
-    list_filter = ["token_invalid", "workgroup"]
+    list_display = [
+        "name",
+        "page_id",
+        "workgroup",
+        "masked_token",
+        "token_state",
+        "personas_enabled",
+    ]
+    list_filter = ["token_invalid", "workgroup", "personas_enabled"]
     search_fields = ["name", "page_id"]
     readonly_fields = ["masked_token", "token_state"]
 
@@ -68,6 +75,47 @@ class FacebookPageAdmin(admin.ModelAdmin):
                     level=messages.WARNING,
                 )
         return super().change_view(request, object_id, form_url, extra_context)
+
+
+PERSONA_FIELDS = (
+    "page",
+    "agent",
+    "name",
+    "persona_id",
+    "picture_url",
+    "state",
+    "created_at",
+    "attempted_at",
+    "failures",
+    "last_error",
+)
+
+
+@admin.register(MessengerPersona)
+class MessengerPersonaAdmin(admin.ModelAdmin):
+    """Read-only: facebook.personas creates them. Deleting one makes the next reply create
+    it again (after a picture change on Meta's side, say)."""
+
+    list_display = ["agent", "page", "name", "persona_id", "state", "attempted_at"]
+    list_filter = ["page"]
+    search_fields = ["name", "persona_id", "agent__user__username"]
+    fields = readonly_fields = PERSONA_FIELDS
+
+    @admin.display(description="State")
+    def state(self, persona: MessengerPersona) -> str:
+        if persona.last_error:
+            return format_html(
+                '<strong class="token-invalid">⚠ Not created: {}</strong>', persona.last_error
+            )
+        if persona.persona_id:
+            return "Created: replies go out under it"
+        return "Not created yet"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(WebhookDelivery)

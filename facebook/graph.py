@@ -1,5 +1,5 @@
 """A small Graph API client: Send API (text, attachments, sender actions), the
-Attachment Upload API and the User Profile API.
+Attachment Upload API, personas and the User Profile API.
 
 Every call raises `GraphError` (Meta refused, or could not be reached) or
 `GraphTimeout` (no answer in time: the message may or may not have gone out).
@@ -307,8 +307,10 @@ def send_text(
     tag: str = "",
     metadata: str = "",
     timeout: float | None = None,
+    persona_id: str = "",
 ) -> SendResult:
-    """Send API: a text message. `tag` goes along only with MESSAGE_TAG."""
+    """Send API: a text message. `tag` goes along only with MESSAGE_TAG; with
+    `persona_id` the customer sees it come from that persona."""
     message = {"text": text}
     if metadata:
         message["metadata"] = metadata
@@ -316,6 +318,8 @@ def send_text(
     if messaging_type == "MESSAGE_TAG":
         body["tag"] = tag
     body["message"] = message
+    if persona_id:
+        body["persona_id"] = persona_id
     answer = _request(
         "POST", _url(page.page_id, "messages"), page=page, json_body=body, timeout=timeout
     )
@@ -363,12 +367,15 @@ def send_attachment(
     tag: str = "",
     metadata: str = "",
     timeout: float | None = None,
+    persona_id: str = "",
 ) -> SendResult:
-    """Send API: an uploaded attachment, by its id."""
+    """Send API: an uploaded attachment, by its id (under the agent's persona, if any)."""
     message: dict = {"attachment": {"type": kind, "payload": {"attachment_id": attachment_id}}}
     if metadata:
         message["metadata"] = metadata
     body: dict = {"recipient": {"id": psid}, "messaging_type": messaging_type}
+    if persona_id:
+        body["persona_id"] = persona_id
     if messaging_type == "MESSAGE_TAG":
         body["tag"] = tag
     body["message"] = message
@@ -382,13 +389,37 @@ def send_attachment(
 
 
 def send_sender_action(
-    *, page: FacebookPage, psid: str, action: str, timeout: float | None = None
+    *,
+    page: FacebookPage,
+    psid: str,
+    action: str,
+    timeout: float | None = None,
+    persona_id: str = "",
 ) -> None:
-    """Send API: typing_on, typing_off or mark_seen."""
+    """Send API: typing_on, typing_off or mark_seen (under a persona when given)."""
     if action not in SENDER_ACTIONS:
         raise ValueError(f"Unknown sender action {action!r}")
     body = {"recipient": {"id": psid}, "sender_action": action}
+    if persona_id:
+        body["persona_id"] = persona_id
     _request("POST", _url(page.page_id, "messages"), page=page, json_body=body, timeout=timeout)
+
+
+def create_persona(
+    *, page: FacebookPage, name: str, picture_url: str, timeout: float | None = None
+) -> str:
+    """Personas API: a name and picture the Page may send under; its id."""
+    answer = _request(
+        "POST",
+        _url(page.page_id, "personas"),
+        page=page,
+        json_body={"name": name, "profile_picture_url": picture_url},
+        timeout=timeout,
+    )
+    persona_id = answer.get("id")
+    if not persona_id:
+        raise GraphError(kind=ErrorKind.BAD_ANSWER, http_status=200)
+    return str(persona_id)
 
 
 def fetch_profile(*, page: FacebookPage, psid: str, timeout: float | None = None) -> Profile:

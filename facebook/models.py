@@ -1,7 +1,7 @@
 from django.db import models
 
 from facebook.token_crypto import EncryptedTokenField
-from routing.models import Workgroup
+from routing.models import Agent, Workgroup
 
 
 class FacebookPage(models.Model):
@@ -12,6 +12,14 @@ class FacebookPage(models.Model):
     workgroup = models.ForeignKey(Workgroup, on_delete=models.PROTECT, related_name="pages")
     token_invalid = models.BooleanField(
         default=False, help_text="Set when Meta refused the token (code 190); cleared on a new one."
+    )
+    personas_enabled = models.BooleanField(
+        "Show who is answering",
+        default=True,
+        help_text=(
+            "Replies and typing go out under the agent's Messenger persona (their first "
+            "name and picture), so the customer sees e.g. “Alice from Acme Support”."
+        ),
     )
 
     class Meta:
@@ -27,6 +35,38 @@ class FacebookPage(models.Model):
         if len(token) <= 8:
             return "•" * len(token)
         return f"{token[:4]}…{token[-4:]}"
+
+
+class MessengerPersona(models.Model):
+    """An agent's Messenger persona on one Page, created on first use and kept.
+
+    Written only by `facebook.personas`. A failed creation leaves the row
+    without `persona_id` and with the error, shown in admin, and is tried
+    again on a later reply.
+    """
+
+    page = models.ForeignKey(FacebookPage, on_delete=models.CASCADE, related_name="personas")
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="personas")
+    persona_id = models.CharField("Persona id", max_length=64, blank=True)
+    # What the persona was created with: a change makes a new one.
+    name = models.CharField(max_length=200, blank=True)
+    picture_url = models.URLField(max_length=500, blank=True)
+    created_at = models.DateTimeField(null=True, blank=True)
+    attempted_at = models.DateTimeField(null=True, blank=True)
+    # One creation at a time across processes: a claim that ends by itself.
+    creating_until = models.DateTimeField(null=True, blank=True)
+    failures = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["page", "agent"]
+        verbose_name = "Messenger persona"
+        constraints = [
+            models.UniqueConstraint(fields=["page", "agent"], name="one_persona_per_page_agent")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name or self.agent} on {self.page}"
 
 
 class WebhookVerdict(models.TextChoices):
@@ -88,6 +128,9 @@ class FakeGraphCall(models.Model):
     answer_status = models.PositiveSmallIntegerField()
     answer = models.JSONField(default=dict)
     message_id = models.CharField(max_length=100, blank=True)
+    # The persona a send or sender action went out under, or the one a
+    # persona creation made.
+    persona_id = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["id"]

@@ -15,7 +15,7 @@ from concurrent.futures import Future
 from django.conf import settings
 from django.utils import timezone
 
-from facebook import graph, pages, uploads
+from facebook import graph, pages, personas, uploads
 from facebook.background import BackgroundPool
 from facebook.models import FacebookPage
 from routing import message_entries, services
@@ -88,6 +88,10 @@ def _send(message_id: int) -> None:
         return
     timeout = settings.FACEBOOK_SEND_TIMEOUT
     has_file = message_entries.sent_file(message.attachments) is not None
+    # The agent's persona, created on first use within a short bound; "" sends as the Page.
+    persona_id = personas.persona_for_user(
+        page=page, user_id=message.author_id, timeout=personas.creation_timeout()
+    )
     budget_end = started + timeout + (settings.FACEBOOK_UPLOAD_TIMEOUT if has_file else 0)
     if message.send_deadline is not None:
         # Queued behind other sends: what is left until routing's deadline counts.
@@ -102,7 +106,7 @@ def _send(message_id: int) -> None:
         )
         return
     try:
-        result = _send_with_retries(message, page, budget_end=budget_end)
+        result = _send_with_retries(message, page, budget_end=budget_end, persona_id=persona_id)
     except uploads.FileMissing as missing:
         services.record_send_failed(
             message_id=message_id,
@@ -136,7 +140,7 @@ class _GaveUp(Exception):
 
 
 def _send_with_retries(
-    message: Message, page: FacebookPage, *, budget_end: float
+    message: Message, page: FacebookPage, *, budget_end: float, persona_id: str = ""
 ) -> graph.SendResult:
     timeout = settings.FACEBOOK_SEND_TIMEOUT
     attempt = 0
@@ -152,6 +156,7 @@ def _send_with_retries(
                     messaging_type=messaging_type,
                     tag=tag,
                     budget_end=budget_end,
+                    persona_id=persona_id,
                 )
             return graph.send_text(
                 page=page,
@@ -161,6 +166,7 @@ def _send_with_retries(
                 tag=tag,
                 metadata=str(message.client_id),
                 timeout=budget_end - time.monotonic(),
+                persona_id=persona_id,
             )
         except graph.GraphError as error:
             if not error.retryable or attempt >= len(RETRY_DELAYS):

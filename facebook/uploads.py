@@ -71,6 +71,7 @@ def send_file(
     messaging_type: str,
     tag: str,
     budget_end: float,
+    persona_id: str = "",
 ) -> graph.SendResult:
     """Upload the message's file unless this Page has it already, then send it by id."""
     entry = message_entries.sent_file(message.attachments)
@@ -107,6 +108,7 @@ def send_file(
             tag=tag,
             metadata=str(message.client_id),
             timeout=budget_end - time.monotonic(),
+            persona_id=persona_id,
         )
 
     try:

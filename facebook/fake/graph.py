@@ -1,5 +1,7 @@
 """The built-in fake of the Graph API calls we make (only with FACEBOOK_SIMULATOR).
 
+Sends, sender actions, persona creation and the User Profile API.
+
 It checks requests roughly as Meta does, records every call as a FakeGraphCall
 and behaves as the current mode of `facebook.fake.modes` says: answer normally,
 answer too late, or refuse with one of Meta's errors. Like Meta, it then posts a signed
@@ -162,6 +164,7 @@ class _Call:
     body: dict
     page: FacebookPage | None = None
     psid: str = ""
+    persona_id: str = ""
 
 
 def _page_and_mode(token: str) -> tuple[FacebookPage | None, Mode]:
@@ -184,6 +187,7 @@ def _record(call: _Call, status: int, answer: dict) -> None:
         answer_status=status,
         answer=answer,
         message_id=str(answer.get("message_id") or ""),
+        persona_id=call.persona_id[:64],
     )
 
 
@@ -350,6 +354,8 @@ async def messages(request, version: str, page_id: str):
     psid = str(recipient.get("id") or "") if isinstance(recipient, dict) else ""
     page, mode = await sync_to_async(_page_and_mode)(request.GET.get("access_token", ""))
     call = _Call("POST", request.path, body if isinstance(body, dict) else {}, page, psid)
+    if isinstance(body, dict) and body.get("persona_id"):
+        call.persona_id = str(body["persona_id"])
     if request.method != "POST":
         return await _answer(call, *_invalid("Unsupported get request."))
     if page is None:
@@ -369,7 +375,7 @@ async def messages(request, version: str, page_id: str):
     answer = {"recipient_id": psid}
     if "sender_action" not in body:
         answer["message_id"] = f"m_fake_{uuid.uuid4().hex}"
-        if mode.answer != Answer.HTML_500:
+        if mode.answer_for(Call.SEND) != Answer.HTML_500:
             # Meta echoes every message the Page sent; a late answer's message
             # too, a moment after that answer.
             echo_later(
@@ -379,10 +385,61 @@ async def messages(request, version: str, page_id: str):
                 message=body["message"],
                 mid=answer["message_id"],
                 delay=settings.FACEBOOK_SEND_TIMEOUT + 2
-                if mode.answer == Answer.LATE
+                if mode.answer_for(Call.SEND) == Answer.LATE
                 else ECHO_DELAY,
             )
-    return await _answer(call, 200, answer, how=mode.answer)
+    return await _answer(call, 200, answer, how=mode.answer_for(Call.SEND))
+
+
+@simulator_only
+@csrf_exempt
+async def personas(request, version: str, page_id: str):
+    """POST /{version}/{page-id|me}/personas: `name` and `profile_picture_url` → `{"id"}`."""
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        body = {}
+    body = body if isinstance(body, dict) else {}
+    page, mode = await sync_to_async(_page_and_mode)(request.GET.get("access_token", ""))
+    call = _Call("POST", request.path, body, page)
+    if request.method != "POST":
+        return await _answer(call, *_invalid("Unsupported get request."))
+    if page is None:
+        return await _answer(call, *_bad_token())
+    mode_refusal = mode.refusal_for(Call.PERSONA)
+    if mode_refusal and mode.before_checks:
+        return await _answer(call, *mode_refusal)
+    name, picture = body.get("name"), body.get("profile_picture_url")
+    if not isinstance(name, str) or not name.strip():
+        return await _answer(call, *_invalid("The parameter name is required"))
+    if not isinstance(picture, str) or not picture.startswith(("http://", "https://")):
+        return await _answer(call, *_invalid("The parameter profile_picture_url is required"))
+    if page_id not in ("me", page.page_id):
+        return await _answer(call, *_invalid("The access token does not belong to this Page"))
+    if mode_refusal:
+        return await _answer(call, *mode_refusal)
+    call.persona_id = str(uuid.uuid4().int)[:16]
+    return await _answer(call, 200, {"id": call.persona_id}, how=mode.answer_for(Call.PERSONA))
+
+
+@dataclass(frozen=True)
+class FakePersona:
+    name: str
+    picture_url: str
+
+
+def personas_of(page_id: str) -> dict[str, FakePersona]:
+    """Persona id → the persona, for those created on `page_id` (the simulator shows them)."""
+    created = FakeGraphCall.objects.filter(
+        page_id=page_id, path__endswith="/personas", answer_status=200
+    ).exclude(persona_id="")
+    return {
+        call.persona_id: FakePersona(
+            name=str(call.body.get("name") or ""),
+            picture_url=str(call.body.get("profile_picture_url") or ""),
+        )
+        for call in created
+    }
 
 
 @simulator_only
@@ -410,7 +467,7 @@ async def profile(request, version: str, psid: str):
     }
     answer = {field: known[field] for field in fields if field in known}
     answer["id"] = psid
-    return await _answer(call, 200, answer, how=mode.answer)
+    return await _answer(call, 200, answer, how=mode.answer_for(Call.PROFILE))
 
 
 # --- the Attachment Upload API ------------------------------------------------------
@@ -494,7 +551,9 @@ async def message_attachments(request, version: str, page_id: str):
     folder = Path(settings.MEDIA_ROOT) / UPLOADS
     await sync_to_async(folder.mkdir)(parents=True, exist_ok=True)
     await sync_to_async((folder / attachment_id).write_bytes)(content)
-    return await _answer(call, 200, {"attachment_id": attachment_id}, how=mode.answer)
+    return await _answer(
+        call, 200, {"attachment_id": attachment_id}, how=mode.answer_for(Call.UPLOAD)
+    )
 
 
 @simulator_only

@@ -18,6 +18,11 @@ urlpatterns = [
         name="fake-graph-messages",
     ),
     re_path(
+        r"^(?P<version>v\d+\.\d+)/(?P<page_id>[^/]+)/personas$",
+        fake_graph.personas,
+        name="fake-graph-personas",
+    ),
+    re_path(
         r"^(?P<version>v\d+\.\d+)/(?P<psid>[^/]+)$",
         fake_graph.profile,
         name="fake-graph-profile",

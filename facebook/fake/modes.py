@@ -22,6 +22,7 @@ class Call(Enum):
     SEND = "send"  # POST …/messages: a text or a sender action
     PROFILE = "profile"  # GET /{psid}: the User Profile API
     UPLOAD = "upload"  # POST …/message_attachments: the Attachment Upload API
+    PERSONA = "persona"  # POST /{page-id}/personas
 
 
 class Answer(Enum):
@@ -38,6 +39,7 @@ class Answer(Enum):
 EVERY_CALL = frozenset(Call)
 SENDS = frozenset({Call.SEND})
 PROFILES = frozenset({Call.PROFILE})
+PERSONAS = frozenset({Call.PERSONA})
 
 
 def meta_error(code: int, message: str, subcode: int | None = None, **extra) -> dict:
@@ -73,6 +75,11 @@ class Mode:
     # A token refusal comes before Meta looks at the body; the others after.
     before_checks: bool = False
     answer: Answer = Answer.NORMAL
+    answers: frozenset[Call] = EVERY_CALL  # the calls answered as `answer` says
+
+    def answer_for(self, call: Call) -> Answer:
+        """How `call` is answered when it is not refused."""
+        return self.answer if call in self.answers else Answer.NORMAL
 
     def refusal_for(self, call: Call) -> tuple[int, dict] | None:
         """The answer refusing `call`, if this mode refuses it."""
@@ -178,6 +185,16 @@ MODES: dict[str, Mode] = {
             400, 2018300, "(#2018300) Cannot send message: another app has control of this thread"
         ),
         SENDS,
+    ),
+    "persona_refused": Mode(
+        "Personas refused (100); sends work",
+        Refusal(400, 100, "(#100) Invalid parameter: profile_picture_url could not be fetched"),
+        PERSONAS,
+    ),
+    "persona_late": Mode(
+        "Personas answered too late; sends work",
+        answer=Answer.LATE,
+        answers=PERSONAS,
     ),
 }
 DEFAULT_MODE = "ok"

@@ -128,6 +128,7 @@ def conversation_context(sent: list[dict], name: str, page_id: str) -> dict:
                 and (timezone.now() - call.at).total_seconds() < TYPING_LASTS_SECONDS
             )
             break
+    personas = fake_graph.personas_of(page_id)
     items += [
         {
             "who": "page",
@@ -135,6 +136,8 @@ def conversation_context(sent: list[dict], name: str, page_id: str) -> dict:
             "attachment": _reply_attachment(call),
             "at": call.at,
             "note": _refusal(call),
+            # Messenger shows a persona's name with the Page's: "Alice from Acme Support".
+            "persona": personas.get(call.persona_id),
         }
         for call in calls
         if _reply_text(call) or fake_graph.attachment_id_sent(call.body)

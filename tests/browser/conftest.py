@@ -161,6 +161,8 @@ def servers(tmp_path_factory) -> Servers:
         # The fake CDN of the first server (plain http on loopback) serves attachment files.
         FACEBOOK_ATTACHMENT_ALLOWED_HOSTS="127.0.0.1,localhost",
         FACEBOOK_SEND_TIMEOUT="3",
+        # Where the fake Graph API is told the persona pictures are.
+        PUBLIC_BASE_URL=urls[0],
         MEDIA_ROOT=str(tmp_dir / "media"),
     )
     if redis_url:

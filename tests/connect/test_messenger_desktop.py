@@ -75,6 +75,21 @@ def test_typing_is_sent_throttled_and_turned_off(fake, connected):
     assert call.body == {"recipient": {"id": PSID}, "sender_action": "typing_on"}
 
 
+def test_typing_goes_under_the_agents_persona(fake, connected, live_server, settings):
+    settings.PUBLIC_BASE_URL = live_server.url
+    agent, interaction, browser = connected
+
+    assert (
+        browser.post(f"/interactions/{interaction.pk}/typing", {"state": "on"}).status_code == 204
+    )
+
+    assert sender_actions() == ["typing_on"]
+    created = FakeGraphCall.objects.get(path__endswith="/personas")
+    typing = FakeGraphCall.objects.get(body__has_key="sender_action")
+    assert typing.persona_id == created.persona_id != ""
+    assert typing.body["persona_id"] == created.persona_id
+
+
 def test_opening_the_interaction_marks_it_seen(fake, connected):
     agent, interaction, browser = connected
     assert browser.post(f"/interactions/{interaction.pk}/seen").status_code == 204

@@ -285,6 +285,7 @@ ROUTES = {
         "POST", "/fake-graph/v24.0/me/message_attachments", EVERYONE_404
     ),
     "fake-graph-upload": Route("GET", "/fake-graph/_uploads/1", EVERYONE_404),
+    "fake-graph-personas": Route("POST", "/fake-graph/v24.0/me/personas", EVERYONE_404),
     "fake-graph-profile": Route("GET", "/fake-graph/v24.0/7300000000000077", EVERYONE_404),
     "simulator": Route("GET", "/simulator/", EVERYONE_404),
     "simulator-send": Route("POST", "/simulator/send", EVERYONE_404),

@@ -6,6 +6,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
+from facebook.models import FacebookPage
+
 pytestmark = pytest.mark.django_db
 
 
@@ -34,3 +36,13 @@ def test_with_debug_on_it_seeds_as_make_run_does(settings):
     call_command("seed_demo", stdout=io.StringIO())
 
     assert get_user_model().objects.get(username="agent1").check_password("demo-pass")
+
+
+def test_the_demo_page_shows_who_is_answering(settings):
+    settings.DEBUG = True
+    call_command("seed_demo", stdout=io.StringIO())
+    FacebookPage.objects.update(personas_enabled=False)
+
+    call_command("seed_demo", stdout=io.StringIO())
+
+    assert FacebookPage.objects.get(page_id="100000000000001").personas_enabled

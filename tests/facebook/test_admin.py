@@ -2,8 +2,8 @@
 
 import pytest
 
-from facebook.models import WebhookDelivery
-from tests.factories import make_page, make_workgroup
+from facebook.models import FacebookPage, MessengerPersona, WebhookDelivery
+from tests.factories import make_agent, make_page, make_workgroup
 from tests.supervisors import logged_in, make_supervisor
 
 pytestmark = pytest.mark.django_db
@@ -37,3 +37,52 @@ def test_the_webhook_log_is_read_only_with_verdicts(supervisor):
     listing = client.get("/admin/facebook/webhookdelivery/?verdict__exact=processed")
     assert listing.status_code == 200 and "Processed" in listing.content.decode()
     assert client.get("/admin/facebook/webhookdelivery/add/").status_code == 403
+
+
+def test_personas_are_on_by_default_and_a_supervisor_switches_them_off(supervisor, workgroup):
+    page = workgroup.pages.get()
+    assert page.personas_enabled
+    client = logged_in(supervisor)
+    form = client.get(f"/admin/facebook/facebookpage/{page.pk}/change/").content.decode()
+    assert 'name="personas_enabled"' in form and "Show who is answering" in form
+
+    response = client.post(
+        f"/admin/facebook/facebookpage/{page.pk}/change/",
+        {"page_id": page.page_id, "name": page.name, "workgroup": workgroup.pk, "access_token": ""},
+    )
+
+    assert response.status_code == 302
+    page = FacebookPage.objects.get(pk=page.pk)
+    assert not page.personas_enabled
+    assert page.access_token == "EAAG-very-secret-page-token-1234"  # kept
+
+    client.post(
+        f"/admin/facebook/facebookpage/{page.pk}/change/",
+        {
+            "page_id": page.page_id,
+            "name": page.name,
+            "workgroup": workgroup.pk,
+            "access_token": "",
+            "personas_enabled": "on",
+        },
+    )
+    assert FacebookPage.objects.get(pk=page.pk).personas_enabled
+
+
+def test_a_failed_persona_shows_its_reason_and_can_be_deleted(supervisor, workgroup):
+    page = workgroup.pages.get()
+    agent = make_agent("alice", workgroups=[workgroup])
+    failed = MessengerPersona.objects.create(
+        page=page, agent=agent, failures=2, last_error="1: Messenger had a temporary problem"
+    )
+    client = logged_in(supervisor)
+
+    listing = client.get("/admin/facebook/messengerpersona/").content.decode()
+
+    assert "Not created: 1: Messenger had a temporary problem" in listing
+    assert client.get("/admin/facebook/messengerpersona/add/").status_code == 403
+    client.post(
+        "/admin/facebook/messengerpersona/",
+        {"action": "delete_selected", "_selected_action": [failed.pk], "post": "yes"},
+    )
+    assert not MessengerPersona.objects.exists()

@@ -69,6 +69,9 @@ EXPECTED_PERMISSIONS = {
     # Unlocking a locked-out login (routing 0003).
     "axes.view_accessattempt",
     "axes.delete_accessattempt",
+    # Seeing the agents' Messenger personas, and deleting one to have it made again (facebook 0005).
+    "facebook.view_messengerpersona",
+    "facebook.delete_messengerpersona",
 }
 
 

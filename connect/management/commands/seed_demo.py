@@ -112,6 +112,7 @@ class Command(BaseCommand):
             page_id="100000000000001"
         )
         page.name, page.workgroup = "Acme Support", workgroup
+        page.personas_enabled = True  # replies show "Alice from Acme Support"
         pages.save_page(page, new_token="demo-page-token")
         for username, first, last in AGENTS:
             user, _ = User.objects.update_or_create(
@@ -141,6 +142,9 @@ class Command(BaseCommand):
         unlock_migration = import_module("routing.migrations.0003_supervisors_unlock_logins")
         supervisor.groups.add(group_migration.ensure_supervisors_group(apps))
         unlock_migration.ensure_supervisors_can_unlock(apps)
+        import_module(
+            "facebook.migrations.0006_messenger_personas"
+        ).ensure_supervisors_see_personas(apps)
         for label in WRAP_UP_CODES:
             WrapUpCode.objects.get_or_create(workgroup=workgroup, label=label)
         library, _ = ResponseLibrary.objects.get_or_create(name="Acme Support", owner=None)

@@ -16,6 +16,8 @@ pytestmark = pytest.mark.django_db
 TOKEN = "fake-graph-test-token"
 PSID = "7300000000000042"
 MESSAGES = f"/fake-graph/v24.0/{PAGE_ID}/messages"
+PERSONAS = f"/fake-graph/v24.0/{PAGE_ID}/personas"
+PICTURE = "https://connect.example.com/static/personas/agent.png"
 
 
 @pytest.fixture
@@ -42,6 +44,7 @@ def error_of(response) -> tuple:
 def test_the_views_are_async_so_a_slow_answer_never_stalls_daphne():
     assert iscoroutinefunction(fake_graph.messages)
     assert iscoroutinefunction(fake_graph.profile)
+    assert iscoroutinefunction(fake_graph.personas)
 
 
 def test_a_text_message_is_answered_and_recorded(client, page):
@@ -241,10 +244,66 @@ def test_send_only_refusals_leave_profiles_alone(client, page):
     assert get_profile(client).status_code == 200
 
 
-@pytest.mark.parametrize("path", [MESSAGES, f"/fake-graph/v24.0/{PSID}"])
+@pytest.mark.parametrize("path", [MESSAGES, f"/fake-graph/v24.0/{PSID}", PERSONAS])
 def test_nothing_is_served_with_the_simulator_off(client, page, settings, path):
     settings.FACEBOOK_SIMULATOR = False
 
     assert client.get(f"{path}?access_token={TOKEN}").status_code == 404
     assert post(client, text_body(), path=path).status_code == 404
     assert not FakeGraphCall.objects.exists()
+
+
+# --- personas ---------------------------------------------------------------------
+
+
+def test_a_persona_is_created_and_recorded_with_its_id(client, page):
+    response = post(client, {"name": "Alice", "profile_picture_url": PICTURE}, path=PERSONAS)
+
+    assert response.status_code == 200
+    persona_id = response.json()["id"]
+    assert persona_id.isdigit()
+    [call] = FakeGraphCall.objects.all()
+    assert (call.path, call.page_id, call.persona_id, call.body) == (
+        PERSONAS,
+        PAGE_ID,
+        persona_id,
+        {"name": "Alice", "profile_picture_url": PICTURE},
+    )
+    assert fake_graph.personas_of(PAGE_ID) == {
+        persona_id: fake_graph.FakePersona(name="Alice", picture_url=PICTURE)
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "token", "path", "error"),
+    [
+        ({"profile_picture_url": PICTURE}, TOKEN, PERSONAS, "(#100) The parameter name is"),
+        ({"name": "Alice"}, TOKEN, PERSONAS, "(#100) The parameter profile_picture_url"),
+        ({"name": "Alice", "profile_picture_url": "agent.png"}, TOKEN, PERSONAS, "(#100)"),
+        ({"name": "Alice", "profile_picture_url": PICTURE}, "nope", PERSONAS, "Invalid OAuth"),
+        (
+            {"name": "Alice", "profile_picture_url": PICTURE},
+            TOKEN,
+            "/fake-graph/v24.0/999/personas",
+            "(#100) The access token does not belong",
+        ),
+    ],
+)
+def test_a_persona_meta_would_refuse_is_refused(client, page, body, token, path, error):
+    response = post(client, body, token=token, path=path)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["message"].startswith(error)
+    assert fake_graph.personas_of(PAGE_ID) == {}
+
+
+def test_sends_and_sender_actions_record_their_persona(client, page):
+    post(client, text_body(persona_id="4242"))
+    post(client, {"recipient": {"id": PSID}, "sender_action": "typing_on", "persona_id": "4242"})
+    post(client, text_body())
+
+    assert [call.persona_id for call in FakeGraphCall.objects.order_by("id")] == [
+        "4242",
+        "4242",
+        "",
+    ]

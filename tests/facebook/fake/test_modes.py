@@ -38,6 +38,14 @@ def get_profile(client):
     return client.get(f"/fake-graph/v24.0/{PSID}", {"fields": "first_name", "access_token": TOKEN})
 
 
+def create_persona(client):
+    return client.post(
+        f"/fake-graph/v24.0/{PAGE_ID}/personas?access_token={TOKEN}",
+        data=json.dumps({"name": "Alice", "profile_picture_url": "https://example.com/a.png"}),
+        content_type="application/json",
+    )
+
+
 def refused_as(response, refusal) -> bool:
     error = response.json().get("error")
     return error is not None and (
@@ -54,16 +62,19 @@ def test_each_refusing_mode_refuses_exactly_the_calls_it_names(client, page, nam
     mode = MODES[name]
     modes.set_mode(name)
 
-    sent, profile = send(client), get_profile(client)
+    sent, profile, persona = send(client), get_profile(client), create_persona(client)
 
     assert mode.refusal is not None
     assert refused_as(sent, mode.refusal) == (Call.SEND in mode.refuses)
     assert refused_as(profile, mode.refusal) == (Call.PROFILE in mode.refuses)
+    assert refused_as(persona, mode.refusal) == (Call.PERSONA in mode.refuses)
     if Call.SEND not in mode.refuses:
         assert sent.status_code == 200 and sent.json()["message_id"]
     if Call.PROFILE not in mode.refuses:
         assert profile.status_code == 200 and profile.json()["first_name"]
-    assert FakeGraphCall.objects.count() == 2
+    if Call.PERSONA not in mode.refuses:
+        assert persona.status_code == 200 and persona.json()["id"]
+    assert FakeGraphCall.objects.count() == 3
 
 
 @pytest.mark.parametrize("name", REFUSING)
@@ -83,7 +94,7 @@ def test_the_html_500_mode_answers_every_call_with_an_html_page(client, page):
     assert MODES["http_500"].answer == Answer.HTML_500
     modes.set_mode("http_500")
 
-    for response in (send(client), get_profile(client)):
+    for response in (send(client), get_profile(client), create_persona(client)):
         assert response.status_code == 500
         assert response["Content-Type"].startswith("text/html")
 

@@ -271,3 +271,28 @@ def test_through_a_real_server_the_webhook_accepts_the_signature(
     if "the webhook answered 200" in response.text:
         # The webhook promises 200 only once the body is stored.
         assert WebhookDelivery.objects.filter(body__contains="Hello from the simulator").exists()
+
+
+def test_a_reply_under_a_persona_shows_who_answered(client, page):
+    psid = simulator.psid_for_name("Ana")
+    created = client.post(
+        f"/fake-graph/v24.0/me/personas?access_token={TOKEN}",
+        json.dumps({"name": "Alice", "profile_picture_url": "https://example.com/alice.png"}),
+        content_type="application/json",
+    ).json()
+    for text, persona in (("From Alice", created["id"]), ("From the Page", None)):
+        body = {"recipient": {"id": psid}, "messaging_type": "RESPONSE", "message": {"text": text}}
+        if persona:
+            body["persona_id"] = persona
+        client.post(
+            f"/fake-graph/v24.0/me/messages?access_token={TOKEN}",
+            json.dumps(body),
+            content_type="application/json",
+        )
+
+    html = client.get("/simulator/conversation", {"name": "Ana", "page": PAGE_ID}).content.decode()
+
+    assert html.count("Alice from Acme Support") == 1
+    assert 'src="https://example.com/alice.png"' in html
+    # The reply without a persona is signed by the Page alone, after Alice's.
+    assert html.index("From the Page") < html.index("Alice from Acme Support")
