@@ -30,6 +30,10 @@ SERVICES_ANSWER = pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && redis-cli -u
 # Pass 1 of `make test` prints the coverage of the project's code (files not fully covered,
 # and the total); `make test TEST_COVERAGE=` runs it without measuring.
 TEST_COVERAGE ?= --cov=routing --cov=facebook --cov=connect --cov-report=term:skip-covered
+# Each pass runs on this many workers (pytest-xdist), each with databases of its own
+# (the browser tests run apart, in one process). `make test TEST_WORKERS=0`: no workers.
+TEST_WORKERS ?= 2
+TEST_PARALLEL = $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadgroup,)
 
 .PHONY: run test lint typecheck format lock bench clean
 
@@ -60,20 +64,22 @@ test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	@# The browser tests drive real daphne servers; they run once, in the PostgreSQL +
-	@# Redis pass (production's shape, events crossing Redis) when those answer, else here.
-	@if $(SERVICES_ANSWER); then \
-		echo "== pass 1: SQLite, in-memory channel layer (with coverage; browser tests in pass 2)"; \
-		env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest $(TEST_COVERAGE) -m "not browser"; \
-	else \
-		echo "== pass 1: SQLite, in-memory channel layer (with coverage)"; \
-		env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest $(TEST_COVERAGE); \
-	fi
+	@echo "== pass 1: SQLite, in-memory channel layer (with coverage)"
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest $(TEST_PARALLEL) $(TEST_COVERAGE) -m "not browser"
 	@if $(SERVICES_ANSWER); then \
 		echo "== pass 2: PostgreSQL + Redis"; \
-		DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" $(BIN)/pytest; \
+		DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" $(BIN)/pytest $(TEST_PARALLEL) -m "not browser"; \
 	else \
 		echo "== pass 2 skipped: PostgreSQL or Redis does not answer on 127.0.0.1"; \
+	fi
+	@# The browser tests drive real daphne servers and Chromium: alone, in one process (on a
+	@# busy machine their timing suffers), in production's shape when PostgreSQL and Redis answer.
+	@if $(SERVICES_ANSWER); then \
+		echo "== browser tests: PostgreSQL + Redis, two server processes"; \
+		DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" $(BIN)/pytest -m browser; \
+	else \
+		echo "== browser tests: SQLite, one server process"; \
+		env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest -m browser; \
 	fi
 
 lint: $(VENV)/.installed-test

@@ -26,6 +26,7 @@ urlpatterns = [
     path("responses/mine", responses.save, name="response-save"),
     path("responses/<int:pk>/favourite", responses.favourite, name="response-favourite"),
     path("responses/<int:pk>/delete", responses.delete, name="response-delete"),
+    path("responses/<int:pk>/file", responses.response_file, name="response-file"),
     path("interactions/<int:pk>/typing", messenger_views.typing, name="typing"),
     path("interactions/<int:pk>/seen", messenger_views.seen, name="mark-seen"),
     path(

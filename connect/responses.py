@@ -4,10 +4,11 @@ Responses come back with their macros already filled for the interaction
 they will be inserted into, so the browser only places text; it never sends.
 """
 
+import mimetypes
 from typing import Protocol, cast
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -171,3 +172,23 @@ def save(request: HttpRequest) -> HttpResponse:
         context = {"form": fields, "error": str(refused), "my_categories": _my_categories(agent)}
         return render(request, f"{TEMPLATE}#save_dialog", context, status=422)
     return render(request, f"{TEMPLATE}#saved", {"saved": saved})
+
+
+@login_required
+@require_GET
+def response_file(request: HttpRequest, pk: int) -> FileResponse:
+    """The file a stored response carries, for the composer to attach as the agent inserts it."""
+    agent = agent_of(request)
+    found = response_selectors.with_file(agent.user, pk)
+    if found is None:
+        raise Http404("This stored response has no file.")
+    try:
+        handle = found.file.open("rb")
+    except FileNotFoundError:
+        raise Http404("The file of this stored response is missing.") from None
+    content_type = mimetypes.guess_type(found.file_name)[0] or "application/octet-stream"
+    response = FileResponse(
+        handle, as_attachment=True, filename=found.file_name, content_type=content_type
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -4,7 +4,7 @@ from django import forms
 from django.contrib import admin
 from django.db.models import Count, Exists, OuterRef, Q
 
-from routing import services
+from routing import outbound_files, services
 from routing.admin_forms import AgentChangeForm, AgentCreationForm
 from routing.admin_tools import (
     STATUS_ACTIONS,
@@ -323,9 +323,25 @@ class ResponseCategoryAdmin(admin.ModelAdmin):
     search_fields = ["name"]
 
 
+class StoredResponseForm(forms.ModelForm):
+    class Meta:
+        model = StoredResponse
+        fields = ["category", "name", "shortcut", "labels", "text", "file"]
+
+    def clean_file(self):
+        upload = self.cleaned_data.get("file")
+        if upload and hasattr(upload, "chunks") and not getattr(upload, "_committed", False):
+            try:
+                outbound_files.check([upload])
+            except outbound_files.FileRefused as refused:
+                raise forms.ValidationError(str(refused)) from None
+        return upload
+
+
 @admin.register(StoredResponse)
 class StoredResponseAdmin(admin.ModelAdmin):
-    list_display = ["name", "shortcut", "category", "labels"]
+    form = StoredResponseForm
+    list_display = ["name", "shortcut", "category", "labels", "file"]
     list_filter = ["category__library", "category"]
     search_fields = ["name", "shortcut", "labels", "text"]
 

@@ -395,12 +395,23 @@ class StoredResponse(models.Model):
     text = models.TextField(
         help_text="Macros: {customer.first_name}, {agent.first_name}, {page.name}."
     )
+    # Sent with the text when an agent inserts the response (the composer attaches it).
+    file = models.FileField(
+        upload_to="responses/%Y/%m/",
+        blank=True,
+        max_length=300,
+        help_text="Optional: a file sent with the text (25 MB at most, no programs or scripts).",
+    )
 
     class Meta:
         ordering = ["category__name", "name"]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def file_name(self) -> str:
+        return self.file.name.rsplit("/", 1)[-1] if self.file else ""
 
 
 class FavouriteResponse(models.Model):

@@ -34,6 +34,12 @@ def visible_to(user) -> QuerySet[StoredResponse]:
     )
 
 
+def with_file(user, pk: int) -> StoredResponse | None:
+    """A stored response the user may see that carries a file; None otherwise."""
+    found = visible_to(user).filter(pk=pk).first()
+    return found if found is not None and found.file else None
+
+
 @dataclass(frozen=True)
 class ResponseResults:
     responses: list[StoredResponse]  # annotated with is_favourite and is_mine

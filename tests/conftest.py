@@ -10,6 +10,9 @@ def run_on_commit(django_capture_on_commit_callbacks):
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items):
-    """Browser tests run last: Playwright's sync API keeps an event loop running in
-    the main thread until the session ends, and an async test after it could not run."""
+    """Browser tests run last, and together on one worker when the suite runs in
+    parallel (`-n 2 --dist loadgroup`): they share one set of servers."""
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+    for item in items:
+        if item.get_closest_marker("browser") is not None:
+            item.add_marker(pytest.mark.xdist_group("browser"))

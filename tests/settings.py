@@ -36,6 +36,18 @@ TEST_ENV = {
 for _name, _value in TEST_ENV.items():
     os.environ.setdefault(_name, _value)
 
+# Parallel test workers (pytest-xdist) each get a database of their own
+# (pytest-django names them) and a Redis database of their own: group names
+# like "workgroup.1" exist in every worker's data.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _worker.startswith("gw") and os.environ.get("REDIS_URL"):
+    from urllib.parse import urlsplit, urlunsplit
+
+    _url = urlsplit(os.environ["REDIS_URL"])
+    _db = _url.path.strip("/")
+    _index = (int(_db) if _db.isdigit() else 0) + int(_worker[2:])
+    os.environ["REDIS_URL"] = urlunsplit(_url._replace(path=f"/{_index}"))
+
 from connect.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

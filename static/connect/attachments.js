@@ -47,6 +47,19 @@
     render(form);
   }
 
+  // A stored response's file, fetched by responses.js as the agent inserts it.
+  document.addEventListener("connect:attach", function (event) {
+    const form = composerOf(event.target);
+    if (form && canAttach(form)) addFiles(form, event.detail.files);
+  });
+  document.addEventListener("connect:attach-failed", function (event) {
+    const form = composerOf(event.target);
+    if (!form) return;
+    const error = box(form).querySelector(".attach-error");
+    error.textContent = "The file of this response (" + (event.detail.name || "file") + ") could not be attached; attach it again.";
+    error.hidden = false;
+  });
+
   function removeFile(form, index) {
     const kept = new DataTransfer();
     Array.from(filesOf(form).files).forEach(function (file, n) { if (n !== index) kept.items.add(file); });

@@ -49,12 +49,29 @@
     if (focusTextarea) textareaOf(composer).focus();
   }
 
+  // A response that carries a file: the composer attaches it as if the agent had
+  // chosen it (attachments.js checks it and shows its chip); Send sends both.
+  function attachFileOf(composer, source) {
+    const url = source.dataset.fileUrl;
+    if (!url) return;
+    fetch(url, { credentials: "same-origin" })
+      .then(function (answer) { if (!answer.ok) throw new Error(String(answer.status)); return answer.blob(); })
+      .then(function (blob) {
+        const file = new File([blob], source.dataset.fileName || "file", { type: blob.type });
+        composer.dispatchEvent(new CustomEvent("connect:attach", { bubbles: true, detail: { files: [file] } }));
+      })
+      .catch(function () {
+        composer.dispatchEvent(new CustomEvent("connect:attach-failed", { bubbles: true, detail: { name: source.dataset.fileName } }));
+      });
+  }
+
   function insertFromPicker(button) {
     const composer = composerOf(button);
     const textarea = textareaOf(composer);
     const start = textarea.selectionStart, end = textarea.selectionEnd;
     closePicker(composer, false);
     place(textarea, button.dataset.text, start, end);
+    attachFileOf(composer, button);
   }
 
   document.addEventListener("click", function (event) {
@@ -180,6 +197,7 @@
     const token = slashToken(textarea);
     closeSuggestions(composer);
     if (token) place(textarea, option.dataset.text, token.start, token.end);
+    attachFileOf(composer, option);
   }
 
   function suggestionKeys(event) {

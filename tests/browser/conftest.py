@@ -45,7 +45,9 @@ def _browser_database_url(tmp_dir: Path) -> str:
     parts = urlsplit(given)
     # Beside the suite's own database, named after it, so parallel runs on
     # different databases never share one.
-    name = parts.path.strip("/") + "_browser"
+    # A parallel worker (pytest-xdist) has servers, and so a database, of its own.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    name = parts.path.strip("/") + "_browser" + (f"_{worker}" if worker else "")
     admin = urlunsplit(parts._replace(path="/postgres"))
     with psycopg.connect(admin, autocommit=True) as connection:
         connection.execute(
@@ -200,7 +202,9 @@ def servers(tmp_path_factory) -> Servers:
             process.kill()
 
 
-@pytest.fixture(scope="session")
+# Per module: Playwright's sync API runs an event loop in the main thread while
+# it lives, and an async test after it (same worker) could not start its own.
+@pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright
 

@@ -61,3 +61,43 @@ def test_an_agent_attaches_files_removes_one_and_the_customer_sees_the_picture(
     assert shown.evaluate("image => image.complete && image.naturalWidth") == 320
     desktop.screenshot(path=str(ARTIFACTS / "attachments-sent.png"))
     customer.screenshot(path=str(ARTIFACTS / "attachments-simulator.png"))
+
+
+RESPONSE_WITH_FILE = """
+from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
+from routing import services
+from facebook.fake.graph import png
+mine = services.save_my_response(
+    user=get_user_model().objects.get(username={username!r}),
+    name="Size chart", shortcut="sizes", labels="", category="Mine",
+    text="Here is our size chart.",
+)
+mine.file.save("size-chart.png", ContentFile(png(240, 160)), save=True)
+"""
+
+
+def test_a_stored_response_brings_its_file_to_the_composer(servers, new_page):
+    desk = make_desk(servers, agents=["Ann"], customers=["Sara Size"])
+    servers.manage("shell", "-c", RESPONSE_WITH_FILE.format(username=desk.agents[0]))
+    desktop = open_desktop(new_page, servers, desk.agents[0])
+    desk.customer_writes("Sara Size", "Which size should I take?")
+    pick_up(desktop, "Sara Size")
+
+    desktop.get_by_role("button", name="Responses").click()
+    picker = desktop.get_by_role("dialog", name="Stored responses")
+    picker.get_by_label("Search stored responses").fill("size chart")
+    item = picker.locator(".response-item", has_text="Size chart")
+    expect(item).to_contain_text("size-chart.png")
+    item.locator(".response-insert").click()
+
+    expect(desktop.get_by_label("Type your message")).to_have_value("Here is our size chart.")
+    chips = desktop.get_by_role("list", name="Files to send").get_by_role("listitem")
+    expect(chips).to_have_count(1)
+    expect(chips.first).to_contain_text("size-chart.png")
+    desktop.get_by_role("button", name="Send").click()
+    picture = desktop.locator(
+        ".bubble.agent",
+        has=desktop.get_by_role("img", name="size-chart.png sent to the customer"),
+    )
+    expect(picture).to_have_attribute("data-status", "sent")

@@ -175,3 +175,67 @@ def test_the_composer_offers_the_tools(agent, shared, interaction):
     html = client_for(agent).get(f"/?interaction={interaction.pk}").content.decode()
     assert "response-picker-toggle" in html and "Save as response" in html
     assert f'data-suggest-url="/responses/suggest?interaction={interaction.pk}"' in html
+
+
+# --- a stored response that carries a file ------------------------------------------------
+
+
+@pytest.fixture
+def with_file(shared, settings, tmp_path):
+    from django.core.files.base import ContentFile
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    price_list = StoredResponse.objects.get(name="Order number")
+    price_list.file.save("price-list.pdf", ContentFile(b"%PDF-1.4 price list"), save=True)
+    return price_list
+
+
+def test_a_response_with_a_file_offers_it_to_the_composer_and_serves_it(
+    agent, interaction, with_file
+):
+    client = client_for(agent)
+    picker = client.get(f"/responses/?interaction={interaction.pk}", **HTMX).content.decode()
+    url = f"/responses/{with_file.pk}/file"
+    assert f'data-file-url="{url}" data-file-name="price-list.pdf"' in picker
+    assert "📎 price-list.pdf" in picker
+
+    answer = client.get(url)
+
+    assert answer.status_code == 200
+    assert b"".join(answer.streaming_content) == b"%PDF-1.4 price list"
+    assert answer["Content-Type"] == "application/pdf"
+    assert answer["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_file_is_served_only_to_who_may_see_its_response(agent, workgroup, with_file):
+    from django.core.files.base import ContentFile
+
+    mine = services.save_my_response(
+        user=agent.user, name="Map", shortcut="map", labels="", category="Mine", text="Here"
+    )
+    mine.file.save("map.png", ContentFile(b"\x89PNG map"), save=True)
+    other = make_agent("bob", workgroups=[workgroup])
+
+    assert client_for(other).get(f"/responses/{mine.pk}/file").status_code == 404
+    assert client_for(agent).get(f"/responses/{mine.pk}/file").status_code == 200
+    plain = StoredResponse.objects.get(name="Welcome")
+    assert client_for(agent).get(f"/responses/{plain.pk}/file").status_code == 404
+
+
+def test_admin_refuses_a_program_as_a_responses_file(shared):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from routing.admin import StoredResponseForm
+
+    category = ResponseCategory.objects.get(name="Orders")
+    form = StoredResponseForm(
+        data={"category": category.pk, "name": "Tool", "text": "Run this"},
+        files={"file": SimpleUploadedFile("setup.exe", b"MZ...")},
+    )
+    assert not form.is_valid()
+    assert "a program or script" in str(form.errors["file"])
+    ok = StoredResponseForm(
+        data={"category": category.pk, "name": "Leaflet", "text": "Our leaflet"},
+        files={"file": SimpleUploadedFile("leaflet.pdf", b"%PDF leaflet")},
+    )
+    assert ok.is_valid(), ok.errors

@@ -17,6 +17,7 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
@@ -114,6 +115,7 @@ def floor(settings, tmp_path) -> Floor:
         category="Mine",
         text="Your parcel is on its way.",
     )
+    own.file.save("parcel-map.pdf", ContentFile(b"%PDF-1.4 map"), save=True)
     return Floor(
         workgroup=workgroup,
         other_workgroup=other,
@@ -222,6 +224,8 @@ ROUTES = {
         "GET", "/responses/suggest?interaction={q}&typed=par", agents_only(200, 200, 404)
     ),
     "response-new": Route("POST", "/responses/new", agents_only(200, 200), (("text", "Hi"),)),
+    # The file of the owner's own response: theirs only.
+    "response-file": Route("GET", "/responses/{r}/file", agents_only(200, 404, 404)),
     "response-save": Route(
         "POST",
         "/responses/mine",
