@@ -1,6 +1,8 @@
 """Sending files: pick them with Attach files, see and remove chips, Send, watch each
 file's bubble go to sent, and the customer (the simulator) see the picture."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -101,3 +103,38 @@ def test_a_stored_response_brings_its_file_to_the_composer(servers, new_page):
         has=desktop.get_by_role("img", name="size-chart.png sent to the customer"),
     )
     expect(picture).to_have_attribute("data-status", "sent")
+
+
+DROP_AND_PASTE = """
+([kind]) => {
+  const box = document.querySelector(".composer textarea[name=text]");
+  const data = new DataTransfer();
+  const bytes = new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10]);
+  const name = kind === "drop" ? "dropped.png" : "image.png";
+  data.items.add(new File([bytes], name, { type: "image/png" }));
+  const how = { bubbles: true, cancelable: true };
+  if (kind === "drop") {
+    box.dispatchEvent(new DragEvent("dragover", { ...how, dataTransfer: data }));
+    box.dispatchEvent(new DragEvent("drop", { ...how, dataTransfer: data }));
+  } else {
+    box.dispatchEvent(new ClipboardEvent("paste", { ...how, clipboardData: data }));
+  }
+}
+"""
+
+
+def test_files_dropped_on_the_composer_or_pasted_into_it_become_chips(servers, new_page):
+    desk = make_desk(servers, agents=["Ann"], customers=["Dora Drop"])
+    desktop = open_desktop(new_page, servers, desk.agents[0])
+    desk.customer_writes("Dora Drop", "Here is my receipt")
+    pick_up(desktop, "Dora Drop")
+    chips = desktop.get_by_role("list", name="Files to send").get_by_role("listitem")
+
+    desktop.evaluate(DROP_AND_PASTE, ["drop"])
+    expect(chips).to_have_count(1)
+    expect(chips.first).to_contain_text("dropped.png")
+    desktop.evaluate(DROP_AND_PASTE, ["paste"])
+    expect(chips).to_have_count(2)
+    # A pasted screenshot is named for when it was taken, not "image.png".
+    expect(chips.nth(1)).not_to_contain_text("image.png")
+    expect(chips.nth(1).get_by_role("button", name=re.compile(r"^Remove "))).to_be_visible()
