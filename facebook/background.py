@@ -113,6 +113,11 @@ class BackgroundPool:
                 self._idle.notify_all()
 
 
+def any_paused() -> bool:
+    """Whether a test holds a pool paused (its queued work waits for `resume`)."""
+    return any(pool.paused for pool in _pools)
+
+
 def wait_for_all(timeout: float = 30.0) -> bool:
     """Wait until every pool is idle at once (a job may queue work on another pool)."""
     deadline = time.monotonic() + timeout

@@ -16,3 +16,15 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if item.get_closest_marker("browser") is not None:
             item.add_marker(pytest.mark.xdist_group("browser"))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """Work a test's requests left to the background (a send, a persona, a download)
+    ends before its fixtures: a thread still writing would stop the test database's
+    flush, and leave rows to the next test."""
+    from facebook import background
+
+    if not background.any_paused():  # a paused pool's test resumes it in its own fixture
+        background.wait_for_all(timeout=15)
+    yield
