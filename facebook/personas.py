@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 # At most this long, and at most this share of the send timeout, is spent
 # creating a persona before a reply.
 CREATE_TIMEOUT = 2.0
-SEND_TIMEOUT_SHARE = 0.2
+SEND_TIMEOUT_SHARE = 0.4
 # After a failed creation, replies go out without a persona for this long
 # before the next try, so a Graph outage costs one short wait, not one per reply.
 RETRY_AFTER = timedelta(seconds=30)

@@ -621,6 +621,9 @@ def test_labels_focus_order_visible_focus_and_contrast(servers, new_page):
     # top bar, My Interactions, Queue Control, the conversation, the composer, the customer.
     page.goto(page.url)
     page.locator('body[data-live="connected"]').wait_for()
+    # The panel tells the server it was read as it loads, and the list redraws:
+    # let that land before walking the focus order.
+    page.wait_for_load_state("networkidle")
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="Skip to the current interaction")).to_be_focused()
     stops = []

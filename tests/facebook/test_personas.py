@@ -140,7 +140,7 @@ def test_an_unanswered_creation_delays_the_reply_only_briefly(
     assert message.status == MessageStatus.SENT
     assert fake_graph_api.message_calls()[0].persona_id == ""
     persona = MessengerPersona.objects.get(page=talk.page, agent=talk.agent)
-    assert persona.last_error == "No answer from the Graph API within 0.4 s"
+    assert persona.last_error == "No answer from the Graph API within 0.8 s"
     assert persona.creating_until is None  # the next try is not held back by a claim
 
 
