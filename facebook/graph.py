@@ -311,10 +311,33 @@ def send_text(
 ) -> SendResult:
     """Send API: a text message. `tag` goes along only with MESSAGE_TAG; with
     `persona_id` the customer sees it come from that persona."""
-    message = {"text": text}
+    return _send_message(
+        page=page,
+        psid=psid,
+        message={"text": text},
+        messaging_type=messaging_type,
+        tag=tag,
+        metadata=metadata,
+        timeout=timeout,
+        persona_id=persona_id,
+    )
+
+
+def _send_message(
+    *,
+    page: FacebookPage,
+    psid: str,
+    message: dict,
+    messaging_type: str,
+    tag: str,
+    metadata: str,
+    timeout: float | None,
+    persona_id: str,
+) -> SendResult:
+    """The Send API's envelope around one message, and Meta's answer to it."""
     if metadata:
         message["metadata"] = metadata
-    body = {"recipient": {"id": psid}, "messaging_type": messaging_type}
+    body: dict = {"recipient": {"id": psid}, "messaging_type": messaging_type}
     if messaging_type == "MESSAGE_TAG":
         body["tag"] = tag
     body["message"] = message
@@ -370,22 +393,16 @@ def send_attachment(
     persona_id: str = "",
 ) -> SendResult:
     """Send API: an uploaded attachment, by its id (under the agent's persona, if any)."""
-    message: dict = {"attachment": {"type": kind, "payload": {"attachment_id": attachment_id}}}
-    if metadata:
-        message["metadata"] = metadata
-    body: dict = {"recipient": {"id": psid}, "messaging_type": messaging_type}
-    if persona_id:
-        body["persona_id"] = persona_id
-    if messaging_type == "MESSAGE_TAG":
-        body["tag"] = tag
-    body["message"] = message
-    answer = _request(
-        "POST", _url(page.page_id, "messages"), page=page, json_body=body, timeout=timeout
+    return _send_message(
+        page=page,
+        psid=psid,
+        message={"attachment": {"type": kind, "payload": {"attachment_id": attachment_id}}},
+        messaging_type=messaging_type,
+        tag=tag,
+        metadata=metadata,
+        timeout=timeout,
+        persona_id=persona_id,
     )
-    message_id = answer.get("message_id")
-    if not message_id:
-        raise GraphError(kind=ErrorKind.BAD_ANSWER, http_status=200)
-    return SendResult(recipient_id=str(answer.get("recipient_id") or psid), message_id=message_id)
 
 
 def send_sender_action(
