@@ -9,6 +9,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import path  # noqa: E402
 
+from connect import process_exit  # noqa: E402
 from connect.board_consumer import BoardConsumer  # noqa: E402
 from connect.consumers import DesktopConsumer  # noqa: E402
 from connect.socket_stack import socket_stack  # noqa: E402
@@ -33,3 +34,6 @@ application = StartTimersOnFirstUse(
         }
     )
 )
+
+# Under daphne, a stopping server ends within seconds (connect.process_exit).
+process_exit.install()
