@@ -183,7 +183,8 @@ def test_sigterm_stops_a_server_holding_thousands_of_desktops_mid_burst(tmp_path
     assert all(any(mid in body for body in stored) for mid in answered)
 
 
-def test_sigterm_stops_a_server_whose_requests_wait_on_a_database_lock(tmp_path):
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_a_stop_signal_ends_a_server_whose_requests_wait_on_a_database_lock(tmp_path, stop_signal):
     """Requests stuck on a lock the test holds: the server still ends within seconds.
 
     Before, daphne waited for each of them (SQLite's busy timeout, or a
@@ -213,7 +214,7 @@ def test_sigterm_stops_a_server_whose_requests_wait_on_a_database_lock(tmp_path)
             ]
             await asyncio.sleep(1.5)
             assert not any(post.done() for post in posts), "the requests did not wait"
-            process.send_signal(signal.SIGTERM)
+            process.send_signal(stop_signal)
             return await asyncio.gather(*posts, return_exceptions=True)
 
     try:
