@@ -42,6 +42,14 @@ def inactivity_warning(interaction: Interaction) -> dict | None:
 
 
 @register.filter
+def not_answering_hint(agent) -> str:
+    """Why the agent is Not answering, and how to take offers again."""
+    if selectors.lapsed_last(agent):
+        return "You did not reply in time: set Available to get offers again."
+    return "You let an offer ring out: set Available to get offers again."
+
+
+@register.filter
 def minutes_clock(seconds: int) -> str:
     """2:15, 12:05, 1:02:09: the same form the desktop's script ticks on with."""
     hours, rest = divmod(max(int(seconds), 0), 3600)

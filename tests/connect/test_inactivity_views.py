@@ -107,3 +107,23 @@ def test_the_agent_who_let_it_lapse_sees_why_it_went_back(workgroup, ann):
     assert fragments.gone_reason(chat.pk) == (
         "Back in the Facebook DM queue: ann did not reply in time."
     )
+
+
+def test_the_status_says_why_the_agent_is_not_answering(workgroup, ann):
+    ringing = refresh(customer_writes(workgroup, psid="7700000000000105").interaction)
+    Interaction.objects.filter(pk=ringing.pk).update(alert_deadline=timezone.now())
+    services.run_due_timers()
+    client = logged_in(ann)
+    assert "You let an offer ring out: set Available" in client.get("/").content.decode()
+
+    services.set_agent_status(agent=refresh_agent(ann), status="available")
+    chat = refresh(ringing)
+    services.pickup(interaction_id=chat.pk, agent=ann)
+    due_in(chat, "reply_due_at", -1)
+    services.run_due_timers()
+    assert "You did not reply in time: set Available" in client.get("/").content.decode()
+
+
+def refresh_agent(agent):
+    agent.refresh_from_db()
+    return agent
