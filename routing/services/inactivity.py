@@ -40,7 +40,8 @@ def warn_no_reply(*, interaction_id: int) -> bool:
     """Warn the agent that the interaction goes back to the queue soon; False if not due."""
     with transaction.atomic():
         interaction = lock_interaction(interaction_id)
-        lead = interaction.workgroup.agent_reply_warning_seconds
+        workgroup = interaction.workgroup
+        lead = workgroup.agent_reply_warning_seconds if workgroup.agent_reply_timeout_seconds else 0
         due = interaction.reply_due_at
         if not _warning_due(interaction, due, lead, interaction.reply_warned_at):
             return False
@@ -57,6 +58,8 @@ def return_for_no_reply(*, interaction_id: int) -> bool:
         interaction = lock_interaction(interaction_id)
         due = interaction.reply_due_at
         if interaction.state != S.CONNECTED or due is None or due > timezone.now():
+            return False
+        if _switched_off(interaction, "agent_reply_timeout_seconds", "reply"):
             return False
         agent_id = interaction.agent_id
         from_state = interaction.state
@@ -85,7 +88,12 @@ def warn_silence(*, interaction_id: int) -> bool:
     """Warn the agent that the silent customer is disconnected soon; False if not due."""
     with transaction.atomic():
         interaction = lock_interaction(interaction_id)
-        lead = interaction.workgroup.customer_silence_warning_seconds
+        workgroup = interaction.workgroup
+        lead = (
+            workgroup.customer_silence_warning_seconds
+            if workgroup.customer_silence_timeout_seconds
+            else 0
+        )
         due = interaction.silence_due_at
         if not _warning_due(interaction, due, lead, interaction.silence_warned_at):
             return False
@@ -105,6 +113,8 @@ def disconnect_for_silence(*, interaction_id: int) -> bool:
         interaction = lock_interaction(interaction_id)
         due = interaction.silence_due_at
         if interaction.state != S.CONNECTED or due is None or due > timezone.now():
+            return False
+        if _switched_off(interaction, "customer_silence_timeout_seconds", "silence"):
             return False
         workgroup = interaction.workgroup
         silent_for = _minutes(workgroup.customer_silence_timeout_seconds)
@@ -150,6 +160,17 @@ def seconds_left(due: datetime | None, *, now: datetime | None = None) -> int:
     if due is None:
         return 0
     return max(int((due - (now or timezone.now())).total_seconds()), 0)
+
+
+def _switched_off(interaction: Interaction, setting: str, clock: str) -> bool:
+    """The workgroup turned this timeout off since the clock started: the clock stops."""
+    if getattr(interaction.workgroup, setting):
+        return False
+    setattr(interaction, f"{clock}_due_at", None)
+    setattr(interaction, f"{clock}_warned_at", None)
+    interaction.save(update_fields=[f"{clock}_due_at", f"{clock}_warned_at"])
+    publish_on_commit(interaction_event(interaction))  # a warning shown goes
+    return True
 
 
 def _warning_due(

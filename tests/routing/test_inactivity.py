@@ -272,3 +272,25 @@ def test_a_silent_customer_on_an_interaction_no_longer_connected_is_left_alone(a
     assert services.disconnect_for_silence(interaction_id=replied.pk) is False
     assert services.warn_silence(interaction_id=replied.pk) is False
     assert refresh(replied).state == S.HELD
+
+
+def test_a_timeout_turned_off_stops_the_clocks_running_under_it(workgroup, ann, replied):
+    unanswered = picked_up(workgroup, ann)
+    warned_soon = picked_up(workgroup, ann)
+    due_in(unanswered, "reply_due_at", -1)
+    due_in(warned_soon, "reply_due_at", 10)
+    due_in(replied, "silence_due_at", -1)
+    workgroup.agent_reply_timeout_seconds = None
+    workgroup.customer_silence_timeout_seconds = None
+    workgroup.save()
+
+    done = services.run_inactivity_timers()
+
+    assert done == {
+        "no_reply_warnings": 0,
+        "returned_for_no_reply": 0,
+        "silence_warnings": 0,
+        "disconnected_for_silence": 0,
+    }
+    assert (refresh(unanswered).state, unanswered.reply_due_at) == (S.CONNECTED, None)
+    assert (refresh(replied).state, replied.silence_due_at) == (S.CONNECTED, None)
