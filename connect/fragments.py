@@ -281,6 +281,11 @@ def gone_reason(interaction_id: int) -> str:
         return "This interaction no longer exists."
     if interaction.state == S.ALERTING and interaction.agent:
         return f"Offered to {interaction.agent.display_name}."
+    if interaction.state == S.QUEUED and interaction.lapsed_agent is not None:
+        return (
+            f"Back in the {interaction.workgroup.name} queue: "
+            f"{interaction.lapsed_agent.display_name} did not reply in time."
+        )
     if interaction.state == S.QUEUED:
         return f"Waiting in the {interaction.workgroup.name} queue."
     if interaction.agent:

@@ -91,7 +91,15 @@ WORKGROUP_COLUMNS = [
     "messages_in",
     "messages_out",
 ]
-AGENT_COLUMNS = ["day", "workgroup", "agent", "picked_up", "disconnected", "messages_out"]
+AGENT_COLUMNS = [
+    "day",
+    "workgroup",
+    "agent",
+    "picked_up",
+    "disconnected",
+    "messages_out",
+    "lapsed",
+]
 
 
 def _csv(filename: str, header: list[str], rows: list[list]) -> HttpResponse:
@@ -152,6 +160,7 @@ def agents_csv(request: HttpRequest) -> HttpResponse:
             row.picked_up,
             row.disconnected,
             row.messages_out,
+            row.lapsed,
         ]
         for row in days
     ]

@@ -61,14 +61,41 @@ class WorkgroupForm(forms.ModelForm):
             "wrap_up_required",
             "after_contact_seconds",
             "default_wrap_up_code",
+            "agent_reply_timeout_seconds",
+            "agent_reply_warning_seconds",
+            "customer_silence_timeout_seconds",
+            "customer_silence_warning_seconds",
+            "customer_silence_wrap_up_code",
             "members",
         ]
 
     def clean_default_wrap_up_code(self):
-        code = self.cleaned_data.get("default_wrap_up_code")
+        return self._own_code("default_wrap_up_code")
+
+    def clean_customer_silence_wrap_up_code(self):
+        return self._own_code("customer_silence_wrap_up_code")
+
+    def _own_code(self, field: str):
+        code = self.cleaned_data.get(field)
         if code is not None and code.workgroup_id != self.instance.pk:
             raise forms.ValidationError("Choose one of this workgroup's own wrap-up codes.")
         return code
+
+    def clean(self):
+        cleaned = super().clean()
+        # A warning is given before its timeout, within it.
+        for timeout, warning in (
+            ("agent_reply_timeout_seconds", "agent_reply_warning_seconds"),
+            ("customer_silence_timeout_seconds", "customer_silence_warning_seconds"),
+        ):
+            lead = cleaned.get(warning)
+            if not lead:
+                continue
+            if not cleaned.get(timeout):
+                self.add_error(warning, "Set the timeout first: this warns before it.")
+            elif lead >= cleaned[timeout]:
+                self.add_error(warning, "The warning comes before the timeout: give fewer seconds.")
+        return cleaned
 
 
 @admin.register(Workgroup)

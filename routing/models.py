@@ -41,6 +41,42 @@ class Workgroup(models.Model):
         related_name="+",
         help_text="Applied when after-contact work runs out with no wrap-up code chosen.",
     )
+    # Inactivity (routing/services/inactivity.py). Each timeout empty: off.
+    agent_reply_timeout_seconds = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text=(
+            "An agent who has not replied this long after a pickup loses the interaction: "
+            "it goes back to the queue. Empty: off."
+        ),
+    )
+    agent_reply_warning_seconds = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text=(
+            "The agent is warned this long before the interaction goes back. Empty: no warning."
+        ),
+    )
+    customer_silence_timeout_seconds = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text=(
+            "A customer silent this long after the agent's last reply is disconnected. Empty: off."
+        ),
+    )
+    customer_silence_warning_seconds = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="The agent is warned this long before the disconnect. Empty: no warning.",
+    )
+    customer_silence_wrap_up_code = models.ForeignKey(
+        "routing.WrapUpCode",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Applied when a silent customer is disconnected.",
+    )
     members = models.ManyToManyField("routing.Agent", related_name="workgroups", blank=True)
 
     class Meta:
@@ -182,6 +218,18 @@ class Interaction(models.Model):
     # After-contact work: its agent is offered nothing new until then (or Done).
     after_contact_until = models.DateTimeField(null=True, blank=True)
     after_contact_ended_at = models.DateTimeField(null=True, blank=True)
+    # Inactivity clocks, only while connected (routing/services/inactivity.py):
+    # the agent must reply by `reply_due_at` (set by a pickup), the customer
+    # must write by `silence_due_at` (set by the agent's reply). The warned
+    # times say a warning was given for the clock running now.
+    reply_due_at = models.DateTimeField(null=True, blank=True)
+    reply_warned_at = models.DateTimeField(null=True, blank=True)
+    silence_due_at = models.DateTimeField(null=True, blank=True)
+    silence_warned_at = models.DateTimeField(null=True, blank=True)
+    # The last agent who let it go back to the queue without replying in time.
+    lapsed_agent = models.ForeignKey(
+        Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # Customer messages after this are unread for the owning agent.
     agent_read_at = models.DateTimeField(null=True, blank=True)
     wrap_up_code = models.ForeignKey(

@@ -62,6 +62,8 @@ class AgentDay:
     picked_up: int = 0
     disconnected: int = 0
     messages_out: int = 0
+    # Interactions that went back to the queue because this agent did not reply in time.
+    lapsed: int = 0
 
 
 def local_range(start: date, end: date) -> tuple[datetime, datetime]:
@@ -193,6 +195,28 @@ def agent_days(*, start: date, end: date, workgroup_id: int | None = None) -> li
     ):
         key = (row["day"], row["interaction__workgroup"], row["author"])
         counts.setdefault(key, {})["messages_out"] = row["n"]
+
+    # The timers return these (no actor); the event names the agent who let it lapse.
+    lapses = _in_workgroup(
+        InteractionEvent.objects.filter(at__gte=low, at__lt=high, verb="inactivity_return"),
+        "interaction__workgroup",
+        workgroup_id,
+    )
+    lapsed_rows = list(
+        lapses.annotate(day=_day("at"))
+        .order_by()
+        .values("day", "interaction__workgroup", "detail__agent_id")
+        .annotate(n=Count("pk"))
+    )
+    users_of = dict(
+        Agent.objects.filter(pk__in={row["detail__agent_id"] for row in lapsed_rows}).values_list(
+            "pk", "user_id"
+        )
+    )
+    for row in lapsed_rows:
+        if (user_id := users_of.get(row["detail__agent_id"])) is not None:
+            key = (row["day"], row["interaction__workgroup"], user_id)
+            counts.setdefault(key, {})["lapsed"] = row["n"]
 
     user_ids = {user_id for _, _, user_id in counts}
     agents = {

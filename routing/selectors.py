@@ -51,6 +51,20 @@ def agent_by_id(agent_id: int | None) -> Agent | None:
     return Agent.objects.select_related("user").filter(pk=agent_id).first()
 
 
+def lapsed_last(agent: Agent) -> bool:
+    """The agent's latest miss was an interaction they did not reply to in time (not an
+    offer they let ring): what made them Not answering."""
+    latest = (
+        InteractionEvent.objects.filter(
+            verb__in=("alert_timeout", "inactivity_return"), detail__agent_id=agent.pk
+        )
+        .order_by("-pk")
+        .values_list("verb", flat=True)
+        .first()
+    )
+    return latest == "inactivity_return"
+
+
 def my_interactions(agent: Agent) -> QuerySet[Interaction]:
     """What the agent's My Interactions list shows: offered, live, and not yet dismissed."""
     return (

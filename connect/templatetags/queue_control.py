@@ -28,6 +28,28 @@ def after_contact_seconds_left(interaction: Interaction) -> int:
 
 
 @register.filter
+def inactivity_warning(interaction: Interaction) -> dict | None:
+    """The inactivity warning its owner is shown now: which clock, and whole seconds left."""
+    if interaction.state != InteractionState.CONNECTED:
+        return None
+    for kind, due, warned in (
+        ("no_reply", interaction.reply_due_at, interaction.reply_warned_at),
+        ("silence", interaction.silence_due_at, interaction.silence_warned_at),
+    ):
+        if due is not None and warned is not None:
+            return {"kind": kind, "left": max(int((due - timezone.now()).total_seconds()), 0)}
+    return None
+
+
+@register.filter
+def not_answering_hint(agent) -> str:
+    """Why the agent is Not answering, and how to take offers again."""
+    if selectors.lapsed_last(agent):
+        return "You did not reply in time: set Available to get offers again."
+    return "You let an offer ring out: set Available to get offers again."
+
+
+@register.filter
 def minutes_clock(seconds: int) -> str:
     """2:15, 12:05, 1:02:09: the same form the desktop's script ticks on with."""
     hours, rest = divmod(max(int(seconds), 0), 3600)

@@ -19,6 +19,7 @@ webhook adapter and the timers call only these. The modules, by area:
 - `supervision`: a supervisor's verbs from the live board
 - `assistance`: asking for help; monitoring, coaching, taking over
 - `after_contact`: after-contact work once an interaction ends
+- `inactivity`, `clocks`: an agent who does not reply, a customer who goes silent
 - `notes`: internal notes, never sent to the customer
 - `customers`, `responses`, `recordings`: their own rows
 
@@ -31,6 +32,13 @@ from routing.services.after_contact import end_after_contact, expire_after_conta
 from routing.services.arrivals import Received, receive_customer_message
 from routing.services.assistance import ask_for_help, coach, monitor, take_over
 from routing.services.customers import profile_is_stale, update_customer_profile
+from routing.services.inactivity import (
+    disconnect_for_silence,
+    return_for_no_reply,
+    run_inactivity_timers,
+    warn_no_reply,
+    warn_silence,
+)
 from routing.services.kernel import (
     STATE_WORDS,
     TRANSITIONS,
@@ -173,4 +181,9 @@ __all__ = [
     "take_over",
     "end_after_contact",
     "expire_after_contact",
+    "warn_no_reply",
+    "return_for_no_reply",
+    "warn_silence",
+    "disconnect_for_silence",
+    "run_inactivity_timers",
 ]

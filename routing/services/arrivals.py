@@ -19,6 +19,7 @@ from routing.models import (
     MessageDirection,
     MessageStatus,
 )
+from routing.services import clocks
 from routing.services.acd import offer_after_commit
 from routing.services.kernel import S
 from routing.services.recordings import record_automatically
@@ -78,6 +79,8 @@ def receive_customer_message(
             Q(last_message_at__isnull=True) | Q(last_message_at__lt=sent_at)
         ).update(last_message_at=sent_at)
         publish_on_commit(message_event(message, interaction))
+        if clocks.customer_wrote(interaction):
+            publish_on_commit(interaction_event(interaction))  # the warning goes
         if created:
             offer_after_commit(workgroup_id)
     return Received(message=message, interaction=interaction, created_interaction=created)

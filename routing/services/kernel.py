@@ -30,7 +30,7 @@ from routing.models import (
     Workgroup,
 )
 from routing.rules import LOAD_STATES
-from routing.services import recordings
+from routing.services import clocks, recordings
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +55,8 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
     "supervisor_disconnect": (frozenset(LIVE_STATES), S.DISCONNECTED),
     # A supervisor takes a live interaction over: it becomes theirs, connected.
     "supervisor_take_over": (frozenset(LIVE_STATES), S.CONNECTED),
+    # The timers: an agent who did not reply in time loses it to the queue.
+    "inactivity_return": (frozenset({S.CONNECTED}), S.QUEUED),
 }
 
 
@@ -153,6 +155,10 @@ def save_transition(
     ):
         interaction.after_contact_until = now + timedelta(seconds=seconds)
         update_fields.add("after_contact_until")
+    # Whichever verb takes the interaction off connected, or from its agent,
+    # its inactivity clocks stop (a pickup starts the agent's again).
+    if interaction.state != S.CONNECTED or verb == "supervisor_take_over":
+        update_fields.update(clocks.stop_all(interaction))
     # Whichever verb ends the interaction, a request for help ends with it.
     if interaction.state == S.DISCONNECTED and interaction.help_requested_at is not None:
         interaction.help_requested_at = None

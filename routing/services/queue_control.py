@@ -19,7 +19,7 @@ from routing.models import (
     Workgroup,
     WrapUpCode,
 )
-from routing.services import recordings
+from routing.services import clocks, recordings
 from routing.services.acd import offer_for_agent_after_commit
 from routing.services.kernel import (
     NotYours,
@@ -62,6 +62,7 @@ def pickup(*, interaction_id: int, agent: Agent) -> Interaction:
         if interaction.connected_at is None:
             interaction.connected_at = timezone.now()
             fields.append("connected_at")
+        fields.extend(clocks.start_reply_clock(interaction, now=timezone.now()))
         save_transition(
             interaction,
             "pickup",
@@ -161,8 +162,17 @@ def transfer_to_workgroup(*, interaction_id: int, agent: Agent, workgroup_id: in
     return interaction
 
 
-def disconnect(*, interaction_id: int, agent: Agent | None, reason: str = "") -> Interaction:
-    """End a live interaction. `agent` None is the system (or a supervisor tool)."""
+def disconnect(
+    *,
+    interaction_id: int,
+    agent: Agent | None,
+    reason: str = "",
+    wrap_up_code: WrapUpCode | None = None,
+) -> Interaction:
+    """End a live interaction. `agent` None is the system (or a supervisor tool).
+
+    `wrap_up_code` (one of the workgroup's active codes) is applied with it.
+    """
     with transaction.atomic():
         interaction = lock_interaction(interaction_id)
         from_state = interaction.state
@@ -172,12 +182,22 @@ def disconnect(*, interaction_id: int, agent: Agent | None, reason: str = "") ->
         interaction.state = to_state
         interaction.disconnected_at = timezone.now()
         interaction.alert_deadline = None
+        fields = ["disconnected_at", "alert_deadline"]
+        detail = {"reason": reason} if reason else {}
+        if (
+            wrap_up_code is not None
+            and wrap_up_code.active
+            and wrap_up_code.workgroup_id == interaction.workgroup_id
+        ):
+            interaction.wrap_up_code = wrap_up_code
+            fields.append("wrap_up_code")
+            detail["wrap_up_code"] = wrap_up_code.label
         save_transition(
             interaction,
             "disconnect",
             actor_user_id=agent.user_id if agent else None,
-            detail={"reason": reason} if reason else None,
-            fields=("disconnected_at", "alert_deadline"),
+            detail=detail,
+            fields=tuple(fields),
             from_state=from_state,
         )
         if interaction.agent_id:

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from routing import message_entries
 from routing.events import (
+    interaction_event,
     message_event,
     outbound_ready_on_commit,
     publish_on_commit,
@@ -27,6 +28,7 @@ from routing.models import (
 )
 from routing.outbound_files import KeptFile
 from routing.rules import ACCEPTED_BY_META, MAX_TEXT_LENGTH, reply_window
+from routing.services import clocks
 from routing.services.kernel import (
     STATE_WORDS,
     NotYours,
@@ -140,6 +142,8 @@ def store_replies(
             publish_on_commit(message_event(message, interaction))
             if message.status == MessageStatus.SENDING:
                 outbound_ready_on_commit(message.pk)
+        if clocks.agent_replied(interaction, now=now):
+            publish_on_commit(interaction_event(interaction))  # the warning goes
     return stored
 
 

@@ -6,6 +6,7 @@ from routing.models import (
 from routing.services import replies
 from routing.services.acd import offer_waiting
 from routing.services.after_contact import expire_after_contact
+from routing.services.inactivity import run_inactivity_timers
 from routing.services.kernel import S
 from routing.services.offer_returns import expire_alerts
 from routing.services.presence import sweep_stale_desktops
@@ -18,6 +19,7 @@ def run_due_timers() -> dict[str, int]:
         "sends_expired": replies.expire_stuck_sends(),
         "desktops_swept": sweep_stale_desktops(),
         "after_contact_ended": expire_after_contact(),
+        **run_inactivity_timers(),
         "offered": 0,
     }
     for workgroup_id in (

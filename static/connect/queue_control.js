@@ -42,6 +42,22 @@
   document.addEventListener("htmx:afterSettle", tickAfterContact);
   document.addEventListener("htmx:oobAfterSwap", tickAfterContact);
 
+  // An inactivity warning counts down to the return to the queue (or the disconnect).
+  function tickInactivity() {
+    const now = Date.now();
+    document.querySelectorAll(".inactivity-warning[data-left-seconds]").forEach(function (element) {
+      if (!element.dataset.endsAt) {
+        element.dataset.endsAt = String(now + Number(element.dataset.leftSeconds) * 1000);
+      }
+      const seconds = Math.max(0, Math.ceil((Number(element.dataset.endsAt) - now) / 1000));
+      const shown = element.querySelector(".inactivity-clock");
+      if (shown && shown.textContent !== clock(seconds)) shown.textContent = clock(seconds);
+    });
+  }
+  setInterval(tickInactivity, 1000);
+  document.addEventListener("htmx:afterSettle", tickInactivity);
+  document.addEventListener("htmx:oobAfterSwap", tickInactivity);
+
   document.addEventListener("DOMContentLoaded", tickHeldClocks);
   document.addEventListener("htmx:afterSettle", tickHeldClocks);
   document.addEventListener("htmx:oobAfterSwap", tickHeldClocks);

@@ -2,6 +2,7 @@
 
 import asyncio
 import re
+from datetime import timedelta
 
 import pytest
 from channels.db import database_sync_to_async
@@ -10,11 +11,12 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.test import Client
+from django.utils import timezone
 
 from connect import board_consumer
 from connect.asgi import application
 from routing import services
-from routing.models import AgentStatus, InteractionEvent, InteractionState
+from routing.models import AgentStatus, Interaction, InteractionEvent, InteractionState
 from tests.factories import customer_writes, make_agent, make_page, make_workgroup, refresh
 from tests.supervisors import logged_in, make_supervisor, supervisors_group
 
@@ -281,3 +283,30 @@ async def test_the_board_hears_agent_status_changes(workgroup, supervisor):
     frame = await communicator.receive_from(timeout=3)
     assert 'data-status="lunch"' in frame
     await communicator.disconnect()
+
+
+# --- inactivity ------------------------------------------------------------------
+
+
+def test_the_board_shows_an_inactivity_warning_and_who_let_an_interaction_lapse(supervisor):
+    workgroup = make_workgroup(
+        "Sales", agent_reply_timeout_seconds=300, agent_reply_warning_seconds=60
+    )
+    make_page(workgroup)
+    ann = make_agent("ann", workgroups=[workgroup])
+    chat = refresh(customer_writes(workgroup, psid="7700000000000201").interaction)
+    services.pickup(interaction_id=chat.pk, agent=ann)
+    Interaction.objects.filter(pk=chat.pk).update(
+        reply_due_at=timezone.now() + timedelta(seconds=30)
+    )
+    services.run_due_timers()
+    page = logged_in(supervisor).get("/board/").content.decode()
+    row = page.split(f'id="board-interaction-{chat.pk}"', 1)[1].split("</tr>", 1)[0]
+    assert '<span class="inactivity-badge" role="status">No reply yet</span>' in row
+
+    Interaction.objects.filter(pk=chat.pk).update(reply_due_at=timezone.now())
+    services.run_due_timers()
+    page = logged_in(supervisor).get("/board/").content.decode()
+    row = page.split(f'id="board-interaction-{chat.pk}"', 1)[1].split("</tr>", 1)[0]
+    assert 'data-state="queued"' in page.split(f'id="board-interaction-{chat.pk}"', 1)[1][:40]
+    assert "ann let it lapse" in row and "No reply yet" not in row

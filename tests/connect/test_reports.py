@@ -76,7 +76,7 @@ def test_the_workgroup_csv(supervisor, traffic):
 def test_the_agent_csv_has_its_header(supervisor, traffic):
     response = logged_in(supervisor).get("/reports/agents.csv?start=2025-03-10&end=2025-03-10")
     assert rows(response) == [
-        ["day", "workgroup", "agent", "picked_up", "disconnected", "messages_out"]
+        ["day", "workgroup", "agent", "picked_up", "disconnected", "messages_out", "lapsed"]
     ]
 
 

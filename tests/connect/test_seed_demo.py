@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
 from facebook.models import FacebookPage
+from routing.models import Workgroup
 
 pytestmark = pytest.mark.django_db
 
@@ -46,3 +47,17 @@ def test_the_demo_page_shows_who_is_answering(settings):
     call_command("seed_demo", stdout=io.StringIO())
 
     assert FacebookPage.objects.get(page_id="100000000000001").personas_enabled
+
+
+def test_the_demo_lets_a_silent_customer_go_and_times_no_agent(settings):
+    settings.DEBUG = True
+    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", stdout=io.StringIO())  # twice: the same settings
+
+    workgroup = Workgroup.objects.get(name="Facebook DM")
+    assert (
+        workgroup.customer_silence_timeout_seconds,
+        workgroup.customer_silence_warning_seconds,
+        workgroup.customer_silence_wrap_up_code.label,
+    ) == (900, 120, "No answer needed")
+    assert workgroup.agent_reply_timeout_seconds is None

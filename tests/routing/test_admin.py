@@ -24,6 +24,7 @@ from routing.models import (
     ResponseLibrary,
     StoredResponse,
     Workgroup,
+    WrapUpCode,
 )
 from tests.factories import customer_writes, make_agent, make_page, make_workgroup, refresh
 from tests.supervisors import GROUP_MIGRATION, logged_in, make_supervisor, supervisors_group
@@ -250,6 +251,65 @@ def test_supervisors_configure_workgroups_but_do_not_delete_them(supervisor, wor
     assert workgroup.auto_record and workgroup.wrap_up_required
     assert [c.label for c in workgroup.wrap_up_codes.all()] == ["Resolved"]
     assert client.get(f"/admin/routing/workgroup/{workgroup.pk}/delete/").status_code == 403
+
+
+def inactivity_form(workgroup, **changes) -> dict:
+    return {
+        "name": workgroup.name,
+        "capacity_per_agent": "4",
+        "alert_timeout_seconds": "20",
+        "after_contact_seconds": "0",
+        "wrap_up_codes-TOTAL_FORMS": "0",
+        "wrap_up_codes-INITIAL_FORMS": "0",
+        **changes,
+    }
+
+
+def test_supervisors_set_the_inactivity_timeouts_with_a_wrap_up_code(supervisor, workgroup):
+    code = WrapUpCode.objects.create(workgroup=workgroup, label="No response")
+    response = logged_in(supervisor).post(
+        f"/admin/routing/workgroup/{workgroup.pk}/change/",
+        inactivity_form(
+            workgroup,
+            agent_reply_timeout_seconds="300",
+            agent_reply_warning_seconds="60",
+            customer_silence_timeout_seconds="900",
+            customer_silence_warning_seconds="120",
+            customer_silence_wrap_up_code=str(code.pk),
+        ),
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    workgroup.refresh_from_db()
+    assert (
+        workgroup.agent_reply_timeout_seconds,
+        workgroup.agent_reply_warning_seconds,
+        workgroup.customer_silence_timeout_seconds,
+        workgroup.customer_silence_warning_seconds,
+        workgroup.customer_silence_wrap_up_code,
+    ) == (300, 60, 900, 120, code)
+
+
+def test_a_warning_must_come_before_its_timeout_and_the_code_be_the_workgroups(
+    supervisor, workgroup
+):
+    elsewhere = WrapUpCode.objects.create(workgroup=make_workgroup("Other"), label="Gone")
+    response = logged_in(supervisor).post(
+        f"/admin/routing/workgroup/{workgroup.pk}/change/",
+        inactivity_form(
+            workgroup,
+            agent_reply_timeout_seconds="60",
+            agent_reply_warning_seconds="60",
+            customer_silence_warning_seconds="30",
+            customer_silence_wrap_up_code=str(elsewhere.pk),
+        ),
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "The warning comes before the timeout: give fewer seconds." in page
+    assert "Set the timeout first: this warns before it." in page
+    assert "Choose one of this workgroup&#x27;s own wrap-up codes." in page
+    workgroup.refresh_from_db()
+    assert workgroup.agent_reply_timeout_seconds is None
 
 
 # --- agents and their status -----------------------------------------------------

@@ -154,3 +154,36 @@ def test_days_are_local_days(traffic):
         rows = reports.agent_days(start=D1, end=D2)
     bob_rows = {(r.day, r.picked_up, r.messages_out) for r in rows if r.agent == "bob"}
     assert bob_rows == {(D1, 1, 0), (D2, 0, 1)}
+
+
+def test_per_agent_the_interactions_they_let_lapse(desk, workgroup):
+    ann = make_agent("ann", workgroups=[workgroup])
+    bob = make_agent("bob", workgroups=[workgroup])
+    workgroup.agent_reply_timeout_seconds = 300
+    workgroup.save()
+    # Ann lets one lapse on day 1; Bob picks it up and lets it lapse on day 2, and another one.
+    first = desk.connected(ann)
+    second = desk.queued()
+    for interaction, agent, at in (
+        (first, ann, t(D1, 10, 5)),
+        (first, bob, t(D2, 9, 5)),
+        (second, bob, t(D2, 11)),
+    ):
+        Interaction.objects.filter(pk=interaction.pk).update(
+            state="connected", agent=agent, reply_due_at=at
+        )
+        assert services.return_for_no_reply(interaction_id=interaction.pk) is True
+        lapse = InteractionEvent.objects.filter(verb="inactivity_return").latest("pk")
+        InteractionEvent.objects.filter(pk=lapse.pk).update(at=at)
+    # Everything else they did is outside the range.
+    before = t(D1, 0) - timedelta(days=1)
+    InteractionEvent.objects.exclude(verb="inactivity_return").update(at=before)
+    Message.objects.update(sent_at=before)
+
+    a = workgroup.pk
+    name = workgroup.name
+    assert reports.agent_days(start=D1, end=D2) == [
+        AgentDay(D1, a, name, ann.user_id, "ann", lapsed=1),
+        AgentDay(D2, a, name, bob.user_id, "bob", lapsed=2),
+    ]
+    assert reports.agent_days(start=D2, end=D2, workgroup_id=make_workgroup().pk) == []

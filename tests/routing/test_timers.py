@@ -163,6 +163,10 @@ def test_run_due_timers_is_idempotent(workgroup, ann, bob):
         "sends_expired": 0,
         "desktops_swept": 0,
         "after_contact_ended": 0,
+        "no_reply_warnings": 0,
+        "returned_for_no_reply": 0,
+        "silence_warnings": 0,
+        "disconnected_for_silence": 0,
         "offered": 0,
     }
     assert InteractionEvent.objects.filter(verb="alert_timeout").count() == 3

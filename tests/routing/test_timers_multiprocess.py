@@ -14,11 +14,14 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from django.utils import timezone
 
+from routing import services
 from routing.models import (
     Agent,
     AgentStatus,
@@ -26,6 +29,7 @@ from routing.models import (
     Interaction,
     InteractionEvent,
     Workgroup,
+    WrapUpCode,
 )
 from routing.models import InteractionState as S
 from tests.factories import customer_writes, make_agent, make_workgroup
@@ -190,4 +194,62 @@ def test_each_offer_rings_out_once_and_goes_to_the_next_agent(timer_processes):
         bob.pk: AgentStatus.NOT_ANSWERING,
         cat.pk: AgentStatus.AVAILABLE,
     }
+    assert "Traceback" not in timer_processes.logs()
+
+
+def test_each_inactivity_step_happens_once(timer_processes):
+    """Both processes warn, return and disconnect; each interaction is warned once and
+    returned (no reply) or disconnected (a silent customer) once."""
+    workgroup = make_workgroup(
+        capacity_per_agent=10,
+        agent_reply_timeout_seconds=600,
+        agent_reply_warning_seconds=30,
+        customer_silence_timeout_seconds=600,
+        customer_silence_warning_seconds=30,
+    )
+    code = WrapUpCode.objects.create(workgroup=workgroup, label="No response")
+    Workgroup.objects.filter(pk=workgroup.pk).update(customer_silence_wrap_up_code=code)
+    # Ann works all six and replies to three; Bob opens his desktop afterwards, so
+    # what goes back to the queue can only be offered to him.
+    ann = make_agent("ann", workgroups=[workgroup])
+    bob = make_agent("bob", workgroups=[workgroup], online=False)
+    unanswered, silent = [], []
+    for n in range(6):
+        chat = customer_writes(workgroup, psid=f"78100000000000{n:02d}").interaction
+        services.pickup(interaction_id=chat.pk, agent=ann)
+        if n < 3:
+            unanswered.append(chat)
+        else:
+            services.store_reply(interaction_id=chat.pk, agent=ann, text="Anything else?")
+            silent.append(chat)
+    DesktopConnection.objects.create(agent=bob, channel_name="bob-tab")
+    # The clock moves: every due time is a second and a half away (within the warning).
+    soon = timezone.now() + timedelta(seconds=1.5)
+    Interaction.objects.filter(pk__in=[c.pk for c in unanswered]).update(reply_due_at=soon)
+    Interaction.objects.filter(pk__in=[c.pk for c in silent]).update(silence_due_at=soon)
+
+    def all_acted_on() -> bool:
+        returned = InteractionEvent.objects.filter(verb="inactivity_return").count()
+        ended = Interaction.objects.filter(
+            pk__in=[c.pk for c in silent], state=S.DISCONNECTED
+        ).count()
+        return returned >= len(unanswered) and ended == len(silent)
+
+    wait_for(all_acted_on, seconds=30, processes=timer_processes)
+    time.sleep(1.5)  # several more ticks of both processes: nothing happens twice
+
+    for chat in unanswered:
+        verbs = list(chat.events.order_by("pk").values_list("verb", flat=True))
+        assert verbs[:5] == ["create", "offer", "pickup", "no_reply_warning", "inactivity_return"]
+        assert verbs.count("inactivity_return") == 1 and verbs.count("no_reply_warning") == 1
+        chat.refresh_from_db()
+        assert chat.lapsed_agent_id == ann.pk
+        assert (chat.state, chat.agent_id) == (S.ALERTING, bob.pk)  # offered to Bob
+    for chat in silent:
+        verbs = list(chat.events.order_by("pk").values_list("verb", flat=True))
+        assert verbs[-2:] == ["customer_silence_warning", "disconnect"]
+        assert verbs.count("disconnect") == 1
+        chat.refresh_from_db()
+        assert (chat.state, chat.wrap_up_code_id) == (S.DISCONNECTED, code.pk)
+    assert Agent.objects.get(pk=ann.pk).status == AgentStatus.NOT_ANSWERING
     assert "Traceback" not in timer_processes.logs()

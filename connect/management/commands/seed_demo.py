@@ -147,6 +147,20 @@ class Command(BaseCommand):
         ).ensure_supervisors_see_personas(apps)
         for label in WRAP_UP_CODES:
             WrapUpCode.objects.get_or_create(workgroup=workgroup, label=label)
+        # Inactivity: a customer who leaves the chat is let go after 15 minutes (a warning
+        # two minutes before). The agent's reply timeout stays off in the demo.
+        workgroup.customer_silence_timeout_seconds = 15 * 60
+        workgroup.customer_silence_warning_seconds = 2 * 60
+        workgroup.customer_silence_wrap_up_code = WrapUpCode.objects.get(
+            workgroup=workgroup, label="No answer needed"
+        )
+        workgroup.save(
+            update_fields=[
+                "customer_silence_timeout_seconds",
+                "customer_silence_warning_seconds",
+                "customer_silence_wrap_up_code",
+            ]
+        )
         library, _ = ResponseLibrary.objects.get_or_create(name="Acme Support", owner=None)
         for category_name, responses in STORED_RESPONSES.items():
             category, _ = ResponseCategory.objects.get_or_create(
