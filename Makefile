@@ -21,7 +21,10 @@ RUN_ENV = \
 
 # daphne's access log writes every request's query string (the webhook handshake's
 # verify token among them) to stdout: verbosity 0 turns it off; warnings stay.
-DAPHNE_ARGS ?= --verbosity 0
+# A burst of desktops (everyone back after a restart) opens a few at a time
+# (connect/socket_stack.py); daphne's 5 s handshake limit would drop those
+# still waiting their turn, so they get 30 s.
+DAPHNE_ARGS ?= --verbosity 0 --websocket_connect_timeout 30
 
 # Where the PostgreSQL + Redis pass of `make test` runs.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/connect

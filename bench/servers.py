@@ -221,6 +221,9 @@ class Servers:
                     "daphne",
                     "--verbosity",
                     "0",
+                    # As in production (README): a burst waits its turn at the gate.
+                    "--websocket_connect_timeout",
+                    "30",
                     "-b",
                     "127.0.0.1",
                     "-p",
