@@ -35,6 +35,7 @@ from routing.services.kernel import (
     TransitionRefused,
     lock_interaction,
 )
+from routing.services.service_levels import customer_answered
 
 logger = logging.getLogger(__name__)
 
@@ -136,6 +137,8 @@ def store_replies(
                     messaging_type=window.messaging_type,
                 )
             )
+        # A Send answers the waiting customer (its clock stops), whatever Meta says later.
+        customer_answered(interaction, at=now, actor_user_id=agent.user_id)
         for message in stored:
             publish_on_commit(message_event(message, interaction))
             if message.status == MessageStatus.SENDING:

@@ -1,0 +1,218 @@
+"""Service-level clocks: a customer's message starts one, a reply stops it and says
+whether it came in target; the clock's levels; the agent's list order."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.utils import timezone
+
+from routing import services
+from routing.events import EventType
+from routing.models import Agent, Interaction, InteractionEvent, Workgroup
+from routing.service_levels import (
+    Level,
+    by_time_left,
+    response_clock,
+    window_clock,
+)
+from tests.factories import customer_writes, make_agent, refresh
+from tests.routing.conftest import changed
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def workgroup() -> Workgroup:
+    return Workgroup.objects.create(
+        name="Sales", first_response_seconds=120, next_response_seconds=60
+    )
+
+
+@pytest.fixture
+def agent(workgroup) -> Agent:
+    return make_agent("ann", workgroups=[workgroup])
+
+
+def ago(seconds: float) -> datetime:
+    return timezone.now() - timedelta(seconds=seconds)
+
+
+def answered_rows(interaction: Interaction) -> list[tuple[str, dict, int | None]]:
+    return [
+        (row.verb, row.detail, row.actor_id)
+        for row in InteractionEvent.objects.filter(
+            interaction=interaction, verb__startswith="answered"
+        ).order_by("pk")
+    ]
+
+
+def test_the_first_message_starts_the_first_response_clock(workgroup):
+    sent = ago(30)
+    chat = refresh(customer_writes(workgroup, sent_at=sent).interaction)
+
+    assert chat.customer_waiting_since == sent
+    clock = response_clock(chat)
+    assert clock is not None and clock.label == "First response"
+    assert clock.due_at == sent + timedelta(seconds=120)
+    # Amber in the last quarter of the target.
+    assert clock.near_at == sent + timedelta(seconds=90)
+
+
+def test_later_messages_leave_the_clock_at_the_oldest_unanswered_one(workgroup):
+    first = ago(50)
+    chat = refresh(customer_writes(workgroup, sent_at=first).interaction)
+    customer_writes(workgroup, sent_at=ago(10))
+    assert refresh(chat).customer_waiting_since == first
+
+    # Meta delivers out of order: an earlier timestamp moves the clock back.
+    earlier = ago(70)
+    customer_writes(workgroup, sent_at=earlier)
+    assert refresh(chat).customer_waiting_since == earlier
+
+
+def test_a_timestamp_ahead_of_our_clock_counts_from_now(workgroup):
+    before = timezone.now()
+    chat = refresh(customer_writes(workgroup, sent_at=before + timedelta(hours=1)).interaction)
+    assert before <= chat.customer_waiting_since <= timezone.now()
+
+
+def test_a_reply_in_target_stops_the_clock_and_says_so(
+    workgroup, agent, routing_events, django_capture_on_commit_callbacks
+):
+    chat = refresh(customer_writes(workgroup, sent_at=ago(40)).interaction)
+    services.pickup(interaction_id=chat.pk, agent=agent)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.store_reply(interaction_id=chat.pk, agent=agent, text="Hello!")
+
+    chat = refresh(chat)
+    assert chat.customer_waiting_since is None
+    assert chat.first_replied_at is not None
+    assert response_clock(chat) is None
+    [(verb, detail, actor)] = answered_rows(chat)
+    assert verb == "answered_in_target" and actor == agent.user_id
+    assert detail["kind"] == "first" and detail["target_seconds"] == 120
+    assert 40 <= detail["waited_seconds"] < 60
+    # The clock leaves the lists and the board: the interaction is announced.
+    assert changed(chat, agent) in routing_events
+
+
+def test_the_next_message_runs_the_next_response_clock_and_a_late_reply_is_late(
+    workgroup, agent
+):
+    chat = refresh(customer_writes(workgroup, psid="7300000000000009").interaction)
+    services.pickup(interaction_id=chat.pk, agent=agent)
+    services.store_reply(interaction_id=chat.pk, agent=agent, text="Hello!")
+
+    sent = ago(90)
+    customer_writes(workgroup, psid="7300000000000009", sent_at=sent)
+    chat = refresh(chat)
+    clock = response_clock(chat)
+    assert clock is not None and clock.label == "Next response"
+    assert clock.due_at == sent + timedelta(seconds=60)
+    assert clock.level(timezone.now()) == Level.PAST
+
+    services.store_reply(interaction_id=chat.pk, agent=agent, text="Sorry for the wait")
+
+    verbs = [verb for verb, _, _ in answered_rows(chat)]
+    assert verbs == ["answered_in_target", "answered_late"]
+    late = answered_rows(chat)[1][1]
+    assert late["kind"] == "next" and late["target_seconds"] == 60
+    assert late["waited_seconds"] >= 90
+
+
+def test_replies_to_an_answered_customer_write_nothing_more(workgroup, agent):
+    chat = refresh(customer_writes(workgroup).interaction)
+    services.pickup(interaction_id=chat.pk, agent=agent)
+    services.store_reply(interaction_id=chat.pk, agent=agent, text="One")
+    services.store_reply(interaction_id=chat.pk, agent=agent, text="Two")
+    assert len(answered_rows(chat)) == 1
+
+
+def test_without_targets_there_is_no_clock_but_the_answer_is_still_written(agent):
+    plain = Workgroup.objects.create(name="Plain")
+    plain.members.add(agent)
+    chat = refresh(customer_writes(plain).interaction)
+    assert chat.customer_waiting_since is not None
+    assert response_clock(chat) is None
+    services.pickup(interaction_id=chat.pk, agent=agent)
+    services.store_reply(interaction_id=chat.pk, agent=agent, text="Hi")
+    [(verb, detail, _)] = answered_rows(chat)
+    assert verb == "answered" and detail["target_seconds"] is None
+
+
+def test_a_reply_from_the_page_inbox_answers_the_customer(workgroup):
+    chat = refresh(customer_writes(workgroup, sent_at=ago(20)).interaction)
+    services.record_page_echo(
+        page_id=chat.customer.page_id,
+        psid=chat.customer.psid,
+        mid="m_page_inbox_1",
+        text="Answered from the Page inbox",
+        sent_at=timezone.now(),
+    )
+    chat = refresh(chat)
+    assert chat.customer_waiting_since is None
+    [(verb, _, actor)] = answered_rows(chat)
+    assert verb == "answered_in_target" and actor is None
+
+
+def test_a_new_wait_is_announced_once(
+    workgroup, agent, routing_events, django_capture_on_commit_callbacks
+):
+    chat = refresh(customer_writes(workgroup).interaction)
+    services.pickup(interaction_id=chat.pk, agent=agent)
+    services.store_reply(interaction_id=chat.pk, agent=agent, text="Hi")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        customer_writes(workgroup, text="one more thing")
+        customer_writes(workgroup, text="and another")
+
+    interaction_changes = [e for e in routing_events if e.type == EventType.INTERACTION_CHANGED]
+    assert interaction_changes == [changed(chat, agent)]
+
+
+def test_an_ended_interaction_has_no_clock(workgroup, agent):
+    chat = refresh(customer_writes(workgroup, sent_at=ago(500)).interaction)
+    services.pickup(interaction_id=chat.pk, agent=agent)
+    services.disconnect(interaction_id=chat.pk, agent=agent)
+    assert response_clock(refresh(chat)) is None
+
+
+def test_clock_levels():
+    workgroup = Workgroup(first_response_seconds=100)
+    since = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
+    chat = Interaction(workgroup=workgroup, state="connected", customer_waiting_since=since)
+    clock = response_clock(chat)
+    assert clock is not None
+    assert clock.level(since + timedelta(seconds=74)) == Level.OK
+    assert clock.level(since + timedelta(seconds=75)) == Level.NEAR
+    assert clock.level(since + timedelta(seconds=100)) == Level.PAST
+    assert clock.seconds_left(since + timedelta(seconds=130)) == -30
+
+
+def test_the_reply_window_clock():
+    last = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
+    clock = window_clock(last)
+    assert clock is not None
+    assert clock.level(last + timedelta(hours=22)) == Level.OK
+    assert clock.level(last + timedelta(hours=23)) == Level.NEAR  # its last hour
+    assert clock.level(last + timedelta(days=3)) == Level.NEAR  # HUMAN_AGENT days
+    assert clock.level(last + timedelta(days=7)) == Level.PAST
+    assert window_clock(None) is None
+
+
+def test_by_time_left_puts_the_most_urgent_first_and_clockless_last(workgroup, agent):
+    plain = Workgroup.objects.create(name="Plain")
+    relaxed = refresh(customer_writes(workgroup, psid="7300000000000011").interaction)
+    urgent = refresh(
+        customer_writes(workgroup, psid="7300000000000012", sent_at=ago(100)).interaction
+    )
+    clockless = refresh(customer_writes(plain, psid="7300000000000013").interaction)
+    rows = Interaction.objects.select_related("workgroup").order_by("pk")
+    assert [i.pk for i in by_time_left(rows)] == [urgent.pk, relaxed.pk, clockless.pk]
+
+
+def test_set_list_order(agent):
+    assert services.set_list_order(agent=agent, by_time_left=True).list_by_time_left
+    assert Agent.objects.get(pk=agent.pk).list_by_time_left
+    assert not services.set_list_order(agent=agent, by_time_left=False).list_by_time_left
