@@ -78,7 +78,7 @@ def receive_customer_message(
         Customer.objects.filter(pk=customer.pk).filter(
             Q(last_message_at__isnull=True) | Q(last_message_at__lt=sent_at)
         ).update(last_message_at=sent_at)
-        customer_waits(interaction, since=sent_at)
+        customer_waits(interaction, since=sent_at, announce=not created)
         publish_on_commit(message_event(message, interaction))
         if created:
             offer_after_commit(workgroup_id)

@@ -137,12 +137,12 @@ def store_replies(
                     messaging_type=window.messaging_type,
                 )
             )
-        # A Send answers the waiting customer (its clock stops), whatever Meta says later.
-        customer_answered(interaction, at=now, actor_user_id=agent.user_id)
         for message in stored:
             publish_on_commit(message_event(message, interaction))
             if message.status == MessageStatus.SENDING:
                 outbound_ready_on_commit(message.pk)
+        # A Send answers the waiting customer (its clock stops), whatever Meta says later.
+        customer_answered(interaction, at=now, actor_user_id=agent.user_id)
     return stored
 
 

@@ -22,7 +22,7 @@ ANSWERED_LATE = "answered_late"
 ANSWERED_NO_TARGET = "answered"
 
 
-def customer_waits(interaction: Interaction, *, since: datetime) -> None:
+def customer_waits(interaction: Interaction, *, since: datetime, announce: bool = True) -> None:
     """A customer's message was stored on `interaction` (locked by the caller).
 
     The clock runs from the oldest message not yet answered: a later message
@@ -35,7 +35,7 @@ def customer_waits(interaction: Interaction, *, since: datetime) -> None:
         return
     interaction.customer_waiting_since = since
     interaction.save(update_fields=["customer_waiting_since"])
-    if current is None:
+    if current is None and announce:
         # The clock appears on the lists and the board.
         publish_on_commit(interaction_event(interaction))
 
