@@ -59,9 +59,7 @@ def customer_answered(
         interaction.first_replied_at = at
         fields.append("first_replied_at")
     interaction.save(update_fields=fields)
-    verb = (
-        ANSWERED_NO_TARGET if within is None else ANSWERED_IN_TARGET if within else ANSWERED_LATE
-    )
+    verb = ANSWERED_NO_TARGET if within is None else ANSWERED_IN_TARGET if within else ANSWERED_LATE
     row = InteractionEvent.objects.create(
         interaction=interaction,
         actor_id=actor_user_id,

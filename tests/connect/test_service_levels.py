@@ -19,9 +19,7 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 @pytest.fixture
 def workgroup():
-    workgroup = make_workgroup(
-        "Facebook DM", first_response_seconds=120, next_response_seconds=60
-    )
+    workgroup = make_workgroup("Facebook DM", first_response_seconds=120, next_response_seconds=60)
     make_page(workgroup)
     return workgroup
 

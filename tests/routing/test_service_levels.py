@@ -97,9 +97,7 @@ def test_a_reply_in_target_stops_the_clock_and_says_so(
     assert changed(chat, agent) in routing_events
 
 
-def test_the_next_message_runs_the_next_response_clock_and_a_late_reply_is_late(
-    workgroup, agent
-):
+def test_the_next_message_runs_the_next_response_clock_and_a_late_reply_is_late(workgroup, agent):
     chat = refresh(customer_writes(workgroup, psid="7300000000000009").interaction)
     services.pickup(interaction_id=chat.pk, agent=agent)
     services.store_reply(interaction_id=chat.pk, agent=agent, text="Hello!")
