@@ -11,6 +11,8 @@ from connect import fragments
 from routing import services
 from routing.models import Agent, AgentStatus
 from tests.factories import customer_writes, make_agent, make_page, make_workgroup, refresh
+from tests.supervisors import logged_in as supervisor_client
+from tests.supervisors import make_supervisor
 
 pytestmark = pytest.mark.django_db
 
@@ -158,3 +160,22 @@ def test_an_unknown_order_is_refused_in_words(agent):
     assert response.status_code == 400
     assert "Choose to sort by time left or by arrival." in response.content.decode()
     assert not Agent.objects.get(pk=agent.pk).list_by_time_left
+
+
+def test_the_board_shows_breaches_per_workgroup_and_agent_and_each_clock(workgroup, agent):
+    late = connected(workgroup, agent, psid="7300000000000111", waited=300)
+    connected(workgroup, agent, psid="7300000000000112", waited=10)
+    page = logged_in_supervisor().get("/board/").content.decode()
+
+    card = page.split(f'id="board-workgroup-{workgroup.pk}"', 1)[1]
+    assert re.search(r'data-figure="past-target"><dt>Past target</dt><dd>1</dd>', card)
+    assert re.search(
+        r'<h3 id="wg-breaches-\d+">Past target, per agent</h3>\s*<ul class="breaches-by-agent">'
+        r'\s*<li data-agent="ann"><span>ann</span> <span class="count">1</span></li>',
+        card,
+    )
+    assert clock_of(page, f"board-interaction-{late.pk}")["level"] == "past"
+
+
+def logged_in_supervisor() -> Client:
+    return supervisor_client(make_supervisor("sam"))
