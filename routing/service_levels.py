@@ -20,6 +20,11 @@ from enum import StrEnum
 from routing.models import LIVE_STATES
 from routing.rules import HUMAN_AGENT_WINDOW, RESPONSE_WINDOW
 
+# The event row a reply that answered a waiting customer writes (reports count them).
+ANSWERED_IN_TARGET = "answered_in_target"
+ANSWERED_LATE = "answered_late"
+ANSWERED_NO_TARGET = "answered"
+
 # The share of a target left when its clock turns amber.
 NEAR_SHARE = 0.25
 # The reply window's clock turns amber this long before the 24 hours end.

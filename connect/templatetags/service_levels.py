@@ -49,3 +49,9 @@ def response_clock(interaction) -> dict:
 def window_clock_attributes(last_message_at) -> dict:
     """The reply window's clock: its level and counts, for `_window_countdown.html`."""
     return clock_context(service_levels.window_clock(last_message_at))
+
+
+@register.filter
+def percent(share: float | None) -> str:
+    """0.8 → "80%"; no share (nothing to measure) → "—"."""
+    return "—" if share is None else f"{share * 100:.0f}%"

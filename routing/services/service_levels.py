@@ -15,11 +15,7 @@ from django.utils import timezone
 from routing import service_levels
 from routing.events import interaction_event, publish_on_commit
 from routing.models import Agent, Interaction, InteractionEvent
-
-# The event rows a reply that answered a waiting customer writes (reports count them).
-ANSWERED_IN_TARGET = "answered_in_target"
-ANSWERED_LATE = "answered_late"
-ANSWERED_NO_TARGET = "answered"
+from routing.service_levels import ANSWERED_IN_TARGET, ANSWERED_LATE, ANSWERED_NO_TARGET
 
 
 def customer_waits(interaction: Interaction, *, since: datetime, announce: bool = True) -> None:
