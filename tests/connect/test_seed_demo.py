@@ -46,3 +46,10 @@ def test_the_demo_page_shows_who_is_answering(settings):
     call_command("seed_demo", stdout=io.StringIO())
 
     assert FacebookPage.objects.get(page_id="100000000000001").personas_enabled
+
+
+def test_the_demo_workgroup_has_service_level_targets_that_show(settings):
+    settings.DEBUG = True
+    call_command("seed_demo", stdout=io.StringIO())
+    workgroup = FacebookPage.objects.get(page_id="100000000000001").workgroup
+    assert (workgroup.first_response_seconds, workgroup.next_response_seconds) == (120, 90)
