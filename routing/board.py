@@ -43,6 +43,7 @@ class AgentLoad:
     live: int  # alerting, connected and held interactions, in any workgroup
     capacity: int  # in this workgroup: the agent's own, else the workgroup's
     online: bool  # has the desktop open
+    past_target: int = 0  # their live interactions of this workgroup past its target
 
     @property
     def full(self) -> bool:
@@ -173,9 +174,10 @@ def board(*, now: datetime | None = None) -> list[WorkgroupFigures]:
         entry.abandoned_today = row["abandoned"]
         entry.average_pickup = row["average_pickup"]
 
-    _add_agents(figures)
+    counts = breaches(now=now)
+    _add_agents(figures, counts)
     _add_live_interactions(figures)
-    _add_breaches(figures, now=now)
+    _add_breaches(figures, counts)
     return list(figures.values())
 
 
@@ -213,8 +215,9 @@ def breaches(*, now: datetime) -> dict[tuple[int, int | None], int]:
     return {(row["workgroup"], row["agent"]): row["n"] for row in rows}
 
 
-def _add_breaches(figures: dict[int, WorkgroupFigures], *, now: datetime) -> None:
-    counts = breaches(now=now)
+def _add_breaches(
+    figures: dict[int, WorkgroupFigures], counts: dict[tuple[int, int | None], int]
+) -> None:
     agent_ids = {agent_id for _, agent_id in counts if agent_id is not None}
     agents = {a.pk: a for a in Agent.objects.filter(pk__in=agent_ids).select_related("user")}
     for workgroup_id, entry in figures.items():
@@ -230,7 +233,9 @@ def _add_breaches(figures: dict[int, WorkgroupFigures], *, now: datetime) -> Non
         )
 
 
-def _add_agents(figures: dict[int, WorkgroupFigures]) -> None:
+def _add_agents(
+    figures: dict[int, WorkgroupFigures], past_target: dict[tuple[int, int | None], int]
+) -> None:
     loads = agent_loads()
     online = agents_online()
     memberships = Workgroup.members.through.objects.values_list("workgroup_id", "agent_id")
@@ -256,6 +261,7 @@ def _add_agents(figures: dict[int, WorkgroupFigures]) -> None:
                     live=loads.get(agent_id, 0),
                     capacity=capacity,
                     online=agent_id in online,
+                    past_target=past_target.get((workgroup_id, agent_id), 0),
                 )
             )
         entry.agents_by_status = [

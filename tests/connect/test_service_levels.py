@@ -170,8 +170,8 @@ def test_the_board_shows_breaches_per_workgroup_and_agent_and_each_clock(workgro
     card = page.split(f'id="board-workgroup-{workgroup.pk}"', 1)[1]
     assert re.search(r'data-figure="past-target"><dt>Past target</dt><dd>1</dd>', card)
     assert re.search(
-        r'<h3 id="wg-breaches-\d+">Past target, per agent</h3>\s*<ul class="breaches-by-agent">'
-        r'\s*<li data-agent="ann"><span>ann</span> <span class="count">1</span></li>',
+        r'<li class="agent-row" data-agent="ann">\s*<span class="agent-name">ann '
+        r'<span class="past-target-badge" data-past-target="1">1 past target</span></span>',
         card,
     )
     assert clock_of(page, f"board-interaction-{late.pk}")["level"] == "past"

@@ -170,6 +170,8 @@ def test_breaches_per_workgroup_and_agent_at_a_known_time(desk, workgroup):
     sales = figures[workgroup.name]
     assert sales.has_targets and sales.breaches == 4
     assert [(a.user.username, n) for a, n in sales.breaches_by_agent] == [("ann", 2), ("cid", 1)]
+    loads = {load.agent.user.username: load for g in sales.agents_by_status for load in g.agents}
+    assert (loads["ann"].past_target, loads["cid"].past_target) == (2, 1)
     assert board.breaches(now=NOW) == {
         (workgroup.pk, ann.pk): 2,
         (workgroup.pk, cid.pk): 1,
