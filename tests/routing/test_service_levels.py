@@ -8,7 +8,15 @@ from django.utils import timezone
 
 from routing import services
 from routing.events import EventType
-from routing.models import Agent, Interaction, InteractionEvent, Workgroup
+from routing.models import (
+    Agent,
+    AgentStatus,
+    Interaction,
+    InteractionEvent,
+    Message,
+    MessageDirection,
+    Workgroup,
+)
 from routing.service_levels import (
     Level,
     by_time_left,
@@ -17,6 +25,7 @@ from routing.service_levels import (
 )
 from tests.factories import customer_writes, make_agent, refresh
 from tests.routing.conftest import changed
+from tests.routing.test_concurrency import in_threads, unexpected
 
 pytestmark = pytest.mark.django_db
 
@@ -214,3 +223,43 @@ def test_set_list_order(agent):
     assert services.set_list_order(agent=agent, by_time_left=True).list_by_time_left
     assert Agent.objects.get(pk=agent.pk).list_by_time_left
     assert not services.set_list_order(agent=agent, by_time_left=False).list_by_time_left
+
+
+@pytest.mark.django_db(transaction=True)
+def test_racing_messages_and_replies_leave_the_clock_as_the_last_message_says(
+    workgroup, postgresql_only
+):
+    """A customer writing while the agent replies, each from their own connection (as two
+    server processes would): the interaction's row lock orders them, and the clock runs
+    exactly when the newest message is the customer's, with one answer row per wait."""
+    agent = make_agent("ann", workgroups=[workgroup], status=AgentStatus.AWAY)
+    psid = "7300000000000555"
+    chat = refresh(customer_writes(workgroup, psid=psid).interaction)
+    services.pickup(interaction_id=chat.pk, agent=agent)
+    rounds = 12
+
+    def customer(sync):
+        sync()
+        for n in range(rounds):
+            customer_writes(workgroup, psid=psid, text=f"question {n}")
+
+    def replying(sync):
+        sync()
+        for n in range(rounds):
+            services.store_reply(interaction_id=chat.pk, agent=agent, text=f"answer {n}")
+
+    assert unexpected(in_threads([customer, replying])) == []
+
+    directions = list(
+        Message.objects.filter(interaction=chat)
+        .order_by("created_at", "pk")
+        .values_list("direction", flat=True)
+    )
+    waits_answered = sum(
+        1
+        for before, after in zip(directions, directions[1:], strict=False)
+        if before == MessageDirection.INBOUND and after == MessageDirection.OUTBOUND
+    )
+    chat = refresh(chat)
+    assert (chat.customer_waiting_since is not None) == (directions[-1] == MessageDirection.INBOUND)
+    assert len(answered_rows(chat)) == waits_answered
