@@ -8,16 +8,16 @@ arrival of a customer message sets and a reply clears (routing.services).
 Everything here is a pure function of rows already read: no queries.
 
 The clock is *near* its target in the last quarter of it, and *past* after it.
-Meta's reply window (24 h, then 7 days with the HUMAN_AGENT tag) is shown with
-the same clock: near in its last hour and through the HUMAN_AGENT days,
-past once replies are no longer possible.
+Meta's reply window is shown with the same clock, in two stages: the 24 hours
+of standard replies (near in their last hour), then the HUMAN_AGENT days
+(near throughout, past once replies are no longer possible).
 """
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from routing.models import LIVE_STATES
+from routing.models import LIVE_STATES, InteractionState
 from routing.rules import HUMAN_AGENT_WINDOW, RESPONSE_WINDOW
 
 # The event row a reply that answered a waiting customer writes (reports count them).
@@ -47,13 +47,23 @@ class Level(StrEnum):
 
 @dataclass(frozen=True)
 class Clock:
-    """A deadline as the desktop shows it: amber from `near_at`, red from `due_at`."""
+    """A deadline as the desktop shows it: amber from `near_at`, red from `due_at`;
+    or, when it has one, its `then` clock takes over at `due_at`."""
 
     label: str
     due_at: datetime
     near_at: datetime
+    then: "Clock | None" = None
+
+    def current(self, now: datetime) -> "Clock":
+        """The stage running at `now`."""
+        if self.then is not None and now >= self.due_at:
+            return self.then.current(now)
+        return self
 
     def level(self, now: datetime) -> Level:
+        if self.then is not None and now >= self.due_at:
+            return self.then.level(now)
         if now >= self.due_at:
             return Level.PAST
         if now >= self.near_at:
@@ -95,15 +105,41 @@ def response_clock(interaction) -> Clock | None:
     )
 
 
-def window_clock(last_message_at: datetime | None) -> Clock | None:
-    """Meta's reply window after the customer's last message, as a clock."""
+def window_clock(last_message_at: datetime | None, *, now: datetime) -> Clock | None:
+    """Meta's reply window after the customer's last message, as a clock of the stage
+    running at `now` (the 24 hours, followed by the HUMAN_AGENT days)."""
     if last_message_at is None:
         return None
-    return Clock(
-        label="Reply window",
+    response_ends = last_message_at + RESPONSE_WINDOW
+    human_agent = Clock(
+        label="Human agent window",
         due_at=last_message_at + HUMAN_AGENT_WINDOW,
-        near_at=last_message_at + RESPONSE_WINDOW - WINDOW_NEAR,
+        near_at=response_ends,
     )
+    if now >= response_ends:
+        return human_agent
+    return Clock(
+        label="24 h window",
+        due_at=response_ends,
+        near_at=response_ends - WINDOW_NEAR,
+        then=human_agent,
+    )
+
+
+# A live interaction's row shows the reply window once less than this is left of the
+# 24 hours (and from then on): before, it is the same on every row and says nothing.
+WINDOW_ON_ROWS_FROM = timedelta(hours=3)
+
+
+def row_window_clock(interaction, *, now: datetime) -> Clock | None:
+    """The reply window on a row of My Interactions: for one the agent may reply to,
+    when it is getting short. Reads `interaction.customer`: select it with the row."""
+    if interaction.state not in (InteractionState.CONNECTED, InteractionState.HELD):
+        return None
+    last = interaction.customer.last_message_at
+    if last is None or now < last + RESPONSE_WINDOW - WINDOW_ON_ROWS_FROM:
+        return None
+    return window_clock(last, now=now)
 
 
 def within_target(*, waited: timedelta, target: int | None) -> bool | None:

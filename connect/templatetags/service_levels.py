@@ -26,17 +26,26 @@ def clock_words(seconds_left: int) -> str:
 
 
 def clock_context(clock: Clock | None) -> dict:
+    """The clock's level, counts and words now; and its next stage's counts, if any."""
     if clock is None:
         return {"clock": None}
     now = timezone.now()
+    clock = clock.current(now)
     left = clock.seconds_left(now)
-    return {
+    context: dict[str, object] = {
         "clock": clock,
         "level": clock.level(now).value,
         "left": left,
         "near": int((clock.near_at - now).total_seconds()),
         "words": clock_words(left),
     }
+    if clock.then is not None:
+        context["then"] = {
+            "label": clock.then.label,
+            "left": clock.then.seconds_left(now),
+            "near": int((clock.then.near_at - now).total_seconds()),
+        }
+    return context
 
 
 @register.inclusion_tag("desktop/_service_clock.html")
@@ -45,10 +54,16 @@ def response_clock(interaction) -> dict:
     return clock_context(service_levels.response_clock(interaction))
 
 
+@register.inclusion_tag("desktop/_service_clock.html")
+def row_window_clock(interaction) -> dict:
+    """The reply window on a row of My Interactions, once it is getting short."""
+    return clock_context(service_levels.row_window_clock(interaction, now=timezone.now()))
+
+
 @register.simple_tag
 def window_clock_attributes(last_message_at) -> dict:
     """The reply window's clock: its level and counts, for `_window_countdown.html`."""
-    return clock_context(service_levels.window_clock(last_message_at))
+    return clock_context(service_levels.window_clock(last_message_at, now=timezone.now()))
 
 
 @register.filter

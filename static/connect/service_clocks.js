@@ -25,6 +25,21 @@
       if (!clock.dataset.clockDue) {
         clock.dataset.clockDue = String(now + Number(clock.dataset.clockLeft) * 1000);
         clock.dataset.clockNearAt = String(now + Number(clock.dataset.clockNear) * 1000);
+        if (clock.dataset.thenLeft) {
+          clock.dataset.thenDue = String(now + Number(clock.dataset.thenLeft) * 1000);
+          clock.dataset.thenNearAt = String(now + Number(clock.dataset.thenNear) * 1000);
+        }
+      }
+      // A clock with a next stage (the reply window: 24 h, then the HUMAN_AGENT days)
+      // moves on to it when its own time is up.
+      if (clock.dataset.thenDue && now >= Number(clock.dataset.clockDue)) {
+        clock.dataset.clockDue = clock.dataset.thenDue;
+        clock.dataset.clockNearAt = clock.dataset.thenNearAt;
+        const label = clock.querySelector(".sla-clock-label");
+        if (label && clock.dataset.thenLabel) label.textContent = clock.dataset.thenLabel;
+        const time = clock.querySelector("time");
+        if (time) time.setAttribute("datetime", new Date(Number(clock.dataset.thenDue)).toISOString());
+        delete clock.dataset.thenDue;
       }
       const due = Number(clock.dataset.clockDue);
       const level = now >= due ? "past" : now >= Number(clock.dataset.clockNearAt) ? "near" : "ok";

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from connect import fragments
 from routing import services
-from routing.models import Agent, AgentStatus
+from routing.models import Agent, AgentStatus, Customer
 from tests.factories import customer_writes, make_agent, make_page, make_workgroup, refresh
 from tests.supervisors import logged_in as supervisor_client
 from tests.supervisors import make_supervisor
@@ -90,15 +90,20 @@ def test_the_heading_shows_the_same_clock_and_the_window_shares_its_levels(workg
     assert clock_of(panel, f"head-{chat.pk}")["level"] == "ok"
     window = re.search(
         r'class="window-countdown"[^>]* data-clock-left="(\d+)" data-clock-near="(\d+)" '
-        r'data-level="(\w+)"',
+        r'data-level="(\w+)" data-then-left="(\d+)" data-then-near="(\d+)"',
         panel,
     )
     assert window, "the reply window carries the clock's counts"
-    left, near, level = window.groups()
+    left, near, level, then_left, then_near = (
+        int(n) if n.isdigit() else n for n in window.groups()
+    )
     assert level == "ok"
-    # Past only when the 7 days end; amber from an hour before the 24 hours end.
-    assert 7 * 86400 - 20 <= int(left) <= 7 * 86400
-    assert 23 * 3600 - 20 <= int(near) <= 23 * 3600
+    # Amber from an hour before the 24 hours end; then the HUMAN_AGENT days, amber all
+    # along, until the 7 days end.
+    assert 24 * 3600 - 20 <= left <= 24 * 3600
+    assert near == left - 3600
+    assert then_near == left
+    assert 7 * 86400 - 20 <= then_left <= 7 * 86400
 
 
 def test_the_queue_shows_the_clock_the_same_for_every_member(workgroup, agent):
@@ -179,3 +184,22 @@ def test_the_board_shows_breaches_per_workgroup_and_agent_and_each_clock(workgro
 
 def logged_in_supervisor() -> Client:
     return supervisor_client(make_supervisor("sam"))
+
+
+def test_a_row_shows_the_reply_window_once_it_gets_short(workgroup, agent):
+    chat = connected(workgroup, agent, psid="7300000000000113", waited=10)
+    client = logged_in(agent)
+    assert "24 h window" not in client.get("/").content.decode()
+
+    Customer.objects.filter(pk=chat.customer_id).update(
+        last_message_at=timezone.now() - timedelta(hours=23, minutes=30)
+    )
+    row = client.get("/").content.decode()
+    start = row.index(f'id="interaction-{chat.pk}"')
+    found = re.search(
+        r'data-level="near" data-then-label="Human agent window" data-then-left="\d+" '
+        r'data-then-near="\d+"><span class="sla-clock-label">24 h window</span> '
+        r'<time class="sla-clock-time" datetime="[^"]+">(\d+ min \d+ s) left</time>',
+        row[start:],
+    )
+    assert found, "the row's window clock, amber in the last hour of the 24"

@@ -21,6 +21,7 @@ from routing.service_levels import (
     Level,
     by_time_left,
     response_clock,
+    row_window_clock,
     window_clock,
 )
 from tests.factories import customer_writes, make_agent, refresh
@@ -197,15 +198,32 @@ def test_clock_levels():
     assert clock.seconds_left(since + timedelta(seconds=130)) == -30
 
 
-def test_the_reply_window_clock():
+def test_the_reply_window_clock_runs_the_24_hours_then_the_human_agent_days():
     last = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
-    clock = window_clock(last)
-    assert clock is not None
-    assert clock.level(last + timedelta(hours=22)) == Level.OK
-    assert clock.level(last + timedelta(hours=23)) == Level.NEAR  # its last hour
-    assert clock.level(last + timedelta(days=3)) == Level.NEAR  # HUMAN_AGENT days
-    assert clock.level(last + timedelta(days=7)) == Level.PAST
-    assert window_clock(None) is None
+    early = window_clock(last, now=last + timedelta(hours=2))
+    assert early is not None and early.label == "24 h window"
+    assert early.due_at == last + timedelta(hours=24)
+    assert early.level(last + timedelta(hours=22)) == Level.OK
+    assert early.level(last + timedelta(hours=23)) == Level.NEAR  # its last hour
+    # At 24 hours the HUMAN_AGENT days take over: amber all along, red when they end.
+    assert early.current(last + timedelta(hours=24)).label == "Human agent window"
+    assert early.level(last + timedelta(days=3)) == Level.NEAR
+    assert early.level(last + timedelta(days=7)) == Level.PAST
+
+    late = window_clock(last, now=last + timedelta(days=2))
+    assert late is not None and late.label == "Human agent window" and late.then is None
+    assert late.due_at == last + timedelta(days=7)
+    assert window_clock(None, now=last) is None
+
+
+def test_a_row_shows_the_reply_window_once_it_gets_short(workgroup, agent):
+    chat = refresh(customer_writes(workgroup).interaction)
+    last = chat.customer.last_message_at
+    assert row_window_clock(chat, now=last + timedelta(hours=22)) is None  # queued: no reply
+    chat = services.pickup(interaction_id=chat.pk, agent=agent)
+    assert row_window_clock(chat, now=last + timedelta(hours=20)) is None
+    assert row_window_clock(chat, now=last + timedelta(hours=21)).label == "24 h window"
+    assert row_window_clock(chat, now=last + timedelta(days=6)).label == "Human agent window"
 
 
 def test_by_time_left_puts_the_most_urgent_first_and_clockless_last(workgroup, agent):
