@@ -1,11 +1,12 @@
 from django.urls import path
 
-from connect import messenger_views, responses, transcripts, views
+from connect import list_order, messenger_views, responses, transcripts, views
 
 urlpatterns = [
     path("", views.desktop, name="desktop"),
     path("desktop/resync", views.resync, name="resync"),
     path("desktop/status", views.set_status, name="set-status"),
+    path("desktop/list-order", list_order.list_order, name="list-order"),
     path("interactions/<int:pk>/", views.interaction_panel, name="interaction"),
     path("interactions/<int:pk>/transfer", views.transfer, name="transfer"),
     path("interactions/<int:pk>/transfer-dialog", views.transfer_dialog, name="transfer-dialog"),

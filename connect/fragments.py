@@ -14,7 +14,7 @@ from django.utils.functional import SimpleLazyObject
 
 from connect import audience, messenger_fragments
 from facebook import selectors as facebook_selectors
-from routing import selectors, services, transcript_selectors
+from routing import selectors, service_levels, services, transcript_selectors
 from routing.models import Agent, Interaction, InteractionState, Message, Note, Workgroup
 from routing.rules import CHOOSABLE_STATUSES, reply_window
 
@@ -121,7 +121,10 @@ def _my_list_context(agent: Agent) -> dict:
     # When the rows were read (ms): a tab keeps the newest list it was sent,
     # whether a push or the answer to a request comes in first.
     read_at = int(time.time() * 1000)
-    return {"interactions": list(selectors.my_interactions(agent)), "list_read_at": read_at}
+    interactions = list(selectors.my_interactions(agent))
+    if agent.list_by_time_left:
+        interactions = service_levels.by_time_left(interactions)
+    return {"interactions": interactions, "list_read_at": read_at}
 
 
 def queue(agent: Agent, *, oob: bool = False) -> str:

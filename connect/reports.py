@@ -79,6 +79,18 @@ def reports_page(request: HttpRequest) -> HttpResponse:
     return render(request, "board/reports.html", context)
 
 
+SERVICE_LEVEL_COLUMNS = ["answers_with_target", "answers_in_target", "service_level_percent"]
+
+
+def service_level_cells(row: reports.WorkgroupDay | reports.AgentDay) -> list:
+    share = row.service_level
+    return [
+        row.answers_with_target,
+        row.answers_in_target,
+        "" if share is None else f"{share * 100:.1f}",
+    ]
+
+
 WORKGROUP_COLUMNS = [
     "day",
     "workgroup",
@@ -90,6 +102,7 @@ WORKGROUP_COLUMNS = [
     "average_after_contact_seconds",
     "messages_in",
     "messages_out",
+    *SERVICE_LEVEL_COLUMNS,
 ]
 AGENT_COLUMNS = [
     "day",
@@ -99,6 +112,7 @@ AGENT_COLUMNS = [
     "disconnected",
     "messages_out",
     "lapsed",
+    *SERVICE_LEVEL_COLUMNS,
 ]
 
 
@@ -139,6 +153,7 @@ def workgroups_csv(request: HttpRequest) -> HttpResponse:
             seconds(row.average_after_contact),
             row.messages_in,
             row.messages_out,
+            *service_level_cells(row),
         ]
         for row in days
     ]
@@ -161,6 +176,7 @@ def agents_csv(request: HttpRequest) -> HttpResponse:
             row.disconnected,
             row.messages_out,
             row.lapsed,
+            *service_level_cells(row),
         ]
         for row in days
     ]

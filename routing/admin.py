@@ -60,6 +60,8 @@ class WorkgroupForm(forms.ModelForm):
             "auto_record",
             "wrap_up_required",
             "after_contact_seconds",
+            "first_response_seconds",
+            "next_response_seconds",
             "default_wrap_up_code",
             "agent_reply_timeout_seconds",
             "agent_reply_warning_seconds",
@@ -108,6 +110,8 @@ class WorkgroupAdmin(admin.ModelAdmin):
         "auto_record",
         "wrap_up_required",
         "after_contact_seconds",
+        "first_response_seconds",
+        "next_response_seconds",
     ]
     filter_horizontal = ["members"]
     search_fields = ["name"]

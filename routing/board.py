@@ -6,7 +6,10 @@ Definitions (the board states them too):
 - *abandoned today*: interactions disconnected today without ever having
   been connected to an agent (the customer never got an answer);
 - *time to pickup*: from the customer's first message (the interaction's
-  start) to its first pickup, averaged over the interactions answered today.
+  start) to its first pickup, averaged over the interactions answered today;
+- *past target*: live interactions whose customer has waited for a reply
+  longer than the workgroup's first- or next-response target (now), in all
+  and per agent (the queue's are nobody's).
 An interaction counts in the workgroup it is in now (after any transfer).
 """
 
@@ -40,6 +43,7 @@ class AgentLoad:
     live: int  # alerting, connected and held interactions, in any workgroup
     capacity: int  # in this workgroup: the agent's own, else the workgroup's
     online: bool  # has the desktop open
+    past_target: int = 0  # their live interactions of this workgroup past its target
 
     @property
     def full(self) -> bool:
@@ -67,6 +71,10 @@ class WorkgroupFigures:
     average_pickup: timedelta | None = None
     agents_by_status: list[StatusGroup] = field(default_factory=list)
     live: list[Interaction] = field(default_factory=list)
+    # Service levels: whether the workgroup sets a target; live interactions past it.
+    has_targets: bool = False
+    breaches: int = 0
+    breaches_by_agent: list[tuple[Agent, int]] = field(default_factory=list)
 
 
 def start_of_day(now: datetime) -> datetime:
@@ -166,12 +174,68 @@ def board(*, now: datetime | None = None) -> list[WorkgroupFigures]:
         entry.abandoned_today = row["abandoned"]
         entry.average_pickup = row["average_pickup"]
 
-    _add_agents(figures)
+    counts = breaches(now=now)
+    _add_agents(figures, counts)
     _add_live_interactions(figures)
+    _add_breaches(figures, counts)
     return list(figures.values())
 
 
-def _add_agents(figures: dict[int, WorkgroupFigures]) -> None:
+def past_target(workgroups, *, now: datetime) -> Q | None:
+    """Live interactions whose waiting customer is past the target of their workgroup
+    (None when no workgroup sets one): one condition per target, one query in all."""
+    condition = Q()
+    for workgroup in workgroups:
+        for replied, seconds in (
+            (False, workgroup.first_response_seconds),
+            (True, workgroup.next_response_seconds),
+        ):
+            if seconds:
+                condition |= Q(
+                    workgroup_id=workgroup.pk,
+                    first_replied_at__isnull=not replied,
+                    customer_waiting_since__lte=now - timedelta(seconds=seconds),
+                )
+    if not condition:
+        return None
+    return condition & Q(state__in=LIVE_STATES)
+
+
+def breaches(*, now: datetime) -> dict[tuple[int, int | None], int]:
+    """Live interactions past target, per (workgroup id, agent id or None)."""
+    condition = past_target(Workgroup.objects.order_by(), now=now)
+    if condition is None:
+        return {}
+    rows = (
+        Interaction.objects.filter(condition)
+        .order_by()
+        .values("workgroup", "agent")
+        .annotate(n=Count("pk"))
+    )
+    return {(row["workgroup"], row["agent"]): row["n"] for row in rows}
+
+
+def _add_breaches(
+    figures: dict[int, WorkgroupFigures], counts: dict[tuple[int, int | None], int]
+) -> None:
+    agent_ids = {agent_id for _, agent_id in counts if agent_id is not None}
+    agents = {a.pk: a for a in Agent.objects.filter(pk__in=agent_ids).select_related("user")}
+    for workgroup_id, entry in figures.items():
+        workgroup = entry.workgroup
+        entry.has_targets = bool(
+            workgroup.first_response_seconds or workgroup.next_response_seconds
+        )
+        mine = {a: n for (w, a), n in counts.items() if w == workgroup_id}
+        entry.breaches = sum(mine.values())
+        entry.breaches_by_agent = sorted(
+            ((agents[a], n) for a, n in mine.items() if a is not None),
+            key=lambda pair: (-pair[1], pair[0].user.get_username()),
+        )
+
+
+def _add_agents(
+    figures: dict[int, WorkgroupFigures], past_target: dict[tuple[int, int | None], int]
+) -> None:
     loads = agent_loads()
     online = agents_online()
     memberships = Workgroup.members.through.objects.values_list("workgroup_id", "agent_id")
@@ -197,6 +261,7 @@ def _add_agents(figures: dict[int, WorkgroupFigures]) -> None:
                     live=loads.get(agent_id, 0),
                     capacity=capacity,
                     online=agent_id in online,
+                    past_target=past_target.get((workgroup_id, agent_id), 0),
                 )
             )
         entry.agents_by_status = [
@@ -217,6 +282,6 @@ def _add_live_interactions(figures: dict[int, WorkgroupFigures]) -> None:
     for workgroup_id, entry in figures.items():
         entry.live = list(
             Interaction.objects.filter(workgroup_id=workgroup_id, state__in=LIVE_STATES)
-            .select_related("customer", "agent__user", "lapsed_agent__user")
+            .select_related("customer", "workgroup", "agent__user", "lapsed_agent__user")
             .order_by("state_changed_at", "pk")[:LIVE_LIST_LIMIT]
         )

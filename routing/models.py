@@ -7,6 +7,7 @@ Page id and the PSID the Facebook adapter hands in.
 import uuid
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -32,6 +33,21 @@ class Workgroup(models.Model):
             "After-contact work: for this long after an interaction ends its agent is offered "
             "nothing new (Done ends it early). 0: off."
         ),
+    )
+    # Service levels: how soon a waiting customer should have an answer (None: no target).
+    first_response_seconds = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Target for the first reply, counted from the customer's first message. "
+        "Empty: no target.",
+    )
+    next_response_seconds = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Target for each later reply, counted from the customer's oldest message "
+        "not yet answered. Empty: no target.",
     )
     default_wrap_up_code = models.ForeignKey(
         "routing.WrapUpCode",
@@ -126,6 +142,8 @@ class Agent(models.Model):
     # The ACD offers to the longest-idle agent: the one whose last offer or
     # last finished interaction is oldest.
     idle_since = models.DateTimeField(auto_now_add=True)
+    # My Interactions in order of service-level time left (the agent's choice), else arrival.
+    list_by_time_left = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["user__username"]
@@ -232,6 +250,10 @@ class Interaction(models.Model):
     )
     # Customer messages after this are unread for the owning agent.
     agent_read_at = models.DateTimeField(null=True, blank=True)
+    # Service-level clocks: the customer's oldest message not yet answered
+    # (None: nobody waits for a reply), and the first reply they were given.
+    customer_waiting_since = models.DateTimeField(null=True, blank=True)
+    first_replied_at = models.DateTimeField(null=True, blank=True)
     wrap_up_code = models.ForeignKey(
         WrapUpCode, null=True, blank=True, on_delete=models.PROTECT, related_name="interactions"
     )

@@ -13,6 +13,11 @@ Days are calendar days in the server's time zone (`TIME_ZONE`).
 - Messages belong to the day they were written; *out* counts replies Meta
   accepted (sent, delivered or read), not failed, held-back or deleted ones.
 - Per agent: interactions they picked up, disconnected, and replies sent.
+- *Service level*: the share of answers within target. An answer is the
+  reply that ends a customer's wait (routing.service_levels); it counts on
+  the day it was given, for the agent who gave it, when the workgroup had a
+  target for it (first or next response). Waits never answered (the
+  interaction ended first) do not count.
 """
 
 from dataclasses import dataclass
@@ -32,6 +37,7 @@ from routing.models import (
     Workgroup,
 )
 from routing.rules import ACCEPTED_BY_META
+from routing.service_levels import ANSWERED_IN_TARGET, ANSWERED_LATE
 
 # A longer range is refused: each report is one pass over its rows.
 MAX_DAYS = 366
@@ -50,6 +56,12 @@ class WorkgroupDay:
     average_after_contact: timedelta | None = None
     messages_in: int = 0
     messages_out: int = 0
+    answers_with_target: int = 0
+    answers_in_target: int = 0
+
+    @property
+    def service_level(self) -> float | None:
+        return _share(self.answers_in_target, self.answers_with_target)
 
 
 @dataclass(frozen=True)
@@ -64,6 +76,33 @@ class AgentDay:
     messages_out: int = 0
     # Interactions that went back to the queue because this agent did not reply in time.
     lapsed: int = 0
+    answers_with_target: int = 0
+    answers_in_target: int = 0
+
+    @property
+    def service_level(self) -> float | None:
+        return _share(self.answers_in_target, self.answers_with_target)
+
+
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _answers(low: datetime, high: datetime, workgroup_id: int | None) -> QuerySet:
+    """The answers that had a target, in [low, high): the service level's rows."""
+    return _in_workgroup(
+        InteractionEvent.objects.filter(
+            at__gte=low, at__lt=high, verb__in=(ANSWERED_IN_TARGET, ANSWERED_LATE)
+        ),
+        "interaction__workgroup",
+        workgroup_id,
+    )
+
+
+SERVICE_LEVEL = {
+    "answers_with_target": Count("pk"),
+    "answers_in_target": Count("pk", filter=Q(verb=ANSWERED_IN_TARGET)),
+}
 
 
 def local_range(start: date, end: date) -> tuple[datetime, datetime]:
@@ -146,6 +185,16 @@ def workgroup_days(
             messages_in=row["messages_in"], messages_out=row["messages_out"]
         )
 
+    for row in (
+        _answers(low, high, workgroup_id)
+        .annotate(day=_day("at"))
+        .order_by()
+        .values("day", "interaction__workgroup")
+        .annotate(**SERVICE_LEVEL)
+    ):
+        key = (row.pop("day"), row.pop("interaction__workgroup"))
+        rows.setdefault(key, {}).update(row)
+
     result = [
         WorkgroupDay(day=day, workgroup_id=wid, workgroup=names.get(wid, str(wid)), **figures)
         for (day, wid), figures in rows.items()
@@ -217,6 +266,16 @@ def agent_days(*, start: date, end: date, workgroup_id: int | None = None) -> li
         if (user_id := users_of.get(row["detail__agent_id"])) is not None:
             key = (row["day"], row["interaction__workgroup"], user_id)
             counts.setdefault(key, {})["lapsed"] = row["n"]
+    for row in (
+        _answers(low, high, workgroup_id)
+        .filter(actor__isnull=False)
+        .annotate(day=_day("at"))
+        .order_by()
+        .values("day", "interaction__workgroup", "actor")
+        .annotate(**SERVICE_LEVEL)
+    ):
+        key = (row.pop("day"), row.pop("interaction__workgroup"), row.pop("actor"))
+        counts.setdefault(key, {}).update(row)
 
     user_ids = {user_id for _, _, user_id in counts}
     agents = {

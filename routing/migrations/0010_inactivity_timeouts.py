@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('routing', '0008_stored_response_file'),
+        ('routing', '0009_service_level_targets'),
     ]
 
     operations = [

@@ -21,6 +21,7 @@ webhook adapter and the timers call only these. The modules, by area:
 - `after_contact`: after-contact work once an interaction ends
 - `inactivity`, `clocks`: an agent who does not reply, a customer who goes silent
 - `notes`: internal notes, never sent to the customer
+- `service_levels`: the service-level clocks' steps; the agent's list order
 - `customers`, `responses`, `recordings`: their own rows
 
 Callers use the names below (`services.pickup(...)`); the modules import
@@ -104,6 +105,7 @@ from routing.services.responses import (
     save_my_response,
     set_favourite,
 )
+from routing.services.service_levels import set_list_order
 from routing.services.supervision import (
     supervisor_disconnect,
     supervisor_transfer_to_agent,
@@ -160,6 +162,7 @@ __all__ = [
     "set_agent_capacity",
     "set_agent_status",
     "set_favourite",
+    "set_list_order",
     "set_recording",
     "set_workgroup_capacity",
     "set_wrap_up",

@@ -23,6 +23,7 @@ from routing.services import clocks
 from routing.services.acd import offer_after_commit
 from routing.services.kernel import S
 from routing.services.recordings import record_automatically
+from routing.services.service_levels import customer_waits
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ def receive_customer_message(
         Customer.objects.filter(pk=customer.pk).filter(
             Q(last_message_at__isnull=True) | Q(last_message_at__lt=sent_at)
         ).update(last_message_at=sent_at)
+        customer_waits(interaction, since=sent_at, announce=not created)
         publish_on_commit(message_event(message, interaction))
         if clocks.customer_wrote(interaction):
             publish_on_commit(interaction_event(interaction))  # the warning goes

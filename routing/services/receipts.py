@@ -8,6 +8,7 @@ from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from routing.events import (
     message_event,
@@ -21,6 +22,7 @@ from routing.models import (
 )
 from routing.services.kernel import S
 from routing.services.replies import record_sent
+from routing.services.service_levels import customer_answered
 
 
 def customer_interactions(page_id: str, psid: str):
@@ -88,6 +90,8 @@ def record_page_echo(
         except IntegrityError:
             # The same echo raced in through another request.
             return Message.objects.filter(mid=mid).first()
+        # A reply from the Page inbox answers the customer as well as ours does.
+        customer_answered(interaction, at=min(sent_at, timezone.now()), actor_user_id=None)
         publish_on_commit(message_event(message, interaction))
     return message
 

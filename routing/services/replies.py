@@ -37,6 +37,7 @@ from routing.services.kernel import (
     TransitionRefused,
     lock_interaction,
 )
+from routing.services.service_levels import customer_answered
 
 logger = logging.getLogger(__name__)
 
@@ -144,6 +145,8 @@ def store_replies(
                 outbound_ready_on_commit(message.pk)
         if clocks.agent_replied(interaction, now=now):
             publish_on_commit(interaction_event(interaction))  # the warning goes
+        # A Send answers the waiting customer (its clock stops), whatever Meta says later.
+        customer_answered(interaction, at=now, actor_user_id=agent.user_id)
     return stored
 
 

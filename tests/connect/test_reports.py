@@ -63,9 +63,12 @@ def test_the_workgroup_csv(supervisor, traffic):
             "average_after_contact_seconds",
             "messages_in",
             "messages_out",
+            "answers_with_target",
+            "answers_in_target",
+            "service_level_percent",
         ],
-        ["2025-03-10", "'=Sales", "1", "0", "0", "", "", "", "1", "0"],
-        ["2025-03-10", "Billing", "1", "0", "0", "", "", "", "1", "0"],
+        ["2025-03-10", "'=Sales", "1", "0", "0", "", "", "", "1", "0", "0", "0", ""],
+        ["2025-03-10", "Billing", "1", "0", "0", "", "", "", "1", "0", "0", "0", ""],
     ]
     one = logged_in(supervisor).get(
         f"/reports/workgroups.csv?start=2025-03-10&end=2025-03-10&workgroup={other.pk}"
@@ -76,7 +79,18 @@ def test_the_workgroup_csv(supervisor, traffic):
 def test_the_agent_csv_has_its_header(supervisor, traffic):
     response = logged_in(supervisor).get("/reports/agents.csv?start=2025-03-10&end=2025-03-10")
     assert rows(response) == [
-        ["day", "workgroup", "agent", "picked_up", "disconnected", "messages_out", "lapsed"]
+        [
+            "day",
+            "workgroup",
+            "agent",
+            "picked_up",
+            "disconnected",
+            "messages_out",
+            "lapsed",
+            "answers_with_target",
+            "answers_in_target",
+            "service_level_percent",
+        ]
     ]
 
 
@@ -118,3 +132,29 @@ def test_the_default_range_is_the_last_seven_days(supervisor):
     chosen = response.context["chosen"]
     assert (chosen.end - chosen.start).days == 6
     assert chosen.end == timezone.localdate()
+
+
+def test_the_service_level_on_the_page_and_in_the_csv(supervisor):
+    workgroup = make_workgroup("Sales", first_response_seconds=60, next_response_seconds=60)
+    agent = make_agent("ann", workgroups=[workgroup])
+    for psid, waited in (
+        ("7300000000000004", 5),
+        ("7300000000000005", 5),
+        ("7300000000000006", 90),
+    ):
+        sent = timezone.now() - timezone.timedelta(seconds=waited)
+        chat = customer_writes(workgroup, psid=psid, sent_at=sent).interaction
+        services.pickup(interaction_id=chat.pk, agent=agent)
+        services.store_reply(interaction_id=chat.pk, agent=agent, text="Hello")
+    today = timezone.localdate().isoformat()
+    client = logged_in(supervisor)
+
+    page = client.get(f"/reports/?start={today}&end={today}").content.decode()
+    assert (
+        page.count('<td data-column="service-level">67% <span class="muted">(2 of 3)</span>') == 2
+    )
+
+    workgroups = rows(client.get(f"/reports/workgroups.csv?start={today}&end={today}"))
+    assert workgroups[1][-3:] == ["3", "2", "66.7"]
+    agents = rows(client.get(f"/reports/agents.csv?start={today}&end={today}"))
+    assert agents[1][2] == "ann" and agents[1][-3:] == ["3", "2", "66.7"]

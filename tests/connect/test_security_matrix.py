@@ -179,6 +179,9 @@ ROUTES = {
     "set-status": Route(
         "POST", "/desktop/status", agents_only(200, 200), (("status", "available"),)
     ),
+    "list-order": Route(
+        "POST", "/desktop/list-order", agents_only(200, 200), (("order", "time_left"),)
+    ),
     "interaction": Route("GET", "/interactions/{i}/", agents_only(200, 404)),
     "transfer": Route(
         "POST", "/interactions/{i}/transfer", agents_only(200, 404), (("target", "workgroup:{w2}"),)

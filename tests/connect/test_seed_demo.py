@@ -61,3 +61,10 @@ def test_the_demo_lets_a_silent_customer_go_and_times_no_agent(settings):
         workgroup.customer_silence_wrap_up_code.label,
     ) == (900, 120, "No answer needed")
     assert workgroup.agent_reply_timeout_seconds is None
+
+
+def test_the_demo_workgroup_has_service_level_targets_that_show(settings):
+    settings.DEBUG = True
+    call_command("seed_demo", stdout=io.StringIO())
+    workgroup = FacebookPage.objects.get(page_id="100000000000001").workgroup
+    assert (workgroup.first_response_seconds, workgroup.next_response_seconds) == (120, 90)

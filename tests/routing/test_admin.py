@@ -312,6 +312,29 @@ def test_a_warning_must_come_before_its_timeout_and_the_code_be_the_workgroups(
     assert workgroup.agent_reply_timeout_seconds is None
 
 
+def test_supervisors_set_the_service_level_targets(supervisor, workgroup):
+    client = logged_in(supervisor)
+    form = {
+        "name": "Facebook DM",
+        "capacity_per_agent": "4",
+        "alert_timeout_seconds": "20",
+        "after_contact_seconds": "0",
+        "first_response_seconds": "120",
+        "next_response_seconds": "",
+        "wrap_up_codes-TOTAL_FORMS": "0",
+        "wrap_up_codes-INITIAL_FORMS": "0",
+    }
+    url = f"/admin/routing/workgroup/{workgroup.pk}/change/"
+    response = client.post(url, form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    workgroup.refresh_from_db()
+    assert (workgroup.first_response_seconds, workgroup.next_response_seconds) == (120, None)
+
+    refused = client.post(url, {**form, "next_response_seconds": "0"})
+    assert refused.status_code == 200
+    assert "Ensure this value is greater than or equal to 1." in refused.content.decode()
+
+
 # --- agents and their status -----------------------------------------------------
 
 

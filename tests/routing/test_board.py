@@ -135,3 +135,51 @@ def test_an_interaction_counts_in_the_workgroup_it_is_in_now(floor, desk):
     figures = {entry.workgroup.name: entry for entry in board.board(now=NOW)}
     assert (figures["A"].waiting, figures["B"].waiting) == (2, 1)
     assert figures["B"].longest_wait == timedelta(minutes=10)
+
+
+# --- service levels: live interactions past target --------------------------------------
+
+
+def test_breaches_per_workgroup_and_agent_at_a_known_time(desk, workgroup):
+    workgroup.first_response_seconds, workgroup.next_response_seconds = 120, 60
+    workgroup.save()
+    plain = make_workgroup("No targets")
+    ann = make_agent("ann", workgroups=[workgroup, plain])
+    cid = make_agent("cid", workgroups=[workgroup])
+
+    def waiting(interaction, seconds, *, replied=False):
+        return at(
+            interaction,
+            customer_waiting_since=NOW - timedelta(seconds=seconds),
+            first_replied_at=NOW - timedelta(hours=1) if replied else None,
+        )
+
+    waiting(desk.connected(ann), 121)  # first response: past
+    waiting(desk.connected(ann), 61, replied=True)  # next response: past
+    waiting(desk.connected(ann), 100)  # first response: not yet
+    waiting(desk.held(cid), 120)  # exactly at the target: past
+    waiting(desk.connected(cid), 59, replied=True)  # not yet
+    waiting(desk.queued(), 300)  # in the queue: nobody's
+    # Ended, or answered, or in a workgroup without targets: never past.
+    waiting(desk.disconnected(cid), 900)
+    at(desk.connected(ann), customer_waiting_since=None)
+    waiting(desk.queued(plain), 9000)
+
+    figures = {f.workgroup.name: f for f in board.board(now=NOW)}
+
+    sales = figures[workgroup.name]
+    assert sales.has_targets and sales.breaches == 4
+    assert [(a.user.username, n) for a, n in sales.breaches_by_agent] == [("ann", 2), ("cid", 1)]
+    loads = {load.agent.user.username: load for g in sales.agents_by_status for load in g.agents}
+    assert (loads["ann"].past_target, loads["cid"].past_target) == (2, 1)
+    assert board.breaches(now=NOW) == {
+        (workgroup.pk, ann.pk): 2,
+        (workgroup.pk, cid.pk): 1,
+        (workgroup.pk, None): 1,
+    }
+    assert not figures["No targets"].has_targets and figures["No targets"].breaches == 0
+
+
+def test_no_targets_anywhere_reads_nothing(workgroup, django_assert_num_queries):
+    with django_assert_num_queries(1):  # the workgroups, to learn that none has a target
+        assert board.breaches(now=NOW) == {}

@@ -20,6 +20,7 @@ from routing.models import (
 from routing.rules import reply_window
 from routing.services import NotYours, RoutingError, TransitionRefused
 from tests.factories import customer_writes, make_agent, refresh
+from tests.routing.conftest import changed
 
 pytestmark = pytest.mark.django_db
 
@@ -148,7 +149,8 @@ def test_a_reply_is_stored_as_sending_and_handed_to_the_sender(
     assert message.client_id == client_id and message.author_id == agent.user_id
     assert message.messaging_type == "RESPONSE"
     assert message.send_deadline >= before + timedelta(seconds=settings.FACEBOOK_SEND_TIMEOUT)
-    assert routing_events == [message_event(message)]
+    # The reply answered the customer: their service-level clock stops (lists, board).
+    assert routing_events == [message_event(message), changed(chat, agent)]
     assert sender_commands == [message.pk]
 
 

@@ -187,3 +187,87 @@ def test_per_agent_the_interactions_they_let_lapse(desk, workgroup):
         AgentDay(D2, a, name, bob.user_id, "bob", lapsed=2),
     ]
     assert reports.agent_days(start=D2, end=D2, workgroup_id=make_workgroup().pk) == []
+
+
+# --- service level: the share of answers within target ----------------------------------
+
+
+def answer(interaction, verb: str, at: datetime, by: Agent | None) -> None:
+    """An answer as `services.store_reply` records it (routing.service_levels' verbs)."""
+    row = InteractionEvent.objects.create(
+        interaction=interaction,
+        verb=verb,
+        actor=by.user if by else None,
+        from_state=interaction.state,
+        to_state=interaction.state,
+    )
+    InteractionEvent.objects.filter(pk=row.pk).update(at=at)
+
+
+@pytest.fixture
+def answers(desk, workgroup):
+    workgroup.name = "A"
+    workgroup.save(update_fields=["name"])
+    other_group = make_workgroup("B")
+    ann = make_agent("ann", workgroups=[workgroup, other_group])
+    bob = make_agent("bob", workgroups=[workgroup])
+    mine = desk.connected(ann)
+    bobs = desk.connected(bob)
+    elsewhere = desk.connected(ann, workgroup=other_group)
+    # Day 1, A: ann in target twice and late once, bob in target, the Page inbox in target;
+    # an answer where the workgroup had no target does not count.
+    answer(mine, "answered_in_target", t(D1, 9), ann)
+    answer(mine, "answered_in_target", t(D1, 10), ann)
+    answer(mine, "answered_late", t(D1, 11), ann)
+    answer(mine, "answered", t(D1, 12), ann)
+    answer(bobs, "answered_in_target", t(D1, 9), bob)
+    answer(bobs, "answered_in_target", t(D1, 13), None)
+    # Day 2: ann late in A, in target in B.
+    answer(mine, "answered_late", t(D2, 9), ann)
+    answer(elsewhere, "answered_in_target", t(D2, 10), ann)
+    # Outside the range.
+    answer(mine, "answered_late", t(D2 + timedelta(days=1), 9), ann)
+    return {"A": workgroup, "B": other_group, "ann": ann, "bob": bob}
+
+
+def test_service_level_per_day_and_workgroup(answers):
+    rows = {
+        (r.day, r.workgroup): (r.answers_in_target, r.answers_with_target, r.service_level)
+        for r in reports.workgroup_days(start=D1, end=D2)
+    }
+    assert rows[(D1, "A")] == (4, 5, 0.8)
+    assert rows[(D2, "A")] == (0, 1, 0.0)
+    assert rows[(D2, "B")] == (1, 1, 1.0)
+
+
+def test_service_level_per_agent(answers):
+    rows = {
+        (r.day, r.workgroup, r.agent): (r.answers_in_target, r.answers_with_target)
+        for r in reports.agent_days(start=D1, end=D2)
+    }
+    # The Page inbox's answer is nobody's.
+    assert rows == {
+        (D1, "A", "ann"): (2, 3),
+        (D1, "A", "bob"): (1, 1),
+        (D2, "A", "ann"): (0, 1),
+        (D2, "B", "ann"): (1, 1),
+    }
+    only_b = reports.agent_days(start=D1, end=D2, workgroup_id=answers["B"].pk)
+    assert [(r.day, r.agent, r.service_level) for r in only_b] == [(D2, "ann", 1.0)]
+
+
+def test_service_level_without_answers_is_none():
+    assert reports.WorkgroupDay(day=D1, workgroup_id=1, workgroup="A").service_level is None
+
+
+def test_answers_the_services_record_count_in_the_report(desk, workgroup):
+    workgroup.first_response_seconds, workgroup.next_response_seconds = 60, 60
+    workgroup.save()
+    ann = make_agent("ann", workgroups=[workgroup])
+    quick = desk.connected(ann)
+    slow = desk.connected(ann, sent_at=timezone.now() - timedelta(seconds=90))
+    services.store_reply(interaction_id=quick.pk, agent=ann, text="Hi")
+    services.store_reply(interaction_id=slow.pk, agent=ann, text="Sorry for the wait")
+    today = timezone.localdate()
+    [row] = reports.agent_days(start=today, end=today)
+    assert (row.answers_in_target, row.answers_with_target, row.service_level) == (1, 2, 0.5)

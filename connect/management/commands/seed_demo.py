@@ -106,7 +106,14 @@ class Command(BaseCommand):
     def seed(self) -> None:
         User = get_user_model()
         workgroup, _ = Workgroup.objects.update_or_create(
-            name="Facebook DM", defaults={"capacity_per_agent": 4, "alert_timeout_seconds": 20}
+            name="Facebook DM",
+            defaults={
+                "capacity_per_agent": 4,
+                "alert_timeout_seconds": 20,
+                # Short enough that a demo shows the clocks turning amber and red.
+                "first_response_seconds": 120,
+                "next_response_seconds": 90,
+            },
         )
         page = FacebookPage.objects.filter(page_id="100000000000001").first() or FacebookPage(
             page_id="100000000000001"
