@@ -16,18 +16,21 @@ from django.conf import settings
 from django.db import transaction
 
 from facebook import attachments as attachment_copies
-from facebook import profiles
+from facebook import profiles, thread_control
 from facebook.models import FacebookPage, WebhookVerdict
 from facebook.parsing import (
     Body,
     CustomerMessage,
     Delivery,
     Event,
+    Handover,
     MessageEdit,
     PageEcho,
     Postback,
     Reaction,
     Read,
+    Referral,
+    ReferralInfo,
     Standby,
     ms_to_datetime,
 )
@@ -59,8 +62,30 @@ def _customer_message(page: FacebookPage, event: CustomerMessage) -> str | None:
         sent_at=event.at,
         reply_to_mid=event.reply_to_mid or "",
     )
+    _note_referral(page, event, event.referral, with_message=True)
     _after_customer_message(page, received)
     return None
+
+
+def _note_referral(
+    page: FacebookPage,
+    event: CustomerMessage | Postback,
+    referral: ReferralInfo | None,
+    *,
+    with_message: bool,
+) -> None:
+    """Where the customer came from (m.me link, ad), else: was this the first message
+    after an ad click (it opens the ad's longer reply window)?"""
+    if referral is not None:
+        services.record_referral(
+            page_id=page.page_id,
+            psid=event.psid,
+            referral=referral.as_dict(),
+            at=event.at,
+            with_message=with_message,
+        )
+    elif with_message:
+        services.note_customer_message(page_id=page.page_id, psid=event.psid, at=event.at)
 
 
 def _postback(page: FacebookPage, event: Postback) -> str | None:
@@ -74,6 +99,8 @@ def _postback(page: FacebookPage, event: Postback) -> str | None:
         attachments=[message_entries.postback(event.title, event.payload)],
         sent_at=event.at,
     )
+    # Get Started from an m.me link or an ad: kept; an ad's window waits for a typed message.
+    _note_referral(page, event, event.referral, with_message=False)
     _after_customer_message(page, received)
     return None
 
@@ -181,6 +208,43 @@ def _standby(page: FacebookPage, event: Standby) -> str | None:
     return None
 
 
+def _referral(page: FacebookPage, event: Referral) -> str | None:
+    # A customer with a thread already came back through an m.me link or an ad.
+    customer = services.record_referral(
+        page_id=page.page_id,
+        psid=event.psid,
+        referral=event.referral.as_dict(),
+        at=event.at,
+        with_message=False,
+    )
+    if customer is None:
+        return f"referral ({event.referral.source}): the customer has not written yet"
+    return None
+
+
+def _handover(page: FacebookPage, event: Handover) -> str | None:
+    owner, words = thread_control.handover_words(page, event)
+    customer = services.record_thread_owner(
+        page_id=page.page_id,
+        psid=event.psid,
+        owner_app_id=owner,
+        action=event.action,
+        at=event.at,
+        words=words,
+        # Stable across redeliveries: the same event is shown once.
+        mid=f"handover:{event.psid}:{event.timestamp_ms}:{event.action}",
+        detail={
+            "new_owner_app_id": event.new_owner_app_id,
+            "previous_owner_app_id": event.previous_owner_app_id,
+            "requested_owner_app_id": event.requested_owner_app_id,
+            "metadata": event.metadata,
+        },
+    )
+    if customer is None:
+        return f"{event.action}_thread_control: the customer has not written yet"
+    return None
+
+
 HANDLERS: dict[type[Event], Callable[[FacebookPage, Any], str | None]] = {
     CustomerMessage: _customer_message,
     Postback: _postback,
@@ -190,6 +254,8 @@ HANDLERS: dict[type[Event], Callable[[FacebookPage, Any], str | None]] = {
     MessageEdit: _message_edit,
     Reaction: _reaction,
     Standby: _standby,
+    Referral: _referral,
+    Handover: _handover,
 }
 
 
