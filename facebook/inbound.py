@@ -218,7 +218,7 @@ def _referral(page: FacebookPage, event: Referral) -> str | None:
         with_message=False,
     )
     if customer is None:
-        return f"referral ({event.referral.source}): the customer has not written yet"
+        return f"referral ({event.referral.source}) not stored"
     return None
 
 

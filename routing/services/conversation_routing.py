@@ -137,9 +137,15 @@ def record_referral(
     clicking the ad: the standard window may last 7 days from it
     (`routing.rules.AD_RESPONSE_WINDOW`). An ad referral that comes alone (a
     returning customer clicked an ad) waits for their next message
-    (`note_customer_message`). None when the customer is unknown.
+    (`note_customer_message`). A person new to the Page (an m.me link or an ad
+    opened a new thread) is kept as a customer, so their first message finds it.
     """
     with transaction.atomic():
+        try:
+            with transaction.atomic():
+                Customer.objects.get_or_create(page_id=page_id, psid=psid)
+        except IntegrityError:
+            pass  # created meanwhile by their first message
         customer = _lock_customer(page_id, psid)
         if customer is None:
             return None

@@ -129,14 +129,19 @@ def test_an_older_referral_delivered_late_does_not_replace_a_newer_one(workgroup
     assert customer().ad_window_from is None
 
 
-def test_a_referral_of_a_stranger_is_not_stored():
-    assert (
-        services.record_referral(
-            page_id=PAGE_ID, psid=PSID, referral=AD, at=timezone.now(), with_message=True
-        )
-        is None
+def test_a_referral_that_opens_a_new_thread_waits_for_the_first_message(workgroup):
+    clicked = timezone.now()
+    services.record_referral(
+        page_id=PAGE_ID, psid=PSID, referral=AD, at=clicked, with_message=False
     )
-    assert not Customer.objects.exists()
+    assert customer().referral["ad_id"] == "6045246247433"
+
+    written = clicked + timedelta(seconds=5)
+    received = customer_writes(workgroup, psid=PSID, sent_at=written)
+    services.note_customer_message(page_id=PAGE_ID, psid=PSID, at=written)
+
+    assert received.interaction.customer_id == customer().pk
+    assert customer().ad_window_from == written
 
 
 def test_a_referral_shows_on_open_desktops(workgroup, routing_events):
