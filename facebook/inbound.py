@@ -35,7 +35,9 @@ from facebook.parsing import (
     ms_to_datetime,
 )
 from routing import message_entries, services
+from routing.models import Customer
 from routing.services import RoutingError
+from routing.services.conversation_routing import UNKNOWN_APP
 
 logger = logging.getLogger(__name__)
 
@@ -194,6 +196,7 @@ def _standby(page: FacebookPage, event: Standby) -> str | None:
     # never offered; other kinds (delivery, read…) stay in the raw body.
     if event.item_kind not in _SHOWN_STANDBY_KINDS or not event.psid:
         return f"standby {event.item_kind} recorded only"
+    _another_app_has_it(page, event)
     message = services.record_standby(
         page_id=page.page_id,
         psid=event.psid,
@@ -243,6 +246,21 @@ def _handover(page: FacebookPage, event: Handover) -> str | None:
     if customer is None:
         return f"{event.action}_thread_control: the customer has not written yet"
     return None
+
+
+def _another_app_has_it(page: FacebookPage, event: Standby) -> None:
+    """Meta sends standby only to apps that do not control the conversation: when we
+    believed we did (no handover told us otherwise), the desktop learns another app has it."""
+    if Customer.objects.filter(
+        page_id=page.page_id, psid=event.psid, thread_owner_app_id=""
+    ).exists():
+        services.record_thread_owner(
+            page_id=page.page_id,
+            psid=event.psid,
+            owner_app_id=UNKNOWN_APP,
+            action="standby",
+            at=event.at,
+        )
 
 
 HANDLERS: dict[type[Event], Callable[[FacebookPage, Any], str | None]] = {

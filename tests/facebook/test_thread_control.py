@@ -217,3 +217,18 @@ def test_the_fake_refuses_a_pass_without_a_target(fake_graph_api, conversation):
     assert response.status_code == 400
     assert response.json()["error"]["code"] == 100
     assert fake_graph.thread_owner(talk.page.page_id, talk.psid) == ""
+
+
+def test_standby_messages_tell_the_desktop_another_app_has_the_conversation(
+    fake_graph_api, conversation, live_server
+):
+    talk = conversation()
+    written = webhooks.customer_message(
+        page_id=talk.page.page_id, psid=talk.psid, mid="m_standby_1", text="To the bot"
+    )
+
+    meta_posts(live_server, webhooks.envelope(written, page_id=talk.page.page_id, key="standby"))
+
+    wait_until(lambda: owner_of(talk) == "unknown")
+    assert "Another app controls this conversation" in workspace_html(talk)
+    assert Message.objects.get(mid="m_standby_1").text == "To the bot"
