@@ -310,8 +310,12 @@ def customer_body(
     message = webhooks.customer_message(page_id=page_id, psid=psid, mid=mid, text=text, at_ms=at_ms)
     items = [message]
     if came_from == "ad":
-        referral = {"source": "ADS", "type": "OPEN_THREAD", "ad_id": DEMO_AD_ID}
-        referral["ads_context_data"] = dict(DEMO_AD)
+        referral: dict[str, object] = {
+            "source": "ADS",
+            "type": "OPEN_THREAD",
+            "ad_id": DEMO_AD_ID,
+            "ads_context_data": dict(DEMO_AD),
+        }
         if ref:
             referral["ref"] = ref
         message["message"]["referral"] = referral
