@@ -207,6 +207,9 @@ def _standby(page: FacebookPage, event: Standby) -> str | None:
         sent_at=event.at,
     )
     if message is None:
+        if not event.is_echo:
+            # Talking to the bot before ever reaching us: the window counts from it.
+            services.note_standby_message(page_id=page.page_id, psid=event.psid, at=event.at)
         return f"standby {event.item_kind}: the customer has no interaction"
     return None
 
@@ -236,6 +239,8 @@ def _handover(page: FacebookPage, event: Handover) -> str | None:
         words=words,
         # Stable across redeliveries: the same event is shown once.
         mid=f"handover:{event.psid}:{event.timestamp_ms}:{event.action}",
+        # Handed to us: a customer with no live interaction is queued for an agent.
+        open_in_workgroup_id=page.workgroup_id if owner == "" else None,
         detail={
             "new_owner_app_id": event.new_owner_app_id,
             "previous_owner_app_id": event.previous_owner_app_id,

@@ -34,6 +34,7 @@ from routing.services.assistance import ask_for_help, coach, monitor, take_over
 from routing.services.conversation_routing import (
     check_may_take_thread,
     note_customer_message,
+    note_standby_message,
     record_referral,
     record_thread_owner,
 )
@@ -157,6 +158,7 @@ __all__ = [
     "record_thread_owner",
     "check_may_take_thread",
     "note_customer_message",
+    "note_standby_message",
     "resend",
     "run_due_timers",
     "save_my_response",

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from routing import message_entries
 from routing.events import interaction_event, message_event, publish_on_commit
@@ -23,6 +24,8 @@ from routing.models import (
     MessageDirection,
     MessageStatus,
 )
+from routing.services.acd import offer_after_commit
+from routing.services.arrivals import live_interaction_for
 from routing.services.kernel import NotYours, S, TransitionRefused, lock_interaction
 from routing.services.receipts import lock_current_or_latest_interaction
 
@@ -68,6 +71,7 @@ def record_thread_owner(
     mid: str = "",
     actor: "User | None" = None,
     detail: dict | None = None,
+    open_in_workgroup_id: int | None = None,
 ) -> Customer | None:
     """Note who controls the customer's conversation now ("" for us, or nobody else).
 
@@ -75,14 +79,27 @@ def record_thread_owner(
     With `words`, a line in the transcript of the customer's live (else latest)
     interaction says what happened; `mid` makes a redelivered event a no-op.
     The change is an event row on that interaction, announced after commit so
-    open desktops show the owner. None when the customer is unknown.
+    open desktops show the owner. With `open_in_workgroup_id` (another app
+    handed the conversation to us), a customer with no live interaction gets
+    one in that workgroup's queue, offered like a new message. None when the
+    customer is unknown.
     """
     with transaction.atomic():
         if mid and Message.objects.filter(mid=mid).exists():
             return Customer.objects.filter(page_id=page_id, psid=psid).first()
+        if open_in_workgroup_id is not None:
+            try:
+                with transaction.atomic():
+                    Customer.objects.get_or_create(page_id=page_id, psid=psid)
+            except IntegrityError:
+                pass  # created meanwhile by their message
         customer = _lock_customer(page_id, psid)
         if customer is None:
             return None
+        if open_in_workgroup_id is not None:
+            _, opened = live_interaction_for(customer, open_in_workgroup_id)
+            if opened:
+                offer_after_commit(open_in_workgroup_id)
         # Meta does not promise order: an older handover never undoes a newer one.
         since = customer.thread_owner_since
         if owner_app_id is not None and (since is None or since <= at):
@@ -118,6 +135,20 @@ def record_thread_owner(
             publish_on_commit(message_event(message, interaction))
         publish_on_commit(interaction_event(interaction))
     return customer
+
+
+def note_standby_message(*, page_id: str, psid: str, at: datetime) -> None:
+    """The customer wrote to the app that controls the conversation before we ever had an
+    interaction with them: their reply window counts from it, for when it is handed to us."""
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                Customer.objects.get_or_create(page_id=page_id, psid=psid)
+        except IntegrityError:
+            pass
+        Customer.objects.filter(page_id=page_id, psid=psid).filter(
+            Q(last_message_at__isnull=True) | Q(last_message_at__lt=at)
+        ).update(last_message_at=at)
 
 
 # --- referrals ----------------------------------------------------------------------

@@ -16,6 +16,8 @@ from facebook.fake import webhooks
 from facebook.models import FacebookPage
 from routing import services
 from routing.models import Customer, Interaction, InteractionEvent, Message, MessageStatus
+from routing.rules import reply_window
+from tests.factories import make_page, make_workgroup
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -232,3 +234,35 @@ def test_standby_messages_tell_the_desktop_another_app_has_the_conversation(
     wait_until(lambda: owner_of(talk) == "unknown")
     assert "Another app controls this conversation" in workspace_html(talk)
     assert Message.objects.get(mid="m_standby_1").text == "To the bot"
+
+
+def test_a_conversation_the_bot_had_from_the_start_is_queued_when_it_is_passed_to_us(
+    fake_graph_api, live_server
+):
+    workgroup = make_workgroup()
+    page = make_page(workgroup, access_token="bot-first-token")
+    psid = "7300000000000099"
+    fake_graph.set_thread_owner(page.page_id, psid, BOT)
+    # The customer talks to the bot: we get it as standby, with no interaction to show it in.
+    written = webhooks.customer_message(
+        page_id=page.page_id, psid=psid, mid="m_to_the_bot", text="I need a person"
+    )
+    meta_posts(live_server, webhooks.envelope(written, page_id=page.page_id, key="standby"))
+    wait_until(lambda: Customer.objects.filter(psid=psid, last_message_at__isnull=False).exists())
+    assert not Interaction.objects.filter(customer__psid=psid).exists()
+
+    meta_posts(
+        live_server,
+        fake_graph.bot_handover(
+            "pass_thread_control", page_id=page.page_id, psid=psid, metadata="Asked for a person"
+        ),
+    )
+
+    wait_until(lambda: Interaction.objects.filter(customer__psid=psid).exists())
+    interaction = Interaction.objects.get(customer__psid=psid)
+    assert (interaction.state, interaction.workgroup_id) == ("queued", workgroup.pk)
+    assert list(interaction.messages.values_list("text", flat=True)) == [
+        "The conversation was passed to this desktop by app 100000000000888: Asked for a person"
+    ]
+    assert reply_window(interaction.customer).messaging_type == "RESPONSE"
+    assert fake_graph.thread_owner(page.page_id, psid) == settings.FACEBOOK_APP_ID

@@ -248,3 +248,35 @@ def test_only_the_owner_of_a_live_interaction_may_take_the_conversation(workgrou
     services.disconnect(interaction_id=interaction.pk, agent=ann)
     with pytest.raises(services.TransitionRefused):
         services.check_may_take_thread(interaction_id=interaction.pk, agent_id=ann.pk)
+
+
+def test_a_conversation_handed_to_us_opens_an_interaction_only_when_none_is_live(
+    workgroup, routing_events
+):
+    talked_to_the_bot = timezone.now() - timedelta(minutes=5)
+    services.note_standby_message(page_id=PAGE_ID, psid=PSID, at=talked_to_the_bot)
+    assert customer().last_message_at == talked_to_the_bot
+
+    handed = {
+        "page_id": PAGE_ID,
+        "psid": PSID,
+        "owner_app_id": "",
+        "action": "pass",
+        "at": timezone.now(),
+        "words": "Passed to this desktop.",
+        "open_in_workgroup_id": workgroup.pk,
+    }
+    services.record_thread_owner(**handed, mid="handover:a")
+    services.record_thread_owner(**handed, mid="handover:b")
+
+    [interaction] = customer().interactions.all()
+    assert interaction.state == "queued"
+    assert interaction.messages.count() == 2  # both lines, in the one live interaction
+    assert reply_window(customer()).messaging_type == "RESPONSE"
+
+
+def test_an_older_standby_message_does_not_move_the_window_back(workgroup):
+    now = timezone.now()
+    services.note_standby_message(page_id=PAGE_ID, psid=PSID, at=now)
+    services.note_standby_message(page_id=PAGE_ID, psid=PSID, at=now - timedelta(hours=1))
+    assert customer().last_message_at == now
