@@ -69,7 +69,9 @@ class BubbleParts:
     media: list[MediaView] = field(default_factory=list)
     chips: list[Chip] = field(default_factory=list)
     edits: list[EditView] = field(default_factory=list)
-    standby: str = ""  # "message", "echo", "postback" when another app handled it
+    # "message", "echo", "postback" when another app handled it; "handover" when
+    # control of the conversation moved between apps (conversation routing)
+    standby: str = ""
     quote: Quote | None = None
 
 

@@ -31,6 +31,11 @@ urlpatterns = [
     path("interactions/<int:pk>/typing", messenger_views.typing, name="typing"),
     path("interactions/<int:pk>/seen", messenger_views.seen, name="mark-seen"),
     path(
+        "interactions/<int:pk>/take-thread-control",
+        messenger_views.take_thread_control,
+        name="take-thread-control",
+    ),
+    path(
         "messages/<int:pk>/attachments/<int:index>",
         messenger_views.attachment,
         name="message-attachment",

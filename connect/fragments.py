@@ -67,6 +67,8 @@ def workspace_context(agent: Agent | None, interaction: Interaction | None, **ex
                 and interaction.agent_id == agent.pk
             ),
             page_name=facebook_selectors.page_name(interaction.customer.page_id),
+            # Another app (a bot, the Page inbox) controls the conversation: "" when we do.
+            thread_owner=facebook_selectors.thread_owner_name(interaction.customer),
             reads_on_open=(
                 agent is not None
                 and interaction.agent_id == agent.pk

@@ -1,4 +1,5 @@
-"""The desktop's Messenger extras over HTTP: kept attachment files and sender actions.
+"""The desktop's Messenger extras over HTTP: kept attachment files, sender actions, and
+taking a conversation over from another app (conversation routing).
 
 Attachment copies are served only to people who may see the interaction
 (never from a public media URL): the agent who has it on their desktop, or
@@ -15,11 +16,13 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET, require_POST
 
-from connect import bubbles
-from facebook import actions
+from connect import bubbles, views
+from facebook import actions, thread_control
 from routing import message_entries, selectors, transcript_selectors
 from routing.models import Interaction, InteractionState
 from routing.rules import reply_window
+from routing.services import RoutingError
+from routing.services.conversation_routing import MAX_REASON_LENGTH
 
 logger = logging.getLogger(__name__)
 
@@ -117,3 +120,27 @@ def seen(request: HttpRequest, pk: int) -> HttpResponse:
     if isinstance(interaction, HttpResponse):
         return interaction
     return _sender_action(interaction, "mark_seen")
+
+
+@login_required
+@require_POST
+def take_thread_control(request: HttpRequest, pk: int) -> HttpResponse:
+    """POST reason=…: take the conversation from the app that controls it (a bot, the
+    Page inbox), telling it why; the workspace comes back, with the words if it failed."""
+    agent = views.agent_of(request)
+    if selectors.visible_interaction(agent, pk) is None:
+        return views.not_visible(pk)
+    reason = request.POST.get("reason", "")
+    if len(reason) > MAX_REASON_LENGTH:
+        return HttpResponse(
+            f"Keep the reason under {MAX_REASON_LENGTH} characters.",
+            status=400,
+            content_type="text/plain",
+        )
+    try:
+        problem = thread_control.take_over(interaction_id=pk, agent=agent, reason=reason)
+    except RoutingError as refused:
+        problem = str(refused)
+    if problem:
+        return views._workspace_with_error(request, agent, pk, problem)
+    return views._after_change(request, agent, pk)

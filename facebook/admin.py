@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
@@ -24,7 +25,18 @@ class FacebookPageForm(forms.ModelForm):
         model = FacebookPage
         # The token is no model field of the form: facebook.pages.save_page stores
         # a new one (encrypted) or keeps the stored one.
-        fields = ["page_id", "name", "workgroup", "personas_enabled"]
+        fields = ["page_id", "name", "workgroup", "personas_enabled", "primary_app_id"]
+
+    def clean_primary_app_id(self) -> str:
+        app_id = self.cleaned_data["primary_app_id"].strip()
+        if app_id and not app_id.isdigit():
+            raise forms.ValidationError("A Meta app id is a number, e.g. 100000000000888.")
+        if app_id and app_id == settings.FACEBOOK_APP_ID:
+            raise forms.ValidationError(
+                "That is this desktop's own app: the primary app is the one (a bot) that "
+                "conversations go back to."
+            )
+        return app_id
 
     def clean_access_token(self) -> str:
         token = self.cleaned_data["access_token"].strip()

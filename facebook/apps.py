@@ -7,4 +7,8 @@ class FacebookConfig(AppConfig):
 
     def ready(self) -> None:
         # The sender listens for replies that routing has stored.
-        from facebook import sender  # noqa: F401
+        # Disconnected conversations go back to the Page's primary app.
+        from facebook import (
+            sender,  # noqa: F401
+            thread_control,  # noqa: F401
+        )

@@ -449,3 +449,46 @@ def fetch_profile(*, page: FacebookPage, psid: str, timeout: float | None = None
         last_name=str(answer.get("last_name") or ""),
         profile_pic=str(answer.get("profile_pic") or ""),
     )
+
+
+def take_thread_control(
+    *, page: FacebookPage, psid: str, metadata: str = "", timeout: float | None = None
+) -> None:
+    """Conversation routing: our app takes control of the customer's conversation."""
+    _thread_control(
+        "take_thread_control", page=page, psid=psid, body={}, metadata=metadata, timeout=timeout
+    )
+
+
+def pass_thread_control(
+    *,
+    page: FacebookPage,
+    psid: str,
+    target_app_id: str,
+    metadata: str = "",
+    timeout: float | None = None,
+) -> None:
+    """Conversation routing: hand the customer's conversation to another app (a bot)."""
+    _thread_control(
+        "pass_thread_control",
+        page=page,
+        psid=psid,
+        body={"target_app_id": target_app_id},
+        metadata=metadata,
+        timeout=timeout,
+    )
+
+
+def _thread_control(
+    edge: str, *, page: FacebookPage, psid: str, body: dict, metadata: str, timeout: float | None
+) -> None:
+    # POST /{page-id}/take_thread_control|pass_thread_control: recipient.id and metadata
+    # (under 1000 characters); Meta answers {"success": true}.
+    json_body = {"recipient": {"id": psid}, **body}
+    if metadata:
+        json_body["metadata"] = metadata[:999]
+    answer = _request(
+        "POST", _url(page.page_id, edge), page=page, json_body=json_body, timeout=timeout
+    )
+    if answer.get("success") is not True:
+        raise GraphError(kind=ErrorKind.BAD_ANSWER, http_status=200)

@@ -16,23 +16,28 @@ from django.conf import settings
 from django.db import transaction
 
 from facebook import attachments as attachment_copies
-from facebook import profiles
+from facebook import profiles, thread_control
 from facebook.models import FacebookPage, WebhookVerdict
 from facebook.parsing import (
     Body,
     CustomerMessage,
     Delivery,
     Event,
+    Handover,
     MessageEdit,
     PageEcho,
     Postback,
     Reaction,
     Read,
+    Referral,
+    ReferralInfo,
     Standby,
     ms_to_datetime,
 )
 from routing import message_entries, services
+from routing.models import Customer
 from routing.services import RoutingError
+from routing.services.conversation_routing import UNKNOWN_APP
 
 logger = logging.getLogger(__name__)
 
@@ -59,8 +64,30 @@ def _customer_message(page: FacebookPage, event: CustomerMessage) -> str | None:
         sent_at=event.at,
         reply_to_mid=event.reply_to_mid or "",
     )
+    _note_referral(page, event, event.referral, with_message=True)
     _after_customer_message(page, received)
     return None
+
+
+def _note_referral(
+    page: FacebookPage,
+    event: CustomerMessage | Postback,
+    referral: ReferralInfo | None,
+    *,
+    with_message: bool,
+) -> None:
+    """Where the customer came from (m.me link, ad), else: was this the first message
+    after an ad click (it opens the ad's longer reply window)?"""
+    if referral is not None:
+        services.record_referral(
+            page_id=page.page_id,
+            psid=event.psid,
+            referral=referral.as_dict(),
+            at=event.at,
+            with_message=with_message,
+        )
+    elif with_message:
+        services.note_customer_message(page_id=page.page_id, psid=event.psid, at=event.at)
 
 
 def _postback(page: FacebookPage, event: Postback) -> str | None:
@@ -74,6 +101,8 @@ def _postback(page: FacebookPage, event: Postback) -> str | None:
         attachments=[message_entries.postback(event.title, event.payload)],
         sent_at=event.at,
     )
+    # Get Started from an m.me link or an ad: kept; an ad's window waits for a typed message.
+    _note_referral(page, event, event.referral, with_message=False)
     _after_customer_message(page, received)
     return None
 
@@ -167,6 +196,7 @@ def _standby(page: FacebookPage, event: Standby) -> str | None:
     # never offered; other kinds (delivery, read…) stay in the raw body.
     if event.item_kind not in _SHOWN_STANDBY_KINDS or not event.psid:
         return f"standby {event.item_kind} recorded only"
+    _another_app_has_it(page, event)
     message = services.record_standby(
         page_id=page.page_id,
         psid=event.psid,
@@ -177,8 +207,65 @@ def _standby(page: FacebookPage, event: Standby) -> str | None:
         sent_at=event.at,
     )
     if message is None:
+        if not event.is_echo:
+            # Talking to the bot before ever reaching us: the window counts from it.
+            services.note_standby_message(page_id=page.page_id, psid=event.psid, at=event.at)
         return f"standby {event.item_kind}: the customer has no interaction"
     return None
+
+
+def _referral(page: FacebookPage, event: Referral) -> str | None:
+    # A customer with a thread already came back through an m.me link or an ad.
+    customer = services.record_referral(
+        page_id=page.page_id,
+        psid=event.psid,
+        referral=event.referral.as_dict(),
+        at=event.at,
+        with_message=False,
+    )
+    if customer is None:
+        return f"referral ({event.referral.source}) not stored"
+    return None
+
+
+def _handover(page: FacebookPage, event: Handover) -> str | None:
+    owner, words = thread_control.handover_words(page, event)
+    customer = services.record_thread_owner(
+        page_id=page.page_id,
+        psid=event.psid,
+        owner_app_id=owner,
+        action=event.action,
+        at=event.at,
+        words=words,
+        # Stable across redeliveries: the same event is shown once.
+        mid=f"handover:{event.psid}:{event.timestamp_ms}:{event.action}",
+        # Handed to us: a customer with no live interaction is queued for an agent.
+        open_in_workgroup_id=page.workgroup_id if owner == "" else None,
+        detail={
+            "new_owner_app_id": event.new_owner_app_id,
+            "previous_owner_app_id": event.previous_owner_app_id,
+            "requested_owner_app_id": event.requested_owner_app_id,
+            "metadata": event.metadata,
+        },
+    )
+    if customer is None:
+        return f"{event.action}_thread_control: the customer has not written yet"
+    return None
+
+
+def _another_app_has_it(page: FacebookPage, event: Standby) -> None:
+    """Meta sends standby only to apps that do not control the conversation: when we
+    believed we did (no handover told us otherwise), the desktop learns another app has it."""
+    if Customer.objects.filter(
+        page_id=page.page_id, psid=event.psid, thread_owner_app_id=""
+    ).exists():
+        services.record_thread_owner(
+            page_id=page.page_id,
+            psid=event.psid,
+            owner_app_id=UNKNOWN_APP,
+            action="standby",
+            at=event.at,
+        )
 
 
 HANDLERS: dict[type[Event], Callable[[FacebookPage, Any], str | None]] = {
@@ -190,6 +277,8 @@ HANDLERS: dict[type[Event], Callable[[FacebookPage, Any], str | None]] = {
     MessageEdit: _message_edit,
     Reaction: _reaction,
     Standby: _standby,
+    Referral: _referral,
+    Handover: _handover,
 }
 
 

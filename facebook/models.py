@@ -22,6 +22,16 @@ class FacebookPage(models.Model):
         ),
     )
 
+    primary_app_id = models.CharField(
+        "Primary app id",
+        max_length=64,
+        blank=True,
+        help_text=(
+            "Conversation routing: the app (a bot) a conversation goes back to when an agent "
+            "disconnects it (pass_thread_control). Empty: control is not passed on."
+        ),
+    )
+
     class Meta:
         ordering = ["name"]
         verbose_name = "Facebook Page"
@@ -137,6 +147,26 @@ class FakeGraphCall(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} → {self.answer_status}"
+
+
+class FakeThreadOwner(models.Model):
+    """Which app controls a conversation, as the fake Graph API keeps it (conversation routing).
+
+    No row: the thread is idle, and any app may send.
+    """
+
+    page_id = models.CharField(max_length=64)
+    psid = models.CharField("PSID", max_length=64)
+    owner_app_id = models.CharField(max_length=64)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["page_id", "psid"], name="fake_one_thread_owner")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.psid} on {self.page_id}: app {self.owner_app_id}"
 
 
 class FakeGraphMode(models.Model):

@@ -73,6 +73,29 @@ class Attachment:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ReferralInfo:
+    """How the customer came to the conversation: an m.me link (`SHORTLINK`, with its
+    `ref`), an ad that clicks to Messenger (`ADS`, with the ad's id and context)…"""
+
+    source: str
+    type: str = ""
+    ref: str = ""
+    ad_id: str = ""
+    ad_title: str = ""
+    photo_url: str = ""
+    video_url: str = ""
+    post_id: str = ""
+    product_id: str = ""
+
+    @property
+    def from_ad(self) -> bool:
+        return self.source == "ADS"
+
+    def as_dict(self) -> dict[str, str]:
+        return {key: value for key, value in vars(self).items() if value}
+
+
+@dataclass(frozen=True, kw_only=True)
 class Event:
     kind: ClassVar[str]
     page_id: str  # the entry's id
@@ -98,6 +121,8 @@ class CustomerMessage(MessagingEvent):
     attachments: tuple[Attachment, ...] = ()
     quick_reply_payload: str | None = None
     reply_to_mid: str | None = None
+    # The first message after an ad click or an m.me link carries where it came from.
+    referral: ReferralInfo | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -118,6 +143,8 @@ class Postback(MessagingEvent):
     title: str
     payload: str | None = None
     mid: str | None = None
+    # Get Started in a new thread opened from an m.me link or an ad.
+    referral: ReferralInfo | None = None
 
     @property
     def message_mid(self) -> str:
@@ -153,6 +180,35 @@ class MessageEdit(MessagingEvent):
     mid: str
     text: str
     num_edit: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Referral(MessagingEvent):
+    """`messaging_referrals`: a customer with a thread already came back through an
+    m.me link or an ad."""
+
+    kind = "referral"
+    referral: ReferralInfo
+
+
+HANDOVER_ACTIONS = {
+    "pass_thread_control": "pass",
+    "take_thread_control": "take",
+    "request_thread_control": "request",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Handover(MessagingEvent):
+    """`messaging_handovers`: control of the conversation moved between apps (pass, take),
+    or another app asks us for it (request)."""
+
+    kind = "handover"
+    action: str  # "pass", "take" or "request"
+    new_owner_app_id: str = ""
+    previous_owner_app_id: str = ""
+    requested_owner_app_id: str = ""
+    metadata: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -307,6 +363,14 @@ def _messaging_item(page_id: str, item: object) -> Event:
         return _reaction(common, _object(item, "reaction"))
     if "message_edit" in item:
         return _message_edit(common, _object(item, "message_edit"))
+    if "referral" in item:
+        referral = _referral(item["referral"])
+        if referral is None:
+            raise _Malformed("referral has no source")
+        return Referral(**common, referral=referral)
+    for key, action in HANDOVER_ACTIONS.items():
+        if key in item:
+            return _handover(common, action, _object(item, key))
     return UnknownEvent(page_id=page_id, timestamp_ms=timestamp_ms, item_kind=_item_kind(item))
 
 
@@ -372,6 +436,7 @@ def _message(common: _Address, recipient: str, message: dict) -> CustomerMessage
             _optional_text(quick_reply.get("payload")) if isinstance(quick_reply, dict) else None
         ),
         reply_to_mid=_mid(reply_to.get("mid")) if isinstance(reply_to, dict) else None,
+        referral=_referral(message.get("referral")),
     )
 
 
@@ -381,7 +446,56 @@ def _postback(common: _Address, postback: dict) -> Postback:
     mid = postback.get("mid")
     if mid is not None and _mid(mid) is None:
         raise _Malformed("postback has an invalid mid")
-    return Postback(**common, title=title, payload=payload, mid=_mid(mid))
+    return Postback(
+        **common,
+        title=title,
+        payload=payload,
+        mid=_mid(mid),
+        referral=_referral(postback.get("referral")),
+    )
+
+
+# Stored on the customer and shown on the panel: bounded, whatever Meta sends.
+MAX_REFERRAL_FIELD = 300
+
+
+def _referral(value: object) -> ReferralInfo | None:
+    """Meta's `referral` object (m.me link, ad, …); None when absent or without a source."""
+    if not isinstance(value, dict):
+        return None
+    source = _short(value.get("source"))
+    if not source:
+        return None
+    context = value.get("ads_context_data")
+    context = context if isinstance(context, dict) else {}
+    return ReferralInfo(
+        source=source.upper(),
+        type=_short(value.get("type")),
+        ref=_short(value.get("ref")),
+        ad_id=_id(value.get("ad_id")) or "",
+        ad_title=_short(context.get("ad_title")),
+        photo_url=_web_url(context.get("photo_url")) or "",
+        video_url=_web_url(context.get("video_url")) or "",
+        post_id=_id(context.get("post_id")) or "",
+        product_id=_id(context.get("product_id")) or "",
+    )
+
+
+def _short(value: object) -> str:
+    if _is_int(value):
+        value = str(value)
+    return _clean(value)[:MAX_REFERRAL_FIELD] if isinstance(value, str) else ""
+
+
+def _handover(common: _Address, action: str, value: dict) -> Handover:
+    return Handover(
+        **common,
+        action=action,
+        new_owner_app_id=_id(value.get("new_owner_app_id")) or "",
+        previous_owner_app_id=_id(value.get("previous_owner_app_id")) or "",
+        requested_owner_app_id=_id(value.get("requested_owner_app_id")) or "",
+        metadata=_short(value.get("metadata")),
+    )
 
 
 def _delivery(common: _Address, delivery: dict) -> Delivery:

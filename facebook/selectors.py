@@ -2,9 +2,15 @@
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import Count, Sum
 
 from facebook.models import FacebookPage, WebhookDelivery
+from routing.models import Customer
+from routing.services.conversation_routing import UNKNOWN_APP
+
+# Meta's fixed app id of the Page inbox (Meta Business Suite) in conversation routing.
+PAGE_INBOX_APP_ID = "263902037430900"
 
 
 def page_name(page_id: str) -> str:
@@ -13,6 +19,27 @@ def page_name(page_id: str) -> str:
         FacebookPage.objects.filter(page_id=page_id).values_list("name", flat=True).first()
         or page_id
     )
+
+
+def app_name(app_id: str, page: FacebookPage | None = None) -> str:
+    """What the desktop calls an app that may control a conversation."""
+    if app_id == PAGE_INBOX_APP_ID:
+        return "the Page inbox"
+    if not app_id or app_id == UNKNOWN_APP:
+        return "another app"
+    if settings.FACEBOOK_APP_ID and app_id == settings.FACEBOOK_APP_ID:
+        return "this desktop"
+    if page is not None and app_id == page.primary_app_id:
+        return f"the Page's primary app (app {app_id})"
+    return f"app {app_id}"
+
+
+def thread_owner_name(customer: Customer) -> str:
+    """Who controls the customer's conversation when it is not us; "" when we may answer."""
+    app_id = customer.thread_owner_app_id
+    if not app_id or app_id == settings.FACEBOOK_APP_ID:
+        return ""
+    return app_name(app_id, FacebookPage.objects.filter(page_id=customer.page_id).first())
 
 
 @dataclass(frozen=True)

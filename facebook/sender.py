@@ -21,6 +21,7 @@ from facebook.models import FacebookPage
 from routing import message_entries, services
 from routing.events import outbound_ready
 from routing.models import Message
+from routing.services.conversation_routing import UNKNOWN_APP
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +125,16 @@ def _send(message_id: int) -> None:
         error = gave_up.error
         if error.kind == graph.ErrorKind.TOKEN_INVALID:
             pages.mark_token_invalid(page)
+        if error.kind == graph.ErrorKind.THREAD_CONTROL and not customer.thread_owner_app_id:
+            # Another app controls the conversation and no handover told us which:
+            # the desktop shows it is taken, and the bubble offers Take over.
+            services.record_thread_owner(
+                page_id=page.page_id,
+                psid=customer.psid,
+                owner_app_id=UNKNOWN_APP,
+                action="refused",
+                at=timezone.now(),
+            )
         reason = error.reason
         if gave_up.attempts > 1:
             reason = f"{reason} (tried {gave_up.attempts} times)"

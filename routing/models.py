@@ -179,6 +179,17 @@ class Customer(models.Model):
     profile_fetched_at = models.DateTimeField(null=True, blank=True)
     # The reply window is counted from the customer's last message.
     last_message_at = models.DateTimeField(null=True, blank=True)
+    # Conversation routing: another app (a bot, the Page inbox) controls the thread
+    # when set; our replies are refused (2018300) until an agent takes it over.
+    thread_owner_app_id = models.CharField(
+        "Thread controlled by app", max_length=64, blank=True, default=""
+    )
+    thread_owner_since = models.DateTimeField(null=True, blank=True)
+    # How the customer last came to the conversation (an m.me link's ref, an ad):
+    # source, type, ref, ad_id, ad_title, photo_url, post_id, at.
+    referral = models.JSONField(default=dict, blank=True)
+    # Their first message after clicking an ad: the standard window may last 7 days from it.
+    ad_window_from = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -36,6 +36,26 @@ def recording_required(interaction) -> bool:
 
 RESPONSE_WINDOW = timedelta(hours=24)
 HUMAN_AGENT_WINDOW = timedelta(days=7)
+# Meta's Messenger Platform policy ("Standard messaging", developers.facebook.com/
+# documentation/business-messaging/messenger-platform/policy/): "For most user actions,
+# it lasts 24 hours. When the user action is a person sending their first message after
+# clicking a Click-to-Messenger or Click-to-Direct ad, the window may last up to 7 days
+# from that message." So an ad-sourced conversation may answer with RESPONSE (no tag)
+# for 7 days from that first message; later messages still open their own 24 hours.
+AD_RESPONSE_WINDOW = timedelta(days=7)
+
+
+def response_window_ends(customer) -> datetime | None:
+    """When replies stop being standard (RESPONSE) messages: 24 h after the customer's
+    last message, or 7 days after their first message from an ad, whichever is later."""
+    last = customer.last_message_at
+    if last is None:
+        return None
+    ends = last + RESPONSE_WINDOW
+    ad_from = getattr(customer, "ad_window_from", None)
+    if ad_from is not None:
+        ends = max(ends, ad_from + AD_RESPONSE_WINDOW)
+    return ends
 
 
 @dataclass(frozen=True)
@@ -48,13 +68,15 @@ class ReplyWindow:
 
 
 def reply_window(customer, *, now: datetime | None = None) -> ReplyWindow:
-    """Meta's rule: RESPONSE for 24 h after the customer's last message, HUMAN_AGENT to 7 days."""
+    """Meta's rule: RESPONSE for 24 h after the customer's last message (up to 7 days after
+    their first message from an ad), HUMAN_AGENT to 7 days."""
     now = now or timezone.now()
     last = customer.last_message_at
-    if last is None:
+    response_ends = response_window_ends(customer)
+    if last is None or response_ends is None:
         return ReplyWindow(False, "", "", None, "The customer has not written yet.")
-    if now < last + RESPONSE_WINDOW:
-        return ReplyWindow(True, "RESPONSE", "", last + RESPONSE_WINDOW, "")
+    if now < response_ends:
+        return ReplyWindow(True, "RESPONSE", "", response_ends, "")
     if now < last + HUMAN_AGENT_WINDOW:
         return ReplyWindow(True, "MESSAGE_TAG", "HUMAN_AGENT", last + HUMAN_AGENT_WINDOW, "")
     closed_at = last + HUMAN_AGENT_WINDOW

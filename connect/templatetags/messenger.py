@@ -8,7 +8,12 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from connect import bubbles, messenger_fragments
-from routing.rules import HUMAN_AGENT_WINDOW, MAX_TEXT_LENGTH, RESPONSE_WINDOW
+from routing.rules import (
+    AD_RESPONSE_WINDOW,
+    HUMAN_AGENT_WINDOW,
+    MAX_TEXT_LENGTH,
+    response_window_ends,
+)
 
 register = template.Library()
 
@@ -55,7 +60,9 @@ def window_countdown(customer) -> dict:
     if last is None:
         return {"last": None}
     now = timezone.now()
-    response_ends, closes_at = last + RESPONSE_WINDOW, last + HUMAN_AGENT_WINDOW
+    # An ad-sourced conversation's standard window may outlast 24 h (routing.rules).
+    response_ends = response_window_ends(customer) or last
+    closes_at = max(last + HUMAN_AGENT_WINDOW, response_ends)
     phase = "response" if now < response_ends else "human_agent" if now < closes_at else "closed"
     return {
         "last": last,
@@ -64,6 +71,13 @@ def window_countdown(customer) -> dict:
         "phase": phase,
         "words": window_words(now=now, response_ends=response_ends, closes_at=closes_at),
     }
+
+
+@register.filter
+def ad_window_ends(customer) -> datetime | None:
+    """The end of the 7 days an ad-sourced conversation may answer without a tag."""
+    start = customer.ad_window_from
+    return start + AD_RESPONSE_WINDOW if start else None
 
 
 @register.simple_tag

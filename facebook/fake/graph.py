@@ -1,6 +1,7 @@
 """The built-in fake of the Graph API calls we make (only with FACEBOOK_SIMULATOR).
 
-Sends, sender actions, persona creation and the User Profile API.
+Sends, sender actions, persona creation, the User Profile API and conversation
+routing (which app controls each conversation: take and pass thread control).
 
 It checks requests roughly as Meta does, records every call as a FakeGraphCall
 and behaves as the current mode of `facebook.fake.modes` says: answer normally,
@@ -36,7 +37,7 @@ from django.views.decorators.csrf import csrf_exempt
 from facebook.background import BackgroundPool
 from facebook.fake import webhooks
 from facebook.fake.modes import MODES, Answer, Call, Mode, current_mode, meta_error
-from facebook.models import FacebookPage, FakeGraphCall, FakeProfile
+from facebook.models import FacebookPage, FakeGraphCall, FakeProfile, FakeThreadOwner
 from routing.rules import MAX_TEXT_LENGTH  # Meta: text under 2000 characters
 
 logger = logging.getLogger(__name__)
@@ -372,6 +373,10 @@ async def messages(request, version: str, page_id: str):
         return await _answer(call, *_invalid(f"Invalid attachment_id {attachment_id}"))
     if mode_refusal:
         return await _answer(call, *mode_refusal)
+    if "sender_action" not in body and await sync_to_async(_controlled_by_another_app)(
+        page.page_id, psid
+    ):
+        return await _answer(call, *_thread_taken())
     answer = {"recipient_id": psid}
     if "sender_action" not in body:
         answer["message_id"] = f"m_fake_{uuid.uuid4().hex}"
@@ -570,3 +575,145 @@ async def uploaded(request, attachment_id: str):
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
+
+
+# --- conversation routing: which app controls each conversation ----------------------
+# Plain functions for the simulator (playing the bot) and the tests; views for our app.
+
+# The app the simulator plays: a bot answering the Page before agents do.
+DEMO_BOT_APP_ID = "100000000000888"
+
+
+def thread_owner(page_id: str, psid: str) -> str:
+    """The app controlling the conversation; "" while it is idle (any app may send)."""
+    owner = FakeThreadOwner.objects.filter(page_id=page_id, psid=psid).first()
+    return owner.owner_app_id if owner else ""
+
+
+def set_thread_owner(page_id: str, psid: str, app_id: str) -> None:
+    if app_id:
+        FakeThreadOwner.objects.update_or_create(
+            page_id=page_id, psid=psid, defaults={"owner_app_id": app_id}
+        )
+    else:
+        FakeThreadOwner.objects.filter(page_id=page_id, psid=psid).delete()
+
+
+def _controlled_by_another_app(page_id: str, psid: str) -> bool:
+    owner = thread_owner(page_id, psid)
+    return bool(owner) and owner != settings.FACEBOOK_APP_ID
+
+
+def _thread_taken() -> tuple[int, dict]:
+    return 400, meta_error(
+        2018300, "(#2018300) Cannot send message: another app has control of this thread"
+    )
+
+
+def handover_item(
+    action: str,
+    *,
+    page_id: str,
+    psid: str,
+    new_owner_app_id: str = "",
+    previous_owner_app_id: str = "",
+    requested_owner_app_id: str = "",
+    metadata: str = "",
+) -> dict:
+    """A `messaging_handovers` item as Meta posts it: `pass_thread_control`,
+    `take_thread_control` or `request_thread_control`."""
+    value: dict = {}
+    if action == "request_thread_control":
+        value["requested_owner_app_id"] = requested_owner_app_id
+    else:
+        value["new_owner_app_id"] = new_owner_app_id
+        value["previous_owner_app_id"] = previous_owner_app_id or None  # null: idle before
+    if metadata:
+        value["metadata"] = metadata
+    return webhooks.from_customer(action, value, page_id=page_id, psid=psid)
+
+
+def bot_handover(action: str, *, page_id: str, psid: str, metadata: str = "") -> dict:
+    """The demo bot acts on a conversation; returns the handover webhook body Meta would
+    post to our app (take: we lost control; pass: we got it; request: it asks us)."""
+    ours = settings.FACEBOOK_APP_ID
+    previous = thread_owner(page_id, psid)
+    if action == "take_thread_control":
+        set_thread_owner(page_id, psid, DEMO_BOT_APP_ID)
+        item = handover_item(
+            action,
+            page_id=page_id,
+            psid=psid,
+            new_owner_app_id=DEMO_BOT_APP_ID,
+            previous_owner_app_id=previous,
+            metadata=metadata,
+        )
+    elif action == "pass_thread_control":
+        set_thread_owner(page_id, psid, ours)
+        item = handover_item(
+            action,
+            page_id=page_id,
+            psid=psid,
+            new_owner_app_id=ours,
+            previous_owner_app_id=previous,
+            metadata=metadata,
+        )
+    elif action == "request_thread_control":
+        item = handover_item(
+            action,
+            page_id=page_id,
+            psid=psid,
+            requested_owner_app_id=DEMO_BOT_APP_ID,
+            metadata=metadata,
+        )
+    else:
+        raise ValueError(f"Unknown handover action {action!r}")
+    return webhooks.envelope(item, page_id=page_id)
+
+
+@simulator_only
+@csrf_exempt
+async def take_thread_control(request, version: str, page_id: str):
+    """POST /{version}/{page-id}/take_thread_control: `recipient.id`, `metadata` →
+    {"success": true}; our app controls the conversation from now on."""
+    return await _thread_control(request, page_id, take=True)
+
+
+@simulator_only
+@csrf_exempt
+async def pass_thread_control(request, version: str, page_id: str):
+    """POST /{version}/{page-id}/pass_thread_control: `recipient.id`, `target_app_id`,
+    `metadata` → {"success": true}; that app controls the conversation from now on."""
+    return await _thread_control(request, page_id, take=False)
+
+
+async def _thread_control(request, page_id: str, *, take: bool) -> HttpResponse:
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        body = {}
+    body = body if isinstance(body, dict) else {}
+    recipient = body.get("recipient")
+    psid = str(recipient.get("id") or "") if isinstance(recipient, dict) else ""
+    page, mode = await sync_to_async(_page_and_mode)(request.GET.get("access_token", ""))
+    call = _Call("POST", request.path, body, page, psid)
+    if request.method != "POST":
+        return await _answer(call, *_invalid("Unsupported get request."))
+    if page is None:
+        return await _answer(call, *_bad_token())
+    if not psid:
+        return await _answer(call, *_invalid("The parameter recipient is required"))
+    if page_id not in ("me", page.page_id):
+        return await _answer(call, *_invalid("The access token does not belong to this Page"))
+    if len(str(body.get("metadata") or "")) > MAX_METADATA_LENGTH:
+        return await _answer(call, *_invalid("Length of param metadata must be less than 1000"))
+    target = str(body.get("target_app_id") or "")
+    if not take and not target.isdigit():
+        return await _answer(call, *_invalid("The parameter target_app_id is required"))
+    # The failure modes of sends apply, but for thread control itself: taking it is the cure.
+    mode_refusal = mode.refusal_for(Call.SEND) if mode is not MODES["thread_control"] else None
+    if mode_refusal:
+        return await _answer(call, *mode_refusal)
+    owner = settings.FACEBOOK_APP_ID if take else target
+    await sync_to_async(set_thread_owner)(page.page_id, psid, owner)
+    return await _answer(call, 200, {"success": True})

@@ -23,6 +23,16 @@ urlpatterns = [
         name="fake-graph-personas",
     ),
     re_path(
+        r"^(?P<version>v\d+\.\d+)/(?P<page_id>[^/]+)/take_thread_control$",
+        fake_graph.take_thread_control,
+        name="fake-graph-take-thread-control",
+    ),
+    re_path(
+        r"^(?P<version>v\d+\.\d+)/(?P<page_id>[^/]+)/pass_thread_control$",
+        fake_graph.pass_thread_control,
+        name="fake-graph-pass-thread-control",
+    ),
+    re_path(
         r"^(?P<version>v\d+\.\d+)/(?P<psid>[^/]+)$",
         fake_graph.profile,
         name="fake-graph-profile",

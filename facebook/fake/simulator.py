@@ -5,7 +5,9 @@ server turns that into a Messenger webhook body shaped like Meta's, signs it
 with the app secret and POSTs it to this server's own webhook (at its own
 address, never one the request names). The page shows what the customer sent
 and the replies the fake Graph API received for them, and switches the fake
-Graph API's behaviour.
+Graph API's behaviour. It also plays the Page's bot (conversation routing: the
+bot takes, passes or asks for a conversation) and sends a customer in from an
+m.me link with a `ref` or from an ad that clicks to Messenger.
 """
 
 import hashlib
@@ -181,6 +183,7 @@ def simulator_page(request):
             "conversation": conversation_context(
                 request.session.get(SESSION_SENT, []), name, page_id
             ),
+            **bot_context(name, page_id),
             **_mode_context(),
         },
     )
@@ -233,10 +236,18 @@ async def send(request):
     await sync_to_async(fake_graph.remember_profile)(psid=psid, name=name)
     mid = f"m_sim_{uuid.uuid4().hex}"
     at_ms = webhooks.now_ms()
-    body = webhooks.envelope(
-        webhooks.customer_message(page_id=page_id, psid=psid, mid=mid, text=text, at_ms=at_ms),
+    owner = await sync_to_async(fake_graph.thread_owner)(page_id, psid)
+    body = customer_body(
         page_id=page_id,
+        psid=psid,
+        mid=mid,
+        text=text,
         at_ms=at_ms,
+        came_from=request.POST.get("came_from", ""),
+        ref=request.POST.get("ref", "").strip()[:MAX_REF_LENGTH],
+        # While another app (the bot) controls the conversation, Meta sends what the
+        # customer writes to that app, and to us only as `standby`.
+        standby=bool(owner) and owner != settings.FACEBOOK_APP_ID,
     )
     webhook_status, failure = await _post_to_webhook(url, body)
 
@@ -266,6 +277,118 @@ async def send(request):
     context = await sync_to_async(conversation_context)(sent, name, page_id)
     return HttpResponse(
         render_to_string("simulator/_sent.html", {"status": status, "conversation": context})
+    )
+
+
+# --- where the customer came from: an m.me link with a ref, or an ad -----------------
+
+MAX_REF_LENGTH = 250
+DEMO_AD_ID = "6045246247433"
+DEMO_AD = {
+    "ad_title": "Summer sale: 20% off everything",
+    "post_id": "100000000000001_1700000000000001",
+}
+
+
+def customer_body(
+    *,
+    page_id: str,
+    psid: str,
+    mid: str,
+    text: str,
+    at_ms: int,
+    came_from: str = "",
+    ref: str = "",
+    standby: bool = False,
+) -> dict:
+    """The webhook body of a customer's message, as Meta shapes it for where they came from.
+
+    `ad`: the first message after clicking an ad that clicks to Messenger carries the
+    ad as `message.referral`. `link`: opening an existing thread from an m.me link is a
+    `messaging_referrals` event (`SHORTLINK`, with the link's `ref`), then the message.
+    """
+    message = webhooks.customer_message(page_id=page_id, psid=psid, mid=mid, text=text, at_ms=at_ms)
+    items = [message]
+    if came_from == "ad":
+        referral: dict[str, object] = {
+            "source": "ADS",
+            "type": "OPEN_THREAD",
+            "ad_id": DEMO_AD_ID,
+            "ads_context_data": dict(DEMO_AD),
+        }
+        if ref:
+            referral["ref"] = ref
+        message["message"]["referral"] = referral
+    elif came_from == "link":
+        value = {"ref": ref or "simulator", "source": "SHORTLINK", "type": "OPEN_THREAD"}
+        items.insert(
+            0,
+            webhooks.from_customer("referral", value, page_id=page_id, psid=psid, at_ms=at_ms - 1),
+        )
+    key = "standby" if standby else "messaging"
+    return webhooks.envelope(*items, page_id=page_id, at_ms=at_ms, key=key)
+
+
+# --- the Page's bot (conversation routing) -------------------------------------------
+
+BOT_ACTIONS = {
+    "take": ("take_thread_control", "The bot took the conversation."),
+    "pass": ("pass_thread_control", "The bot passed the conversation to the agents."),
+    "request": ("request_thread_control", "The bot asked the agents for the conversation."),
+}
+
+
+def bot_context(name: str, page_id: str) -> dict:
+    name = clean_name(name)
+    owner = fake_graph.thread_owner(page_id, psid_for_name(name)) if name else ""
+    if owner == fake_graph.DEMO_BOT_APP_ID:
+        words = "The bot"
+    elif owner and owner == settings.FACEBOOK_APP_ID:
+        words = "The agents (Connect)"
+    elif owner:
+        words = f"App {owner}"
+    else:
+        words = "Nobody (idle)"
+    return {"bot_app_id": fake_graph.DEMO_BOT_APP_ID, "owner_words": words}
+
+
+# Async for the same reason as `send`: it posts to this same server.
+@simulator_only
+@require_POST
+async def bot(request):
+    """POST action=take|pass|request, name, page: the bot acts on that customer's
+    conversation, and Meta's handover webhook reaches us."""
+    name = clean_name(request.POST.get("name", ""))
+    page_id = request.POST.get("page", "").strip()
+    action = BOT_ACTIONS.get(request.POST.get("action", ""))
+    problem = ""
+    if action is None:
+        problem = "The bot can take, pass or request a conversation."
+    elif not name:
+        problem = "Type the customer's name first."
+    elif not await FacebookPage.objects.filter(page_id=page_id).aexists():
+        problem = "Pick a Page."
+    elif not (url := own_webhook_url(request)):
+        problem = "The simulator does not know this server's address."
+    if problem or action is None:
+        context = await sync_to_async(bot_context)(name, page_id)
+        return HttpResponseBadRequest(
+            render_to_string(
+                "simulator/_bot.html", {"status": {"error": problem}, **context}, request=request
+            )
+        )
+    metadata = request.POST.get("metadata", "").strip()[:MAX_REF_LENGTH]
+    body = await sync_to_async(fake_graph.bot_handover)(
+        action[0], page_id=page_id, psid=psid_for_name(name), metadata=metadata
+    )
+    webhook_status, failure = await _post_to_webhook(url, body)
+    if webhook_status != 200:
+        status = {"error": _webhook_note(webhook_status, failure)}
+    else:
+        status = {"done": action[1]}
+    context = await sync_to_async(bot_context)(name, page_id)
+    return HttpResponse(
+        render_to_string("simulator/_bot.html", {"status": status, **context}, request=request)
     )
 
 

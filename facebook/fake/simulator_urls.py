@@ -6,5 +6,6 @@ urlpatterns = [
     path("", simulator.simulator_page, name="simulator"),
     path("send", simulator.send, name="simulator-send"),
     path("conversation", simulator.conversation, name="simulator-conversation"),
+    path("bot", simulator.bot, name="simulator-bot"),
     path("fake-graph-mode", simulator.fake_graph_mode, name="simulator-fake-graph-mode"),
 ]

@@ -22,6 +22,7 @@ webhook adapter and the timers call only these. The modules, by area:
 - `inactivity`, `clocks`: an agent who does not reply, a customer who goes silent
 - `notes`: internal notes, never sent to the customer
 - `service_levels`: the service-level clocks' steps; the agent's list order
+- `conversation_routing`: which app controls the conversation; referrals (m.me, ads)
 - `customers`, `responses`, `recordings`: their own rows
 
 Callers use the names below (`services.pickup(...)`); the modules import
@@ -32,6 +33,13 @@ from routing.services.acd import offer_waiting
 from routing.services.after_contact import end_after_contact, expire_after_contact
 from routing.services.arrivals import Received, receive_customer_message
 from routing.services.assistance import ask_for_help, coach, monitor, take_over
+from routing.services.conversation_routing import (
+    check_may_take_thread,
+    note_customer_message,
+    note_standby_message,
+    record_referral,
+    record_thread_owner,
+)
 from routing.services.customers import profile_is_stale, update_customer_profile
 from routing.services.inactivity import (
     disconnect_for_silence,
@@ -156,6 +164,11 @@ __all__ = [
     "record_send_failed",
     "record_sent",
     "record_standby",
+    "record_referral",
+    "record_thread_owner",
+    "check_may_take_thread",
+    "note_customer_message",
+    "note_standby_message",
     "resend",
     "run_due_timers",
     "save_my_response",

@@ -197,6 +197,13 @@ ROUTES = {
         "GET", "/interactions/{i}/older?before=999999999", agents_only(200, 404)
     ),
     "ask-for-help": Route("POST", "/interactions/{i}/help", agents_only(200, 404)),
+    # The owner gets in; Meta cannot be reached in this test, so the workspace says why (409).
+    "take-thread-control": Route(
+        "POST",
+        "/interactions/{i}/take-thread-control",
+        agents_only(409, 404),
+        (("reason", "The customer asked for a person"),),
+    ),
     "mark-read": Route("POST", "/interactions/{i}/read", agents_only(204, 404)),
     "past-interaction": Route(
         "GET", "/interactions/{i}/history/{p}", agents_only(200, 404), may_see=frozenset()
@@ -293,10 +300,17 @@ ROUTES = {
     ),
     "fake-graph-upload": Route("GET", "/fake-graph/_uploads/1", EVERYONE_404),
     "fake-graph-personas": Route("POST", "/fake-graph/v24.0/me/personas", EVERYONE_404),
+    "fake-graph-take-thread-control": Route(
+        "POST", "/fake-graph/v24.0/me/take_thread_control", EVERYONE_404
+    ),
+    "fake-graph-pass-thread-control": Route(
+        "POST", "/fake-graph/v24.0/me/pass_thread_control", EVERYONE_404
+    ),
     "fake-graph-profile": Route("GET", "/fake-graph/v24.0/7300000000000077", EVERYONE_404),
     "simulator": Route("GET", "/simulator/", EVERYONE_404),
     "simulator-send": Route("POST", "/simulator/send", EVERYONE_404),
     "simulator-conversation": Route("GET", "/simulator/conversation", EVERYONE_404),
+    "simulator-bot": Route("POST", "/simulator/bot", EVERYONE_404, (("action", "take"),)),
     "simulator-fake-graph-mode": Route(
         "POST", "/simulator/fake-graph-mode", EVERYONE_404, (("mode", "timeout"),)
     ),

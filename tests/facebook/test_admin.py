@@ -86,3 +86,29 @@ def test_a_failed_persona_shows_its_reason_and_can_be_deleted(supervisor, workgr
         {"action": "delete_selected", "_selected_action": [failed.pk], "post": "yes"},
     )
     assert not MessengerPersona.objects.exists()
+
+
+def test_a_supervisor_sets_the_pages_primary_app_for_conversation_routing(supervisor, workgroup):
+    page = workgroup.pages.get()
+    client = logged_in(supervisor)
+    form = client.get(f"/admin/facebook/facebookpage/{page.pk}/change/").content.decode()
+    assert 'name="primary_app_id"' in form and "Primary app id" in form
+    fields = {"page_id": page.page_id, "name": page.name, "workgroup": workgroup.pk}
+
+    refused = client.post(
+        f"/admin/facebook/facebookpage/{page.pk}/change/", {**fields, "primary_app_id": "bot"}
+    )
+    ours = client.post(
+        f"/admin/facebook/facebookpage/{page.pk}/change/",
+        {**fields, "primary_app_id": "100000000000777"},
+    )
+    saved = client.post(
+        f"/admin/facebook/facebookpage/{page.pk}/change/",
+        {**fields, "primary_app_id": " 100000000000888 "},
+    )
+
+    assert refused.status_code == 200
+    assert "A Meta app id is a number" in refused.content.decode()
+    assert "That is this desktop&#x27;s own app" in ours.content.decode()
+    assert saved.status_code == 302
+    assert FacebookPage.objects.get(pk=page.pk).primary_app_id == "100000000000888"

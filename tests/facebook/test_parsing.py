@@ -10,11 +10,14 @@ from facebook.parsing import (
     BadEnvelope,
     CustomerMessage,
     Delivery,
+    Handover,
     MessageEdit,
     PageEcho,
     Postback,
     Reaction,
     Read,
+    Referral,
+    ReferralInfo,
     Standby,
     UnknownEvent,
     ms_to_datetime,
@@ -306,3 +309,135 @@ def test_standby_items_name_the_customer_and_what_was_said():
     assert button.message_mid == f"standby:{PSID}:1764057600002:postback"
     assert (image.mid, image.text) == ("m_3", "[1 attachment]")
     assert (read.item_kind, read.psid, read.mid) == ("read", PSID, None)
+
+
+# --- referrals (m.me links, ads) and handovers (conversation routing) --------------------
+
+AD_REFERRAL = {
+    "ref": "summer",
+    "ad_id": "6045246247433",
+    "source": "ADS",
+    "type": "OPEN_THREAD",
+    "ads_context_data": {
+        "ad_title": "Summer sale",
+        "photo_url": "https://scontent.example/ad.jpg",
+        "post_id": "100000000000001_42",
+        "product_id": 7,
+    },
+}
+
+
+def test_a_messaging_referral_from_an_ad_and_from_an_m_me_link():
+    ad, link = parse_body(
+        envelope(
+            item(referral=AD_REFERRAL),
+            item(referral={"ref": "spring-flyer", "source": "SHORTLINK", "type": "OPEN_THREAD"}),
+        )
+    ).events
+    assert ad == Referral(
+        page_id=PAGE_ID,
+        timestamp_ms=1764057600000,
+        psid=PSID,
+        referral=ReferralInfo(
+            source="ADS",
+            type="OPEN_THREAD",
+            ref="summer",
+            ad_id="6045246247433",
+            ad_title="Summer sale",
+            photo_url="https://scontent.example/ad.jpg",
+            post_id="100000000000001_42",
+            product_id="7",
+        ),
+    )
+    assert ad.referral.from_ad
+    assert link.referral.as_dict() == {
+        "source": "SHORTLINK",
+        "type": "OPEN_THREAD",
+        "ref": "spring-flyer",
+    }
+    assert not link.referral.from_ad
+
+
+def test_the_referral_on_a_first_message_and_on_a_postback():
+    message, postback = parse_body(
+        envelope(
+            item(message={"mid": "m_1", "text": "Is it in blue?", "referral": AD_REFERRAL}),
+            item(
+                postback={
+                    "title": "Get Started",
+                    "payload": "START",
+                    "referral": {"ref": "qr-code", "source": "SHORTLINK", "type": "OPEN_THREAD"},
+                }
+            ),
+        )
+    ).events
+    assert isinstance(message, CustomerMessage) and message.referral.ad_id == "6045246247433"
+    assert isinstance(postback, Postback) and postback.referral.ref == "qr-code"
+
+
+def test_a_referral_without_source_is_skipped_and_odd_fields_are_cleaned():
+    body = parse_body(
+        envelope(
+            item(referral={"ref": "x"}),
+            item(
+                referral={
+                    "source": "ads",
+                    "ref": "a\x00b" + "c" * 400,
+                    "ads_context_data": {"photo_url": "javascript:alert(1)", "ad_title": 5},
+                }
+            ),
+        )
+    )
+    [skipped] = body.skipped
+    assert skipped.reason == "referral has no source"
+    [event] = body.events
+    assert event.referral.source == "ADS"
+    assert event.referral.ref == "ab" + "c" * 298
+    assert event.referral.photo_url == ""
+    assert event.referral.ad_title == "5"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        (
+            "pass_thread_control",
+            {"new_owner_app_id": "100000000000777", "previous_owner_app_id": None, "metadata": "m"},
+            {"action": "pass", "new_owner_app_id": "100000000000777", "metadata": "m"},
+        ),
+        (
+            "take_thread_control",
+            {"previous_owner_app_id": "100000000000777", "new_owner_app_id": 100000000000888},
+            {
+                "action": "take",
+                "new_owner_app_id": "100000000000888",
+                "previous_owner_app_id": "100000000000777",
+            },
+        ),
+        (
+            "request_thread_control",
+            {"requested_owner_app_id": "263902037430900", "metadata": "please"},
+            {
+                "action": "request",
+                "requested_owner_app_id": "263902037430900",
+                "metadata": "please",
+            },
+        ),
+    ],
+)
+def test_handover_events(key, value, expected):
+    [event] = parse_body(envelope(item(**{key: value}))).events
+    defaults = {
+        "new_owner_app_id": "",
+        "previous_owner_app_id": "",
+        "requested_owner_app_id": "",
+        "metadata": "",
+    }
+    assert event == Handover(
+        page_id=PAGE_ID, timestamp_ms=1764057600000, psid=PSID, **{**defaults, **expected}
+    )
+
+
+def test_a_handover_that_is_not_an_object_is_skipped():
+    body = parse_body(envelope(item(pass_thread_control="yes")))
+    assert [s.reason for s in body.skipped] == ["pass_thread_control is not an object"]

@@ -8,6 +8,7 @@ import pytest
 from asgiref.sync import iscoroutinefunction
 from django.test import Client
 
+from facebook.fake import graph as fake_graph
 from facebook.fake import modes, simulator
 from facebook.models import FakeGraphMode, FakeProfile, WebhookDelivery
 from facebook.webhook import signature_problem
@@ -296,3 +297,99 @@ def test_a_reply_under_a_persona_shows_who_answered(client, page):
     assert 'src="https://example.com/alice.png"' in html
     # The reply without a persona is signed by the Page alone, after Alice's.
     assert html.index("From the Page") < html.index("Alice from Acme Support")
+
+
+# --- where the customer came from, and the Page's bot ----------------------------------
+
+
+def test_a_customer_from_an_ad_sends_the_ad_as_the_messages_referral(client, page, webhook_catcher):
+    response = client.post(
+        "/simulator/send",
+        {"name": "Ana Silva", "page": PAGE_ID, "text": "Is it in blue?", "came_from": "ad"},
+        **HTMX,
+    )
+
+    assert response.status_code == 200
+    [item] = webhook_catcher.json()["entry"][0]["messaging"]
+    assert item["message"]["text"] == "Is it in blue?"
+    assert item["message"]["referral"] == {
+        "source": "ADS",
+        "type": "OPEN_THREAD",
+        "ad_id": simulator.DEMO_AD_ID,
+        "ads_context_data": simulator.DEMO_AD,
+    }
+
+
+def test_a_customer_from_an_m_me_link_comes_with_a_referral_event_and_its_ref(
+    client, page, webhook_catcher
+):
+    client.post(
+        "/simulator/send",
+        {
+            "name": "Ana Silva",
+            "page": PAGE_ID,
+            "text": "Hi",
+            "came_from": "link",
+            "ref": "spring-flyer",
+        },
+        **HTMX,
+    )
+
+    referral, message = webhook_catcher.json()["entry"][0]["messaging"]
+    assert referral["referral"] == {
+        "ref": "spring-flyer",
+        "source": "SHORTLINK",
+        "type": "OPEN_THREAD",
+    }
+    assert referral["timestamp"] < message["timestamp"]
+    assert message["message"]["text"] == "Hi"
+
+
+def test_the_bot_takes_the_conversation_and_the_customer_then_writes_in_standby(
+    client, page, webhook_catcher, settings
+):
+    psid = simulator.psid_for_name("Ana Silva")
+
+    response = client.post(
+        "/simulator/bot",
+        {"name": "Ana Silva", "page": PAGE_ID, "action": "take", "metadata": "Order bot"},
+        **HTMX,
+    )
+
+    assert response.status_code == 200
+    assert "Controls the conversation: <strong>The bot</strong>" in response.content.decode()
+    [item] = webhook_catcher.json()["entry"][0]["messaging"]
+    assert item["sender"] == {"id": psid}
+    assert item["take_thread_control"] == {
+        "new_owner_app_id": fake_graph.DEMO_BOT_APP_ID,
+        "previous_owner_app_id": None,
+        "metadata": "Order bot",
+    }
+    assert fake_graph.thread_owner(PAGE_ID, psid) == fake_graph.DEMO_BOT_APP_ID
+
+    send(client, webhook_catcher, text="Still there?")
+    entry = webhook_catcher.json()["entry"][0]
+    assert "messaging" not in entry
+    assert entry["standby"][0]["message"]["text"] == "Still there?"
+
+    client.post("/simulator/bot", {"name": "Ana Silva", "page": PAGE_ID, "action": "pass"}, **HTMX)
+    passed = webhook_catcher.json()["entry"][0]["messaging"][0]["pass_thread_control"]
+    assert passed["new_owner_app_id"] == settings.FACEBOOK_APP_ID
+    assert passed["previous_owner_app_id"] == fake_graph.DEMO_BOT_APP_ID
+
+    client.post(
+        "/simulator/bot", {"name": "Ana Silva", "page": PAGE_ID, "action": "request"}, **HTMX
+    )
+    asked = webhook_catcher.json()["entry"][0]["messaging"][0]["request_thread_control"]
+    assert asked == {"requested_owner_app_id": fake_graph.DEMO_BOT_APP_ID}
+
+
+def test_the_bot_needs_a_customer_and_an_action_it_knows(client, page, webhook_catcher):
+    no_name = client.post("/simulator/bot", {"page": PAGE_ID, "action": "take"}, **HTMX)
+    odd = client.post(
+        "/simulator/bot", {"name": "Ana Silva", "page": PAGE_ID, "action": "dance"}, **HTMX
+    )
+    assert no_name.status_code == odd.status_code == 400
+    assert "Type the customer&#x27;s name first." in no_name.content.decode()
+    assert "The bot can take, pass or request a conversation." in odd.content.decode()
+    assert webhook_catcher.requests == []
