@@ -163,6 +163,7 @@ def test_run_due_timers_is_idempotent(workgroup, ann, bob):
         "sends_expired": 0,
         "desktops_swept": 0,
         "after_contact_ended": 0,
+        "preferred_windows_ended": 0,
         "offered": 0,
     }
     assert InteractionEvent.objects.filter(verb="alert_timeout").count() == 3
