@@ -171,9 +171,10 @@ def free_agents(
 QUEUE_ORDER = ("-priority", "queued_at", "pk")
 
 
-def _reserved(now) -> Q:
-    """Queued for a preferred agent whose window is still open."""
-    return Q(preferred_until__gt=now, preferred_agent__isnull=False)
+# Queued for a preferred agent. The wait ends only by the timers'
+# `end_preferred_windows` (one event row, however many processes run them), a
+# tick after the window closes, or when the agent is offered it.
+RESERVED = Q(preferred_until__isnull=False, preferred_agent__isnull=False)
 
 
 def offer_waiting(*, workgroup_id: int) -> int:
@@ -182,11 +183,12 @@ def offer_waiting(*, workgroup_id: int) -> int:
 
     A returning customer within the workgroup's preferred agent window waits
     for the agent who last handled them, and is offered to them first when
-    they may be rung; everyone else goes to the longest-idle available member
-    with room (and the required skills); an agent just offered one is idle from
-    now, so the next goes to the next agent in turn. Returns how many were
-    offered. Safe to call from any process at any time: a queued row another
-    process is offering is skipped, not waited for.
+    they may be rung (until the timers end the window). Everyone else goes to
+    the longest-idle available member with room and the required skills; an
+    agent just offered one is idle from now, so the next goes to the next
+    agent in turn. Returns how many were offered. Safe to call from any
+    process at any time: a queued row another process is offering is
+    skipped, not waited for.
     """
     offered = 0
     try:
@@ -195,12 +197,11 @@ def offer_waiting(*, workgroup_id: int) -> int:
         return 0
     while True:
         with transaction.atomic():
-            now = timezone.now()
             queued = Interaction.objects.select_for_update(skip_locked=True).filter(
                 workgroup_id=workgroup_id, state=S.QUEUED
             )
-            reserved = list(queued.filter(_reserved(now)).order_by(*QUEUE_ORDER)[:OFFER_BATCH])
-            waiting = list(queued.exclude(_reserved(now)).order_by(*QUEUE_ORDER)[:OFFER_BATCH])
+            reserved = list(queued.filter(RESERVED).order_by(*QUEUE_ORDER)[:OFFER_BATCH])
+            waiting = list(queued.exclude(RESERVED).order_by(*QUEUE_ORDER)[:OFFER_BATCH])
             if not waiting and not reserved:
                 return offered
             free = free_agents(
