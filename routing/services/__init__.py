@@ -57,6 +57,7 @@ from routing.services.presence import (
     set_agent_capacity,
     set_agent_status,
     set_workgroup_capacity,
+    skills_changed,
     sweep_stale_desktops,
     workgroup_members_changed,
 )
@@ -173,4 +174,5 @@ __all__ = [
     "take_over",
     "end_after_contact",
     "expire_after_contact",
+    "skills_changed",
 ]

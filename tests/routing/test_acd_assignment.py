@@ -253,7 +253,7 @@ def test_without_anyone_skilled_it_waits_and_is_offered_once_an_agent_learns_the
     assert (waiting.state, waiting.agent_id) == (S.QUEUED, None)
 
     agent.skills.add(spanish)
-    services.workgroup_members_changed(workgroup_ids=[workgroup.pk], agent_ids=[agent.pk])
+    services.skills_changed(agent_ids=[agent.pk])
 
     assert refresh(waiting).agent_id == agent.pk
 
