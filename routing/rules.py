@@ -21,6 +21,10 @@ MAX_TEXT_LENGTH = 1999
 # is only ever set by an offer that rang out.
 CHOOSABLE_STATUSES = tuple(s for s in AgentStatus if s != AgentStatus.NOT_ANSWERING)
 
+# The order a workgroup's queue is offered (and shown) in: higher priority
+# first, then the longest waiting.
+QUEUE_ORDER = ("-priority", "queued_at", "pk")
+
 # The states that count towards an agent's load (capacity): offered or live.
 LOAD_STATES = (InteractionState.ALERTING, InteractionState.CONNECTED, InteractionState.HELD)
 

@@ -24,7 +24,7 @@ from routing.models import (
     InteractionEvent,
     Workgroup,
 )
-from routing.rules import LOAD_STATES
+from routing.rules import LOAD_STATES, QUEUE_ORDER
 from routing.services.kernel import (
     S,
     after_contact_work,
@@ -165,10 +165,6 @@ def free_agents(
         and agent.pk not in resting
     ]
     return sorted((f for f in free if f.room > 0), key=lambda f: (f.agent.idle_since, f.agent.pk))
-
-
-# The ACD's order: higher priority first, then the longest waiting.
-QUEUE_ORDER = ("-priority", "queued_at", "pk")
 
 
 # Queued for a preferred agent. The wait ends only by the timers'

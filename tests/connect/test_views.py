@@ -3,8 +3,16 @@
 import pytest
 from django.test import Client
 
+from connect import fragments
 from routing import services
-from routing.models import AgentStatus, InteractionState, Message, MessageStatus
+from routing.models import (
+    AgentStatus,
+    InteractionState,
+    Message,
+    MessageStatus,
+    PriorityMatch,
+    PriorityRule,
+)
 from tests.factories import customer_writes, make_agent, make_page, make_workgroup, refresh
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -198,3 +206,18 @@ def test_who_may_not_see_an_interaction_gets_one_answer_whatever_its_state(workg
     # The owner still hears the precise reason.
     refused = logged_in(owner).post(f"/interactions/{connected.pk}/pickup", **HTMX)
     assert refused.status_code == 409 and "connected" in refused.content.decode()
+
+
+def test_the_workgroup_queue_shows_the_higher_priority_first_with_its_badge(workgroup):
+    PriorityRule.objects.create(match=PriorityMatch.KEYWORD, value="urgent", priority=5)
+    agent = make_agent("agent1", workgroups=[workgroup], status=AgentStatus.AWAY)
+    normal = customer_writes(workgroup, psid="7300000000000601", text="Hello").interaction
+    urgent = customer_writes(workgroup, psid="7300000000000602", text="urgent!").interaction
+
+    page = logged_in(agent).get("/").content.decode()
+    pushed = fragments.workgroup_queue(workgroup.pk)  # what members' open desktops receive
+
+    for html in (page.split('id="workgroup-queue"', 1)[1], pushed):
+        assert html.index(f'id="queue-{urgent.pk}"') < html.index(f'id="queue-{normal.pk}"')
+        assert html.count('class="priority-badge"') == 1
+        assert 'data-priority="5"' in html and ">P5<" in html
