@@ -1,5 +1,6 @@
 """A customer's message arrives: stored on their live interaction, or opening one."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -60,15 +61,19 @@ def receive_customer_message(
         if Message.objects.filter(mid=mid).exists():
             return Received(message=None, interaction=None)
         customer, _ = Customer.objects.get_or_create(page_id=page_id, psid=psid)
-        priority = rules.arrival_priority(
-            PriorityRule.objects.filter(active=True, page_id__in=("", page_id)),
-            page_id=page_id,
-            text=text,
-            payloads=message_entries.payloads(attachments or []),
-        )
-        interaction, created = live_interaction_for(customer, workgroup_id, priority=priority)
-        if not created:
-            raise_priority(interaction, priority)
+
+        def priority_of() -> rules.PriorityFound:
+            # Read only for an interaction it may change: a new one, or one still waiting.
+            return rules.arrival_priority(
+                PriorityRule.objects.filter(active=True, page_id__in=("", page_id)),
+                page_id=page_id,
+                text=text,
+                payloads=message_entries.payloads(attachments or []),
+            )
+
+        interaction, created = live_interaction_for(customer, workgroup_id, priority_of=priority_of)
+        if not created and interaction.state == S.QUEUED:
+            raise_priority(interaction, priority_of())
         try:
             with transaction.atomic():
                 message = Message.objects.create(
@@ -96,7 +101,10 @@ def receive_customer_message(
 
 
 def live_interaction_for(
-    customer: Customer, workgroup_id: int, *, priority: rules.PriorityFound | None = None
+    customer: Customer,
+    workgroup_id: int,
+    *,
+    priority_of: Callable[[], rules.PriorityFound] | None = None,
 ) -> tuple[Interaction, bool]:
     existing = (
         Interaction.objects.select_for_update()
@@ -107,7 +115,7 @@ def live_interaction_for(
     if existing:
         return existing, False
     preferred = _preferred_agent(customer, workgroup_id)
-    priority = priority or rules.PriorityFound(0, None)
+    priority = priority_of() if priority_of else rules.PriorityFound(0, None)
     try:
         with transaction.atomic():
             interaction = Interaction.objects.create(
