@@ -87,7 +87,7 @@ def workgroup_queue(agent: Agent) -> QuerySet[Interaction]:
     """Interactions waiting in the agent's workgroups, in the order they are offered."""
     return (
         Interaction.objects.filter(state=S.QUEUED, workgroup__members=agent)
-        .select_related("customer", "workgroup")
+        .select_related("customer", "workgroup", "preferred_agent__user")
         .order_by(*QUEUE_ORDER)
     )
 
@@ -102,7 +102,7 @@ def queued_in(workgroup_id: int, *, limit: int) -> QueueSlice:
     """One workgroup's queue, in the order it is offered: the same for every member."""
     queued = (
         Interaction.objects.filter(state=S.QUEUED, workgroup_id=workgroup_id)
-        .select_related("customer", "workgroup")
+        .select_related("customer", "workgroup", "preferred_agent__user")
         .order_by(*QUEUE_ORDER)
     )
     return QueueSlice(rows=list(queued[:limit]), waiting=queued.count())

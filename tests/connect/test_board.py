@@ -98,7 +98,23 @@ def test_a_live_interactions_priority_shows_on_the_board(workgroup, supervisor):
     row = page.split(f'id="board-interaction-{urgent.pk}"', 1)[1].split("</tr>", 1)[0]
     assert 'class="priority-badge" data-priority="5"' in row and ">P5<" in row
     row = page.split(f'id="board-interaction-{normal.pk}"', 1)[1].split("</tr>", 1)[0]
-    assert "priority-badge" not in row
+    assert "priority-badge" not in row and "preferred-wait" not in row
+
+
+def test_a_returning_customer_waiting_for_their_agent_says_so_on_the_board(workgroup, supervisor):
+    workgroup.preferred_agent_seconds = 60
+    workgroup.save()
+    ann = make_agent("ann", workgroups=[workgroup])
+    first = customer_writes(workgroup, psid="7300000000000021").interaction
+    services.pickup(interaction_id=first.pk, agent=ann)
+    services.disconnect(interaction_id=first.pk, agent=ann)
+    services.set_agent_status(agent=ann, status=AgentStatus.AWAY)
+    again = customer_writes(workgroup, psid="7300000000000021").interaction
+
+    page = logged_in(supervisor).get("/board/").content.decode()
+
+    row = page.split(f'id="board-interaction-{again.pk}"', 1)[1].split("</tr>", 1)[0]
+    assert 'class="preferred-wait"' in row and "for ann</span>" in row
 
 
 def test_the_desktop_links_to_the_board_for_staff_agents_only(workgroup):

@@ -221,3 +221,23 @@ def test_the_workgroup_queue_shows_the_higher_priority_first_with_its_badge(work
         assert html.index(f'id="queue-{urgent.pk}"') < html.index(f'id="queue-{normal.pk}"')
         assert html.count('class="priority-badge"') == 1
         assert 'data-priority="5"' in html and ">P5<" in html
+
+
+def test_a_returning_customer_waiting_for_their_agent_says_so_in_the_queue(workgroup):
+    workgroup.preferred_agent_seconds = 60
+    workgroup.save()
+    ann = make_agent("ann", workgroups=[workgroup])
+    first = customer_writes(workgroup, psid="7300000000000701").interaction
+    services.pickup(interaction_id=first.pk, agent=ann)
+    services.disconnect(interaction_id=first.pk, agent=ann)
+    services.set_agent_status(agent=ann, status=AgentStatus.AWAY)
+    bob = make_agent("bob", workgroups=[workgroup], status=AgentStatus.AWAY)
+    again = customer_writes(workgroup, psid="7300000000000701").interaction
+
+    pushed = fragments.workgroup_queue(workgroup.pk)
+    row = pushed.split(f'id="queue-{again.pk}"', 1)[1].split("</li>", 1)[0]
+    assert 'class="preferred-wait"' in row and "for ann</span>" in row
+    assert "for ann</span>" in logged_in(bob).get("/").content.decode()
+
+    services.set_agent_status(agent=ann, status=AgentStatus.AVAILABLE)  # offered to her
+    assert "preferred-wait" not in fragments.workgroup_queue(workgroup.pk)
