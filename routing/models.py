@@ -280,9 +280,12 @@ class PriorityRule(models.Model):
         return f"{self.get_match_display()}{what}{where} → {self.priority}"
 
     def clean(self) -> None:
+        self.page_id, self.value = self.page_id.strip(), self.value.strip()
+        if self.page_id and not self.page_id.isdigit():
+            raise ValidationError({"page_id": "A Page id is digits only, as Meta gives it."})
         if self.match == PriorityMatch.PAGE and not self.page_id:
             raise ValidationError({"page_id": "A Page's default priority needs the Page id."})
-        if self.match != PriorityMatch.PAGE and not self.value.strip():
+        if self.match != PriorityMatch.PAGE and not self.value:
             raise ValidationError({"value": "Give the payload or the keyword to match."})
 
 

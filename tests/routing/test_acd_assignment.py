@@ -124,6 +124,13 @@ def test_a_rule_says_what_it_misses():
         PriorityRule(match=PriorityMatch.PAGE, priority=1).full_clean()
     with pytest.raises(Exception, match="payload or the keyword"):
         PriorityRule(match=PriorityMatch.KEYWORD, value=" ", priority=1).full_clean()
+    with pytest.raises(Exception, match="digits only"):
+        PriorityRule(match=PriorityMatch.PAGE, page_id="Acme", priority=1).full_clean()
+    padded = PriorityRule(
+        match=PriorityMatch.PAYLOAD, value=" REFUND ", page_id=" 111 ", priority=1
+    )
+    padded.full_clean()
+    assert (padded.value, padded.page_id) == ("REFUND", "111")
 
 
 # --- priority on arrival -------------------------------------------------------------
