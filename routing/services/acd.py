@@ -106,8 +106,8 @@ def free_agents(
 
     Each comes with their room (capacity less what they have live), all read
     under the agents' locks: every offer and every desktop closing takes that
-    lock too, so the answer holds until the commit. A member holding all the
-    workgroup's required skills only. The agents in `preferred_ids` are
+    lock too, so the answer holds until the commit. Only members holding every
+    one of the workgroup's required skills. The agents in `preferred_ids` are
     returned too when they may be rung, however short their idle time.
     """
     live = (
