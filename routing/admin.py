@@ -24,9 +24,11 @@ from routing.models import (
     InteractionEvent,
     Message,
     Note,
+    PriorityRule,
     Recording,
     ResponseCategory,
     ResponseLibrary,
+    Skill,
     StoredResponse,
     Workgroup,
     WrapUpCode,
@@ -69,7 +71,10 @@ class WorkgroupForm(forms.ModelForm):
             "customer_silence_warning_seconds",
             "customer_silence_wrap_up_code",
             "members",
+            "required_skills",
+            "preferred_agent_seconds",
         ]
+        widgets = {"required_skills": forms.CheckboxSelectMultiple}
 
     def clean_default_wrap_up_code(self):
         return self._own_code("default_wrap_up_code")
@@ -112,6 +117,8 @@ class WorkgroupAdmin(admin.ModelAdmin):
         "after_contact_seconds",
         "first_response_seconds",
         "next_response_seconds",
+        "preferred_agent_seconds",
+        "required_skill_names",
     ]
     filter_horizontal = ["members"]
     search_fields = ["name"]
@@ -131,6 +138,16 @@ class WorkgroupAdmin(admin.ModelAdmin):
             services.workgroup_members_changed(
                 workgroup_ids=[form.instance.pk], agent_ids=before ^ after
             )
+        # Fewer required skills may let members take what waits.
+        if "required_skills" in form.changed_data:
+            services.skills_changed(workgroup_ids=[form.instance.pk])
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("required_skills")
+
+    @admin.display(description="Required skills")
+    def required_skill_names(self, workgroup: Workgroup) -> str:
+        return ", ".join(s.name for s in workgroup.required_skills.all()) or "—"
 
 
 @admin.register(Agent)
@@ -150,18 +167,19 @@ class AgentAdmin(admin.ModelAdmin):
         "desktop_open",
         "capacity",
         "workgroup_names",
+        "skill_names",
     ]
-    list_filter = ["status", "workgroups"]
+    list_filter = ["status", "workgroups", "skills"]
     search_fields = ["user__username", "user__first_name", "user__last_name"]
     list_select_related = ["user"]
     actions = STATUS_ACTIONS
     change_fieldsets = [
         (None, {"fields": ["user", "status", "new_status", "status_changed_at", "idle_since"]}),
-        ("Routing", {"fields": ["capacity", "workgroups"]}),
+        ("Routing", {"fields": ["capacity", "workgroups", "skills"]}),
     ]
     add_fieldsets = [
         (None, {"fields": ["username", "first_name", "last_name", "password1", "password2"]}),
-        ("Routing", {"fields": ["capacity", "workgroups"]}),
+        ("Routing", {"fields": ["capacity", "workgroups", "skills"]}),
     ]
 
     def get_queryset(self, request):
@@ -173,7 +191,7 @@ class AgentAdmin(admin.ModelAdmin):
                 live=Count("interactions", filter=live, distinct=True),
                 online=Exists(DesktopConnection.objects.filter(agent=OuterRef("pk"))),
             )
-            .prefetch_related("workgroups")
+            .prefetch_related("workgroups", "skills")
         )
 
     def get_form(self, request, obj=None, change=False, **kwargs):
@@ -198,6 +216,7 @@ class AgentAdmin(admin.ModelAdmin):
     def save_related(self, request, form, formsets, change) -> None:
         super().save_related(request, form, formsets, change)
         form.save_workgroups(form.instance)
+        form.save_skills(form.instance)
         if change and (status := form.cleaned_data.get("new_status")):
             services.set_agent_status(agent=form.instance, status=status)
         # More room (a higher capacity, another workgroup) is offered at once.
@@ -210,6 +229,9 @@ class AgentAdmin(admin.ModelAdmin):
                 workgroup_ids=[w.pk for w in form.cleaned_data["workgroups"]],
                 agent_ids=[form.instance.pk],
             )
+        # A new skill may let the agent take what waits where it is required.
+        if "skills" in form.changed_data:
+            services.skills_changed(agent_ids=[form.instance.pk])
 
     @admin.display(description="Username", ordering="user__username")
     def username(self, agent: Agent) -> str:
@@ -226,6 +248,46 @@ class AgentAdmin(admin.ModelAdmin):
     @admin.display(description="Workgroups")
     def workgroup_names(self, agent: Agent) -> str:
         return ", ".join(w.name for w in agent.workgroups.all()) or "—"
+
+    @admin.display(description="Skills")
+    def skill_names(self, agent: Agent) -> str:
+        return ", ".join(s.name for s in agent.skills.all()) or "—"
+
+
+@admin.register(Skill)
+class SkillAdmin(admin.ModelAdmin):
+    """Skills agents hold and workgroups require: only members with all of a
+    workgroup's required skills are offered its interactions."""
+
+    list_display = ["name", "holders", "required_by_names"]
+    search_fields = ["name"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(holder_count=Count("agents", distinct=True))
+            .prefetch_related("required_by")
+        )
+
+    @admin.display(description="Agents holding it", ordering="holder_count")
+    def holders(self, skill) -> int:
+        return skill.holder_count
+
+    @admin.display(description="Required by")
+    def required_by_names(self, skill: Skill) -> str:
+        return ", ".join(w.name for w in skill.required_by.all()) or "—"
+
+
+@admin.register(PriorityRule)
+class PriorityRuleAdmin(admin.ModelAdmin):
+    """Priority on arrival: the highest active rule a new interaction matches sets its
+    priority; the queue is offered by priority, then by arrival."""
+
+    list_display = ["__str__", "match", "value", "page_id", "priority", "active"]
+    list_editable = ["priority", "active"]
+    list_filter = ["match", "active"]
+    search_fields = ["value", "page_id"]
 
 
 class CustomerInteractionInline(ReadOnlyAdminMixin, admin.TabularInline):

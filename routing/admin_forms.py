@@ -6,7 +6,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 
-from routing.models import Agent, Workgroup
+from routing.models import Agent, Skill, Workgroup
 from routing.rules import CHOOSABLE_STATUSES
 
 SETTABLE_STATUSES = [(s.value, s.label) for s in CHOOSABLE_STATUSES]
@@ -22,8 +22,18 @@ class _AgentWorkgroupsMixin(forms.ModelForm):
         help_text="The workgroups whose interactions this agent is offered.",
     )
 
+    skills = forms.ModelMultipleChoiceField(
+        queryset=Skill.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Offered a workgroup's interactions only when holding all its required skills.",
+    )
+
     def save_workgroups(self, agent: Agent) -> None:
         agent.workgroups.set(self.cleaned_data["workgroups"])
+
+    def save_skills(self, agent: Agent) -> None:
+        agent.skills.set(self.cleaned_data["skills"])
 
 
 class AgentCreationForm(_AgentWorkgroupsMixin):
@@ -92,6 +102,7 @@ class AgentChangeForm(_AgentWorkgroupsMixin):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["workgroups"].initial = list(self.instance.workgroups.all())
+            self.fields["skills"].initial = list(self.instance.skills.all())
 
 
 class ResponseImportForm(forms.Form):

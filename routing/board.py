@@ -282,6 +282,12 @@ def _add_live_interactions(figures: dict[int, WorkgroupFigures]) -> None:
     for workgroup_id, entry in figures.items():
         entry.live = list(
             Interaction.objects.filter(workgroup_id=workgroup_id, state__in=LIVE_STATES)
-            .select_related("customer", "workgroup", "agent__user", "lapsed_agent__user")
+            .select_related(
+                "customer",
+                "workgroup",
+                "agent__user",
+                "lapsed_agent__user",
+                "preferred_agent__user",
+            )
             .order_by("state_changed_at", "pk")[:LIVE_LIST_LIMIT]
         )

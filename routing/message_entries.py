@@ -75,6 +75,15 @@ def of_kind(entries: Iterable[object] | None, kind: str) -> list[Entry]:
     return [e for e in entries or [] if isinstance(e, dict) and kind_of(e) == kind]
 
 
+def payloads(entries: Iterable[object] | None) -> list[str]:
+    """The payloads of the buttons and quick replies the customer tapped."""
+    return [
+        str(e["payload"])
+        for e in entries or []
+        if isinstance(e, dict) and kind_of(e) in (POSTBACK, QUICK_REPLY) and e.get("payload")
+    ]
+
+
 # --- the copy we keep of a real attachment -------------------------------------------
 
 

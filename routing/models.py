@@ -7,9 +7,22 @@ Page id and the PSID the Facebook adapter hands in.
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+
+
+class Skill(models.Model):
+    """What an agent can do (a language, a product); a workgroup may require some."""
+
+    name = models.CharField(max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Workgroup(models.Model):
@@ -94,6 +107,22 @@ class Workgroup(models.Model):
         help_text="Applied when a silent customer is disconnected.",
     )
     members = models.ManyToManyField("routing.Agent", related_name="workgroups", blank=True)
+    required_skills = models.ManyToManyField(
+        Skill,
+        related_name="required_by",
+        blank=True,
+        help_text="Only members holding every one of these skills are offered this work.",
+    )
+    preferred_agent_seconds = models.PositiveIntegerField(
+        "preferred agent window",
+        null=True,
+        blank=True,
+        help_text=(
+            "Seconds: a returning customer is offered first to the agent who last handled them, "
+            "if that agent is Available within this time; then to the queue as usual. "
+            "Empty: off."
+        ),
+    )
 
     class Meta:
         ordering = ["name"]
@@ -144,6 +173,7 @@ class Agent(models.Model):
     idle_since = models.DateTimeField(auto_now_add=True)
     # My Interactions in order of service-level time left (the agent's choice), else arrival.
     list_by_time_left = models.BooleanField(default=False)
+    skills = models.ManyToManyField(Skill, related_name="agents", blank=True)
 
     class Meta:
         ordering = ["user__username"]
@@ -268,6 +298,14 @@ class Interaction(models.Model):
     wrap_up_code = models.ForeignKey(
         WrapUpCode, null=True, blank=True, on_delete=models.PROTECT, related_name="interactions"
     )
+    # Higher is offered sooner; set on arrival by the priority rules.
+    priority = models.PositiveSmallIntegerField(default=0)
+    # A returning customer waits for the agent who last handled them until
+    # `preferred_until` (the workgroup's preferred agent window), then for anyone.
+    preferred_agent = models.ForeignKey(
+        Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    preferred_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -281,13 +319,55 @@ class Interaction(models.Model):
             )
         ]
         indexes = [
-            models.Index(fields=["workgroup", "state", "queued_at"]),
+            # The ACD's order: priority first, then arrival.
+            models.Index(fields=["workgroup", "state", "-priority", "queued_at"]),
+            models.Index(fields=["state", "preferred_until"]),
             models.Index(fields=["agent", "state"]),
             models.Index(fields=["state", "alert_deadline"]),
         ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.customer} ({self.state})"
+
+
+class PriorityMatch(models.TextChoices):
+    PAGE = "page", "Every conversation on the Page"
+    PAYLOAD = "payload", "A button or quick reply with this payload"
+    KEYWORD = "keyword", "A word or phrase in the customer's text"
+
+
+class PriorityRule(models.Model):
+    """Raises the priority of a new interaction: the highest matching rule wins."""
+
+    page_id = models.CharField(
+        "Page id", max_length=64, blank=True, help_text="Empty: conversations on every Page."
+    )
+    match = models.CharField(max_length=20, choices=PriorityMatch.choices)
+    value = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="The payload (exactly) or the keyword (a whole word, any case). "
+        "Empty for a Page's default.",
+    )
+    priority = models.PositiveSmallIntegerField(help_text="Higher is offered sooner; 0 is normal.")
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["-priority", "match", "value"]
+
+    def __str__(self) -> str:
+        where = f" on {self.page_id}" if self.page_id else ""
+        what = f" {self.value!r}" if self.value else ""
+        return f"{self.get_match_display()}{what}{where} → {self.priority}"
+
+    def clean(self) -> None:
+        self.page_id, self.value = self.page_id.strip(), self.value.strip()
+        if self.page_id and not self.page_id.isdigit():
+            raise ValidationError({"page_id": "A Page id is digits only, as Meta gives it."})
+        if self.match == PriorityMatch.PAGE and not self.page_id:
+            raise ValidationError({"page_id": "A Page's default priority needs the Page id."})
+        if self.match != PriorityMatch.PAGE and not self.value:
+            raise ValidationError({"value": "Give the payload or the keyword to match."})
 
 
 class InteractionEvent(models.Model):

@@ -4,12 +4,14 @@ Plain values and pure functions: the services enforce them, selectors and
 templates show them, the admin offers them.
 """
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from routing.models import AgentStatus, InteractionState, MessageStatus
+from routing.models import AgentStatus, InteractionState, MessageStatus, PriorityMatch
 
 # Meta refuses message text of 2,000 characters or more; stored responses are
 # inserted into replies, so the same cap holds for them.
@@ -18,6 +20,10 @@ MAX_TEXT_LENGTH = 1999
 # The statuses an agent (or a supervisor for them) may choose: "Not answering"
 # is only ever set by an offer that rang out.
 CHOOSABLE_STATUSES = tuple(s for s in AgentStatus if s != AgentStatus.NOT_ANSWERING)
+
+# The order a workgroup's queue is offered (and shown) in: higher priority
+# first, then the longest waiting.
+QUEUE_ORDER = ("-priority", "queued_at", "pk")
 
 # The states that count towards an agent's load (capacity): offered or live.
 LOAD_STATES = (InteractionState.ALERTING, InteractionState.CONNECTED, InteractionState.HELD)
@@ -88,3 +94,42 @@ def reply_window(customer, *, now: datetime | None = None) -> ReplyWindow:
         f"Messenger allows replies for 7 days after the customer's last message; "
         f"this conversation closed on {timezone.localtime(closed_at):%Y-%m-%d %H:%M}.",
     )
+
+
+@dataclass(frozen=True)
+class PriorityFound:
+    priority: int
+    rule_id: int | None  # the rule that set it; None: no rule matched (0)
+
+
+def arrival_priority(
+    rules: Iterable, *, page_id: str, text: str, payloads: Iterable[str]
+) -> PriorityFound:
+    """The priority of a new interaction: the highest of the active rules it matches.
+
+    A rule matches by its Page (empty: any Page) and then by what it names: the
+    Page itself (its default), a payload the customer tapped (exactly), or a
+    keyword in their text (a whole word or phrase, any case).
+    """
+    tapped = set(payloads)
+    found = PriorityFound(0, None)
+    for rule in rules:
+        if not rule.active or (rule.page_id and rule.page_id != page_id):
+            continue
+        if rule.match == PriorityMatch.PAYLOAD:
+            matches = rule.value in tapped
+        elif rule.match == PriorityMatch.KEYWORD:
+            matches = _has_phrase(text, rule.value)
+        else:
+            matches = rule.match == PriorityMatch.PAGE
+        if matches and rule.priority > found.priority:
+            found = PriorityFound(rule.priority, rule.pk)
+    return found
+
+
+def _has_phrase(text: str, phrase: str) -> bool:
+    words = phrase.split()
+    if not words or not text:
+        return False
+    pattern = r"(?<!\w)" + r"\s+".join(re.escape(w) for w in words) + r"(?!\w)"
+    return re.search(pattern, text, flags=re.IGNORECASE) is not None

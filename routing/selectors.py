@@ -26,6 +26,7 @@ from routing.models import (
     Workgroup,
     WrapUpCode,
 )
+from routing.rules import QUEUE_ORDER
 
 S = InteractionState
 
@@ -97,26 +98,26 @@ def unread_count() -> Coalesce:
 
 
 def workgroup_queue(agent: Agent) -> QuerySet[Interaction]:
-    """Interactions waiting in the agent's workgroups, in arrival order."""
+    """Interactions waiting in the agent's workgroups, in the order they are offered."""
     return (
         Interaction.objects.filter(state=S.QUEUED, workgroup__members=agent)
-        .select_related("customer", "workgroup")
-        .order_by("queued_at", "pk")
+        .select_related("customer", "workgroup", "preferred_agent__user")
+        .order_by(*QUEUE_ORDER)
     )
 
 
 @dataclass(frozen=True)
 class QueueSlice:
-    rows: list[Interaction]  # the oldest waiting, in arrival order
+    rows: list[Interaction]  # the first to be offered: by priority, then arrival
     waiting: int  # how many wait in all
 
 
 def queued_in(workgroup_id: int, *, limit: int) -> QueueSlice:
-    """One workgroup's queue, in arrival order: the same for every member."""
+    """One workgroup's queue, in the order it is offered: the same for every member."""
     queued = (
         Interaction.objects.filter(state=S.QUEUED, workgroup_id=workgroup_id)
-        .select_related("customer", "workgroup")
-        .order_by("queued_at", "pk")
+        .select_related("customer", "workgroup", "preferred_agent__user")
+        .order_by(*QUEUE_ORDER)
     )
     return QueueSlice(rows=list(queued[:limit]), waiting=queued.count())
 

@@ -9,18 +9,20 @@ from django.test import Client
 GROUP_MIGRATION = import_module("routing.migrations.0002_supervisor_group")
 UNLOCK_MIGRATION = import_module("routing.migrations.0003_supervisors_unlock_logins")
 PERSONAS_MIGRATION = import_module("facebook.migrations.0006_messenger_personas")
+SKILLS_MIGRATION = import_module("routing.migrations.0012_priority_skills_preferred_agent")
 
 
 def supervisors_group():
     """The group as the migrations make it (0002, then 0003's unlock permissions, then
-    facebook 0005's personas).
+    facebook 0005's personas, then 0012's skills and priority rules).
 
     Made again here because a `transaction=True` test flushes the database,
     migration data included, for every test after it.
     """
     GROUP_MIGRATION.ensure_supervisors_group(apps)
     UNLOCK_MIGRATION.ensure_supervisors_can_unlock(apps)
-    return PERSONAS_MIGRATION.ensure_supervisors_see_personas(apps)
+    PERSONAS_MIGRATION.ensure_supervisors_see_personas(apps)
+    return SKILLS_MIGRATION.ensure_supervisors_set_skills_and_priorities(apps)
 
 
 def make_supervisor(username: str = "sam", **fields):

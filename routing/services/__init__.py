@@ -74,6 +74,7 @@ from routing.services.presence import (
     set_agent_capacity,
     set_agent_status,
     set_workgroup_capacity,
+    skills_changed,
     sweep_stale_desktops,
     workgroup_members_changed,
 )
@@ -202,4 +203,5 @@ __all__ = [
     "warn_silence",
     "disconnect_for_silence",
     "run_inactivity_timers",
+    "skills_changed",
 ]

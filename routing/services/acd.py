@@ -1,33 +1,37 @@
-"""The ACD: offering what waits to the longest-idle agent with room.
+"""The ACD: offering what waits, by priority, to the longest-idle agent with room.
 
 Offers taken back are in `offer_returns`; the steps of a transfer in `transfers`.
 """
 
 import logging
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol, cast
 
 from django.db import transaction
-from django.db.models import Count, Exists, F, OuterRef, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from routing.events import interaction_event, publish_on_commit
 from routing.models import (
     Agent,
     AgentStatus,
     DesktopConnection,
     Interaction,
+    InteractionEvent,
     Workgroup,
 )
-from routing.rules import LOAD_STATES
+from routing.rules import LOAD_STATES, QUEUE_ORDER
 from routing.services.kernel import (
     S,
     after_contact_work,
     capacity_of,
     check_transition,
     lock_agents,
+    lock_interaction,
     save_transition,
 )
 
@@ -95,12 +99,16 @@ class _FreeAgent:
     room: int
 
 
-def free_agents(workgroup: Workgroup, *, wanted: int) -> list[_FreeAgent]:
+def free_agents(
+    workgroup: Workgroup, *, wanted: int, preferred_ids: Iterable[int] = ()
+) -> list[_FreeAgent]:
     """Lock and return up to `wanted` members who may be rung now, longest idle first.
 
     Each comes with their room (capacity less what they have live), all read
     under the agents' locks: every offer and every desktop closing takes that
-    lock too, so the answer holds until the commit.
+    lock too, so the answer holds until the commit. Only members holding every
+    one of the workgroup's required skills. The agents in `preferred_ids` are
+    returned too when they may be rung, however short their idle time.
     """
     live = (
         Interaction.objects.filter(agent=OuterRef("pk"), state__in=LOAD_STATES)
@@ -109,7 +117,7 @@ def free_agents(workgroup: Workgroup, *, wanted: int) -> list[_FreeAgent]:
         .annotate(n=Count("pk"))
         .values("n")
     )
-    candidate_ids = list(
+    ringable = (
         Agent.objects.filter(workgroups=workgroup, status=AgentStatus.AVAILABLE)
         .filter(Exists(DesktopConnection.objects.filter(agent=OuterRef("pk"))))
         .exclude(Exists(after_contact_work().filter(agent=OuterRef("pk"))))
@@ -118,9 +126,15 @@ def free_agents(workgroup: Workgroup, *, wanted: int) -> list[_FreeAgent]:
             cap=Coalesce("capacity", workgroup.capacity_per_agent),
         )
         .filter(live__lt=F("cap"))
-        .order_by("idle_since", "pk")
-        .values_list("pk", flat=True)[:wanted]
     )
+    # One join per required skill: an agent lacking any of them has no row.
+    for skill_id in workgroup.required_skills.values_list("pk", flat=True):
+        ringable = ringable.filter(skills=skill_id)
+    candidate_ids = list(
+        ringable.order_by("idle_since", "pk").values_list("pk", flat=True)[:wanted]
+    )
+    if preferred := set(preferred_ids) - set(candidate_ids):
+        candidate_ids += list(ringable.filter(pk__in=preferred).values_list("pk", flat=True))
     if not candidate_ids:
         return []
     # Lock them all at once in id order, not one by one in idle order: two
@@ -153,13 +167,24 @@ def free_agents(workgroup: Workgroup, *, wanted: int) -> list[_FreeAgent]:
     return sorted((f for f in free if f.room > 0), key=lambda f: (f.agent.idle_since, f.agent.pk))
 
 
-def offer_waiting(*, workgroup_id: int) -> int:
-    """Offer queued interactions of a workgroup, oldest first, while agents are free.
+# Queued for a preferred agent. The wait ends only by the timers'
+# `end_preferred_windows` (one event row, however many processes run them), a
+# tick after the window closes, or when the agent is offered it.
+RESERVED = Q(preferred_until__isnull=False, preferred_agent__isnull=False)
 
-    Each goes to the longest-idle available member with room; an agent just
-    offered one is idle from now, so the next goes to the next agent in turn.
-    Returns how many were offered. Safe to call from any process at any time:
-    a queued row another process is offering is skipped, not waited for.
+
+def offer_waiting(*, workgroup_id: int) -> int:
+    """Offer queued interactions of a workgroup, highest priority and oldest first,
+    while agents are free.
+
+    A returning customer within the workgroup's preferred agent window waits
+    for the agent who last handled them, and is offered to them first when
+    they may be rung (until the timers end the window). Everyone else goes to
+    the longest-idle available member with room and the required skills; an
+    agent just offered one is idle from now, so the next goes to the next
+    agent in turn. Returns how many were offered. Safe to call from any
+    process at any time: a queued row another process is offering is
+    skipped, not waited for.
     """
     offered = 0
     try:
@@ -168,28 +193,62 @@ def offer_waiting(*, workgroup_id: int) -> int:
         return 0
     while True:
         with transaction.atomic():
-            waiting = list(
-                Interaction.objects.select_for_update(skip_locked=True)
-                .filter(workgroup_id=workgroup_id, state=S.QUEUED)
-                .order_by("queued_at", "pk")[:OFFER_BATCH]
+            queued = Interaction.objects.select_for_update(skip_locked=True).filter(
+                workgroup_id=workgroup_id, state=S.QUEUED
             )
-            if not waiting:
+            reserved = list(queued.filter(RESERVED).order_by(*QUEUE_ORDER)[:OFFER_BATCH])
+            waiting = list(queued.exclude(RESERVED).order_by(*QUEUE_ORDER)[:OFFER_BATCH])
+            if not waiting and not reserved:
                 return offered
-            in_turn = deque(free_agents(workgroup, wanted=len(waiting)))
-            rung: list[Agent] = []
+            free = free_agents(
+                workgroup,
+                wanted=len(waiting),
+                preferred_ids={i.preferred_agent_id for i in reserved if i.preferred_agent_id},
+            )
+            rung = _offer_to_preferred(reserved, free, workgroup)
+            # An agent just given their returning customer goes to the back of the
+            # turn (a stable sort keeps the idle order otherwise).
+            just_rung = {agent.pk for agent in rung}
+            in_turn = deque(
+                sorted((f for f in free if f.room > 0), key=lambda f: f.agent.pk in just_rung)
+            )
+            in_turn_rung: list[Agent] = []
             for interaction in waiting:
                 if not in_turn:
                     break
-                free = in_turn.popleft()
-                _offer(interaction, free.agent, timeout_seconds=workgroup.alert_timeout_seconds)
-                rung.append(free.agent)
-                free.room -= 1
-                if free.room:
-                    in_turn.append(free)
-            _mark_rung(rung)
-            offered += len(rung)
-        if len(rung) < len(waiting) or len(waiting) < OFFER_BATCH:
+                next_free = in_turn.popleft()
+                _offer(
+                    interaction, next_free.agent, timeout_seconds=workgroup.alert_timeout_seconds
+                )
+                in_turn_rung.append(next_free.agent)
+                next_free.room -= 1
+                if next_free.room:
+                    in_turn.append(next_free)
+            _mark_rung(rung + in_turn_rung)
+            offered += len(rung) + len(in_turn_rung)
+        if len(in_turn_rung) < len(waiting) or len(waiting) < OFFER_BATCH:
             return offered
+
+
+def _offer_to_preferred(
+    reserved: list[Interaction], free: list[_FreeAgent], workgroup: Workgroup
+) -> list[Agent]:
+    """Offer each reserved interaction to its preferred agent if they may be rung now."""
+    by_agent = {f.agent.pk: f for f in free}
+    rung = []
+    for interaction in reserved:
+        preferred = by_agent.get(interaction.preferred_agent_id or 0)
+        if preferred is None or preferred.room <= 0:
+            continue  # it waits for them until the window closes
+        _offer(
+            interaction,
+            preferred.agent,
+            timeout_seconds=workgroup.alert_timeout_seconds,
+            preferred=True,
+        )
+        preferred.room -= 1
+        rung.append(preferred.agent)
+    return rung
 
 
 def _mark_rung(agents: list[Agent]) -> None:
@@ -205,16 +264,56 @@ def _mark_rung(agents: list[Agent]) -> None:
     Agent.objects.bulk_update(latest.values(), ["idle_since"])
 
 
-def _offer(interaction: Interaction, agent: Agent, *, timeout_seconds: int) -> None:
+def _offer(
+    interaction: Interaction, agent: Agent, *, timeout_seconds: int, preferred: bool = False
+) -> None:
     from_state = interaction.state
     interaction.state = check_transition("offer", interaction)
     interaction.agent = agent
     interaction.alert_deadline = timezone.now() + timedelta(seconds=timeout_seconds)
+    detail: dict = {"agent_id": agent.pk}
+    if preferred:
+        detail["preferred"] = True
+    # Offered once, the preference is spent: back in the queue, it waits for anyone.
+    interaction.preferred_until = None
     save_transition(
         interaction,
         "offer",
         actor_user_id=None,
-        detail={"agent_id": agent.pk},
-        fields=("agent", "alert_deadline"),
+        detail=detail,
+        fields=("agent", "alert_deadline", "preferred_until"),
         from_state=from_state,
     )
+
+
+def end_preferred_windows() -> int:
+    """The timers' step: returning customers whose preferred agent did not come in
+    time wait for anyone now; returns how many. Each is offered to the queue."""
+    ids = list(
+        Interaction.objects.filter(state=S.QUEUED, preferred_until__lte=timezone.now()).values_list(
+            "pk", flat=True
+        )
+    )
+    ended = 0
+    for interaction_id in ids:
+        with transaction.atomic():
+            interaction = lock_interaction(interaction_id)
+            if (
+                interaction.state != S.QUEUED
+                or interaction.preferred_until is None
+                or interaction.preferred_until > timezone.now()
+            ):
+                continue  # offered, picked up or moved meanwhile
+            interaction.preferred_until = None
+            interaction.save(update_fields=["preferred_until"])
+            InteractionEvent.objects.create(
+                interaction=interaction,
+                verb="preferred_agent_window_over",
+                from_state=interaction.state,
+                to_state=interaction.state,
+                detail={"agent_id": interaction.preferred_agent_id},
+            )
+            publish_on_commit(interaction_event(interaction))
+            offer_after_commit(interaction.workgroup_id)
+            ended += 1
+    return ended

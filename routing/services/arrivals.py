@@ -1,11 +1,14 @@
 """A customer's message arrives: stored on their live interaction, or opening one."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils import timezone
 
+from routing import message_entries, rules
 from routing.events import (
     interaction_event,
     message_event,
@@ -18,6 +21,8 @@ from routing.models import (
     Message,
     MessageDirection,
     MessageStatus,
+    PriorityRule,
+    Workgroup,
 )
 from routing.services import clocks
 from routing.services.acd import offer_after_commit
@@ -58,7 +63,19 @@ def receive_customer_message(
         if Message.objects.filter(mid=mid).exists():
             return Received(message=None, interaction=None)
         customer, _ = Customer.objects.get_or_create(page_id=page_id, psid=psid)
-        interaction, created = live_interaction_for(customer, workgroup_id)
+
+        def priority_of() -> rules.PriorityFound:
+            # Read only for an interaction it may change: a new one, or one still waiting.
+            return rules.arrival_priority(
+                PriorityRule.objects.filter(active=True, page_id__in=("", page_id)),
+                page_id=page_id,
+                text=text,
+                payloads=message_entries.payloads(attachments or []),
+            )
+
+        interaction, created = live_interaction_for(customer, workgroup_id, priority_of=priority_of)
+        if not created and interaction.state == S.QUEUED:
+            raise_priority(interaction, priority_of())
         try:
             with transaction.atomic():
                 message = Message.objects.create(
@@ -88,7 +105,12 @@ def receive_customer_message(
     return Received(message=message, interaction=interaction, created_interaction=created)
 
 
-def live_interaction_for(customer: Customer, workgroup_id: int) -> tuple[Interaction, bool]:
+def live_interaction_for(
+    customer: Customer,
+    workgroup_id: int,
+    *,
+    priority_of: Callable[[], rules.PriorityFound] | None = None,
+) -> tuple[Interaction, bool]:
     existing = (
         Interaction.objects.select_for_update()
         .filter(customer=customer)
@@ -97,10 +119,17 @@ def live_interaction_for(customer: Customer, workgroup_id: int) -> tuple[Interac
     )
     if existing:
         return existing, False
+    preferred = _preferred_agent(customer, workgroup_id)
+    priority = priority_of() if priority_of else rules.PriorityFound(0, None)
     try:
         with transaction.atomic():
             interaction = Interaction.objects.create(
-                workgroup_id=workgroup_id, customer=customer, state=S.QUEUED
+                workgroup_id=workgroup_id,
+                customer=customer,
+                state=S.QUEUED,
+                priority=priority.priority,
+                preferred_agent_id=preferred.agent_id if preferred else None,
+                preferred_until=preferred.until if preferred else None,
             )
     except IntegrityError:
         # Another request opened it first (partial unique constraint).
@@ -111,10 +140,75 @@ def live_interaction_for(customer: Customer, workgroup_id: int) -> tuple[Interac
             .get()
         )
         return existing, False
+    detail: dict = {}
+    if priority.rule_id is not None:
+        detail.update(priority=priority.priority, priority_rule_id=priority.rule_id)
+    if preferred:
+        detail.update(
+            preferred_agent_id=preferred.agent_id, preferred_until=preferred.until.isoformat()
+        )
     InteractionEvent.objects.create(
-        interaction=interaction, verb="create", from_state="", to_state=S.QUEUED
+        interaction=interaction, verb="create", from_state="", to_state=S.QUEUED, detail=detail
     )
     if interaction.workgroup.auto_record:
         record_automatically(interaction, at=interaction.created_at)
     publish_on_commit(interaction_event(interaction))
     return interaction, True
+
+
+def raise_priority(interaction: Interaction, found: rules.PriorityFound) -> None:
+    """A later message of a customer still waiting may raise (never lower) their priority.
+
+    The interaction is the caller's, locked; once offered, its place in the
+    queue no longer matters.
+    """
+    if interaction.state != S.QUEUED or found.priority <= interaction.priority:
+        return
+    previous = interaction.priority
+    interaction.priority = found.priority
+    interaction.save(update_fields=["priority"])
+    InteractionEvent.objects.create(
+        interaction=interaction,
+        verb="priority_raised",
+        from_state=interaction.state,
+        to_state=interaction.state,
+        detail={"from": previous, "to": found.priority, "priority_rule_id": found.rule_id},
+    )
+    publish_on_commit(interaction_event(interaction))
+    offer_after_commit(interaction.workgroup_id)
+
+
+@dataclass(frozen=True)
+class _Preferred:
+    agent_id: int
+    until: datetime
+
+
+def _preferred_agent(customer: Customer, workgroup_id: int) -> _Preferred | None:
+    """Whom a returning customer waits for first, and until when (the workgroup's window).
+
+    The agent of their latest interaction in this workgroup that an agent
+    answered, while that agent is still a member.
+    """
+    seconds = (
+        Workgroup.objects.filter(pk=workgroup_id)
+        .values_list("preferred_agent_seconds", flat=True)
+        .first()
+    )
+    if seconds is None:
+        return None
+    last = (
+        Interaction.objects.filter(
+            customer=customer,
+            workgroup_id=workgroup_id,
+            state=S.DISCONNECTED,
+            connected_at__isnull=False,
+            agent__isnull=False,
+        )
+        .order_by("-disconnected_at", "-pk")
+        .values_list("agent_id", flat=True)
+        .first()
+    )
+    if last is None or not Workgroup.objects.filter(pk=workgroup_id, members=last).exists():
+        return None
+    return _Preferred(agent_id=last, until=timezone.now() + timedelta(seconds=seconds))

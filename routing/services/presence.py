@@ -137,3 +137,14 @@ def workgroup_members_changed(*, workgroup_ids: list[int], agent_ids: Iterable[i
                 )
             )
         offer_after_commit(*workgroup_ids)
+
+
+def skills_changed(*, workgroup_ids: Iterable[int] = (), agent_ids: Iterable[int] = ()) -> None:
+    """Skills held or required changed: offer what waits where someone may now take it.
+
+    Offers only: what already rings or is connected stays where it is.
+    """
+    with transaction.atomic():
+        offer_after_commit(*workgroup_ids)
+        for agent_id in sorted(set(agent_ids)):
+            offer_for_agent_after_commit(agent_id)

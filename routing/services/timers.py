@@ -4,7 +4,7 @@ from routing.models import (
     Interaction,
 )
 from routing.services import replies
-from routing.services.acd import offer_waiting
+from routing.services.acd import end_preferred_windows, offer_waiting
 from routing.services.after_contact import expire_after_contact
 from routing.services.inactivity import run_inactivity_timers
 from routing.services.kernel import S
@@ -20,6 +20,7 @@ def run_due_timers() -> dict[str, int]:
         "desktops_swept": sweep_stale_desktops(),
         "after_contact_ended": expire_after_contact(),
         **run_inactivity_timers(),
+        "preferred_windows_ended": end_preferred_windows(),
         "offered": 0,
     }
     for workgroup_id in (

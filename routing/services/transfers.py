@@ -79,6 +79,8 @@ def requeue(
     interaction.agent = None
     interaction.alert_deadline = None
     interaction.queued_at = timezone.now()
+    # A returning customer's preferred agent belongs to the workgroup they left.
+    interaction.preferred_until = None
     save_transition(
         interaction,
         verb,
@@ -86,7 +88,7 @@ def requeue(
         previous_agent_id=previous_agent_id,
         previous_workgroup_id=previous_workgroup_id,
         detail={"from_agent_id": previous_agent_id, "workgroup_id": target.pk},
-        fields=("workgroup", "agent", "alert_deadline", "queued_at"),
+        fields=("workgroup", "agent", "alert_deadline", "queued_at", "preferred_until"),
         from_state=from_state,
     )
     if target.auto_record and not interaction.recording:

@@ -212,3 +212,38 @@ def test_hold_shows_the_time_and_wrap_up_comes_before_dismiss(servers, new_page)
     shot(page, "routing-wrap-up.png")
     page.locator(".conversation-head").get_by_role("button", name="Dismiss").click()
     expect(row(page, "Wren Wrapup")).to_have_count(0)
+
+
+def test_an_urgent_customer_is_shown_first_in_the_queue_and_offered_first(servers, new_page):
+    desk = make_desk(
+        servers, agents=["Priya"], customers=["Walt Waiting", "Ursula Urgent"], capacity=1
+    )
+    set_up(
+        servers,
+        desk,
+        "from routing.models import Agent, PriorityRule\n"
+        f"PriorityRule.objects.create(page_id={desk.page_id!r}, match='keyword', "
+        "value='urgent', priority=5)\n"
+        "Agent.objects.filter(workgroups=workgroup).update(status='away')\n",
+    )
+    priya = open_desktop(new_page, servers, desk.agents[0])
+    expect(priya.locator("#status-select")).to_have_value("away")
+
+    desk.customer_writes("Walt Waiting", "Hello, a question about my order")
+    desk.customer_writes("Ursula Urgent", "This is urgent: I was charged twice")
+
+    # Both wait; the urgent one, who wrote last, is shown first, with her priority.
+    waiting = priya.locator("#workgroup-queue .interaction-row")
+    expect(waiting).to_have_count(2)
+    expect(waiting.nth(0)).to_contain_text("Ursula Urgent")
+    expect(waiting.nth(0).locator(".priority-badge")).to_have_text("P5 priority")
+    expect(waiting.nth(1)).to_contain_text("Walt Waiting")
+    expect(waiting.nth(1).locator(".priority-badge")).to_have_count(0)
+    shot(priya, "priority-queue.png")
+
+    # Available, with room for one: the urgent one rings first.
+    priya.get_by_label("Status").select_option("available")
+    expect(row(priya, "Ursula Urgent")).to_have_attribute("data-state", "alerting")
+    expect(row(priya, "Walt Waiting")).to_have_count(0)
+    expect(waiting).to_have_count(1)
+    expect(waiting.nth(0)).to_contain_text("Walt Waiting")

@@ -16,7 +16,14 @@ from django.utils import timezone
 from connect import board_consumer
 from connect.asgi import application
 from routing import services
-from routing.models import AgentStatus, Interaction, InteractionEvent, InteractionState
+from routing.models import (
+    AgentStatus,
+    Interaction,
+    InteractionEvent,
+    InteractionState,
+    PriorityMatch,
+    PriorityRule,
+)
 from tests.factories import customer_writes, make_agent, make_page, make_workgroup, refresh
 from tests.supervisors import logged_in, make_supervisor, supervisors_group
 
@@ -81,6 +88,36 @@ def test_a_supervisor_sees_each_workgroups_figures_and_the_definitions(workgroup
     assert f'aria-label="Status of {agent.display_name}"' not in page  # a label, not an attribute
     assert f'for="status-{workgroup.pk}-{agent.pk}"' in page
     assert page.count('class="live-row"') == 2
+
+
+def test_a_live_interactions_priority_shows_on_the_board(workgroup, supervisor):
+    PriorityRule.objects.create(match=PriorityMatch.KEYWORD, value="urgent", priority=5)
+    make_agent("agent1", workgroups=[workgroup], status=AgentStatus.AWAY)
+    normal = customer_writes(workgroup, text="Hello", psid="7300000000000011").interaction
+    urgent = customer_writes(workgroup, text="URGENT", psid="7300000000000012").interaction
+
+    page = logged_in(supervisor).get("/board/").content.decode()
+
+    row = page.split(f'id="board-interaction-{urgent.pk}"', 1)[1].split("</tr>", 1)[0]
+    assert 'class="priority-badge" data-priority="5"' in row and ">P5<" in row
+    row = page.split(f'id="board-interaction-{normal.pk}"', 1)[1].split("</tr>", 1)[0]
+    assert "priority-badge" not in row and "preferred-wait" not in row
+
+
+def test_a_returning_customer_waiting_for_their_agent_says_so_on_the_board(workgroup, supervisor):
+    workgroup.preferred_agent_seconds = 60
+    workgroup.save()
+    ann = make_agent("ann", workgroups=[workgroup])
+    first = customer_writes(workgroup, psid="7300000000000021").interaction
+    services.pickup(interaction_id=first.pk, agent=ann)
+    services.disconnect(interaction_id=first.pk, agent=ann)
+    services.set_agent_status(agent=ann, status=AgentStatus.AWAY)
+    again = customer_writes(workgroup, psid="7300000000000021").interaction
+
+    page = logged_in(supervisor).get("/board/").content.decode()
+
+    row = page.split(f'id="board-interaction-{again.pk}"', 1)[1].split("</tr>", 1)[0]
+    assert 'class="preferred-wait"' in row and "for ann</span>" in row
 
 
 def test_the_desktop_links_to_the_board_for_staff_agents_only(workgroup):

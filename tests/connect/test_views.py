@@ -3,8 +3,16 @@
 import pytest
 from django.test import Client
 
+from connect import fragments
 from routing import services
-from routing.models import AgentStatus, InteractionState, Message, MessageStatus
+from routing.models import (
+    AgentStatus,
+    InteractionState,
+    Message,
+    MessageStatus,
+    PriorityMatch,
+    PriorityRule,
+)
 from tests.factories import customer_writes, make_agent, make_page, make_workgroup, refresh
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -198,3 +206,38 @@ def test_who_may_not_see_an_interaction_gets_one_answer_whatever_its_state(workg
     # The owner still hears the precise reason.
     refused = logged_in(owner).post(f"/interactions/{connected.pk}/pickup", **HTMX)
     assert refused.status_code == 409 and "connected" in refused.content.decode()
+
+
+def test_the_workgroup_queue_shows_the_higher_priority_first_with_its_badge(workgroup):
+    PriorityRule.objects.create(match=PriorityMatch.KEYWORD, value="urgent", priority=5)
+    agent = make_agent("agent1", workgroups=[workgroup], status=AgentStatus.AWAY)
+    normal = customer_writes(workgroup, psid="7300000000000601", text="Hello").interaction
+    urgent = customer_writes(workgroup, psid="7300000000000602", text="urgent!").interaction
+
+    page = logged_in(agent).get("/").content.decode()
+    pushed = fragments.workgroup_queue(workgroup.pk)  # what members' open desktops receive
+
+    for html in (page.split('id="workgroup-queue"', 1)[1], pushed):
+        assert html.index(f'id="queue-{urgent.pk}"') < html.index(f'id="queue-{normal.pk}"')
+        assert html.count('class="priority-badge"') == 1
+        assert 'data-priority="5"' in html and ">P5<" in html
+
+
+def test_a_returning_customer_waiting_for_their_agent_says_so_in_the_queue(workgroup):
+    workgroup.preferred_agent_seconds = 60
+    workgroup.save()
+    ann = make_agent("ann", workgroups=[workgroup])
+    first = customer_writes(workgroup, psid="7300000000000701").interaction
+    services.pickup(interaction_id=first.pk, agent=ann)
+    services.disconnect(interaction_id=first.pk, agent=ann)
+    services.set_agent_status(agent=ann, status=AgentStatus.AWAY)
+    bob = make_agent("bob", workgroups=[workgroup], status=AgentStatus.AWAY)
+    again = customer_writes(workgroup, psid="7300000000000701").interaction
+
+    pushed = fragments.workgroup_queue(workgroup.pk)
+    row = pushed.split(f'id="queue-{again.pk}"', 1)[1].split("</li>", 1)[0]
+    assert 'class="preferred-wait"' in row and "for ann</span>" in row
+    assert "for ann</span>" in logged_in(bob).get("/").content.decode()
+
+    services.set_agent_status(agent=ann, status=AgentStatus.AVAILABLE)  # offered to her
+    assert "preferred-wait" not in fragments.workgroup_queue(workgroup.pk)

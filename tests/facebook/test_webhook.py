@@ -23,6 +23,8 @@ from routing.models import (
     Message,
     MessageDirection,
     MessageStatus,
+    PriorityMatch,
+    PriorityRule,
 )
 from tests.facebook.bodies import sign
 from tests.factories import PAGE_ID, customer_writes, make_agent, make_page, make_workgroup
@@ -687,3 +689,25 @@ def test_a_message_dated_in_year_9999_is_taken_as_now_and_its_desktop_still_open
     page = desktop.get(f"/?interaction={interaction.pk}")
     assert page.status_code == 200
     assert "Hi, my order #1042 has not arrived." in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_tapped_payload_or_a_keyword_sets_the_priority_the_rules_give(client, page):
+    PriorityRule.objects.create(match=PriorityMatch.PAYLOAD, value="GET_STARTED", priority=4)
+    PriorityRule.objects.create(
+        match=PriorityMatch.KEYWORD, value="hello", priority=2, page_id=PAGE_ID
+    )
+    PriorityRule.objects.create(
+        match=PriorityMatch.KEYWORD, value="hello", priority=9, page_id="100000000000999"
+    )
+
+    assert post(client, fresh("postback.json")).status_code == 200
+    tapped = Interaction.objects.get()
+    assert tapped.priority == 4
+
+    def another_customer_says_hello(body):
+        first_item(body)["sender"]["id"] = "7300000000000777"
+        first_item(body)["message"]["text"] = "Hello there"
+
+    assert post(client, fresh("text.json", edit=another_customer_says_hello)).status_code == 200
+    assert Interaction.objects.exclude(pk=tapped.pk).get().priority == 2

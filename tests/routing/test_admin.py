@@ -19,9 +19,11 @@ from routing.models import (
     Agent,
     AgentStatus,
     Interaction,
+    PriorityRule,
     Recording,
     ResponseCategory,
     ResponseLibrary,
+    Skill,
     StoredResponse,
     Workgroup,
     WrapUpCode,
@@ -73,6 +75,15 @@ EXPECTED_PERMISSIONS = {
     # Seeing the agents' Messenger personas, and deleting one to have it made again (facebook 0005).
     "facebook.view_messengerpersona",
     "facebook.delete_messengerpersona",
+    # Who gets the interaction: skills and priority rules (routing 0011).
+    "routing.view_skill",
+    "routing.add_skill",
+    "routing.change_skill",
+    "routing.delete_skill",
+    "routing.view_priorityrule",
+    "routing.add_priorityrule",
+    "routing.change_priorityrule",
+    "routing.delete_priorityrule",
 }
 
 
@@ -333,6 +344,64 @@ def test_supervisors_set_the_service_level_targets(supervisor, workgroup):
     refused = client.post(url, {**form, "next_response_seconds": "0"})
     assert refused.status_code == 200
     assert "Ensure this value is greater than or equal to 1." in refused.content.decode()
+
+
+# Committed for real: the offers run after the admin's commit, as in production.
+@pytest.mark.django_db(transaction=True)
+def test_supervisors_set_skills_and_the_preferred_agent_window_and_offers_follow(
+    supervisor, workgroup, agent
+):
+    client = logged_in(supervisor)
+    assert client.post("/admin/routing/skill/add/", {"name": "Spanish"}).status_code == 302
+    spanish = Skill.objects.get(name="Spanish")
+    response = client.post(
+        f"/admin/routing/workgroup/{workgroup.pk}/change/",
+        {
+            "name": "Facebook DM",
+            "capacity_per_agent": "4",
+            "alert_timeout_seconds": "20",
+            "after_contact_seconds": "0",
+            "members": [agent.pk],
+            "required_skills": [spanish.pk],
+            "preferred_agent_seconds": "45",
+            "wrap_up_codes-TOTAL_FORMS": "0",
+            "wrap_up_codes-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    workgroup.refresh_from_db()
+    assert list(workgroup.required_skills.all()) == [spanish]
+    assert workgroup.preferred_agent_seconds == 45
+    waiting = refresh(customer_writes(workgroup).interaction)
+    assert (waiting.state, waiting.agent_id) == ("queued", None)  # nobody speaks Spanish
+
+    response = client.post(
+        f"/admin/routing/agent/{agent.pk}/change/",
+        {"capacity": "", "workgroups": [workgroup.pk], "skills": [spanish.pk]},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert list(agent.skills.all()) == [spanish]
+    assert refresh(waiting).agent_id == agent.pk  # offered at once
+    page = client.get("/admin/routing/agent/").content.decode()
+    assert "Spanish" in page
+
+
+def test_supervisors_add_priority_rules_and_a_rule_missing_its_value_says_so(
+    supervisor, workgroup, django_capture_on_commit_callbacks
+):
+    client = logged_in(supervisor)
+    rule = {"match": "keyword", "value": " ", "page_id": "", "priority": "5", "active": "on"}
+    response = client.post("/admin/routing/priorityrule/add/", rule)
+    assert response.status_code == 200
+    assert "Give the payload or the keyword to match." in response.content.decode()
+    assert not PriorityRule.objects.exists()
+
+    response = client.post("/admin/routing/priorityrule/add/", {**rule, "value": "urgent"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    with django_capture_on_commit_callbacks(execute=True):
+        urgent = customer_writes(workgroup, text="This is URGENT").interaction
+    assert refresh(urgent).priority == 5
+    assert "urgent" in client.get("/admin/routing/priorityrule/").content.decode()
 
 
 # --- agents and their status -----------------------------------------------------

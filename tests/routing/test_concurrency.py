@@ -31,6 +31,9 @@ from routing.models import (
     Interaction,
     InteractionEvent,
     Message,
+    PriorityMatch,
+    PriorityRule,
+    Skill,
 )
 from routing.models import InteractionState as S
 from routing.services import RoutingError
@@ -514,3 +517,126 @@ def test_a_double_click_on_send_sends_once(same_client_id):
     else:
         # Four posts of the same text: one goes out, the rest are held back.
         assert statuses == Counter({"sending": 1, "duplicate": 3})
+
+
+# --- (e) who gets the interaction: skills and the preferred agent, in a race --------
+
+
+def test_only_skilled_agents_are_rung_while_agents_and_customers_race(postgresql_only):
+    spanish = Skill.objects.create(name="Spanish")
+    workgroup = make_workgroup(capacity_per_agent=3)
+    workgroup.required_skills.set([spanish])
+    PriorityRule.objects.create(match=PriorityMatch.KEYWORD, value="urgent", priority=5)
+    skilled = [make_agent(workgroups=[workgroup], status=AgentStatus.AWAY) for _ in range(5)]
+    for agent in skilled:
+        agent.skills.add(spanish)
+    unskilled = [make_agent(workgroups=[workgroup], status=AgentStatus.AWAY) for _ in range(3)]
+    queued_interactions(workgroup, 10)
+
+    def agent_arriving(agent: Agent):
+        def worker(sync):
+            sync()
+            services.set_agent_status(agent=agent, status=AgentStatus.AVAILABLE)
+
+        return worker
+
+    def customers(sync):
+        sync()
+        for n in range(10):
+            text = "urgent" if n % 2 else "Hello"
+            customer_writes(workgroup, psid=f"81{next(_psids):014d}", text=text)
+
+    results = in_threads([agent_arriving(a) for a in skilled + unskilled] + [customers])
+
+    assert unexpected(results) == []
+    live = live_per_agent()
+    assert set(live) == {a.pk for a in skilled}  # every skilled agent, nobody else
+    assert live == Counter({a.pk: 3 for a in skilled})  # full, never beyond
+    offers = Counter(
+        InteractionEvent.objects.filter(verb="offer").values_list("interaction_id", flat=True)
+    )
+    assert set(offers.values()) == {1}
+    assert Interaction.objects.filter(state=S.QUEUED).count() == 20 - 15
+    # Whatever still waits, a pass once an agent frees up takes the urgent first.
+    # Stepping away returns the agent's offers to the queue (the others are full).
+    services.set_agent_status(agent=skilled[0], status=AgentStatus.AWAY)
+    assert live_per_agent()[skilled[0].pk] == 0
+    customer_writes(workgroup, psid=f"81{next(_psids):014d}", text="urgent!")  # the newest
+    waiting = list(
+        Interaction.objects.filter(state=S.QUEUED)
+        .order_by("-priority", "queued_at", "pk")
+        .values_list("pk", "priority")
+    )
+    assert {5, 0} <= {priority for _, priority in waiting}
+    services.set_agent_status(agent=skilled[0], status=AgentStatus.AVAILABLE)
+    offered_now = set(
+        Interaction.objects.filter(agent=skilled[0], state=S.ALERTING).values_list("pk", "priority")
+    )
+    assert offered_now == set(waiting[:3])
+
+
+def test_returning_customers_go_to_their_agents_once_while_timers_run_everywhere(
+    postgresql_only,
+):
+    """Their agents come back while every process's timers end the windows that
+    closed: a customer within the window is offered to their own agent only; one
+    whose window closed is offered once, to anyone; each window ends at most once."""
+    workgroup = make_workgroup(capacity_per_agent=10, preferred_agent_seconds=30)
+    trio = [make_agent(workgroups=[workgroup]) for _ in range(3)]
+    last_agent = {}
+    for n in range(12):
+        psid = f"82{n:014d}"
+        interaction = customer_writes(workgroup, psid=psid).interaction
+        interaction.refresh_from_db()
+        services.pickup(interaction_id=interaction.pk, agent=interaction.agent)
+        services.disconnect(interaction_id=interaction.pk, agent=interaction.agent)
+        last_agent[psid] = interaction.agent_id
+    for agent in trio:
+        services.set_agent_status(agent=agent, status=AgentStatus.AWAY)
+    spares = [make_agent(workgroups=[workgroup]) for _ in range(2)]
+    returning = {
+        psid: customer_writes(workgroup, psid=psid, text="Me again").interaction.pk
+        for psid in last_agent
+    }
+    assert set(Interaction.objects.filter(pk__in=returning.values()).values_list("state")) == {
+        (S.QUEUED,)
+    }
+    closed = [pk for n, pk in enumerate(returning.values()) if n % 2]
+    Interaction.objects.filter(pk__in=closed).update(
+        preferred_until=timezone.now() - timedelta(seconds=1)
+    )
+
+    def agent_back(agent: Agent):
+        def worker(sync):
+            sync()
+            services.set_agent_status(agent=agent, status=AgentStatus.AVAILABLE)
+
+        return worker
+
+    def server_process(sync):
+        sync()
+        return [services.run_due_timers(), services.run_due_timers()]
+
+    results = in_threads([agent_back(a) for a in trio] + [server_process] * 3)
+
+    assert unexpected(results) == []
+    offers = list(
+        InteractionEvent.objects.filter(
+            verb="offer", interaction_id__in=returning.values()
+        ).values_list("interaction_id", "detail")
+    )
+    assert Counter(pk for pk, _ in offers) == Counter({pk: 1 for pk in returning.values()})
+    offered_to = {pk: detail["agent_id"] for pk, detail in offers}
+    for psid, pk in returning.items():
+        if pk not in closed:
+            assert offered_to[pk] == last_agent[psid]
+    assert {offered_to[pk] for pk in closed} <= {a.pk for a in trio + spares}
+    window_over = Counter(
+        InteractionEvent.objects.filter(verb="preferred_agent_window_over").values_list(
+            "interaction_id", flat=True
+        )
+    )
+    assert set(window_over) <= set(closed) and set(window_over.values()) <= {1}
+    assert set(Interaction.objects.filter(pk__in=returning.values()).values_list("state")) == {
+        (S.ALERTING,)
+    }

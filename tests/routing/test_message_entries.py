@@ -14,6 +14,19 @@ pytestmark = pytest.mark.django_db
 AT = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 
 
+def test_the_payloads_tapped_are_those_of_buttons_and_quick_replies_only():
+    entries = [
+        {"type": "file", "url": "https://cdn.example/a.pdf", "title": "", "payload": "NOT_ONE"},
+        message_entries.quick_reply("YES"),
+        message_entries.quick_reply(None),
+        message_entries.postback("Talk to sales", "TALK_TO_SALES"),
+        message_entries.standby("postback"),
+        "not an entry",
+    ]
+    assert message_entries.payloads(entries) == ["YES", "TALK_TO_SALES"]
+    assert message_entries.payloads(None) == []
+
+
 def test_each_kind_is_built_and_read_back():
     entries = [
         {"type": "image", "url": "https://cdn.example/a.png", "title": ""},

@@ -167,6 +167,7 @@ def test_run_due_timers_is_idempotent(workgroup, ann, bob):
         "returned_for_no_reply": 0,
         "silence_warnings": 0,
         "disconnected_for_silence": 0,
+        "preferred_windows_ended": 0,
         "offered": 0,
     }
     assert InteractionEvent.objects.filter(verb="alert_timeout").count() == 3

@@ -252,4 +252,36 @@ def test_each_inactivity_step_happens_once(timer_processes):
         chat.refresh_from_db()
         assert (chat.state, chat.wrap_up_code_id) == (S.DISCONNECTED, code.pk)
     assert Agent.objects.get(pk=ann.pk).status == AgentStatus.NOT_ANSWERING
+
+
+def test_each_preferred_agent_window_ends_once_and_the_customer_goes_to_the_queue(
+    timer_processes,
+):
+    workgroup = make_workgroup(capacity_per_agent=10, preferred_agent_seconds=1)
+    ann = make_agent("ann", workgroups=[workgroup])
+    psids = [f"79100000000000{n:02d}" for n in range(4)]
+    for psid in psids:
+        first = customer_writes(workgroup, psid=psid).interaction
+        services.pickup(interaction_id=first.pk, agent=ann)
+        services.disconnect(interaction_id=first.pk, agent=ann)
+    services.set_agent_status(agent=ann, status=AgentStatus.AWAY)
+    bob = make_agent("bob", workgroups=[workgroup])
+    # Returning customers wait for Ann, who is away: only the timers end their wait.
+    returning = [customer_writes(workgroup, psid=psid).interaction for psid in psids]
+    assert set(
+        Interaction.objects.filter(pk__in=[i.pk for i in returning]).values_list("state")
+    ) == {(S.QUEUED,)}
+
+    def all_with_bob() -> bool:
+        return Interaction.objects.filter(agent=bob, state=S.ALERTING).count() == len(returning)
+
+    wait_for(all_with_bob, seconds=30, processes=timer_processes)
+    time.sleep(1)  # more ticks of both processes: nothing fires twice
+
+    for interaction in returning:
+        assert list(interaction.events.order_by("pk").values_list("verb", "detail__agent_id")) == [
+            ("create", None),
+            ("preferred_agent_window_over", ann.pk),
+            ("offer", bob.pk),
+        ]
     assert "Traceback" not in timer_processes.logs()

@@ -13,8 +13,11 @@ from facebook.models import FacebookPage
 from routing.models import (
     Agent,
     AgentStatus,
+    PriorityMatch,
+    PriorityRule,
     ResponseCategory,
     ResponseLibrary,
+    Skill,
     StoredResponse,
     Workgroup,
     WrapUpCode,
@@ -78,6 +81,14 @@ STORED_RESPONSES = {
 
 WRAP_UP_CODES = ["Resolved", "Order status given", "Escalated", "No answer needed"]
 
+# Skills each demo agent holds (no demo workgroup requires one: every agent
+# keeps getting the demo's work) and the demo's priority rules.
+AGENT_SKILLS = {"agent1": ["English"], "agent2": ["English", "Spanish"], "agent3": ["English"]}
+PRIORITY_RULES = [
+    (PriorityMatch.KEYWORD, "urgent", 5),
+    (PriorityMatch.PAYLOAD, "TALK_TO_SALES", 3),
+]
+
 
 class Command(BaseCommand):
     help = (
@@ -132,6 +143,9 @@ class Command(BaseCommand):
                 user=user, defaults={"status": AgentStatus.AVAILABLE}
             )
             workgroup.members.add(agent)
+            agent.skills.add(
+                *(Skill.objects.get_or_create(name=name)[0] for name in AGENT_SKILLS[username])
+            )
         supervisor, _ = User.objects.update_or_create(
             username="supervisor",
             defaults={
@@ -152,6 +166,13 @@ class Command(BaseCommand):
         import_module(
             "facebook.migrations.0006_messenger_personas"
         ).ensure_supervisors_see_personas(apps)
+        import_module(
+            "routing.migrations.0012_priority_skills_preferred_agent"
+        ).ensure_supervisors_set_skills_and_priorities(apps)
+        for match, value, priority in PRIORITY_RULES:
+            PriorityRule.objects.update_or_create(
+                match=match, value=value, page_id="", defaults={"priority": priority}
+            )
         for label in WRAP_UP_CODES:
             WrapUpCode.objects.get_or_create(workgroup=workgroup, label=label)
         # Inactivity: a customer who leaves the chat is let go after 15 minutes (a warning
