@@ -19,6 +19,8 @@ webhook adapter and the timers call only these. The modules, by area:
 - `supervision`: a supervisor's verbs from the live board
 - `assistance`: asking for help; monitoring, coaching, taking over
 - `after_contact`: after-contact work once an interaction ends
+- `automatic`: the out-of-hours reply, the acknowledgement, the feedback survey
+- `feedback`: the customer's answer to the feedback survey
 - `notes`: internal notes, never sent to the customer
 - `customers`, `responses`, `recordings`: their own rows
 
@@ -30,7 +32,9 @@ from routing.services.acd import offer_waiting
 from routing.services.after_contact import end_after_contact, expire_after_contact
 from routing.services.arrivals import Received, receive_customer_message
 from routing.services.assistance import ask_for_help, coach, monitor, take_over
+from routing.services.automatic import queue_position
 from routing.services.customers import profile_is_stale, update_customer_profile
+from routing.services.feedback import record_feedback
 from routing.services.kernel import (
     STATE_WORDS,
     TRANSITIONS,
@@ -173,4 +177,6 @@ __all__ = [
     "take_over",
     "end_after_contact",
     "expire_after_contact",
+    "queue_position",
+    "record_feedback",
 ]

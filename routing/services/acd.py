@@ -14,6 +14,7 @@ from django.db.models import Count, Exists, F, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from routing import hours
 from routing.models import (
     Agent,
     AgentStatus,
@@ -156,7 +157,8 @@ def free_agents(workgroup: Workgroup, *, wanted: int) -> list[_FreeAgent]:
 def offer_waiting(*, workgroup_id: int) -> int:
     """Offer queued interactions of a workgroup, oldest first, while agents are free.
 
-    Each goes to the longest-idle available member with room; an agent just
+    Nothing while the workgroup is out of business hours. Each goes to the
+    longest-idle available member with room; an agent just
     offered one is idle from now, so the next goes to the next agent in turn.
     Returns how many were offered. Safe to call from any process at any time:
     a queued row another process is offering is skipped, not waited for.
@@ -166,6 +168,8 @@ def offer_waiting(*, workgroup_id: int) -> int:
         workgroup = Workgroup.objects.get(pk=workgroup_id)
     except Workgroup.DoesNotExist:
         return 0
+    if not hours.is_open(workgroup, timezone.now()):
+        return 0  # out of hours it waits; the timer loop offers it at the opening
     while True:
         with transaction.atomic():
             waiting = list(

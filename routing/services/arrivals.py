@@ -5,6 +5,7 @@ from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from routing.events import (
     interaction_event,
@@ -19,6 +20,7 @@ from routing.models import (
     MessageDirection,
     MessageStatus,
 )
+from routing.services import automatic
 from routing.services.acd import offer_after_commit
 from routing.services.kernel import S
 from routing.services.recordings import record_automatically
@@ -78,7 +80,9 @@ def receive_customer_message(
             Q(last_message_at__isnull=True) | Q(last_message_at__lt=sent_at)
         ).update(last_message_at=sent_at)
         publish_on_commit(message_event(message, interaction))
-        if created:
+        # Out of hours nothing is offered: the timer loop offers it at the opening.
+        open_now = automatic.answer_arrival(interaction, created=created, now=timezone.now())
+        if created and open_now:
             offer_after_commit(workgroup_id)
     return Received(message=message, interaction=interaction, created_interaction=created)
 
