@@ -24,6 +24,7 @@ from facebook.parsing import (
     Delivery,
     Event,
     MessageEdit,
+    MessagingFeedback,
     PageEcho,
     Postback,
     Reaction,
@@ -158,6 +159,19 @@ def _reaction(page: FacebookPage, event: Reaction) -> str | None:
     return None
 
 
+def _messaging_feedback(page: FacebookPage, event: MessagingFeedback) -> str | None:
+    interaction = services.record_feedback(
+        page_id=page.page_id,
+        psid=event.psid,
+        score=event.score,
+        comment=event.comment,
+        answered_at=event.at,
+    )
+    if interaction is None:
+        return "feedback: no survey of this customer waits for an answer"
+    return None
+
+
 # The standby items shown in the transcript; the others are recorded only.
 _SHOWN_STANDBY_KINDS = {"message", "postback"}
 
@@ -190,6 +204,7 @@ HANDLERS: dict[type[Event], Callable[[FacebookPage, Any], str | None]] = {
     MessageEdit: _message_edit,
     Reaction: _reaction,
     Standby: _standby,
+    MessagingFeedback: _messaging_feedback,
 }
 
 
