@@ -9,17 +9,19 @@ from django.test import Client
 GROUP_MIGRATION = import_module("routing.migrations.0002_supervisor_group")
 UNLOCK_MIGRATION = import_module("routing.migrations.0003_supervisors_unlock_logins")
 PERSONAS_MIGRATION = import_module("facebook.migrations.0006_messenger_personas")
+HOURS_MIGRATION = import_module("routing.migrations.0012_business_hours_csat")
 
 
 def supervisors_group():
     """The group as the migrations make it (0002, then 0003's unlock permissions, then
-    facebook 0005's personas).
+    facebook 0005's personas, routing 0012's business hours).
 
     Made again here because a `transaction=True` test flushes the database,
     migration data included, for every test after it.
     """
     GROUP_MIGRATION.ensure_supervisors_group(apps)
     UNLOCK_MIGRATION.ensure_supervisors_can_unlock(apps)
+    HOURS_MIGRATION.ensure_supervisors_keep_hours(apps)
     return PERSONAS_MIGRATION.ensure_supervisors_see_personas(apps)
 
 

@@ -21,6 +21,10 @@ from routing.models import (
 )
 
 DEMO_PASSWORD = "demo-pass"
+DEMO_OUT_OF_HOURS = (
+    "Thanks for your message! We are closed right now and open again {opens}: "
+    "an agent will answer you then."
+)
 AGENTS = [("agent1", "Alice", "Agent"), ("agent2", "Bob", "Agent"), ("agent3", "Carol", "Agent")]
 # category -> (name, shortcut, labels, text)
 STORED_RESPONSES = {
@@ -106,7 +110,14 @@ class Command(BaseCommand):
     def seed(self) -> None:
         User = get_user_model()
         workgroup, _ = Workgroup.objects.update_or_create(
-            name="Facebook DM", defaults={"capacity_per_agent": 4, "alert_timeout_seconds": 20}
+            name="Facebook DM",
+            defaults={
+                "capacity_per_agent": 4,
+                "alert_timeout_seconds": 20,
+                # No business hours: always open until a supervisor sets some in the admin.
+                "out_of_hours_message": DEMO_OUT_OF_HOURS,
+                "feedback_survey": True,
+            },
         )
         page = FacebookPage.objects.filter(page_id="100000000000001").first() or FacebookPage(
             page_id="100000000000001"
@@ -145,6 +156,9 @@ class Command(BaseCommand):
         import_module(
             "facebook.migrations.0006_messenger_personas"
         ).ensure_supervisors_see_personas(apps)
+        import_module("routing.migrations.0012_business_hours_csat").ensure_supervisors_keep_hours(
+            apps
+        )
         for label in WRAP_UP_CODES:
             WrapUpCode.objects.get_or_create(workgroup=workgroup, label=label)
         library, _ = ResponseLibrary.objects.get_or_create(name="Acme Support", owner=None)
