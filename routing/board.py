@@ -7,6 +7,9 @@ Definitions (the board states them too):
   been connected to an agent (the customer never got an answer);
 - *time to pickup*: from the customer's first message (the interaction's
   start) to its first pickup, averaged over the interactions answered today.
+- *satisfaction today*: the customers' feedback survey scores (1-5) received
+  today, averaged, with how many answered;
+- *closed*: out of business hours now (nothing is offered until the opening).
 An interaction counts in the workgroup it is in now (after any transfer).
 """
 
@@ -17,6 +20,7 @@ from datetime import datetime, timedelta
 from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Min, Q
 from django.utils import timezone
 
+from routing import hours
 from routing.models import (
     LIVE_STATES,
     Agent,
@@ -67,6 +71,10 @@ class WorkgroupFigures:
     average_pickup: timedelta | None = None
     agents_by_status: list[StatusGroup] = field(default_factory=list)
     live: list[Interaction] = field(default_factory=list)
+    open_now: bool = True
+    opens: str = ""  # the next opening, in words, when closed
+    satisfaction_today: float | None = None
+    satisfaction_answers: int = 0
 
 
 def start_of_day(now: datetime) -> datetime:
@@ -124,7 +132,13 @@ def board(*, now: datetime | None = None) -> list[WorkgroupFigures]:
     family plus one per workgroup for its live list, whatever the traffic."""
     now = now or timezone.now()
     midnight = start_of_day(now)
-    figures = {w.pk: WorkgroupFigures(workgroup=w) for w in Workgroup.objects.order_by("name")}
+    workgroups = Workgroup.objects.order_by("name").prefetch_related("business_hours", "holidays")
+    figures = {w.pk: WorkgroupFigures(workgroup=w) for w in workgroups}
+    for entry in figures.values():
+        schedule = hours.schedule_of(entry.workgroup)
+        entry.open_now = schedule.is_open(now)
+        if not entry.open_now:
+            entry.opens = hours.opening_words(entry.workgroup, now, schedule=schedule)
 
     for (workgroup_id, state), live in live_counts().items():
         entry = figures.get(workgroup_id)
@@ -165,6 +179,18 @@ def board(*, now: datetime | None = None) -> list[WorkgroupFigures]:
         entry.answered_today = row["answered"]
         entry.abandoned_today = row["abandoned"]
         entry.average_pickup = row["average_pickup"]
+
+    for row in (
+        Interaction.objects.filter(csat_at__gte=midnight, csat_at__lte=now)
+        .order_by()
+        .values("workgroup")
+        .annotate(average=Avg("csat_score"), answers=Count("pk"))
+    ):
+        entry = figures.get(row["workgroup"])
+        if entry is None:
+            continue
+        entry.satisfaction_today = row["average"]
+        entry.satisfaction_answers = row["answers"]
 
     _add_agents(figures)
     _add_live_interactions(figures)

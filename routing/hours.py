@@ -87,7 +87,8 @@ def schedule_of(workgroup) -> Schedule:
             Span(weekday=row.weekday, opens=row.opens, closes=row.closes)
             for row in workgroup.business_hours.all()
         ),
-        holidays=frozenset(workgroup.holidays.values_list("date", flat=True)),
+        # .all(), not values_list: a board that prefetched them asks no query here.
+        holidays=frozenset(holiday.date for holiday in workgroup.holidays.all()),
     )
 
 
@@ -95,9 +96,9 @@ def is_open(workgroup, at: datetime) -> bool:
     return schedule_of(workgroup).is_open(at)
 
 
-def opening_words(workgroup, after: datetime) -> str:
+def opening_words(workgroup, after: datetime, *, schedule: Schedule | None = None) -> str:
     """The next opening as a customer reads it ("Monday 21 December at 09:00"), or "soon"."""
-    opening = schedule_of(workgroup).next_opening(after)
+    opening = (schedule or schedule_of(workgroup)).next_opening(after)
     if opening is None:
         return "soon"
     return f"{opening:%A} {opening.day} {opening:%B} at {opening:%H:%M}"
