@@ -58,6 +58,10 @@ def seconds(duration: timedelta | None) -> str:
     return "" if duration is None else f"{duration.total_seconds():.0f}"
 
 
+def score(average: float | None) -> str:
+    return "" if average is None else f"{average:.2f}"
+
+
 @supervisors_only
 @require_GET
 def reports_page(request: HttpRequest) -> HttpResponse:
@@ -90,8 +94,19 @@ WORKGROUP_COLUMNS = [
     "average_after_contact_seconds",
     "messages_in",
     "messages_out",
+    "satisfaction_average",
+    "satisfaction_answers",
 ]
-AGENT_COLUMNS = ["day", "workgroup", "agent", "picked_up", "disconnected", "messages_out"]
+AGENT_COLUMNS = [
+    "day",
+    "workgroup",
+    "agent",
+    "picked_up",
+    "disconnected",
+    "messages_out",
+    "satisfaction_average",
+    "satisfaction_answers",
+]
 
 
 def _csv(filename: str, header: list[str], rows: list[list]) -> HttpResponse:
@@ -131,6 +146,8 @@ def workgroups_csv(request: HttpRequest) -> HttpResponse:
             seconds(row.average_after_contact),
             row.messages_in,
             row.messages_out,
+            score(row.satisfaction),
+            row.satisfaction_answers,
         ]
         for row in days
     ]
@@ -152,6 +169,8 @@ def agents_csv(request: HttpRequest) -> HttpResponse:
             row.picked_up,
             row.disconnected,
             row.messages_out,
+            score(row.satisfaction),
+            row.satisfaction_answers,
         ]
         for row in days
     ]

@@ -13,6 +13,9 @@ Days are calendar days in the server's time zone (`TIME_ZONE`).
 - Messages belong to the day they were written; *out* counts replies Meta
   accepted (sent, delivered or read), not failed, held-back or deleted ones.
 - Per agent: interactions they picked up, disconnected, and replies sent.
+- *Satisfaction*: the customers' feedback survey scores (1-5), averaged, with
+  how many answered; an interaction's score counts on the day it started, for
+  its workgroup and for the agent it ended with.
 """
 
 from dataclasses import dataclass
@@ -50,6 +53,8 @@ class WorkgroupDay:
     average_after_contact: timedelta | None = None
     messages_in: int = 0
     messages_out: int = 0
+    satisfaction: float | None = None
+    satisfaction_answers: int = 0
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,8 @@ class AgentDay:
     picked_up: int = 0
     disconnected: int = 0
     messages_out: int = 0
+    satisfaction: float | None = None
+    satisfaction_answers: int = 0
 
 
 def local_range(start: date, end: date) -> tuple[datetime, datetime]:
@@ -113,6 +120,8 @@ def workgroup_days(
             average_wait=Avg(_duration("connected_at", "created_at")),
             average_handle=Avg(_duration("disconnected_at", "connected_at")),
             average_after_contact=Avg(_duration("after_contact_ended_at", "disconnected_at")),
+            satisfaction=Avg("csat_score"),
+            satisfaction_answers=Count("pk", filter=Q(csat_score__isnull=False)),
         )
     ):
         key = (row.pop("day"), row.pop("workgroup"))
@@ -155,7 +164,7 @@ def agent_days(*, start: date, end: date, workgroup_id: int | None = None) -> li
     """One row per day, workgroup and agent who did anything, by day, workgroup, agent."""
     low, high = local_range(start, end)
     names = dict(Workgroup.objects.values_list("pk", "name"))
-    counts: dict[tuple[date, int, int], dict[str, int]] = {}
+    counts: dict[tuple[date, int, int], dict[str, int | float]] = {}
 
     events = _in_workgroup(
         InteractionEvent.objects.filter(at__gte=low, at__lt=high, actor__isnull=False),
@@ -193,6 +202,24 @@ def agent_days(*, start: date, end: date, workgroup_id: int | None = None) -> li
     ):
         key = (row["day"], row["interaction__workgroup"], row["author"])
         counts.setdefault(key, {})["messages_out"] = row["n"]
+
+    scored = _in_workgroup(
+        Interaction.objects.filter(
+            created_at__gte=low, created_at__lt=high, csat_score__isnull=False
+        ).exclude(agent=None),
+        "workgroup",
+        workgroup_id,
+    )
+    for row in (
+        scored.annotate(day=_day("created_at"))
+        .order_by()
+        .values("day", "workgroup", "agent__user")
+        .annotate(average=Avg("csat_score"), n=Count("pk"))
+    ):
+        key = (row["day"], row["workgroup"], row["agent__user"])
+        figures = counts.setdefault(key, {})
+        figures["satisfaction"] = row["average"]
+        figures["satisfaction_answers"] = row["n"]
 
     user_ids = {user_id for _, _, user_id in counts}
     agents = {
