@@ -6,5 +6,6 @@ urlpatterns = [
     path("", simulator.simulator_page, name="simulator"),
     path("send", simulator.send, name="simulator-send"),
     path("conversation", simulator.conversation, name="simulator-conversation"),
+    path("feedback", simulator.feedback, name="simulator-feedback"),
     path("fake-graph-mode", simulator.fake_graph_mode, name="simulator-fake-graph-mode"),
 ]

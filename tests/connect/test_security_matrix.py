@@ -294,6 +294,7 @@ ROUTES = {
     "simulator": Route("GET", "/simulator/", EVERYONE_404),
     "simulator-send": Route("POST", "/simulator/send", EVERYONE_404),
     "simulator-conversation": Route("GET", "/simulator/conversation", EVERYONE_404),
+    "simulator-feedback": Route("POST", "/simulator/feedback", EVERYONE_404),
     "simulator-fake-graph-mode": Route(
         "POST", "/simulator/fake-graph-mode", EVERYONE_404, (("mode", "timeout"),)
     ),
