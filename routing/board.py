@@ -134,11 +134,11 @@ def board(*, now: datetime | None = None) -> list[WorkgroupFigures]:
     midnight = start_of_day(now)
     workgroups = Workgroup.objects.order_by("name").prefetch_related("business_hours", "holidays")
     figures = {w.pk: WorkgroupFigures(workgroup=w) for w in workgroups}
-    for entry in figures.values():
-        schedule = hours.schedule_of(entry.workgroup)
-        entry.open_now = schedule.is_open(now)
-        if not entry.open_now:
-            entry.opens = hours.opening_words(entry.workgroup, now, schedule=schedule)
+    for shown in figures.values():
+        schedule = hours.schedule_of(shown.workgroup)
+        shown.open_now = schedule.is_open(now)
+        if not shown.open_now:
+            shown.opens = hours.opening_words(shown.workgroup, now, schedule=schedule)
 
     for (workgroup_id, state), live in live_counts().items():
         entry = figures.get(workgroup_id)

@@ -20,6 +20,7 @@ Days are calendar days in the server's time zone (`TIME_ZONE`).
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, QuerySet
 from django.db.models.functions import TruncDate
@@ -164,7 +165,7 @@ def agent_days(*, start: date, end: date, workgroup_id: int | None = None) -> li
     """One row per day, workgroup and agent who did anything, by day, workgroup, agent."""
     low, high = local_range(start, end)
     names = dict(Workgroup.objects.values_list("pk", "name"))
-    counts: dict[tuple[date, int, int], dict[str, int | float]] = {}
+    counts: dict[tuple[date, int, int], dict[str, Any]] = {}
 
     events = _in_workgroup(
         InteractionEvent.objects.filter(at__gte=low, at__lt=high, actor__isnull=False),

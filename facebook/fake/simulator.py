@@ -105,7 +105,7 @@ def _survey(call: FakeGraphCall, answered: dict) -> dict | None:
     """The customer feedback survey a Page's message carried, as the customer sees it."""
     payload = fake_graph.survey_sent(call.body)
     questions = fake_graph.survey_questions(payload) if payload else []
-    if not questions:
+    if payload is None or not questions:
         return None
     question = questions[0]
     follow_up = question.get("follow_up")
