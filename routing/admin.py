@@ -288,6 +288,7 @@ class InteractionAdmin(InteractionTranscriptMixin, admin.ModelAdmin):
         "created_at",
         "connected_at",
         "disconnected_at",
+        "csat_score",
     ]
     list_filter = [
         "state",
@@ -297,6 +298,7 @@ class InteractionAdmin(InteractionTranscriptMixin, admin.ModelAdmin):
         "created_at",
         "recording",
         "wrap_up_code",
+        "csat_score",
     ]
     search_fields = ["customer__psid", "customer__first_name", "customer__last_name"]
     search_help_text = "Search by the customer's PSID or name."

@@ -228,3 +228,8 @@ def test_automatic_messages_are_marked_and_the_satisfaction_shows_in_the_head(wo
     )
     page = logged_in(agent).get(f"/interactions/{chat.pk}/", **HTMX).content.decode()
     assert "Customer satisfaction 5/5: “Lovely”" in page
+    # When the customer writes again, the panel's past interactions carry the score.
+    again = refresh(customer_writes(workgroup, psid="7300000000000031").interaction)
+    services.pickup(interaction_id=again.pk, agent=agent)
+    page = logged_in(agent).get(f"/interactions/{again.pk}/", **HTMX).content.decode()
+    assert ">Rated 5/5</span>" in page
