@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from routing import message_entries, services
-from routing.models import Holiday, InteractionEvent, Message, MessageStatus
+from routing.models import Customer, Holiday, InteractionEvent, Message, MessageStatus
 from routing.models import InteractionState as S
 from routing.services import RoutingError
 from tests.factories import customer_writes, make_agent, make_workgroup, refresh
@@ -162,3 +162,19 @@ def test_a_score_outside_one_to_five_is_refused_with_words():
         services.record_feedback(
             page_id="1", psid="2", score=6, comment="", answered_at=timezone.now()
         )
+
+
+def test_a_failed_automatic_message_is_never_resent_under_the_human_agent_tag():
+    workgroup = make_workgroup(acknowledgement_message="You are number {position}.")
+    agent = make_agent(workgroups=[workgroup])
+    chat = refresh(customer_writes(workgroup).interaction)
+    [ack] = automatic_messages(chat)
+    services.record_send_failed(message_id=ack.pk, code="1", reason="Temporary failure")
+    services.pickup(interaction_id=chat.pk, agent=agent)
+    # Two days later only the HUMAN_AGENT tag would be left.
+    Customer.objects.filter(pk=chat.customer_id).update(
+        last_message_at=timezone.now() - timedelta(days=2)
+    )
+    with pytest.raises(RoutingError, match="only within 24 hours"):
+        services.resend(message_id=ack.pk, agent=agent)
+    assert Message.objects.get(pk=ack.pk).status == MessageStatus.FAILED
