@@ -11,7 +11,8 @@ Days are calendar days in the server's time zone (`TIME_ZONE`).
   (Done, or its time running out), averaged where there was any.
 - *Abandoned*: ended without ever being picked up.
 - Messages belong to the day they were written; *out* counts replies Meta
-  accepted (sent, delivered or read), not failed, held-back or deleted ones.
+  accepted (sent, delivered or read), not failed, held-back or deleted ones;
+  automatic messages count there, not in an agent's replies.
 - Per agent: interactions they picked up, disconnected, and replies sent.
 - *Satisfaction*: the customers' feedback survey scores (1-5), averaged, with
   how many answered; an interaction's score counts on the day it started, for
