@@ -13,6 +13,7 @@ from routing import message_entries, services
 from routing.models import Customer, Holiday, InteractionEvent, Message, MessageStatus
 from routing.models import InteractionState as S
 from routing.services import RoutingError
+from routing.transcript_text import interaction_text
 from tests.factories import customer_writes, make_agent, make_workgroup, refresh
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -178,3 +179,11 @@ def test_a_failed_automatic_message_is_never_resent_under_the_human_agent_tag():
     with pytest.raises(RoutingError, match="only within 24 hours"):
         services.resend(message_id=ack.pk, agent=agent)
     assert Message.objects.get(pk=ack.pk).status == MessageStatus.FAILED
+
+
+def test_the_downloaded_transcript_says_which_messages_were_automatic():
+    workgroup = make_workgroup(acknowledgement_message="You are number {position}.")
+    chat = customer_writes(workgroup, text="Hello").interaction
+    lines = interaction_text(chat).splitlines()
+    assert any(line.endswith("Customer: Hello") for line in lines)
+    assert any(line.endswith("Automatic: You are number 1.  (Sending)") for line in lines)
