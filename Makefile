@@ -17,6 +17,7 @@ RUN_ENV = \
 	FACEBOOK_GRAPH_URL="$${FACEBOOK_GRAPH_URL-http://$(HOST):$(PORT)/fake-graph}" \
 	FACEBOOK_SIMULATOR="$${FACEBOOK_SIMULATOR-1}" \
 	FACEBOOK_ATTACHMENT_ALLOWED_HOSTS="$${FACEBOOK_ATTACHMENT_ALLOWED_HOSTS-$(HOST):$(PORT)}" \
+	FACEBOOK_PRIVACY_URL="$${FACEBOOK_PRIVACY_URL-https://example.com/privacy}" \
 	PUBLIC_BASE_URL="$${PUBLIC_BASE_URL-http://$(HOST):$(PORT)}"
 
 # daphne's access log writes every request's query string (the webhook handshake's

@@ -73,6 +73,8 @@ class BubbleParts:
     # control of the conversation moved between apps (conversation routing)
     standby: str = ""
     quote: Quote | None = None
+    # An automatic message that is Messenger's feedback survey (sent as its template).
+    survey: bool = False
 
 
 def inline_type(kind: str, content_type: str) -> bool:
@@ -80,7 +82,7 @@ def inline_type(kind: str, content_type: str) -> bool:
 
 
 def bubble_parts(message: Message) -> BubbleParts:
-    media, chips, edits, standby = [], [], [], ""
+    media, chips, edits, standby, survey = [], [], [], "", False
     for index, entry in enumerate(message.attachments or []):
         if not isinstance(entry, dict):
             continue
@@ -94,6 +96,8 @@ def bubble_parts(message: Message) -> BubbleParts:
             )
         elif kind == message_entries.STANDBY:
             standby = str(entry.get("kind") or "message")
+        elif kind == message_entries.FEEDBACK_SURVEY:
+            survey = message.automatic
         elif kind not in message_entries.EXTRA_KINDS:
             media.append(_media(message, index, kind, entry))
     return BubbleParts(
@@ -102,6 +106,7 @@ def bubble_parts(message: Message) -> BubbleParts:
         edits=edits,
         standby=standby,
         quote=_quote(message),
+        survey=survey,
     )
 
 

@@ -58,6 +58,10 @@ def seconds(duration: timedelta | None) -> str:
     return "" if duration is None else f"{duration.total_seconds():.0f}"
 
 
+def score(average: float | None) -> str:
+    return "" if average is None else f"{average:.2f}"
+
+
 @supervisors_only
 @require_GET
 def reports_page(request: HttpRequest) -> HttpResponse:
@@ -103,6 +107,8 @@ WORKGROUP_COLUMNS = [
     "messages_in",
     "messages_out",
     *SERVICE_LEVEL_COLUMNS,
+    "satisfaction_average",
+    "satisfaction_answers",
 ]
 AGENT_COLUMNS = [
     "day",
@@ -113,6 +119,8 @@ AGENT_COLUMNS = [
     "messages_out",
     "lapsed",
     *SERVICE_LEVEL_COLUMNS,
+    "satisfaction_average",
+    "satisfaction_answers",
 ]
 
 
@@ -154,6 +162,8 @@ def workgroups_csv(request: HttpRequest) -> HttpResponse:
             row.messages_in,
             row.messages_out,
             *service_level_cells(row),
+            score(row.satisfaction),
+            row.satisfaction_answers,
         ]
         for row in days
     ]
@@ -177,6 +187,8 @@ def agents_csv(request: HttpRequest) -> HttpResponse:
             row.messages_out,
             row.lapsed,
             *service_level_cells(row),
+            score(row.satisfaction),
+            row.satisfaction_answers,
         ]
         for row in days
     ]

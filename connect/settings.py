@@ -67,6 +67,8 @@ if FACEBOOK_SIMULATOR and not DEBUG and not FACEBOOK_SIMULATOR_ALLOW_PRODUCTION:
 # address, never one taken from the request's Host header.
 FACEBOOK_SIMULATOR_WEBHOOK_URL = env.str("FACEBOOK_SIMULATOR_WEBHOOK_URL", default="")
 FACEBOOK_SEND_TIMEOUT = env.float("FACEBOOK_SEND_TIMEOUT", default=10.0)
+# The business's privacy policy: Messenger's feedback survey template must link to it.
+FACEBOOK_PRIVACY_URL = env.str("FACEBOOK_PRIVACY_URL", default="")
 # A file an agent sends is uploaded to Meta first: this long for the upload, on top.
 FACEBOOK_UPLOAD_TIMEOUT = env.float("FACEBOOK_UPLOAD_TIMEOUT", default=60.0)
 # This server's public address (https://connect.example.com), for the few URLs

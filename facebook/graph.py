@@ -405,6 +405,64 @@ def send_attachment(
     )
 
 
+@dataclass(frozen=True)
+class FeedbackSurvey:
+    """What the customer reads on the survey; Meta requires the privacy policy link."""
+
+    title: str
+    subtitle: str
+    button_title: str
+    question_id: str
+    question: str
+    placeholder: str
+    privacy_url: str
+    expires_in_days: int = 3
+
+
+def send_customer_feedback(
+    *,
+    page: FacebookPage,
+    psid: str,
+    survey: FeedbackSurvey,
+    metadata: str = "",
+    timeout: float | None = None,
+) -> SendResult:
+    """Send API: Messenger's customer feedback template with one CSAT question
+    (five stars) and an optional free-form comment. Always RESPONSE, never tagged."""
+    template = {
+        "template_type": "customer_feedback",
+        "title": survey.title,
+        "subtitle": survey.subtitle,
+        "button_title": survey.button_title,
+        "feedback_screens": [
+            {
+                "questions": [
+                    {
+                        "id": survey.question_id,
+                        "type": "csat",
+                        "title": survey.question,
+                        "score_label": "neg_pos",
+                        "score_option": "five_stars",
+                        "follow_up": {"type": "free_form", "placeholder": survey.placeholder},
+                    }
+                ]
+            }
+        ],
+        "business_privacy": {"url": survey.privacy_url},
+        "expires_in_days": survey.expires_in_days,
+    }
+    return _send_message(
+        page=page,
+        psid=psid,
+        message={"attachment": {"type": "template", "payload": template}},
+        messaging_type="RESPONSE",
+        tag="",
+        metadata=metadata,
+        timeout=timeout,
+        persona_id="",
+    )
+
+
 def send_sender_action(
     *,
     page: FacebookPage,

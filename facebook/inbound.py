@@ -25,6 +25,7 @@ from facebook.parsing import (
     Event,
     Handover,
     MessageEdit,
+    MessagingFeedback,
     PageEcho,
     Postback,
     Reaction,
@@ -187,6 +188,19 @@ def _reaction(page: FacebookPage, event: Reaction) -> str | None:
     return None
 
 
+def _messaging_feedback(page: FacebookPage, event: MessagingFeedback) -> str | None:
+    interaction = services.record_feedback(
+        page_id=page.page_id,
+        psid=event.psid,
+        score=event.score,
+        comment=event.comment,
+        answered_at=event.at,
+    )
+    if interaction is None:
+        return "feedback: no survey of this customer waits for an answer"
+    return None
+
+
 # The standby items shown in the transcript; the others are recorded only.
 _SHOWN_STANDBY_KINDS = {"message", "postback"}
 
@@ -279,6 +293,7 @@ HANDLERS: dict[type[Event], Callable[[FacebookPage, Any], str | None]] = {
     Standby: _standby,
     Referral: _referral,
     Handover: _handover,
+    MessagingFeedback: _messaging_feedback,
 }
 
 

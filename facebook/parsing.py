@@ -212,6 +212,17 @@ class Handover(MessagingEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class MessagingFeedback(MessagingEvent):
+    """The customer answered the customer feedback survey: its CSAT question (1-5)
+    and, if they wrote one, the free-form comment."""
+
+    kind = "messaging_feedback"
+    question_id: str
+    score: int
+    comment: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
 class Standby(Event):
     """An event in a thread another app controls (handover protocol).
 
@@ -371,6 +382,8 @@ def _messaging_item(page_id: str, item: object) -> Event:
     for key, action in HANDOVER_ACTIONS.items():
         if key in item:
             return _handover(common, action, _object(item, key))
+    if "messaging_feedback" in item:
+        return _messaging_feedback(common, _object(item, "messaging_feedback"))
     return UnknownEvent(page_id=page_id, timestamp_ms=timestamp_ms, item_kind=_item_kind(item))
 
 
@@ -536,6 +549,36 @@ def _message_edit(common: _Address, edit: dict) -> MessageEdit:
         text=_clean(text),
         num_edit=num_edit if _is_int(num_edit) and num_edit >= 0 else 0,
     )
+
+
+def _messaging_feedback(common: _Address, feedback: dict) -> MessagingFeedback:
+    """`feedback_screens[].questions` maps each question id to its answer:
+    `{"type": "csat", "payload": "1".."5", "follow_up": {"type": "free_form", "payload": …}}`.
+    The first CSAT answer is the score; other question types are left in the raw body."""
+    screens = feedback.get("feedback_screens")
+    if not isinstance(screens, list):
+        raise _Malformed("messaging_feedback has no feedback_screens list")
+    for screen in screens:
+        questions = screen.get("questions") if isinstance(screen, dict) else None
+        if not isinstance(questions, dict):
+            continue
+        for question_id, answer in questions.items():
+            if not isinstance(answer, dict) or answer.get("type") != "csat":
+                continue
+            payload = answer.get("payload")
+            if not isinstance(payload, str) or payload not in ("1", "2", "3", "4", "5"):
+                raise _Malformed("messaging_feedback csat payload is not 1 to 5")
+            follow_up = answer.get("follow_up")
+            comment = (
+                _optional_text(follow_up.get("payload")) if isinstance(follow_up, dict) else None
+            )
+            return MessagingFeedback(
+                **common,
+                question_id=_clean(str(question_id))[:MAX_ID_LENGTH],
+                score=int(payload),
+                comment=(comment or "").strip(),
+            )
+    raise _Malformed("messaging_feedback has no csat answer")
 
 
 def _attachments(value: object) -> tuple[Attachment, ...]:

@@ -21,6 +21,7 @@ from facebook.models import FacebookPage
 from routing import message_entries, services
 from routing.events import outbound_ready
 from routing.models import Message
+from routing.services import automatic
 from routing.services.conversation_routing import UNKNOWN_APP
 
 logger = logging.getLogger(__name__)
@@ -87,6 +88,15 @@ def _send(message_id: int) -> None:
             reason=f"The Facebook Page {customer.page_id} is no longer set up here.",
         )
         return
+    if _survey_entry(message) is not None and not settings.FACEBOOK_PRIVACY_URL:
+        services.record_send_failed(
+            message_id=message_id,
+            code="no_privacy_url",
+            reason=(
+                "The feedback survey must link to your privacy policy: set FACEBOOK_PRIVACY_URL."
+            ),
+        )
+        return
     timeout = settings.FACEBOOK_SEND_TIMEOUT
     has_file = message_entries.sent_file(message.attachments) is not None
     # The agent's persona, created on first use within a short bound; "" sends as the Page.
@@ -143,6 +153,26 @@ def _send(message_id: int) -> None:
     services.record_sent(message_id=message_id, mid=result.message_id)
 
 
+def _survey_entry(message: Message) -> dict | None:
+    """The feedback survey entry of an automatic message, sent as Meta's template."""
+    if not message.automatic:
+        return None
+    entries = message_entries.of_kind(message.attachments, message_entries.FEEDBACK_SURVEY)
+    return entries[0] if entries else None
+
+
+def _feedback_survey(entry: dict) -> graph.FeedbackSurvey:
+    return graph.FeedbackSurvey(
+        title=automatic.SURVEY_TITLE,
+        subtitle=automatic.SURVEY_SUBTITLE,
+        button_title=automatic.SURVEY_BUTTON,
+        question_id=str(entry.get("question_id") or automatic.SURVEY_QUESTION_ID),
+        question=automatic.SURVEY_QUESTION,
+        placeholder=automatic.SURVEY_COMMENT_PLACEHOLDER,
+        privacy_url=settings.FACEBOOK_PRIVACY_URL,
+    )
+
+
 class _GaveUp(Exception):
     def __init__(self, error: graph.GraphError, attempts: int) -> None:
         super().__init__(str(error))
@@ -158,8 +188,17 @@ def _send_with_retries(
     messaging_type = message.messaging_type or "RESPONSE"
     tag = "HUMAN_AGENT" if message.messaging_type == "MESSAGE_TAG" else ""
     has_file = message_entries.sent_file(message.attachments) is not None
+    survey = _survey_entry(message)
     while True:
         try:
+            if survey is not None:
+                return graph.send_customer_feedback(
+                    page=page,
+                    psid=message.interaction.customer.psid,
+                    survey=_feedback_survey(survey),
+                    metadata=str(message.client_id),
+                    timeout=budget_end - time.monotonic(),
+                )
             if has_file:
                 return uploads.send_file(
                     message=message,

@@ -17,9 +17,11 @@ from routing.admin_tools import (
 )
 from routing.models import (
     Agent,
+    BusinessHours,
     Customer,
     DesktopConnection,
     FavouriteResponse,
+    Holiday,
     Interaction,
     InteractionEvent,
     Message,
@@ -52,6 +54,24 @@ class WrapUpCodeInline(admin.TabularInline):
     extra = 1
 
 
+class BusinessHoursInline(admin.TabularInline):
+    """The weekly opening spans; none at all: always open (holidays aside)."""
+
+    model = BusinessHours
+    extra = 1
+    verbose_name = "opening span"
+    verbose_name_plural = (
+        "Business hours, in the workgroup's time zone (none: always open; "
+        "out of hours nothing is offered and the out-of-hours message is sent)"
+    )
+
+
+class HolidayInline(admin.TabularInline):
+    model = Holiday
+    extra = 1
+    verbose_name_plural = "Holidays (closed all day)"
+
+
 class WorkgroupForm(forms.ModelForm):
     class Meta:
         model = Workgroup
@@ -70,6 +90,10 @@ class WorkgroupForm(forms.ModelForm):
             "customer_silence_timeout_seconds",
             "customer_silence_warning_seconds",
             "customer_silence_wrap_up_code",
+            "time_zone",
+            "out_of_hours_message",
+            "acknowledgement_message",
+            "feedback_survey",
             "members",
             "required_skills",
             "preferred_agent_seconds",
@@ -119,10 +143,11 @@ class WorkgroupAdmin(admin.ModelAdmin):
         "next_response_seconds",
         "preferred_agent_seconds",
         "required_skill_names",
+        "feedback_survey",
     ]
     filter_horizontal = ["members"]
     search_fields = ["name"]
-    inlines = [WrapUpCodeInline]
+    inlines = [WrapUpCodeInline, BusinessHoursInline, HolidayInline]
 
     def save_related(self, request, form, formsets, change) -> None:
         before = {getattr(m, "pk", m) for m in form.initial.get("members", ())}
@@ -356,6 +381,7 @@ class InteractionAdmin(InteractionTranscriptMixin, admin.ModelAdmin):
         "created_at",
         "connected_at",
         "disconnected_at",
+        "csat_score",
     ]
     list_filter = [
         "state",
@@ -365,6 +391,7 @@ class InteractionAdmin(InteractionTranscriptMixin, admin.ModelAdmin):
         "created_at",
         "recording",
         "wrap_up_code",
+        "csat_score",
     ]
     search_fields = ["customer__psid", "customer__first_name", "customer__last_name"]
     search_help_text = "Search by the customer's PSID or name."
@@ -512,3 +539,18 @@ class WrapUpCodeAdmin(admin.ModelAdmin):
     list_display = ["label", "workgroup", "active"]
     list_filter = ["workgroup", "active"]
     search_fields = ["label"]
+
+
+@admin.register(BusinessHours)
+class BusinessHoursAdmin(admin.ModelAdmin):
+    """Also kept inline on each workgroup; here, every workgroup's at a glance."""
+
+    list_display = ["workgroup", "weekday", "opens", "closes"]
+    list_filter = ["workgroup", "weekday"]
+
+
+@admin.register(Holiday)
+class HolidayAdmin(admin.ModelAdmin):
+    list_display = ["date", "name", "workgroup"]
+    list_filter = ["workgroup"]
+    date_hierarchy = "date"

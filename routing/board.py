@@ -9,7 +9,10 @@ Definitions (the board states them too):
   start) to its first pickup, averaged over the interactions answered today;
 - *past target*: live interactions whose customer has waited for a reply
   longer than the workgroup's first- or next-response target (now), in all
-  and per agent (the queue's are nobody's).
+  and per agent (the queue's are nobody's);
+- *satisfaction today*: the customers' feedback survey scores (1-5) received
+  today, averaged, with how many answered;
+- *closed*: out of business hours now (nothing is offered until the opening).
 An interaction counts in the workgroup it is in now (after any transfer).
 """
 
@@ -20,6 +23,7 @@ from datetime import datetime, timedelta
 from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Min, Q
 from django.utils import timezone
 
+from routing import hours
 from routing.models import (
     LIVE_STATES,
     Agent,
@@ -75,6 +79,10 @@ class WorkgroupFigures:
     has_targets: bool = False
     breaches: int = 0
     breaches_by_agent: list[tuple[Agent, int]] = field(default_factory=list)
+    open_now: bool = True
+    opens: str = ""  # the next opening, in words, when closed
+    satisfaction_today: float | None = None
+    satisfaction_answers: int = 0
 
 
 def start_of_day(now: datetime) -> datetime:
@@ -132,7 +140,13 @@ def board(*, now: datetime | None = None) -> list[WorkgroupFigures]:
     family plus one per workgroup for its live list, whatever the traffic."""
     now = now or timezone.now()
     midnight = start_of_day(now)
-    figures = {w.pk: WorkgroupFigures(workgroup=w) for w in Workgroup.objects.order_by("name")}
+    workgroups = Workgroup.objects.order_by("name").prefetch_related("business_hours", "holidays")
+    figures = {w.pk: WorkgroupFigures(workgroup=w) for w in workgroups}
+    for shown in figures.values():
+        schedule = hours.schedule_of(shown.workgroup)
+        shown.open_now = schedule.is_open(now)
+        if not shown.open_now:
+            shown.opens = hours.opening_words(shown.workgroup, now, schedule=schedule)
 
     for (workgroup_id, state), live in live_counts().items():
         entry = figures.get(workgroup_id)
@@ -173,6 +187,18 @@ def board(*, now: datetime | None = None) -> list[WorkgroupFigures]:
         entry.answered_today = row["answered"]
         entry.abandoned_today = row["abandoned"]
         entry.average_pickup = row["average_pickup"]
+
+    for row in (
+        Interaction.objects.filter(csat_at__gte=midnight, csat_at__lte=now)
+        .order_by()
+        .values("workgroup")
+        .annotate(average=Avg("csat_score"), answers=Count("pk"))
+    ):
+        entry = figures.get(row["workgroup"])
+        if entry is None:
+            continue
+        entry.satisfaction_today = row["average"]
+        entry.satisfaction_answers = row["answers"]
 
     counts = breaches(now=now)
     _add_agents(figures, counts)

@@ -18,9 +18,11 @@ POSTBACK = "postback"
 EDIT = "edit"
 REACTION = "reaction"
 STANDBY = "standby"
+# An automatic message that is Messenger's customer feedback survey (sent as its template).
+FEEDBACK_SURVEY = "feedback_survey"
 # Entries that are not attachments at all; a customer's attachment of one of
 # these types is renamed by the webhook adapter before it is stored.
-EXTRA_KINDS = frozenset({QUICK_REPLY, POSTBACK, EDIT, REACTION, STANDBY})
+EXTRA_KINDS = frozenset({QUICK_REPLY, POSTBACK, EDIT, REACTION, STANDBY, FEEDBACK_SURVEY})
 # Real attachments of which we keep a copy of our own.
 KEPT_KINDS = ("image", "video", "audio", "file")
 
@@ -51,6 +53,10 @@ def reaction(action: str, reaction_name: str, emoji: str, at: datetime) -> Entry
 
 def standby(kind: str) -> Entry:
     return _extra(STANDBY, kind=kind)
+
+
+def feedback_survey(*, question_id: str, title: str) -> Entry:
+    return _extra(FEEDBACK_SURVEY, question_id=question_id, title=title)
 
 
 def kind_of(entry: object) -> str:

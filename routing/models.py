@@ -12,6 +12,8 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from routing.hours import MAX_AUTOMATIC_TEXT, validate_time_zone
+
 
 class Skill(models.Model):
     """What an agent can do (a language, a product); a workgroup may require some."""
@@ -123,12 +125,96 @@ class Workgroup(models.Model):
             "Empty: off."
         ),
     )
+    # Business hours (routing/hours.py): the weekly spans and holidays are rows of their own.
+    time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_time_zone],
+        help_text="The business hours and holidays are in this time zone (e.g. Europe/Paris).",
+    )
+    out_of_hours_message = models.TextField(
+        blank=True,
+        max_length=MAX_AUTOMATIC_TEXT,
+        help_text=(
+            "Sent once, automatically, when a customer writes while the workgroup is closed; "
+            "{opens} is replaced by the next opening. Empty: nothing is sent. "
+            "Out of hours nothing is offered either way: it waits for the opening."
+        ),
+    )
+    acknowledgement_message = models.TextField(
+        blank=True,
+        max_length=MAX_AUTOMATIC_TEXT,
+        help_text=(
+            "Sent once, automatically, when a new interaction arrives within business hours; "
+            "{position} is replaced by its place in the queue. Empty: nothing is sent."
+        ),
+    )
+    feedback_survey = models.BooleanField(
+        default=False,
+        help_text=(
+            "Send Messenger's customer feedback survey (satisfaction 1-5 and a comment) "
+            "after an agent disconnects."
+        ),
+    )
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+    SATURDAY = 5, "Saturday"
+    SUNDAY = 6, "Sunday"
+
+
+class BusinessHours(models.Model):
+    """One opening span of a weekday, in the workgroup's time zone.
+
+    A workgroup with none is always open (holidays aside); a day may have several spans.
+    """
+
+    workgroup = models.ForeignKey(
+        Workgroup, on_delete=models.CASCADE, related_name="business_hours"
+    )
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    opens = models.TimeField()
+    closes = models.TimeField(help_text="Must be after the opening; 23:59 for the end of the day.")
+
+    class Meta:
+        ordering = ["workgroup", "weekday", "opens"]
+        verbose_name_plural = "business hours"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closes__gt=models.F("opens")), name="business_hours_close_after_open"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}-{self.closes:%H:%M}"
+
+
+class Holiday(models.Model):
+    """A day the workgroup stays closed all day, whatever its weekly hours say."""
+
+    workgroup = models.ForeignKey(Workgroup, on_delete=models.CASCADE, related_name="holidays")
+    date = models.DateField()
+    name = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["workgroup", "date"]
+        constraints = [
+            models.UniqueConstraint(fields=["workgroup", "date"], name="holiday_once_per_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {self.name}".strip()
 
 
 class WrapUpCode(models.Model):
@@ -306,17 +392,30 @@ class Interaction(models.Model):
         Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     preferred_until = models.DateTimeField(null=True, blank=True)
+    # Automatic messages, each at most once per interaction: set by a conditional
+    # UPDATE (only where still empty) in the transaction that stores the message.
+    out_of_hours_reply_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    feedback_requested_at = models.DateTimeField(null=True, blank=True)
+    # The customer's answer to the feedback survey (Messenger's CSAT, 1 to 5).
+    csat_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    csat_comment = models.TextField(blank=True)
+    csat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(csat_score__isnull=True) | Q(csat_score__gte=1, csat_score__lte=5),
+                name="csat_score_one_to_five",
+            ),
             # A customer has at most one live interaction: two webhooks racing
             # to open one for the same customer cannot both win.
             models.UniqueConstraint(
                 fields=["customer"],
                 condition=~Q(state="disconnected"),
                 name="one_live_interaction_per_customer",
-            )
+            ),
         ]
         indexes = [
             # The ACD's order: priority first, then arrival.
@@ -432,6 +531,9 @@ class Message(models.Model):
     reply_to_mid = models.CharField(max_length=200, blank=True)
     # The customer's current reaction to this message ("" when none).
     reaction = models.CharField(max_length=32, blank=True)
+    # Sent by the workgroup's settings, not by a person (out-of-hours reply,
+    # acknowledgement, feedback survey): always RESPONSE, never tagged.
+    automatic = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["sent_at", "id"]

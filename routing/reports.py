@@ -11,17 +11,22 @@ Days are calendar days in the server's time zone (`TIME_ZONE`).
   (Done, or its time running out), averaged where there was any.
 - *Abandoned*: ended without ever being picked up.
 - Messages belong to the day they were written; *out* counts replies Meta
-  accepted (sent, delivered or read), not failed, held-back or deleted ones.
+  accepted (sent, delivered or read), not failed, held-back or deleted ones;
+  automatic messages count there, not in an agent's replies.
 - Per agent: interactions they picked up, disconnected, and replies sent.
 - *Service level*: the share of answers within target. An answer is the
   reply that ends a customer's wait (routing.service_levels); it counts on
   the day it was given, for the agent who gave it, when the workgroup had a
   target for it (first or next response). Waits never answered (the
   interaction ended first) do not count.
+- *Satisfaction*: the customers' feedback survey scores (1-5), averaged, with
+  how many answered; an interaction's score counts on the day it started, for
+  its workgroup and for the agent it ended with.
 """
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, QuerySet
 from django.db.models.functions import TruncDate
@@ -58,6 +63,8 @@ class WorkgroupDay:
     messages_out: int = 0
     answers_with_target: int = 0
     answers_in_target: int = 0
+    satisfaction: float | None = None
+    satisfaction_answers: int = 0
 
     @property
     def service_level(self) -> float | None:
@@ -78,6 +85,8 @@ class AgentDay:
     lapsed: int = 0
     answers_with_target: int = 0
     answers_in_target: int = 0
+    satisfaction: float | None = None
+    satisfaction_answers: int = 0
 
     @property
     def service_level(self) -> float | None:
@@ -154,6 +163,8 @@ def workgroup_days(
             average_wait=Avg(_duration("connected_at", "created_at")),
             average_handle=Avg(_duration("disconnected_at", "connected_at")),
             average_after_contact=Avg(_duration("after_contact_ended_at", "disconnected_at")),
+            satisfaction=Avg("csat_score"),
+            satisfaction_answers=Count("pk", filter=Q(csat_score__isnull=False)),
         )
     ):
         key = (row.pop("day"), row.pop("workgroup"))
@@ -206,7 +217,7 @@ def agent_days(*, start: date, end: date, workgroup_id: int | None = None) -> li
     """One row per day, workgroup and agent who did anything, by day, workgroup, agent."""
     low, high = local_range(start, end)
     names = dict(Workgroup.objects.values_list("pk", "name"))
-    counts: dict[tuple[date, int, int], dict[str, int]] = {}
+    counts: dict[tuple[date, int, int], dict[str, Any]] = {}
 
     events = _in_workgroup(
         InteractionEvent.objects.filter(at__gte=low, at__lt=high, actor__isnull=False),
@@ -276,6 +287,23 @@ def agent_days(*, start: date, end: date, workgroup_id: int | None = None) -> li
     ):
         key = (row.pop("day"), row.pop("interaction__workgroup"), row.pop("actor"))
         counts.setdefault(key, {}).update(row)
+    scored = _in_workgroup(
+        Interaction.objects.filter(
+            created_at__gte=low, created_at__lt=high, csat_score__isnull=False
+        ).exclude(agent=None),
+        "workgroup",
+        workgroup_id,
+    )
+    for row in (
+        scored.annotate(day=_day("created_at"))
+        .order_by()
+        .values("day", "workgroup", "agent__user")
+        .annotate(average=Avg("csat_score"), n=Count("pk"))
+    ):
+        key = (row["day"], row["workgroup"], row["agent__user"])
+        figures = counts.setdefault(key, {})
+        figures["satisfaction"] = row["average"]
+        figures["satisfaction_answers"] = row["n"]
 
     user_ids = {user_id for _, _, user_id in counts}
     agents = {

@@ -16,6 +16,8 @@ def _when(moment: datetime) -> str:
 def _message_line(message: Message) -> str:
     if not message.is_outbound:
         speaker = "Customer"
+    elif message.automatic:
+        speaker = "Automatic"
     elif message.author is None:
         speaker = "Page inbox"
     else:

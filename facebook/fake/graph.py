@@ -139,6 +139,8 @@ def _check_send_body(body) -> tuple[int, dict] | None:
     if not message.get("attachment") and not (isinstance(text, str) and text):
         return _invalid("Must send either message text or an attachment")
     attachment = message.get("attachment")
+    if isinstance(attachment, dict) and attachment.get("type") == "template":
+        return _check_template(attachment.get("payload"), body)
     if attachment is not None:
         if not isinstance(attachment, dict) or attachment.get("type") not in ATTACHMENT_TYPES:
             return _invalid(
@@ -156,6 +158,56 @@ def _check_send_body(body) -> tuple[int, dict] | None:
     if len(str(message.get("metadata") or "")) > MAX_METADATA_LENGTH:
         return _invalid("Length of param message[metadata] must be less than 1000")
     return None
+
+
+def _check_template(payload, body: dict) -> tuple[int, dict] | None:
+    """The one template the project sends: Messenger's customer feedback survey."""
+    if not isinstance(payload, dict) or payload.get("template_type") != "customer_feedback":
+        return _invalid(
+            "param message[attachment][payload][template_type] must be customer_feedback"
+        )
+    if body.get("messaging_type") != "RESPONSE" or body.get("tag"):
+        return _invalid("The customer feedback template is sent as RESPONSE, without a tag")
+    for field in ("title", "button_title"):
+        if not isinstance(payload.get(field), str) or not payload[field]:
+            return _invalid(f"param {field} is required for the customer feedback template")
+    privacy = payload.get("business_privacy")
+    if not isinstance(privacy, dict) or not str(privacy.get("url") or "").startswith("http"):
+        return _invalid("param business_privacy[url] is required")
+    if not survey_questions(payload):
+        return _invalid("param feedback_screens must hold one question of type csat")
+    return None
+
+
+def survey_questions(payload) -> list[dict]:
+    """The CSAT questions of a customer feedback template, [] when it has none well formed."""
+    screens = payload.get("feedback_screens") if isinstance(payload, dict) else None
+    if not isinstance(screens, list) or len(screens) != 1 or not isinstance(screens[0], dict):
+        return []
+    questions = screens[0].get("questions")
+    if not isinstance(questions, list):
+        return []
+    return [
+        q
+        for q in questions
+        if isinstance(q, dict)
+        and q.get("type") == "csat"
+        and isinstance(q.get("id"), str)
+        and q["id"]
+        and q.get("score_option", "five_stars") == "five_stars"
+    ]
+
+
+def survey_sent(body) -> dict | None:
+    """The customer feedback template a Send API body carried, else None."""
+    message = body.get("message") if isinstance(body, dict) else None
+    attachment = message.get("attachment") if isinstance(message, dict) else None
+    if not isinstance(attachment, dict) or attachment.get("type") != "template":
+        return None
+    payload = attachment.get("payload")
+    if not isinstance(payload, dict) or payload.get("template_type") != "customer_feedback":
+        return None
+    return payload
 
 
 @dataclass

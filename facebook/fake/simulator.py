@@ -35,6 +35,9 @@ SESSION_SENT = "simulator_sent"
 SESSION_NAME = "simulator_name"
 SESSION_PAGE = "simulator_page"
 SESSION_STATUS = "simulator_status"
+# The feedback surveys this browser's customer answered: FakeGraphCall id → the answer.
+SESSION_FEEDBACK = "simulator_feedback"
+MAX_COMMENT_LENGTH = 1000
 KEPT_MESSAGES = 100
 MAX_NAME_LENGTH = 100
 MAX_TEXT_LENGTH = 5000
@@ -100,7 +103,30 @@ def _refusal(call: FakeGraphCall) -> str:
     return f"Refused by the fake Graph API with HTTP {call.answer_status}"
 
 
-def conversation_context(sent: list[dict], name: str, page_id: str) -> dict:
+def _survey(call: FakeGraphCall, answered: dict) -> dict | None:
+    """The customer feedback survey a Page's message carried, as the customer sees it."""
+    payload = fake_graph.survey_sent(call.body)
+    questions = fake_graph.survey_questions(payload) if payload else []
+    if payload is None or not questions:
+        return None
+    question = questions[0]
+    follow_up = question.get("follow_up")
+    return {
+        "call_id": call.pk,
+        "title": str(payload.get("title") or ""),
+        "subtitle": str(payload.get("subtitle") or ""),
+        "button_title": str(payload.get("button_title") or "Submit"),
+        "question": str(question.get("title") or "How would you rate your experience?"),
+        "comment_placeholder": str(follow_up.get("placeholder") or "")
+        if isinstance(follow_up, dict)
+        else "",
+        "answer": answered.get(str(call.pk)),
+    }
+
+
+def conversation_context(
+    sent: list[dict], name: str, page_id: str, answered: dict | None = None
+) -> dict:
     """What the customer sent (from the session) and what the Page answered, oldest first."""
     name = clean_name(name)
     if not name:
@@ -136,13 +162,15 @@ def conversation_context(sent: list[dict], name: str, page_id: str) -> dict:
             "who": "page",
             "text": _reply_text(call),
             "attachment": _reply_attachment(call),
+            "survey": survey,
             "at": call.at,
             "note": _refusal(call),
             # Messenger shows a persona's name with the Page's: "Alice from Acme Support".
             "persona": personas.get(call.persona_id),
         }
         for call in calls
-        if _reply_text(call) or fake_graph.attachment_id_sent(call.body)
+        for survey in [_survey(call, answered or {}) if call.answer_status == 200 else None]
+        if _reply_text(call) or fake_graph.attachment_id_sent(call.body) or survey
     ]
     items.sort(key=lambda item: item["at"])
     page = FacebookPage.objects.filter(page_id=page_id).first()
@@ -181,7 +209,10 @@ def simulator_page(request):
             "name": name,
             "status": request.session.pop(SESSION_STATUS, None),
             "conversation": conversation_context(
-                request.session.get(SESSION_SENT, []), name, page_id
+                request.session.get(SESSION_SENT, []),
+                name,
+                page_id,
+                request.session.get(SESSION_FEEDBACK, {}),
             ),
             **bot_context(name, page_id),
             **_mode_context(),
@@ -197,6 +228,7 @@ def conversation(request):
         request.session.get(SESSION_SENT, []),
         request.GET.get("name", ""),
         request.GET.get("page", ""),
+        request.session.get(SESSION_FEEDBACK, {}),
     )
     return render(request, "simulator/_conversation.html", {"conversation": context})
 
@@ -274,7 +306,8 @@ async def send(request):
     if not request.htmx:
         await request.session.aset(SESSION_STATUS, status)
         return redirect("simulator")
-    context = await sync_to_async(conversation_context)(sent, name, page_id)
+    answered = await request.session.aget(SESSION_FEEDBACK, {})
+    context = await sync_to_async(conversation_context)(sent, name, page_id, answered)
     return HttpResponse(
         render_to_string("simulator/_sent.html", {"status": status, "conversation": context})
     )
@@ -390,6 +423,83 @@ async def bot(request):
     return HttpResponse(
         render_to_string("simulator/_bot.html", {"status": status, **context}, request=request)
     )
+
+
+def _survey_call(call_id: str, psid: str, page_id: str) -> tuple[FakeGraphCall, str] | None:
+    """The accepted Page message with a feedback survey sent to this customer, and the
+    id of its CSAT question; None when there is no such survey."""
+    if not call_id.isdigit():
+        return None
+    call = FakeGraphCall.objects.filter(
+        pk=int(call_id), recipient_psid=psid, page_id=page_id, method="POST", answer_status=200
+    ).first()
+    payload = fake_graph.survey_sent(call.body) if call else None
+    questions = fake_graph.survey_questions(payload) if payload else []
+    if call is None or not questions:
+        return None
+    return call, questions[0]["id"]
+
+
+@simulator_only
+@require_POST
+async def feedback(request):
+    """The customer answers a feedback survey: a signed `messaging_feedback` webhook."""
+    name = clean_name(request.POST.get("name", ""))
+    page_id = request.POST.get("page", "").strip()
+    score = request.POST.get("score", "")
+    comment = request.POST.get("comment", "").strip()
+    psid = psid_for_name(name) if name else ""
+    answered = dict(await request.session.aget(SESSION_FEEDBACK, {}))
+    call_id = request.POST.get("call", "")
+    found = await sync_to_async(_survey_call)(call_id, psid, page_id) if psid else None
+    problem = ""
+    if found is None:
+        problem = "There is no such survey for this customer."
+    elif call_id in answered:
+        problem = "You already answered this survey."
+    elif score not in ("1", "2", "3", "4", "5"):
+        problem = "Choose from 1 to 5 stars."
+    elif len(comment) > MAX_COMMENT_LENGTH:
+        problem = f"Keep the comment under {MAX_COMMENT_LENGTH} characters."
+    elif not (url := own_webhook_url(request)):
+        problem = (
+            "The simulator does not know this server's address: set FACEBOOK_SIMULATOR_WEBHOOK_URL."
+        )
+    if problem:
+        if request.htmx:
+            return HttpResponseBadRequest(
+                render_to_string("simulator/_status.html", {"status": {"error": problem}})
+            )
+        await request.session.aset(SESSION_STATUS, {"error": problem})
+        return redirect("simulator")
+
+    assert found is not None  # the checks above
+    _call, question_id = found
+    at_ms = webhooks.now_ms()
+    body = webhooks.envelope(
+        webhooks.messaging_feedback(
+            page_id=page_id,
+            psid=psid,
+            question_id=question_id,
+            score=int(score),
+            comment=comment,
+            at_ms=at_ms,
+        ),
+        page_id=page_id,
+        at_ms=at_ms,
+    )
+    webhook_status, failure = await _post_to_webhook(url, body)
+    answered[call_id] = {
+        "score": int(score),
+        "comment": comment,
+        "note": _webhook_note(webhook_status, failure),
+    }
+    await request.session.aset(SESSION_FEEDBACK, answered)
+    if not request.htmx:
+        return redirect("simulator")
+    sent = await request.session.aget(SESSION_SENT, [])
+    context = await sync_to_async(conversation_context)(sent, name, page_id, answered)
+    return render(request, "simulator/_conversation.html", {"conversation": context})
 
 
 async def _post_to_webhook(url: str, body: dict) -> tuple[int | None, str]:

@@ -7,5 +7,6 @@ urlpatterns = [
     path("send", simulator.send, name="simulator-send"),
     path("conversation", simulator.conversation, name="simulator-conversation"),
     path("bot", simulator.bot, name="simulator-bot"),
+    path("feedback", simulator.feedback, name="simulator-feedback"),
     path("fake-graph-mode", simulator.fake_graph_mode, name="simulator-fake-graph-mode"),
 ]

@@ -120,6 +120,23 @@ def postback(
     return from_customer("postback", value, page_id=page_id, psid=psid, at_ms=at_ms)
 
 
+def messaging_feedback(
+    *,
+    page_id: str,
+    psid: str,
+    question_id: str,
+    score: int,
+    comment: str = "",
+    at_ms: int | None = None,
+) -> dict:
+    """The customer submitted the customer feedback survey (a CSAT question, 1-5)."""
+    answer: dict = {"type": "csat", "payload": str(score)}
+    if comment:
+        answer["follow_up"] = {"type": "free_form", "payload": comment}
+    value = {"feedback_screens": [{"screen_id": 0, "questions": {question_id: answer}}]}
+    return from_customer("messaging_feedback", value, page_id=page_id, psid=psid, at_ms=at_ms)
+
+
 # --- bytes, signature, POST --------------------------------------------------------------
 
 

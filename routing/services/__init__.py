@@ -20,6 +20,8 @@ webhook adapter and the timers call only these. The modules, by area:
 - `assistance`: asking for help; monitoring, coaching, taking over
 - `after_contact`: after-contact work once an interaction ends
 - `inactivity`, `clocks`: an agent who does not reply, a customer who goes silent
+- `automatic`: the out-of-hours reply, the acknowledgement, the feedback survey
+- `feedback`: the customer's answer to the feedback survey
 - `notes`: internal notes, never sent to the customer
 - `service_levels`: the service-level clocks' steps; the agent's list order
 - `conversation_routing`: which app controls the conversation; referrals (m.me, ads)
@@ -33,6 +35,7 @@ from routing.services.acd import offer_waiting
 from routing.services.after_contact import end_after_contact, expire_after_contact
 from routing.services.arrivals import Received, receive_customer_message
 from routing.services.assistance import ask_for_help, coach, monitor, take_over
+from routing.services.automatic import queue_position
 from routing.services.conversation_routing import (
     check_may_take_thread,
     note_customer_message,
@@ -41,6 +44,7 @@ from routing.services.conversation_routing import (
     record_thread_owner,
 )
 from routing.services.customers import profile_is_stale, update_customer_profile
+from routing.services.feedback import record_feedback
 from routing.services.inactivity import (
     disconnect_for_silence,
     return_for_no_reply,
@@ -204,4 +208,6 @@ __all__ = [
     "disconnect_for_silence",
     "run_inactivity_timers",
     "skills_changed",
+    "queue_position",
+    "record_feedback",
 ]

@@ -15,6 +15,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from routing import hours
 from routing.events import interaction_event, publish_on_commit
 from routing.models import (
     Agent,
@@ -177,20 +178,22 @@ def offer_waiting(*, workgroup_id: int) -> int:
     """Offer queued interactions of a workgroup, highest priority and oldest first,
     while agents are free.
 
-    A returning customer within the workgroup's preferred agent window waits
-    for the agent who last handled them, and is offered to them first when
-    they may be rung (until the timers end the window). Everyone else goes to
-    the longest-idle available member with room and the required skills; an
-    agent just offered one is idle from now, so the next goes to the next
-    agent in turn. Returns how many were offered. Safe to call from any
-    process at any time: a queued row another process is offering is
-    skipped, not waited for.
+    Nothing while the workgroup is out of business hours. A returning customer
+    within the workgroup's preferred agent window waits for the agent who last
+    handled them, and is offered to them first when they may be rung (until
+    the timers end the window). Everyone else goes to the longest-idle
+    available member with room and the required skills; an agent just offered
+    one is idle from now, so the next goes to the next agent in turn. Returns
+    how many were offered. Safe to call from any process at any time: a queued
+    row another process is offering is skipped, not waited for.
     """
     offered = 0
     try:
         workgroup = Workgroup.objects.get(pk=workgroup_id)
     except Workgroup.DoesNotExist:
         return 0
+    if not hours.is_open(workgroup, timezone.now()):
+        return 0  # out of hours it waits; the timer loop offers it at the opening
     while True:
         with transaction.atomic():
             queued = Interaction.objects.select_for_update(skip_locked=True).filter(

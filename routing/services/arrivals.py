@@ -24,7 +24,7 @@ from routing.models import (
     PriorityRule,
     Workgroup,
 )
-from routing.services import clocks
+from routing.services import automatic, clocks
 from routing.services.acd import offer_after_commit
 from routing.services.kernel import S
 from routing.services.recordings import record_automatically
@@ -100,7 +100,9 @@ def receive_customer_message(
         publish_on_commit(message_event(message, interaction))
         if clocks.customer_wrote(interaction):
             publish_on_commit(interaction_event(interaction))  # the warning goes
-        if created:
+        # Out of hours nothing is offered: the timer loop offers it at the opening.
+        open_now = automatic.answer_arrival(interaction, created=created, now=timezone.now())
+        if created and open_now:
             offer_after_commit(workgroup_id)
     return Received(message=message, interaction=interaction, created_interaction=created)
 

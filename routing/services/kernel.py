@@ -30,7 +30,7 @@ from routing.models import (
     Workgroup,
 )
 from routing.rules import LOAD_STATES
-from routing.services import clocks, recordings
+from routing.services import automatic, clocks, recordings
 
 logger = logging.getLogger(__name__)
 
@@ -180,6 +180,10 @@ def save_transition(
     if recording_ends:
         recordings.stop_event(interaction, actor_user_id=actor_user_id, reason=verb)
         recordings.close_recordings(interaction, at=timezone.now())
+    # Whichever verb ends an interaction an agent worked, the feedback survey
+    # may follow (the workgroup says whether).
+    if interaction.state == S.DISCONNECTED and from_state in (S.CONNECTED, S.HELD):
+        automatic.request_feedback(interaction, now=now)
     publish_on_commit(
         interaction_event(
             interaction,

@@ -217,6 +217,12 @@ def resend(*, message_id: int, agent: Agent) -> Message:
         window = reply_window(interaction.customer)
         if not window.open:
             raise RoutingError(window.reason)
+        if message.automatic and window.messaging_type != "RESPONSE":
+            # No person wrote it: it may not go out under the HUMAN_AGENT tag.
+            raise RoutingError(
+                "An automatic message is sent only within 24 hours of the customer's "
+                "last message; write your own reply instead."
+            )
         message.status = MessageStatus.SENDING
         message.error_code = ""
         message.error_message = ""

@@ -163,6 +163,8 @@ def servers(tmp_path_factory) -> Servers:
         # The fake CDN of the first server (plain http on loopback) serves attachment files.
         FACEBOOK_ATTACHMENT_ALLOWED_HOSTS="127.0.0.1,localhost",
         FACEBOOK_SEND_TIMEOUT="3",
+        # The demo sends the feedback survey after a disconnect; Meta wants a privacy link.
+        FACEBOOK_PRIVACY_URL="https://acme.example/privacy",
         # Where the fake Graph API is told the persona pictures are.
         PUBLIC_BASE_URL=urls[0],
         MEDIA_ROOT=str(tmp_dir / "media"),

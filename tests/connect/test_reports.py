@@ -24,10 +24,14 @@ def traffic():
     workgroup = make_workgroup("=Sales")  # a name that would run as a spreadsheet formula
     other = make_workgroup("Billing")
     moment = timezone.make_aware(timezone.datetime(2025, 3, 10, 12, 0))
+    agent = make_agent(workgroups=[workgroup, other])
     for group, psid in ((workgroup, "7300000000000001"), (other, "7300000000000002")):
         interaction = customer_writes(group, psid=psid, text="Hi").interaction
         Interaction.objects.filter(pk=interaction.pk).update(created_at=moment)
         Message.objects.filter(interaction=interaction).update(sent_at=moment)
+    # The customer of "=Sales" answered the survey with 4 stars; Billing's did not.
+    sales = Interaction.objects.get(workgroup=workgroup)
+    Interaction.objects.filter(pk=sales.pk).update(agent=agent, csat_score=4, csat_at=moment)
     return workgroup, other
 
 
@@ -42,6 +46,7 @@ def test_the_page_shows_the_chosen_days(supervisor, traffic):
     assert "Mon 2025-03-10" in body and "Billing" in body
     assert "/reports/workgroups.csv?start=2025-03-10&amp;end=2025-03-11&amp;workgroup=" in body
     assert "Abandoned</strong>: ended without ever being picked up" in body
+    assert "<td>4.00/5 (1)</td>" in body
 
 
 def test_the_workgroup_csv(supervisor, traffic):
@@ -66,9 +71,11 @@ def test_the_workgroup_csv(supervisor, traffic):
             "answers_with_target",
             "answers_in_target",
             "service_level_percent",
+            "satisfaction_average",
+            "satisfaction_answers",
         ],
-        ["2025-03-10", "'=Sales", "1", "0", "0", "", "", "", "1", "0", "0", "0", ""],
-        ["2025-03-10", "Billing", "1", "0", "0", "", "", "", "1", "0", "0", "0", ""],
+        ["2025-03-10", "'=Sales", "1", "0", "0", "", "", "", "1", "0", "0", "0", "", "4.00", "1"],
+        ["2025-03-10", "Billing", "1", "0", "0", "", "", "", "1", "0", "0", "0", "", "", "0"],
     ]
     one = logged_in(supervisor).get(
         f"/reports/workgroups.csv?start=2025-03-10&end=2025-03-10&workgroup={other.pk}"
@@ -78,20 +85,22 @@ def test_the_workgroup_csv(supervisor, traffic):
 
 def test_the_agent_csv_has_its_header(supervisor, traffic):
     response = logged_in(supervisor).get("/reports/agents.csv?start=2025-03-10&end=2025-03-10")
-    assert rows(response) == [
-        [
-            "day",
-            "workgroup",
-            "agent",
-            "picked_up",
-            "disconnected",
-            "messages_out",
-            "lapsed",
-            "answers_with_target",
-            "answers_in_target",
-            "service_level_percent",
-        ]
+    [header, row] = rows(response)
+    assert header == [
+        "day",
+        "workgroup",
+        "agent",
+        "picked_up",
+        "disconnected",
+        "messages_out",
+        "lapsed",
+        "answers_with_target",
+        "answers_in_target",
+        "service_level_percent",
+        "satisfaction_average",
+        "satisfaction_answers",
     ]
+    assert row[1:] == ["'=Sales", row[2], "0", "0", "0", "0", "0", "0", "", "4.00", "1"]
 
 
 def test_formula_names_are_written_as_text(supervisor):
@@ -155,6 +164,6 @@ def test_the_service_level_on_the_page_and_in_the_csv(supervisor):
     )
 
     workgroups = rows(client.get(f"/reports/workgroups.csv?start={today}&end={today}"))
-    assert workgroups[1][-3:] == ["3", "2", "66.7"]
+    assert workgroups[1][-5:-2] == ["3", "2", "66.7"]
     agents = rows(client.get(f"/reports/agents.csv?start={today}&end={today}"))
-    assert agents[1][2] == "ann" and agents[1][-3:] == ["3", "2", "66.7"]
+    assert agents[1][2] == "ann" and agents[1][-5:-2] == ["3", "2", "66.7"]

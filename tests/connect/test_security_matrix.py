@@ -311,6 +311,7 @@ ROUTES = {
     "simulator-send": Route("POST", "/simulator/send", EVERYONE_404),
     "simulator-conversation": Route("GET", "/simulator/conversation", EVERYONE_404),
     "simulator-bot": Route("POST", "/simulator/bot", EVERYONE_404, (("action", "take"),)),
+    "simulator-feedback": Route("POST", "/simulator/feedback", EVERYONE_404),
     "simulator-fake-graph-mode": Route(
         "POST", "/simulator/fake-graph-mode", EVERYONE_404, (("mode", "timeout"),)
     ),

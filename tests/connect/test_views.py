@@ -241,3 +241,38 @@ def test_a_returning_customer_waiting_for_their_agent_says_so_in_the_queue(workg
 
     services.set_agent_status(agent=ann, status=AgentStatus.AVAILABLE)  # offered to her
     assert "preferred-wait" not in fragments.workgroup_queue(workgroup.pk)
+
+
+def test_automatic_messages_are_marked_and_the_satisfaction_shows_in_the_head(workgroup):
+    workgroup.acknowledgement_message = "Thanks! You are number {position} in the queue."
+    workgroup.feedback_survey = True
+    workgroup.save()
+    agent = make_agent("ann", workgroups=[workgroup])
+    chat = refresh(customer_writes(workgroup, psid="7300000000000031").interaction)
+    services.pickup(interaction_id=chat.pk, agent=agent)
+    services.disconnect(interaction_id=chat.pk, agent=agent)
+    acknowledgement, survey = Message.objects.filter(interaction=chat, automatic=True)
+
+    page = logged_in(agent).get(f"/interactions/{chat.pk}/", **HTMX).content.decode()
+
+    for message in (acknowledgement, survey):
+        assert f'id="message-{message.pk}" class="bubble agent automatic"' in page
+    assert page.count(">Automatic</span>") == 2
+    assert "Thanks! You are number 1 in the queue." in page
+    assert '<span class="chip-kind">Feedback survey</span> How satisfied are you' in page
+    assert "Customer satisfaction" not in page
+
+    services.record_feedback(
+        page_id=chat.customer.page_id,
+        psid=chat.customer.psid,
+        score=5,
+        comment="Lovely",
+        answered_at=chat.disconnected_at,
+    )
+    page = logged_in(agent).get(f"/interactions/{chat.pk}/", **HTMX).content.decode()
+    assert "Customer satisfaction 5/5: “Lovely”" in page
+    # When the customer writes again, the panel's past interactions carry the score.
+    again = refresh(customer_writes(workgroup, psid="7300000000000031").interaction)
+    services.pickup(interaction_id=again.pk, agent=agent)
+    page = logged_in(agent).get(f"/interactions/{again.pk}/", **HTMX).content.decode()
+    assert ">Rated 5/5</span>" in page

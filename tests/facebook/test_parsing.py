@@ -12,6 +12,7 @@ from facebook.parsing import (
     Delivery,
     Handover,
     MessageEdit,
+    MessagingFeedback,
     PageEcho,
     Postback,
     Reaction,
@@ -441,3 +442,56 @@ def test_handover_events(key, value, expected):
 def test_a_handover_that_is_not_an_object_is_skipped():
     body = parse_body(envelope(item(pass_thread_control="yes")))
     assert [s.reason for s in body.skipped] == ["pass_thread_control is not an object"]
+
+
+# --- the customer feedback survey's answer ---------------------------------------
+
+
+def test_a_feedback_answer_gives_the_csat_score_and_the_comment():
+    body = parse_sample("messaging_feedback.json")
+    assert body.skipped == ()
+    assert body.events == (
+        MessagingFeedback(
+            page_id=PAGE_ID,
+            psid=PSID,
+            timestamp_ms=1764057600000,
+            question_id="csat",
+            score=4,
+            comment="Quick and kind, thank you",
+        ),
+    )
+
+
+def test_a_feedback_answer_without_a_comment():
+    answer = {"q1": {"type": "csat", "payload": "5"}}
+    body = parse_body(
+        envelope(item(messaging_feedback={"feedback_screens": [{"questions": answer}]}))
+    )
+    [event] = body.events
+    assert (event.question_id, event.score, event.comment) == ("q1", 5, "")
+
+
+@pytest.mark.parametrize(
+    ("feedback", "reason"),
+    [
+        ({}, "messaging_feedback has no feedback_screens list"),
+        ({"feedback_screens": [{"questions": {}}]}, "messaging_feedback has no csat answer"),
+        (
+            {"feedback_screens": [{"questions": {"q": {"type": "nps", "payload": "9"}}}]},
+            "messaging_feedback has no csat answer",
+        ),
+        (
+            {"feedback_screens": [{"questions": {"q": {"type": "csat", "payload": "6"}}}]},
+            "messaging_feedback csat payload is not 1 to 5",
+        ),
+        (
+            {"feedback_screens": [{"questions": {"q": {"type": "csat", "payload": 4}}}]},
+            "messaging_feedback csat payload is not 1 to 5",
+        ),
+    ],
+)
+def test_a_feedback_answer_that_is_not_one_is_skipped_with_its_reason(feedback, reason):
+    body = parse_body(envelope(item(messaging_feedback=feedback)))
+    assert body.events == ()
+    [skipped] = body.skipped
+    assert skipped.reason == reason

@@ -75,7 +75,16 @@ EXPECTED_PERMISSIONS = {
     # Seeing the agents' Messenger personas, and deleting one to have it made again (facebook 0005).
     "facebook.view_messengerpersona",
     "facebook.delete_messengerpersona",
-    # Who gets the interaction: skills and priority rules (routing 0011).
+    # Keeping a workgroup's business hours and holidays (routing 0013).
+    "routing.view_businesshours",
+    "routing.add_businesshours",
+    "routing.change_businesshours",
+    "routing.delete_businesshours",
+    "routing.view_holiday",
+    "routing.add_holiday",
+    "routing.change_holiday",
+    "routing.delete_holiday",
+    # Who gets the interaction: skills and priority rules (routing 0012).
     "routing.view_skill",
     "routing.add_skill",
     "routing.change_skill",
@@ -238,6 +247,16 @@ def test_interactions_and_their_history_are_read_only_for_everyone(supervisor, w
     assert Interaction.objects.filter(pk=interaction.pk).exists()
 
 
+# The workgroup form's business hours fields, left empty.
+NO_HOURS = {
+    "time_zone": "UTC",
+    "business_hours-TOTAL_FORMS": "0",
+    "business_hours-INITIAL_FORMS": "0",
+    "holidays-TOTAL_FORMS": "0",
+    "holidays-INITIAL_FORMS": "0",
+}
+
+
 def test_supervisors_configure_workgroups_but_do_not_delete_them(supervisor, workgroup, agent):
     client = logged_in(supervisor)
     response = client.post(
@@ -252,6 +271,7 @@ def test_supervisors_configure_workgroups_but_do_not_delete_them(supervisor, wor
             "members": [agent.pk],
             "wrap_up_codes-TOTAL_FORMS": "1",
             "wrap_up_codes-INITIAL_FORMS": "0",
+            **NO_HOURS,
             "wrap_up_codes-0-label": "Resolved",
             "wrap_up_codes-0-active": "on",
         },
@@ -272,6 +292,7 @@ def inactivity_form(workgroup, **changes) -> dict:
         "after_contact_seconds": "0",
         "wrap_up_codes-TOTAL_FORMS": "0",
         "wrap_up_codes-INITIAL_FORMS": "0",
+        **NO_HOURS,
         **changes,
     }
 
@@ -334,6 +355,7 @@ def test_supervisors_set_the_service_level_targets(supervisor, workgroup):
         "next_response_seconds": "",
         "wrap_up_codes-TOTAL_FORMS": "0",
         "wrap_up_codes-INITIAL_FORMS": "0",
+        **NO_HOURS,
     }
     url = f"/admin/routing/workgroup/{workgroup.pk}/change/"
     response = client.post(url, form)
@@ -366,6 +388,7 @@ def test_supervisors_set_skills_and_the_preferred_agent_window_and_offers_follow
             "preferred_agent_seconds": "45",
             "wrap_up_codes-TOTAL_FORMS": "0",
             "wrap_up_codes-INITIAL_FORMS": "0",
+            **NO_HOURS,
         },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
@@ -402,6 +425,43 @@ def test_supervisors_add_priority_rules_and_a_rule_missing_its_value_says_so(
         urgent = customer_writes(workgroup, text="This is URGENT").interaction
     assert refresh(urgent).priority == 5
     assert "urgent" in client.get("/admin/routing/priorityrule/").content.decode()
+
+
+def test_supervisors_set_business_hours_holidays_and_automatic_messages(supervisor, workgroup):
+    client = logged_in(supervisor)
+    form = {
+        "name": "Facebook DM",
+        "capacity_per_agent": "4",
+        "alert_timeout_seconds": "20",
+        "after_contact_seconds": "0",
+        "out_of_hours_message": "Closed; back {opens}.",
+        "acknowledgement_message": "You are number {position}.",
+        "feedback_survey": "on",
+        "wrap_up_codes-TOTAL_FORMS": "0",
+        "wrap_up_codes-INITIAL_FORMS": "0",
+        **NO_HOURS,
+        "time_zone": "Europe/Paris",
+        "business_hours-TOTAL_FORMS": "1",
+        "business_hours-0-weekday": "0",
+        "business_hours-0-opens": "09:00",
+        "business_hours-0-closes": "17:30",
+        "holidays-TOTAL_FORMS": "1",
+        "holidays-0-date": "2026-12-25",
+        "holidays-0-name": "Christmas",
+    }
+    url = f"/admin/routing/workgroup/{workgroup.pk}/change/"
+    refused = client.post(url, {**form, "time_zone": "Mars/Olympus"})
+    assert refused.status_code == 200
+    assert "is not a time zone name" in refused.content.decode()
+
+    response = client.post(url, form)
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    workgroup.refresh_from_db()
+    assert workgroup.time_zone == "Europe/Paris"
+    assert workgroup.feedback_survey
+    assert [str(span) for span in workgroup.business_hours.all()] == ["Monday 09:00-17:30"]
+    assert [str(day) for day in workgroup.holidays.all()] == ["2026-12-25 Christmas"]
 
 
 # --- agents and their status -----------------------------------------------------

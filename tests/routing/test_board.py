@@ -1,12 +1,12 @@
 """The live board's figures, computed from known data at an explicit time."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from django.utils import timezone
 
 from routing import board, services
-from routing.models import AgentStatus, Interaction
+from routing.models import AgentStatus, BusinessHours, Holiday, Interaction
 from routing.models import InteractionState as S
 from tests.factories import make_agent, make_workgroup
 
@@ -183,3 +183,28 @@ def test_breaches_per_workgroup_and_agent_at_a_known_time(desk, workgroup):
 def test_no_targets_anywhere_reads_nothing(workgroup, django_assert_num_queries):
     with django_assert_num_queries(1):  # the workgroups, to learn that none has a target
         assert board.breaches(now=NOW) == {}
+
+
+def test_satisfaction_today_averages_the_scores_received_today(floor, desk):
+    ended = [desk.disconnected(floor["ann"]) for _ in range(3)]
+    at(ended[0], csat_score=5, csat_at=hm(TODAY, 9, 30))
+    at(ended[1], csat_score=2, csat_at=hm(TODAY, 14, 59))
+    at(ended[2], csat_score=1, csat_at=hm(YESTERDAY, 18))  # yesterday's: not counted
+
+    figures = {entry.workgroup.name: entry for entry in board.board(now=NOW)}
+
+    assert (figures["A"].satisfaction_today, figures["A"].satisfaction_answers) == (3.5, 2)
+    assert (figures["B"].satisfaction_today, figures["B"].satisfaction_answers) == (None, 0)
+
+
+def test_a_workgroup_out_of_hours_shows_closed_with_its_next_opening(floor):
+    a = floor["A"]
+    # NOW is Monday 10 March 2025 15:00 UTC: open 09:00-17:00 but a holiday today.
+    BusinessHours.objects.create(workgroup=a, weekday=0, opens=time(9), closes=time(17))
+    BusinessHours.objects.create(workgroup=a, weekday=1, opens=time(9), closes=time(17))
+    Holiday.objects.create(workgroup=a, date=TODAY.date())
+
+    figures = {entry.workgroup.name: entry for entry in board.board(now=NOW)}
+
+    assert (figures["A"].open_now, figures["A"].opens) == (False, "Tuesday 11 March at 09:00")
+    assert (figures["B"].open_now, figures["B"].opens) == (True, "")

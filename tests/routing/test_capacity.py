@@ -228,6 +228,11 @@ def workgroup_form(workgroup, **changes) -> dict:
         "members": list(workgroup.members.values_list("pk", flat=True)),
         "wrap_up_codes-TOTAL_FORMS": "0",
         "wrap_up_codes-INITIAL_FORMS": "0",
+        "time_zone": workgroup.time_zone,
+        "business_hours-TOTAL_FORMS": "0",
+        "business_hours-INITIAL_FORMS": "0",
+        "holidays-TOTAL_FORMS": "0",
+        "holidays-INITIAL_FORMS": "0",
     }
     form.update(changes)
     return form

@@ -28,6 +28,7 @@ from routing.models import (
     AgentStatus,
     Customer,
     DesktopConnection,
+    Holiday,
     Interaction,
     InteractionEvent,
     Message,
@@ -640,3 +641,37 @@ def test_returning_customers_go_to_their_agents_once_while_timers_run_everywhere
     assert set(Interaction.objects.filter(pk__in=returning.values()).values_list("state")) == {
         (S.ALERTING,)
     }
+
+
+# --- a burst of messages out of hours: one automatic reply ---------------------------
+
+
+def test_a_burst_of_messages_out_of_hours_gets_one_automatic_reply(postgresql_only):
+    workgroup = make_workgroup(out_of_hours_message="We are closed; back {opens}.")
+    today = timezone.now().date()
+    for offset in (-1, 0, 1):
+        Holiday.objects.create(workgroup=workgroup, date=today + timedelta(days=offset))
+    make_agent(workgroups=[workgroup])
+    start = timezone.now() - timedelta(minutes=1)
+
+    def webhook(index: int):
+        def worker(sync):
+            sync()
+            return services.receive_customer_message(
+                workgroup_id=workgroup.pk,
+                page_id="100000000000001",
+                psid="7399999999999998",
+                mid=f"m_closed_{index}",
+                text="Hello?",
+                sent_at=start + timedelta(seconds=index),
+            )
+
+        return worker
+
+    results = in_threads([webhook(i) for i in range(12)])
+
+    assert unexpected(results) == []
+    interaction = Interaction.objects.get()
+    assert (interaction.state, interaction.agent_id) == (S.QUEUED, None)
+    assert Message.objects.filter(automatic=True).count() == 1
+    assert InteractionEvent.objects.filter(verb="automatic_message").count() == 1

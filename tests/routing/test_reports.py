@@ -271,3 +271,33 @@ def test_answers_the_services_record_count_in_the_report(desk, workgroup):
     today = timezone.localdate()
     [row] = reports.agent_days(start=today, end=today)
     assert (row.answers_in_target, row.answers_with_target, row.service_level) == (1, 2, 0.5)
+
+
+def test_satisfaction_per_workgroup_and_agent(traffic, desk):
+    a, bob = traffic["A"], traffic["bob"]
+    scored = {
+        Interaction.objects.get(workgroup=a, created_at=t(D1, 10)).pk: 4,  # ann's, day 1
+        Interaction.objects.get(workgroup=a, created_at=t(D2, 9)).pk: 2,  # ann's, day 2
+        timeline(desk.disconnected(bob), t(D1, 15), t(D1, 15, 1), t(D1, 15, 9)).pk: 1,
+    }
+    for pk, score in scored.items():
+        Interaction.objects.filter(pk=pk).update(csat_score=score, csat_at=t(D2, 20))
+
+    by_workgroup = {
+        (r.day, r.workgroup): (r.satisfaction, r.satisfaction_answers)
+        for r in reports.workgroup_days(start=D1, end=D2)
+    }
+    assert by_workgroup == {
+        (D1, "A"): (2.5, 2),
+        (D1, "B"): (None, 0),
+        (D2, "A"): (2.0, 1),
+    }
+    by_agent = {
+        (r.day, r.agent): (r.satisfaction, r.satisfaction_answers)
+        for r in reports.agent_days(start=D1, end=D2)
+    }
+    assert by_agent == {
+        (D1, "ann"): (4.0, 1),
+        (D1, "bob"): (1.0, 1),
+        (D2, "ann"): (2.0, 1),
+    }

@@ -1,4 +1,5 @@
-"""Alert timeouts with two real server processes and no request arriving.
+"""Alert timeouts, and the opening of a closed workgroup, with two real server
+processes and no request arriving.
 
 Two processes run the timers against this test's database, as in production:
 either two `manage.py run_timers` processes, or two daphne servers with their
@@ -14,7 +15,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
@@ -26,8 +27,10 @@ from routing.models import (
     Agent,
     AgentStatus,
     DesktopConnection,
+    Holiday,
     Interaction,
     InteractionEvent,
+    Message,
     Workgroup,
     WrapUpCode,
 )
@@ -284,4 +287,38 @@ def test_each_preferred_agent_window_ends_once_and_the_customer_goes_to_the_queu
             ("preferred_agent_window_over", ann.pk),
             ("offer", bob.pk),
         ]
+
+
+def test_what_waited_out_of_hours_is_offered_once_at_the_opening(timer_processes):
+    workgroup = make_workgroup(capacity_per_agent=10, out_of_hours_message="Closed; {opens}.")
+    today = date.today()
+    for offset in (-1, 0, 1):  # whatever the time zones, now is a holiday
+        Holiday.objects.create(workgroup=workgroup, date=today + timedelta(days=offset))
+    ann = make_agent("ann", workgroups=[workgroup], capacity=3)
+    bob = make_agent("bob", workgroups=[workgroup], capacity=3)
+    waiting = [
+        customer_writes(workgroup, psid=f"78100000000000{n:02d}").interaction for n in range(6)
+    ]
+    # Both processes tick a few times: closed, nothing is offered.
+    time.sleep(1.5)
+    assert set(Interaction.objects.values_list("state", flat=True)) == {S.QUEUED}
+
+    Holiday.objects.filter(workgroup=workgroup).delete()  # the opening
+
+    def all_offered() -> bool:
+        return Interaction.objects.filter(state=S.ALERTING).count() == len(waiting)
+
+    wait_for(all_offered, seconds=30, processes=timer_processes)
+    time.sleep(1)  # more ticks of both processes: nothing is offered twice
+    offers = Counter(
+        InteractionEvent.objects.filter(verb="offer").values_list("interaction_id", flat=True)
+    )
+    assert offers == Counter({i.pk: 1 for i in waiting})
+    assert Counter(Interaction.objects.values_list("agent_id", flat=True)) == Counter(
+        {ann.pk: 3, bob.pk: 3}
+    )
+    replies = Counter(
+        Message.objects.filter(automatic=True).values_list("interaction_id", flat=True)
+    )
+    assert replies == Counter({i.pk: 1 for i in waiting})
     assert "Traceback" not in timer_processes.logs()

@@ -24,6 +24,10 @@ from routing.models import (
 )
 
 DEMO_PASSWORD = "demo-pass"
+DEMO_OUT_OF_HOURS = (
+    "Thanks for your message! We are closed right now and open again {opens}: "
+    "an agent will answer you then."
+)
 AGENTS = [("agent1", "Alice", "Agent"), ("agent2", "Bob", "Agent"), ("agent3", "Carol", "Agent")]
 # category -> (name, shortcut, labels, text)
 STORED_RESPONSES = {
@@ -124,6 +128,9 @@ class Command(BaseCommand):
                 # Short enough that a demo shows the clocks turning amber and red.
                 "first_response_seconds": 120,
                 "next_response_seconds": 90,
+                # No business hours: always open until a supervisor sets some in the admin.
+                "out_of_hours_message": DEMO_OUT_OF_HOURS,
+                "feedback_survey": True,
             },
         )
         page = FacebookPage.objects.filter(page_id="100000000000001").first() or FacebookPage(
@@ -173,6 +180,9 @@ class Command(BaseCommand):
             PriorityRule.objects.update_or_create(
                 match=match, value=value, page_id="", defaults={"priority": priority}
             )
+        import_module("routing.migrations.0013_business_hours_csat").ensure_supervisors_keep_hours(
+            apps
+        )
         for label in WRAP_UP_CODES:
             WrapUpCode.objects.get_or_create(workgroup=workgroup, label=label)
         # Inactivity: a customer who leaves the chat is let go after 15 minutes (a warning

@@ -10,7 +10,7 @@ from django.test import Client
 
 from facebook.fake import graph as fake_graph
 from facebook.fake import modes, simulator
-from facebook.models import FakeGraphMode, FakeProfile, WebhookDelivery
+from facebook.models import FakeGraphCall, FakeGraphMode, FakeProfile, WebhookDelivery
 from facebook.webhook import signature_problem
 from tests.factories import PAGE_ID, make_page, make_workgroup
 
@@ -240,6 +240,7 @@ def test_an_unknown_mode_is_refused(client):
         ("post", "/simulator/send"),
         ("get", "/simulator/conversation"),
         ("post", "/simulator/fake-graph-mode"),
+        ("post", "/simulator/feedback"),
     ],
 )
 def test_nothing_is_served_with_the_simulator_off(client, settings, method, path):
@@ -393,3 +394,116 @@ def test_the_bot_needs_a_customer_and_an_action_it_knows(client, page, webhook_c
     assert "Type the customer&#x27;s name first." in no_name.content.decode()
     assert "The bot can take, pass or request a conversation." in odd.content.decode()
     assert webhook_catcher.requests == []
+
+
+# --- the customer feedback survey ---------------------------------------------------
+
+
+SURVEY = {
+    "template_type": "customer_feedback",
+    "title": "How did we do?",
+    "subtitle": "One question and, if you like, a comment.",
+    "button_title": "Rate your experience",
+    "feedback_screens": [
+        {
+            "questions": [
+                {
+                    "id": "csat",
+                    "type": "csat",
+                    "title": "How satisfied are you with the help you got?",
+                    "score_label": "neg_pos",
+                    "score_option": "five_stars",
+                    "follow_up": {"type": "free_form", "placeholder": "Anything to add?"},
+                }
+            ]
+        }
+    ],
+    "business_privacy": {"url": "https://acme.example/privacy"},
+    "expires_in_days": 3,
+}
+
+
+def page_sends_survey(client, psid: str, **changes) -> dict:
+    body = {
+        "recipient": {"id": psid},
+        "messaging_type": "RESPONSE",
+        "message": {"attachment": {"type": "template", "payload": {**SURVEY, **changes}}},
+    }
+    response = client.post(
+        f"/fake-graph/v24.0/me/messages?access_token={TOKEN}",
+        json.dumps(body),
+        content_type="application/json",
+    )
+    return response.json()
+
+
+def test_the_customer_answers_the_survey_with_a_signed_messaging_feedback(
+    client, page, webhook_catcher
+):
+    psid = simulator.psid_for_name("Ana Silva")
+    assert "message_id" in page_sends_survey(client, psid)
+    shown = client.get("/simulator/conversation", {"name": "Ana Silva", "page": PAGE_ID})
+    html = shown.content.decode()
+    assert "How did we do?" in html
+    assert "<legend>How satisfied are you with the help you got?</legend>" in html
+    assert 'value="4" required> 4 stars</label>' in html
+    assert 'value="1" required> 1 star</label>' in html
+    assert 'placeholder="Anything to add?"' in html
+    call_id = FakeGraphCall.objects.get(recipient_psid=psid).pk
+
+    answer = {"name": "Ana Silva", "page": PAGE_ID, "call": call_id, "score": "4"}
+    response = client.post("/simulator/feedback", {**answer, "comment": "Kind"}, **HTMX)
+
+    assert response.status_code == 200
+    assert "You rated 4 out of 5: “Kind”" in response.content.decode()
+    [request] = webhook_catcher.requests
+    assert signature_problem(request.body, request.headers["X-Hub-Signature-256"]) is None
+    [item] = json.loads(request.body)["entry"][0]["messaging"]
+    assert item["sender"] == {"id": psid}
+    assert item["messaging_feedback"] == {
+        "feedback_screens": [
+            {
+                "screen_id": 0,
+                "questions": {
+                    "csat": {
+                        "type": "csat",
+                        "payload": "4",
+                        "follow_up": {"type": "free_form", "payload": "Kind"},
+                    }
+                },
+            }
+        ]
+    }
+    again = client.post("/simulator/feedback", answer, **HTMX)
+    assert again.status_code == 400
+    assert "You already answered this survey." in again.content.decode()
+    assert len(webhook_catcher.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        ({"score": "6"}, "Choose from 1 to 5 stars."),
+        ({"call": "999999"}, "There is no such survey for this customer."),
+        ({"name": "Ben"}, "There is no such survey for this customer."),
+    ],
+)
+def test_a_wrong_answer_is_refused_with_words(client, page, webhook_catcher, changes, words):
+    psid = simulator.psid_for_name("Ana Silva")
+    page_sends_survey(client, psid)
+    call_id = FakeGraphCall.objects.get(recipient_psid=psid).pk
+    answer = {"name": "Ana Silva", "page": PAGE_ID, "call": call_id, "score": "3", **changes}
+
+    response = client.post("/simulator/feedback", answer, **HTMX)
+
+    assert response.status_code == 400
+    assert words in response.content.decode()
+    assert webhook_catcher.requests == []
+
+
+def test_the_fake_graph_refuses_a_survey_without_a_privacy_link(client, page):
+    psid = simulator.psid_for_name("Ana Silva")
+    answer = page_sends_survey(client, psid, business_privacy={})
+    assert answer["error"]["message"] == "(#100) param business_privacy[url] is required"
+    shown = client.get("/simulator/conversation", {"name": "Ana Silva", "page": PAGE_ID})
+    assert "How did we do?" not in shown.content.decode()
