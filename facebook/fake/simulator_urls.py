@@ -6,5 +6,6 @@ urlpatterns = [
     path("", simulator.simulator_page, name="simulator"),
     path("send", simulator.send, name="simulator-send"),
     path("conversation", simulator.conversation, name="simulator-conversation"),
+    path("meta-page", simulator.meta_page, name="simulator-meta-page"),
     path("fake-graph-mode", simulator.fake_graph_mode, name="simulator-fake-graph-mode"),
 ]
