@@ -8,3 +8,8 @@ class FacebookConfig(AppConfig):
     def ready(self) -> None:
         # The sender listens for replies that routing has stored.
         from facebook import sender  # noqa: F401
+        from facebook.selectors import human_agent_allowed
+        from routing import rules
+
+        # The HUMAN_AGENT tag is offered only where Meta approved the feature.
+        rules.allow_human_agent_when(human_agent_allowed)

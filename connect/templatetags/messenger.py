@@ -8,7 +8,12 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from connect import bubbles, messenger_fragments
-from routing.rules import HUMAN_AGENT_WINDOW, MAX_TEXT_LENGTH, RESPONSE_WINDOW
+from routing.rules import (
+    HUMAN_AGENT_WINDOW,
+    MAX_TEXT_LENGTH,
+    RESPONSE_WINDOW,
+    human_agent_allowed,
+)
 
 register = template.Library()
 
@@ -56,6 +61,8 @@ def window_countdown(customer) -> dict:
         return {"last": None}
     now = timezone.now()
     response_ends, closes_at = last + RESPONSE_WINDOW, last + HUMAN_AGENT_WINDOW
+    if not human_agent_allowed(customer.page_id):
+        closes_at = response_ends  # Meta has not approved the Page's Human Agent feature
     phase = "response" if now < response_ends else "human_agent" if now < closes_at else "closed"
     return {
         "last": last,

@@ -298,6 +298,21 @@ def record_send_failed(
     return message
 
 
+def postpone_send(*, message_id: int, until: datetime) -> Message | None:
+    """Meta's rate limit held the send back: it stays `sending`, to be sent again at
+    `until`; its deadline moves past that, so the stuck-send timer leaves it alone."""
+    with transaction.atomic():
+        message = lock_message(message_id)
+        if message.status != MessageStatus.SENDING:
+            return message  # settled meanwhile (an echo, or a Delete)
+        message.send_deadline = until + (
+            send_deadline(with_file=message_entries.sent_file(message.attachments) is not None)
+            - timezone.now()
+        )
+        message.save(update_fields=["send_deadline"])
+    return message
+
+
 def expire_stuck_sends() -> int:
     """Sends whose deadline passed with no answer (e.g. the server restarted) time out."""
     now = timezone.now()
