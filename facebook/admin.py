@@ -26,6 +26,18 @@ class FacebookPageForm(forms.ModelForm):
         # a new one (encrypted) or keeps the stored one.
         fields = ["page_id", "name", "workgroup", "personas_enabled", "usual_silence_minutes"]
 
+    usual_silence_minutes = forms.IntegerField(
+        label="Usual silence (minutes)",
+        required=False,
+        min_value=1,
+        help_text="No event from Meta for longer than this shows the Page as silent on the "
+        "board; empty keeps the current value.",
+    )
+
+    def clean_usual_silence_minutes(self) -> int:
+        minutes = self.cleaned_data["usual_silence_minutes"]
+        return minutes or self.instance.usual_silence_minutes
+
     def clean_access_token(self) -> str:
         token = self.cleaned_data["access_token"].strip()
         if not token and not (self.instance and self.instance.pk):

@@ -68,7 +68,7 @@ def send_stored_reply(message_id: int, *, held_back: bool = False) -> None:
     `held_back`: a reply a rate limit held back, sent again; its hold ends here
     unless it is held back once more."""
     try:
-        held_again = _send(message_id)
+        held_again = _send(message_id, held_back=held_back)
         if held_back and not held_again:
             DeferredSend.objects.filter(message_id=message_id).delete()
     except Exception:
@@ -86,7 +86,7 @@ def _timeout_words(seconds: float) -> str:
     return f"Not confirmed by Messenger within {seconds:g} s. It may not have been sent."
 
 
-def _send(message_id: int) -> bool:
+def _send(message_id: int, *, held_back: bool = False) -> bool:
     """Send it; True when it was held back for later (a rate limit)."""
     started = time.monotonic()
     message = services.claim_for_sending(message_id=message_id)
@@ -101,7 +101,7 @@ def _send(message_id: int) -> bool:
             reason=f"The Facebook Page {customer.page_id} is no longer set up here.",
         )
         return False
-    held_until = _held_until(page, customer.psid, message_id)
+    held_until = _held_until(page, customer.psid, message_id, paused_ok=held_back)
     if held_until is not None:
         # The Page is rate limited, or an earlier reply to this customer waits: behind it.
         _defer(message_id, page, customer.psid, due=held_until, refused=None)
@@ -211,12 +211,16 @@ def _send_with_retries(
 # --- Meta's rate limits: held back, sent later -------------------------------------------
 
 
-def _held_until(page: FacebookPage, psid: str, message_id: int) -> datetime | None:
-    """When this reply may go, if not now: the Page's pause, or an earlier held reply."""
+def _held_until(
+    page: FacebookPage, psid: str, message_id: int, *, paused_ok: bool = False
+) -> datetime | None:
+    """When this reply may go, if not now: the Page's pause (unless this is a held reply
+    whose time came), or an earlier held reply to the same customer."""
     now = timezone.now()
     waits = []
-    if page.send_paused_until is not None and page.send_paused_until > now:
-        waits.append(page.send_paused_until)
+    paused = page.send_paused_until
+    if not paused_ok and paused is not None and paused > now:
+        waits.append(paused)
     earlier = (
         DeferredSend.objects.filter(page_id=page.page_id, psid=psid, message_id__lt=message_id)
         .order_by("-due_at")
