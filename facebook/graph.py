@@ -532,8 +532,10 @@ def _listing(answer: dict) -> Listing:
     data = answer.get("data")
     if not isinstance(data, list):
         raise GraphError(kind=ErrorKind.BAD_ANSWER, http_status=200)
-    paging = answer.get("paging") if isinstance(answer.get("paging"), dict) else {}
-    cursors = paging.get("cursors") if isinstance(paging.get("cursors"), dict) else {}
+    paging = answer.get("paging")
+    paging = paging if isinstance(paging, dict) else {}
+    cursors = paging.get("cursors")
+    cursors = cursors if isinstance(cursors, dict) else {}
     # Meta gives a cursor on the last page too; only `next` says there is more.
     after = str(cursors.get("after") or "") if paging.get("next") else ""
     return Listing([item for item in data if isinstance(item, dict)], after)

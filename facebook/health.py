@@ -141,7 +141,13 @@ def backfill(
     return report
 
 
-def _recent_threads(page, since, throttle, report, page_size) -> Iterable[str]:
+def _recent_threads(
+    page: FacebookPage,
+    since: datetime,
+    throttle: Throttle,
+    report: BackfillReport,
+    page_size: int,
+) -> Iterable[str]:
     after = ""
     seen = 0
     while True:
@@ -160,7 +166,14 @@ def _recent_threads(page, since, throttle, report, page_size) -> Iterable[str]:
         after = listing.after
 
 
-def _thread_messages_since(page, thread_id, since, throttle, report, page_size):
+def _thread_messages_since(
+    page: FacebookPage,
+    thread_id: str,
+    since: datetime,
+    throttle: Throttle,
+    report: BackfillReport,
+    page_size: int,
+) -> list[tuple[datetime, int, CustomerMessage]]:
     """The customer's messages of one thread since `since`: (time, order, event)."""
     found: list[tuple[datetime, int, CustomerMessage]] = []
     after = ""
@@ -178,18 +191,18 @@ def _thread_messages_since(page, thread_id, since, throttle, report, page_size):
                 continue
             if created < since:
                 return found
-            sender = item.get("from") if isinstance(item.get("from"), dict) else {}
-            psid = str(sender.get("id") or "")
+            sender = item.get("from")
+            psid = str(sender.get("id") or "") if isinstance(sender, dict) else ""
             mid = str(item.get("id") or "")
             if not psid or psid == page.page_id or not mid:
                 continue  # the Page's own messages: their echoes tell us of them
-            text = item.get("message") if isinstance(item.get("message"), str) else ""
+            text = item.get("message")
             event = CustomerMessage(
                 page_id=page.page_id,
                 timestamp_ms=int(created.timestamp() * 1000),
                 psid=psid[:64],
                 mid=mid[:200],
-                text=text,
+                text=text if isinstance(text, str) else "",
             )
             found.append((created, -position, event))
         if not listing.after:
