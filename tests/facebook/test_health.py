@@ -172,3 +172,31 @@ def test_the_command_refuses_a_time_it_cannot_read(page):
 
     with pytest.raises(CommandError, match="ISO time"):
         call_command("facebook_health", "--backfill", "yesterday")
+
+
+def test_the_simulator_s_policy_block_reaches_the_page_over_the_webhook(client, page):
+    meta_does(client, "policy_block")
+
+    page.refresh_from_db()
+    assert page.policy_action == "block"
+    assert "Messenger Platform Policies" in page.policy_reason
+
+    meta_does(client, "policy_unblock")
+    page.refresh_from_db()
+    assert page.policy_action == ""
+
+
+def test_the_timer_checks_each_page_once_per_interval(page, settings, fake_graph_api):
+    settings.FACEBOOK_HEALTH_CHECK_SECONDS = 300
+    now = timezone.now()
+
+    assert [p.pk for p in health.claim_due_checks(now=now)] == [page.pk]
+    assert health.claim_due_checks(now=now + timedelta(seconds=299)) == []
+    assert [p.pk for p in health.claim_due_checks(now=now + timedelta(seconds=301))] == [page.pk]
+
+    FacebookPage.objects.filter(pk=page.pk).update(health_checked_at=None)
+    assert health.check_due_pages() == 1
+    assert health.pool.wait_for_idle(timeout=15)
+    page.refresh_from_db()
+    assert page.subscription == Subscription.SUBSCRIBED
+    assert page.human_agent_status == "approved"
