@@ -30,6 +30,7 @@ from facebook import graph, inbound, pages
 from facebook.background import BackgroundPool
 from facebook.models import FacebookPage, Subscription
 from facebook.parsing import CustomerMessage
+from facebook.selectors import page_health
 
 logger = logging.getLogger(__name__)
 
@@ -225,8 +226,6 @@ class CheckReport:
 
     def line(self, now: datetime | None = None) -> str:
         """One line for the command's output."""
-        from facebook.selectors import page_health
-
         health = page_health(self.page, now=now)
         last = self.page.last_event_at
         parts = [
