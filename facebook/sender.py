@@ -259,7 +259,13 @@ def _defer(
             "error_code": refused.error_code if refused else (held.error_code if held else ""),
         },
     )
-    services.postpone_send(message_id=message_id, until=due)
+    at = timezone.localtime(due)
+    services.postpone_send(
+        message_id=message_id,
+        until=due,
+        reason=f"Messenger is limiting how fast this Page may send: it goes out by itself "
+        f"at {at:%H:%M:%S}.",
+    )
     logger.info(
         "Message %s held back by Messenger's rate limit until %s", message_id, due.isoformat()
     )

@@ -7,6 +7,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from connect import fragments
 from facebook import sender
 from facebook.models import DeferredSend, FacebookPage
 from routing import services
@@ -43,6 +44,10 @@ def test_a_rate_limited_reply_is_held_back_then_sent_once(fake_graph_api, conver
     assert held.attempts == 1 and held.due_at > timezone.now()
     assert message.send_deadline > held.due_at  # the stuck-send timer leaves it alone
     assert FacebookPage.objects.get(pk=talk.page.pk).send_paused_until == held.due_at
+    html = fragments.bubble(message, oob=False)
+    assert 'aria-label="Sending"' in html
+    assert "Messenger is limiting how fast this Page may send: it goes out by itself" in html
+    assert ">Resend</button>" not in html
     run_due_timers()
     message.refresh_from_db()
     assert message.status == MessageStatus.SENDING
@@ -55,6 +60,7 @@ def test_a_rate_limited_reply_is_held_back_then_sent_once(fake_graph_api, conver
     assert sender.wait_for_idle(timeout=15)
     message.refresh_from_db()
     assert message.status == MessageStatus.SENT
+    assert message.error_message == ""
     assert accepted(fake_graph_api) == ["Your parcel left today."]
     assert not DeferredSend.objects.exists()
     # Once: a second pass finds nothing to send.
