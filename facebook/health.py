@@ -30,7 +30,7 @@ from facebook import graph, inbound, pages
 from facebook.background import BackgroundPool
 from facebook.models import FacebookPage, Subscription
 from facebook.parsing import CustomerMessage
-from facebook.selectors import page_health
+from facebook.selectors import HealthState, page_health
 
 logger = logging.getLogger(__name__)
 
@@ -257,6 +257,9 @@ def check_page(
     what the outage cost, from the last event on); backfill from `backfill_since` if given."""
     now = now or timezone.now()
     report = CheckReport(page=page)
+    # Silent longer than usual: events may have been lost while the app stayed subscribed
+    # (our server down past Meta's retries), so what came since the last one is read back.
+    silent = page_health(page, now=now).state == HealthState.SILENT
     was_missing = False
     try:
         fields = graph.subscribed_fields(page=page)
@@ -276,6 +279,8 @@ def check_page(
         if isinstance(exc, graph.GraphError) and exc.kind == graph.ErrorKind.TOKEN_INVALID:
             report.token = "invalid"
             pages.mark_token_invalid(page)
+        elif was_missing:
+            report.problems.append(f"could not subscribe again: {exc}")
         else:
             report.token = "not checked"
             report.problems.append(f"subscription not checked: {exc}")
@@ -291,7 +296,7 @@ def check_page(
         pages.mark_token_valid(page)
     _store_check(page, report, now)
     since = backfill_since
-    if since is None and report.resubscribed and page.last_event_at is not None:
+    if since is None and (report.resubscribed or silent) and page.last_event_at is not None:
         since = page.last_event_at  # what Meta did not deliver while we were missing
     if since is not None and report.token == "ok":
         report.backfill = backfill(page, since=since, throttle=throttle, page_size=page_size)

@@ -200,3 +200,27 @@ def test_the_timer_checks_each_page_once_per_interval(page, settings, fake_graph
     page.refresh_from_db()
     assert page.subscription == Subscription.SUBSCRIBED
     assert page.human_agent_status == "approved"
+
+
+def test_a_silent_page_s_check_reads_back_what_came_since_its_last_event(page):
+    FacebookPage.objects.filter(pk=page.pk).update(
+        last_event_at=timezone.now() - timedelta(hours=3), usual_silence_minutes=120
+    )
+    page.refresh_from_db()
+    # Our server was down past Meta's retries: Meta kept the message, we never got it.
+    fake_pages.keep_message(
+        page_id=PAGE_ID, psid="7300000000000055", mid="m_lost", text="anyone?", from_page=False
+    )
+
+    report = health.check_page(page, throttle=ControlledClock().throttle())
+
+    assert not report.resubscribed
+    assert report.backfill is not None and report.backfill.stored == 1
+    assert customer_texts() == ["anyone?"]
+
+
+def test_a_healthy_page_s_check_reads_no_conversations(page, fake_graph_api):
+    report = health.check_page(page)
+
+    assert report.backfill is None
+    assert fake_graph_api.calls(path__endswith="/conversations") == []
