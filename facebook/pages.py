@@ -1,7 +1,10 @@
-"""Facebook Pages as the desktop sees them: whether Messenger still accepts their token.
+"""Facebook Pages as the desktop sees them: whether Messenger still accepts their token,
+still sends us their events, and has not warned or blocked them.
 
 A code 190 from the Graph API marks the Page's token invalid; a supervisor
-entering a new token in admin clears it. Either change is announced after
+entering a new token in admin (or Meta accepting it again) clears it. Meta's
+policy enforcement events flag the Page (`record_policy`), and the router notes
+each Page's last event (`note_events`). A change agents see is announced after
 commit with `page_changed`, which `connect.live` turns into a banner update for
 the agents of the Page's workgroup; admin saves a Page through `save_page`.
 Routing is not involved: a token is Meta's business, not a routing rule.
