@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from connect.http import AuthenticatedHttpRequest, HtmxHttpRequest
+from facebook import selectors as facebook_selectors
 from routing import board, selectors, services
 from routing.rules import CHOOSABLE_STATUSES
 from routing.services import RoutingError
@@ -94,6 +95,7 @@ def board_page(request: HttpRequest) -> HttpResponse:
     context = board_context(request.user)
     context["is_agent"] = selectors.agent_for_user(request.user) is not None
     context["time_zone"] = timezone.get_current_timezone_name()
+    context["page_health"] = facebook_selectors.pages_health()
     return render(request, TEMPLATE, context)
 
 

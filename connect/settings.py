@@ -69,6 +69,12 @@ FACEBOOK_SIMULATOR_WEBHOOK_URL = env.str("FACEBOOK_SIMULATOR_WEBHOOK_URL", defau
 FACEBOOK_SEND_TIMEOUT = env.float("FACEBOOK_SEND_TIMEOUT", default=10.0)
 # The business's privacy policy: Messenger's feedback survey template must link to it.
 FACEBOOK_PRIVACY_URL = env.str("FACEBOOK_PRIVACY_URL", default="")
+# The health guard checks each Page's subscription this often (seconds; 0: never).
+FACEBOOK_HEALTH_CHECK_SECONDS = env.int("FACEBOOK_HEALTH_CHECK_SECONDS", default=300)
+# A reply Meta's rate limit refused is sent again after this, doubling up to 16 times.
+FACEBOOK_RATE_LIMIT_BACKOFF = env.float("FACEBOOK_RATE_LIMIT_BACKOFF", default=5.0)
+# When Meta retires FACEBOOK_GRAPH_VERSION (ISO date), if facebook.versions does not know it.
+FACEBOOK_GRAPH_VERSION_RETIRES = env.str("FACEBOOK_GRAPH_VERSION_RETIRES", default="")
 # A file an agent sends is uploaded to Meta first: this long for the upload, on top.
 FACEBOOK_UPLOAD_TIMEOUT = env.float("FACEBOOK_UPLOAD_TIMEOUT", default=60.0)
 # This server's public address (https://connect.example.com), for the few URLs

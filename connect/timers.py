@@ -1,4 +1,5 @@
-"""The timer loop: alert timeouts, stuck sends, stale tabs, waiting offers.
+"""The timer loop: alert timeouts, stuck sends, stale tabs, waiting offers; replies a
+rate limit held back, and the Facebook Pages' health checks.
 
 daphne has no ASGI lifespan, so each server process starts the loop on its
 first request. Every step is a routing service that locks rows, so any number
@@ -12,7 +13,7 @@ import os
 from channels.db import database_sync_to_async
 
 from connect import live
-from facebook import ingest, retention
+from facebook import health, ingest, retention, sender
 from routing import services
 
 logger = logging.getLogger(__name__)
@@ -23,6 +24,8 @@ HEARTBEAT_EVERY_TICKS = 20
 # Old webhook bodies and attachment copies go every ten minutes, a few batches at a time.
 RETENTION_EVERY_TICKS = 600
 RETENTION_BATCHES_A_TICK = 4
+# Whether a Page's health check is due is looked at this often (each runs in the background).
+HEALTH_EVERY_TICKS = 10
 
 # Channel names of the desktop sockets this process holds.
 open_desktop_channels: set[str] = set()
@@ -43,6 +46,9 @@ async def run_timer_loop(tick_seconds: float = TICK_SECONDS) -> None:
                 await database_sync_to_async(services.desktops_seen)(
                     channel_names=list(open_desktop_channels)
                 )
+            await database_sync_to_async(sender.send_deferred_due)()
+            if tick % HEALTH_EVERY_TICKS == 0:
+                await database_sync_to_async(health.check_due_pages)()
             if tick % RETENTION_EVERY_TICKS == RETENTION_EVERY_TICKS - 1:
                 await database_sync_to_async(retention.purge)(max_batches=RETENTION_BATCHES_A_TICK)
         except Exception:

@@ -3,7 +3,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from facebook import ingest, pages
+from facebook import health, ingest, pages, selectors, versions
 from facebook.models import FacebookPage, MessengerPersona, WebhookDelivery
 
 TOKEN_INVALID_WORDS = (
@@ -25,7 +25,26 @@ class FacebookPageForm(forms.ModelForm):
         model = FacebookPage
         # The token is no model field of the form: facebook.pages.save_page stores
         # a new one (encrypted) or keeps the stored one.
-        fields = ["page_id", "name", "workgroup", "personas_enabled", "primary_app_id"]
+        fields = [
+            "page_id",
+            "name",
+            "workgroup",
+            "personas_enabled",
+            "primary_app_id",
+            "usual_silence_minutes",
+        ]
+
+    usual_silence_minutes = forms.IntegerField(
+        label="Usual silence (minutes)",
+        required=False,
+        min_value=1,
+        help_text="No event from Meta for longer than this shows the Page as silent on the "
+        "board; empty keeps the current value.",
+    )
+
+    def clean_usual_silence_minutes(self) -> int:
+        minutes = self.cleaned_data["usual_silence_minutes"]
+        return minutes or self.instance.usual_silence_minutes
 
     def clean_primary_app_id(self) -> str:
         app_id = self.cleaned_data["primary_app_id"].strip()
@@ -54,11 +73,76 @@ class FacebookPageAdmin(admin.ModelAdmin):
         "workgroup",
         "masked_token",
         "token_state",
+        "health_state",
+        "last_event_at",
+        "last_graph_ok_at",
+        "policy_state",
+        "human_agent_state",
         "personas_enabled",
     ]
-    list_filter = ["token_invalid", "workgroup", "personas_enabled"]
+    list_filter = ["token_invalid", "subscription", "policy_action", "workgroup"]
     search_fields = ["name", "page_id"]
-    readonly_fields = ["masked_token", "token_state"]
+    readonly_fields = [
+        "masked_token",
+        "token_state",
+        "health_state",
+        "last_event_at",
+        "last_graph_ok_at",
+        "subscription",
+        "health_checked_at",
+        "policy_state",
+        "human_agent_state",
+    ]
+    actions = ["check_with_meta"]
+
+    @admin.action(description="Check with Meta now (subscription, token, Human Agent review)")
+    def check_with_meta(self, request, queryset):
+        for page in queryset:
+            self.message_user(request, health.check_page(page).line())
+
+    @admin.display(description="Health")
+    def health_state(self, page: FacebookPage) -> str:
+        state = selectors.page_health(page)
+        if state.healthy:
+            return f"{state.state.label}: {state.words}"
+        return format_html(
+            '<strong class="token-invalid">⚠ {}: {}</strong>', state.state.label, state.words
+        )
+
+    @admin.display(description="Meta's policy", ordering="policy_action")
+    def policy_state(self, page: FacebookPage) -> str:
+        if not page.policy_action:
+            return "No warning or block"
+        return format_html(
+            '<strong class="token-invalid">⚠ {}</strong>{}',
+            pages.POLICY_WORDS.get(page.policy_action, page.policy_action),
+            f": {page.policy_reason}" if page.policy_reason else "",
+        )
+
+    @admin.display(description="Human Agent feature", ordering="human_agent_status")
+    def human_agent_state(self, page: FacebookPage) -> str:
+        status = page.human_agent_status
+        if not status:
+            return "Not checked yet"
+        if status == "approved":
+            return "Approved: replies up to 7 days carry the HUMAN_AGENT tag"
+        return format_html(
+            '<strong class="token-invalid">{}</strong>',
+            f"{status.replace('_', ' ').capitalize()}: replies only within 24 hours",
+        )
+
+    def changelist_view(self, request, extra_context=None):
+        if request.method == "GET":
+            notice = versions.version_notice()
+            if notice.warn:
+                self.message_user(request, notice.words, level=messages.WARNING)
+            for page in FacebookPage.objects.exclude(policy_action=""):
+                self.message_user(
+                    request,
+                    f"{page.name}: {pages.POLICY_WORDS.get(page.policy_action, '')}.",
+                    level=messages.ERROR if page.policy_action == "block" else messages.WARNING,
+                )
+        return super().changelist_view(request, extra_context)
 
     def save_model(self, request, obj: FacebookPage, form, change: bool) -> None:
         pages.save_page(obj, new_token=form.cleaned_data.get("access_token", ""))
@@ -84,6 +168,12 @@ class FacebookPageAdmin(admin.ModelAdmin):
                 self.message_user(
                     request,
                     f"{TOKEN_INVALID_WORDS} Paste a new Page access token below and save.",
+                    level=messages.WARNING,
+                )
+            if page is not None and page.policy_action:
+                self.message_user(
+                    request,
+                    f"{pages.POLICY_WORDS.get(page.policy_action, '')}. {page.policy_reason}",
                     level=messages.WARNING,
                 )
         return super().change_view(request, object_id, form_url, extra_context)

@@ -12,3 +12,8 @@ class FacebookConfig(AppConfig):
             sender,  # noqa: F401
             thread_control,  # noqa: F401
         )
+        from facebook.selectors import human_agent_allowed
+        from routing import rules
+
+        # The HUMAN_AGENT tag is offered only where Meta approved the feature.
+        rules.allow_human_agent_when(human_agent_allowed)

@@ -1,5 +1,6 @@
 """A small Graph API client: Send API (text, attachments, sender actions), the
-Attachment Upload API, personas and the User Profile API.
+Attachment Upload API, personas, the User Profile API, and what the health
+guard reads (subscribed apps, conversations, feature review).
 
 Every call raises `GraphError` (Meta refused, or could not be reached) or
 `GraphTimeout` (no answer in time: the message may or may not have gone out).
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import httpx
 from django.conf import settings
+from django.utils import timezone
 
 from facebook.models import FacebookPage
 
@@ -284,6 +286,7 @@ def _request(
         except ValueError:
             answer = None
         if isinstance(answer, dict):
+            _note_success(page)
             return answer
         raise GraphError(kind=ErrorKind.BAD_ANSWER, http_status=response.status_code)
     error = parse_error(response.status_code, response.content, token=token)
@@ -296,6 +299,24 @@ def _request(
         error.fbtrace_id or "-",
     )
     raise error
+
+
+# The Page's "last Graph API success" is written at most this often (seconds).
+GRAPH_OK_EVERY = 60
+
+
+def _note_success(page: FacebookPage) -> None:
+    """Remember that Meta accepted a call for this Page (the health guard shows it)."""
+    now = timezone.now()
+    last = page.last_graph_ok_at
+    if last is not None and (now - last).total_seconds() < GRAPH_OK_EVERY:
+        return
+    try:
+        FacebookPage.objects.filter(pk=page.pk).update(last_graph_ok_at=now)
+        page.last_graph_ok_at = now
+    except Exception:
+        # A note only: never let it turn Meta's success into a failure.
+        logger.warning("Could not note the Graph API success of Page %s", page.page_id)
 
 
 def send_text(
@@ -550,3 +571,122 @@ def _thread_control(
     )
     if answer.get("success") is not True:
         raise GraphError(kind=ErrorKind.BAD_ANSWER, http_status=200)
+
+
+# --- what the health guard reads and repairs ----------------------------------------
+
+# The webhook fields Connect needs: messages and their echoes, receipts, reactions,
+# edits, postbacks, conversation routing (standby, handovers), referrals, the feedback
+# survey's answers and Meta's policy enforcement.
+SUBSCRIBED_FIELDS = (
+    "messages",
+    "message_echoes",
+    "message_deliveries",
+    "message_reads",
+    "message_reactions",
+    "message_edits",
+    "messaging_postbacks",
+    "standby",
+    "messaging_handovers",
+    "messaging_referrals",
+    "messaging_feedback",
+    "messaging_policy_enforcement",
+)
+
+
+def subscribed_fields(*, page: FacebookPage, timeout: float | None = None) -> list[str] | None:
+    """GET /{page-id}/subscribed_apps: the fields our app receives, None when it is not there."""
+    answer = _request("GET", _url(page.page_id, "subscribed_apps"), page=page, timeout=timeout)
+    apps = answer.get("data")
+    if not isinstance(apps, list):
+        raise GraphError(kind=ErrorKind.BAD_ANSWER, http_status=200)
+    for app in apps:
+        if not isinstance(app, dict):
+            continue
+        if settings.FACEBOOK_APP_ID and str(app.get("id") or "") != settings.FACEBOOK_APP_ID:
+            continue
+        fields = app.get("subscribed_fields")
+        return [str(field) for field in fields] if isinstance(fields, list) else []
+    return None
+
+
+def subscribe(
+    *, page: FacebookPage, fields: tuple[str, ...] = SUBSCRIBED_FIELDS, timeout: float | None = None
+) -> None:
+    """POST /{page-id}/subscribed_apps: our app receives `fields` for this Page."""
+    answer = _request(
+        "POST",
+        _url(page.page_id, "subscribed_apps"),
+        page=page,
+        params={"subscribed_fields": ",".join(fields)},
+        timeout=timeout,
+    )
+    if answer.get("success") is not True:
+        raise GraphError(kind=ErrorKind.BAD_ANSWER, http_status=200)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One page of a Graph API list: its items and the cursor of the next ("" at the end)."""
+
+    items: list[dict]
+    after: str
+
+
+def _listing(answer: dict) -> Listing:
+    data = answer.get("data")
+    if not isinstance(data, list):
+        raise GraphError(kind=ErrorKind.BAD_ANSWER, http_status=200)
+    paging = answer.get("paging")
+    paging = paging if isinstance(paging, dict) else {}
+    cursors = paging.get("cursors")
+    cursors = cursors if isinstance(cursors, dict) else {}
+    # Meta gives a cursor on the last page too; only `next` says there is more.
+    after = str(cursors.get("after") or "") if paging.get("next") else ""
+    return Listing([item for item in data if isinstance(item, dict)], after)
+
+
+def conversations(
+    *, page: FacebookPage, after: str = "", limit: int = 25, timeout: float | None = None
+) -> Listing:
+    """GET /{page-id}/conversations: the Page's Messenger threads, recently updated first."""
+    params = {"platform": "messenger", "fields": "id,updated_time", "limit": str(limit)}
+    if after:
+        params["after"] = after
+    return _listing(
+        _request(
+            "GET", _url(page.page_id, "conversations"), page=page, params=params, timeout=timeout
+        )
+    )
+
+
+def conversation_messages(
+    *,
+    page: FacebookPage,
+    conversation_id: str,
+    after: str = "",
+    limit: int = 25,
+    timeout: float | None = None,
+) -> Listing:
+    """GET /{conversation-id}/messages: a thread's messages, newest first."""
+    params = {"fields": "id,created_time,from,to,message", "limit": str(limit)}
+    if after:
+        params["after"] = after
+    return _listing(
+        _request(
+            "GET", _url(conversation_id, "messages"), page=page, params=params, timeout=timeout
+        )
+    )
+
+
+def human_agent_status(*, page: FacebookPage, timeout: float | None = None) -> str:
+    """GET /me/messaging_feature_review: Meta's review of the Human Agent feature
+    (`approved`, `pending`, `rejected`…), `not_requested` when it is not listed."""
+    answer = _request("GET", _url("me", "messaging_feature_review"), page=page, timeout=timeout)
+    features = answer.get("data")
+    if not isinstance(features, list):
+        raise GraphError(kind=ErrorKind.BAD_ANSWER, http_status=200)
+    for feature in features:
+        if isinstance(feature, dict) and str(feature.get("feature") or "").lower() == "human_agent":
+            return str(feature.get("status") or "").lower()[:20] or "not_requested"
+    return "not_requested"

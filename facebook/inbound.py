@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 
 from facebook import attachments as attachment_copies
+from facebook import pages as pages_state
 from facebook import profiles, thread_control
 from facebook.models import FacebookPage, WebhookVerdict
 from facebook.parsing import (
@@ -27,6 +28,7 @@ from facebook.parsing import (
     MessageEdit,
     MessagingFeedback,
     PageEcho,
+    PolicyEnforcement,
     Postback,
     Reaction,
     Read,
@@ -52,6 +54,11 @@ MAX_DETAIL_NOTES = 20
 
 
 def _customer_message(page: FacebookPage, event: CustomerMessage) -> str | None:
+    _receive_customer_message(page, event)
+    return None
+
+
+def _receive_customer_message(page: FacebookPage, event: CustomerMessage) -> services.Received:
     attachments = [attachment.as_dict() for attachment in event.attachments]
     if event.quick_reply_payload is not None:
         attachments.append(message_entries.quick_reply(event.quick_reply_payload))
@@ -67,7 +74,7 @@ def _customer_message(page: FacebookPage, event: CustomerMessage) -> str | None:
     )
     _note_referral(page, event, event.referral, with_message=True)
     _after_customer_message(page, received)
-    return None
+    return received
 
 
 def _note_referral(
@@ -282,6 +289,10 @@ def _another_app_has_it(page: FacebookPage, event: Standby) -> None:
         )
 
 
+def _policy_enforcement(page: FacebookPage, event: PolicyEnforcement) -> str | None:
+    return pages_state.record_policy(page, event)
+
+
 HANDLERS: dict[type[Event], Callable[[FacebookPage, Any], str | None]] = {
     CustomerMessage: _customer_message,
     Postback: _postback,
@@ -294,6 +305,7 @@ HANDLERS: dict[type[Event], Callable[[FacebookPage, Any], str | None]] = {
     Referral: _referral,
     Handover: _handover,
     MessagingFeedback: _messaging_feedback,
+    PolicyEnforcement: _policy_enforcement,
 }
 
 
@@ -345,6 +357,7 @@ def _handle(body: Body) -> Outcome:
         logger.warning("webhook events for unknown Page %s stored, not handled", page_id)
         tally.note(f"unknown Page {page_id}")
 
+    pages_state.note_events(pages.values())
     for event in body.events:  # already in timestamp order
         page = pages.get(event.page_id)
         if page is None:
@@ -378,3 +391,19 @@ def _handle(body: Body) -> Outcome:
         body.item_count,
         "; ".join([f"{tally.handled} handled, {tally.ignored} ignored", *tally.notes]),
     )
+
+
+def route_missed(page: FacebookPage, events: list[CustomerMessage]) -> int:
+    """Messages the webhook missed (read back by the backfill), in the order given,
+    through the same handler as the webhook's; how many were new (a stored `mid` is
+    skipped). Each in its own transaction: a refused one does not undo the others."""
+    stored = 0
+    for event in events:
+        try:
+            with transaction.atomic():
+                received = _receive_customer_message(page, event)
+        except RoutingError as exc:
+            logger.info("missed message %s not stored: %s", event.mid, exc)
+            continue
+        stored += 0 if received.duplicate else 1
+    return stored

@@ -4,6 +4,12 @@ from facebook.token_crypto import EncryptedTokenField
 from routing.models import Agent, Workgroup
 
 
+class Subscription(models.TextChoices):
+    UNKNOWN = "unknown", "Not checked yet"
+    SUBSCRIBED = "subscribed", "Subscribed"
+    UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+
+
 class FacebookPage(models.Model):
     page_id = models.CharField("Page id", max_length=64, unique=True)
     name = models.CharField(max_length=200)
@@ -31,6 +37,34 @@ class FacebookPage(models.Model):
             "disconnects it (pass_thread_control). Empty: control is not passed on."
         ),
     )
+    # Health (facebook.health): what Meta last told us, and when.
+    last_event_at = models.DateTimeField(
+        "Last webhook event", null=True, blank=True, help_text="When Meta last posted an event."
+    )
+    last_graph_ok_at = models.DateTimeField(
+        "Last Graph API success", null=True, blank=True, help_text="Our last call Meta accepted."
+    )
+    subscription = models.CharField(
+        max_length=20, choices=Subscription.choices, default=Subscription.UNKNOWN
+    )
+    health_checked_at = models.DateTimeField(null=True, blank=True)
+    usual_silence_minutes = models.PositiveIntegerField(
+        "Usual silence (minutes)",
+        default=120,
+        help_text="No event for longer than this shows the Page as silent on the board.",
+    )
+    # messaging_policy_enforcement: the last warning or block Meta sent ("" after unblock).
+    policy_action = models.CharField(max_length=10, blank=True)
+    policy_reason = models.TextField(blank=True)
+    policy_at = models.DateTimeField(null=True, blank=True)
+    human_agent_status = models.CharField(
+        "Human Agent feature",
+        max_length=20,
+        blank=True,
+        help_text="Meta's review of the Human Agent feature (GET /me/messaging_feature_review).",
+    )
+    # Send API rate limit (codes 4, 32, 613): no send for this Page before this.
+    send_paused_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -213,3 +247,56 @@ class UploadedAttachment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.sha256[:12]} on {self.page_id}"
+
+
+class DeferredSend(models.Model):
+    """A reply Meta's rate limit held back: the sender sends it again at `due_at`.
+
+    The message stays `sending` meanwhile (its deadline moved past `due_at`);
+    sends to the same customer go out in message order behind it.
+    """
+
+    message_id = models.BigIntegerField(unique=True)
+    page_id = models.CharField("Page id", max_length=64)
+    psid = models.CharField("PSID", max_length=64)
+    due_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=1)
+    error_code = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["due_at", "message_id"]
+
+    def __str__(self) -> str:
+        return f"message {self.message_id} at {self.due_at:%H:%M:%S}"
+
+
+class FakeThreadMessage(models.Model):
+    """A message of a Page's conversation as the fake Graph API keeps it, delivered
+    to our webhook or not: the Conversations API serves them (backfill)."""
+
+    page_id = models.CharField(max_length=64)
+    psid = models.CharField(max_length=64)
+    mid = models.CharField(max_length=200, unique=True)
+    text = models.TextField(blank=True)
+    from_page = models.BooleanField(default=False)
+    timestamp_ms = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["timestamp_ms", "id"]
+        indexes = [models.Index(fields=["page_id", "psid"], name="fake_thread_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.mid} ({self.page_id}/{self.psid})"
+
+
+class FakePageState(models.Model):
+    """What the fake Meta knows of a Page besides its calls: our app's subscription,
+    whether it can reach our webhook, the Human Agent review."""
+
+    page_id = models.CharField(max_length=64, unique=True)
+    subscribed_fields = models.JSONField(default=list)
+    webhook_down = models.BooleanField(default=False)
+    human_agent_status = models.CharField(max_length=20, default="approved")
+
+    def __str__(self) -> str:
+        return self.page_id

@@ -1,18 +1,26 @@
-"""Facebook Pages as the desktop sees them: whether Messenger still accepts their token.
+"""Facebook Pages as the desktop sees them: whether Messenger still accepts their token,
+still sends us their events, and has not warned or blocked them.
 
 A code 190 from the Graph API marks the Page's token invalid; a supervisor
-entering a new token in admin clears it. Either change is announced after
+entering a new token in admin (or Meta accepting it again) clears it. Meta's
+policy enforcement events flag the Page (`record_policy`), and the router notes
+each Page's last event (`note_events`). A change agents see is announced after
 commit with `page_changed`, which `connect.live` turns into a banner update for
 the agents of the Page's workgroup; admin saves a Page through `save_page`.
 Routing is not involved: a token is Meta's business, not a routing rule.
 """
 
 import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.dispatch import Signal
+from django.utils import timezone
 
-from facebook.models import FacebookPage
+from facebook.models import FacebookPage, Subscription
+from facebook.parsing import PolicyEnforcement
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +53,65 @@ def mark_token_invalid(page: FacebookPage) -> bool:
         logger.warning("The access token of Page %s is invalid: marked", page.page_id)
         announce_page_changed(page_id=page.page_id, workgroup_ids={page.workgroup_id})
     return bool(changed)
+
+
+def mark_token_valid(page: FacebookPage) -> bool:
+    """Meta accepted the Page's token again (the health check): clear the flag."""
+    changed = FacebookPage.objects.filter(pk=page.pk, token_invalid=True).update(
+        token_invalid=False
+    )
+    if changed:
+        logger.info("The access token of Page %s is accepted again", page.page_id)
+        announce_page_changed(page_id=page.page_id, workgroup_ids={page.workgroup_id})
+    return bool(changed)
+
+
+def pages_needing_attention(workgroup_ids) -> list[FacebookPage]:
+    """Pages whose agents should know something: token refused, our app unsubscribed,
+    or Meta's policy warning or block."""
+    return list(
+        FacebookPage.objects.filter(workgroup_id__in=list(workgroup_ids)).filter(
+            Q(token_invalid=True) | Q(subscription=Subscription.UNSUBSCRIBED) | ~Q(policy_action="")
+        )
+    )
+
+
+# "Last event" is written at most this often per Page (seconds): one write a
+# minute, not one per body, under load.
+EVENT_NOTE_EVERY = 60
+
+
+def note_events(page_list: Iterable[FacebookPage], *, now: datetime | None = None) -> None:
+    """Meta just posted events for these Pages (called by the router, in its transaction)."""
+    now = now or timezone.now()
+    stale = now - timedelta(seconds=EVENT_NOTE_EVERY)
+    ids = [
+        page.pk for page in page_list if page.last_event_at is None or page.last_event_at < stale
+    ]
+    if ids:
+        FacebookPage.objects.filter(pk__in=ids).filter(
+            Q(last_event_at__isnull=True) | Q(last_event_at__lt=stale)
+        ).update(last_event_at=now)
+
+
+POLICY_WORDS = {
+    "warning": "Meta warned this Page about its use of Messenger",
+    "block": "Meta blocked this Page from sending Messenger messages",
+}
+
+
+def record_policy(page: FacebookPage, event: PolicyEnforcement) -> str | None:
+    """Meta's warning or block flags the Page (admin, banner); unblock clears it."""
+    action = "" if event.action == "unblock" else event.action
+    changed = (
+        FacebookPage.objects.filter(pk=page.pk)
+        .exclude(policy_action=action, policy_reason=event.reason)
+        .update(policy_action=action, policy_reason=event.reason, policy_at=event.at)
+    )
+    if changed:
+        logger.warning("Page %s: Meta's policy enforcement %s", page.page_id, event.action)
+        announce_page_changed(page_id=page.page_id, workgroup_ids={page.workgroup_id})
+    return f"policy enforcement: {event.action}"
 
 
 def pages_with_invalid_token(workgroup_ids) -> list[FacebookPage]:

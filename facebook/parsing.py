@@ -244,6 +244,20 @@ class Standby(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class PolicyEnforcement(Event):
+    """Meta's word on the Page's standing (`messaging_policy_enforcement`): no sender."""
+
+    kind = "policy_enforcement"
+    action: str  # "warning", "block" or "unblock"
+    reason: str = ""
+
+
+POLICY_ACTIONS = ("warning", "block", "unblock")
+# Meta's older bodies spell the key with a hyphen.
+_POLICY_KEYS = ("policy_enforcement", "policy-enforcement")
+
+
+@dataclass(frozen=True, kw_only=True)
 class UnknownEvent(Event):
     kind = "unknown"
     item_kind: str
@@ -356,6 +370,9 @@ def _messaging_item(page_id: str, item: object) -> Event:
     recipient = _id(_field(item, "recipient", "id"))
     if timestamp_ms is None:
         raise _Malformed("no valid timestamp")
+    policy_key = next((key for key in _POLICY_KEYS if key in item), None)
+    if policy_key is not None:
+        return _policy_enforcement(page_id, timestamp_ms, _object(item, policy_key))
     if sender is None or recipient is None:
         raise _Malformed("no valid sender.id / recipient.id")
     common: _Address = {"page_id": page_id, "timestamp_ms": timestamp_ms, "psid": sender}
@@ -385,6 +402,19 @@ def _messaging_item(page_id: str, item: object) -> Event:
     if "messaging_feedback" in item:
         return _messaging_feedback(common, _object(item, "messaging_feedback"))
     return UnknownEvent(page_id=page_id, timestamp_ms=timestamp_ms, item_kind=_item_kind(item))
+
+
+def _policy_enforcement(page_id: str, timestamp_ms: int, value: dict) -> PolicyEnforcement:
+    action = value.get("action")
+    if action not in POLICY_ACTIONS:
+        raise _Malformed("policy_enforcement has no valid action")
+    reason = value.get("reason")
+    return PolicyEnforcement(
+        page_id=page_id,
+        timestamp_ms=timestamp_ms,
+        action=action,
+        reason=_clean(reason)[:1000] if isinstance(reason, str) else "",
+    )
 
 
 def _standby_item(page_id: str, item: object) -> Standby:

@@ -5,7 +5,7 @@ templates show them, the admin offers them.
 """
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -64,6 +64,25 @@ def response_window_ends(customer) -> datetime | None:
     return ends
 
 
+def _every_page_may_tag(page_id: str) -> bool:
+    return True
+
+
+# Meta approves the HUMAN_AGENT tag per Page (its feature review). The Messenger
+# adapter registers how to tell at start, as routing imports no adapter.
+_human_agent_allowed: Callable[[str], bool] = _every_page_may_tag
+
+
+def allow_human_agent_when(check: Callable[[str], bool]) -> None:
+    """`check(page_id)` says whether replies to that Page's customers may carry HUMAN_AGENT."""
+    global _human_agent_allowed
+    _human_agent_allowed = check
+
+
+def human_agent_allowed(page_id: str) -> bool:
+    return _human_agent_allowed(page_id)
+
+
 @dataclass(frozen=True)
 class ReplyWindow:
     open: bool
@@ -83,6 +102,16 @@ def reply_window(customer, *, now: datetime | None = None) -> ReplyWindow:
         return ReplyWindow(False, "", "", None, "The customer has not written yet.")
     if now < response_ends:
         return ReplyWindow(True, "RESPONSE", "", response_ends, "")
+    if not human_agent_allowed(customer.page_id):
+        return ReplyWindow(
+            False,
+            "",
+            "",
+            response_ends,
+            f"Messenger allows replies for 24 hours after the customer's last message (Meta "
+            f"has not approved this Page's Human Agent feature); this conversation closed on "
+            f"{timezone.localtime(response_ends):%Y-%m-%d %H:%M}.",
+        )
     if now < last + HUMAN_AGENT_WINDOW:
         return ReplyWindow(True, "MESSAGE_TAG", "HUMAN_AGENT", last + HUMAN_AGENT_WINDOW, "")
     closed_at = last + HUMAN_AGENT_WINDOW

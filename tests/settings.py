@@ -26,6 +26,8 @@ TEST_ENV = {
     "CSRF_COOKIE_SECURE": "0",
     "FACEBOOK_SEND_TIMEOUT": "2",
     "CONNECT_TIMERS": "0",
+    # No Page health checks from the servers' timer loops: a test asks for them (test_health).
+    "FACEBOOK_HEALTH_CHECK_SECONDS": "0",
     # The test client is no server: the request that stores a body routes it.
     "FACEBOOK_WEBHOOK_ROUTING": "inline",
     # Nothing listens there: a test that sends for real points this at its fake.

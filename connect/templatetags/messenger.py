@@ -12,6 +12,7 @@ from routing.rules import (
     AD_RESPONSE_WINDOW,
     HUMAN_AGENT_WINDOW,
     MAX_TEXT_LENGTH,
+    human_agent_allowed,
     response_window_ends,
 )
 
@@ -63,6 +64,8 @@ def window_countdown(customer) -> dict:
     # An ad-sourced conversation's standard window may outlast 24 h (routing.rules).
     response_ends = response_window_ends(customer) or last
     closes_at = max(last + HUMAN_AGENT_WINDOW, response_ends)
+    if not human_agent_allowed(customer.page_id):
+        closes_at = response_ends  # Meta has not approved the Page's Human Agent feature
     phase = "response" if now < response_ends else "human_agent" if now < closes_at else "closed"
     return {
         "last": last,

@@ -1,7 +1,10 @@
 """The built-in fake of the Graph API calls we make (only with FACEBOOK_SIMULATOR).
 
 Sends, sender actions, persona creation, the User Profile API and conversation
-routing (which app controls each conversation: take and pass thread control).
+routing (which app controls each conversation: take and pass thread control);
+the Page's subscribed apps, its conversations and their messages (every message
+of a thread is kept, whether our webhook got it or not), and the Human Agent
+feature review (`facebook.fake.pages` keeps what Meta knows of a Page).
 
 It checks requests roughly as Meta does, records every call as a FakeGraphCall
 and behaves as the current mode of `facebook.fake.modes` says: answer normally,
@@ -35,6 +38,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
 from facebook.background import BackgroundPool
+from facebook.fake import pages as fake_pages
 from facebook.fake import webhooks
 from facebook.fake.modes import MODES, Answer, Call, Mode, current_mode, meta_error
 from facebook.models import FacebookPage, FakeGraphCall, FakeProfile, FakeThreadOwner
@@ -398,7 +402,10 @@ async def media(request, name: str):
 @simulator_only
 @csrf_exempt
 async def messages(request, version: str, page_id: str):
-    """POST /{version}/{page-id|me}/messages: text messages and sender actions."""
+    """POST /{version}/{page-id|me}/messages: text messages and sender actions;
+    GET /{version}/{conversation-id}/messages: a thread's messages."""
+    if request.method == "GET" and page_id.startswith(fake_pages.THREAD_PREFIX):
+        return await thread_messages(request, version, page_id)
     try:
         body = json.loads(request.body or b"{}")
     except ValueError:
@@ -432,6 +439,13 @@ async def messages(request, version: str, page_id: str):
     answer = {"recipient_id": psid}
     if "sender_action" not in body:
         answer["message_id"] = f"m_fake_{uuid.uuid4().hex}"
+        await sync_to_async(fake_pages.keep_message)(
+            page_id=page.page_id,
+            psid=psid,
+            mid=answer["message_id"],
+            text=str(body["message"].get("text") or ""),
+            from_page=True,
+        )
         if mode.answer_for(Call.SEND) != Answer.HTML_500:
             # Meta echoes every message the Page sent; a late answer's message
             # too, a moment after that answer.
@@ -769,3 +783,117 @@ async def _thread_control(request, page_id: str, *, take: bool) -> HttpResponse:
     owner = settings.FACEBOOK_APP_ID if take else target
     await sync_to_async(set_thread_owner)(page.page_id, psid, owner)
     return await _answer(call, 200, {"success": True})
+
+
+# --- the health guard's calls: subscribed apps, conversations, feature review ------------
+
+
+def _listing(request, items: list[dict]) -> dict:
+    """One page of `items` as Meta pages a list: `limit`, `after`, `paging.next`."""
+    try:
+        limit = max(1, min(int(request.GET.get("limit", "25")), 100))
+    except ValueError:
+        limit = 25
+    start = fake_pages.offset_of(request.GET.get("after", ""))
+    chunk = items[start : start + limit]
+    answer: dict = {"data": chunk}
+    if chunk:
+        cursors = {
+            "before": fake_pages.cursor(start),
+            "after": fake_pages.cursor(start + len(chunk)),
+        }
+        answer["paging"] = {"cursors": cursors}
+        if start + len(chunk) < len(items):
+            query = request.GET.copy()
+            query["after"] = cursors["after"]
+            answer["paging"]["next"] = request.build_absolute_uri(
+                f"{request.path}?{query.urlencode()}"
+            )
+    return answer
+
+
+async def _page_call(request, call_kind: Call | None = None) -> tuple[_Call, HttpResponse | None]:
+    """The Page of the token, or Meta's refusal (bad token, or the mode's)."""
+    page, mode = await sync_to_async(_page_and_mode)(request.GET.get("access_token", ""))
+    body = {key: value for key, value in request.GET.items() if key != "access_token"}
+    call = _Call(request.method, request.path, body, page)
+    if page is None:
+        return call, await _answer(call, *_bad_token())
+    refusal = mode.refusal_for(call_kind) if call_kind else None
+    if refusal is None and mode.before_checks and mode.refusal is not None:
+        refusal = mode.refusal.answer()  # a token refusal concerns every call
+    if refusal:
+        return call, await _answer(call, *refusal)
+    return call, None
+
+
+@simulator_only
+@csrf_exempt
+async def subscribed_apps(request, version: str, page_id: str):
+    """GET: the apps subscribed to the Page's webhooks; POST `subscribed_fields`: subscribe."""
+    call, refused = await _page_call(request)
+    if refused:
+        return refused
+    assert call.page is not None
+    if page_id not in ("me", call.page.page_id):
+        return await _answer(call, *_invalid("The access token does not belong to this Page"))
+    if request.method == "POST":
+        fields = [f for f in request.GET.get("subscribed_fields", "").split(",") if f]
+        if not fields:
+            return await _answer(call, *_invalid("The parameter subscribed_fields is required"))
+        await sync_to_async(fake_pages.subscribe)(call.page.page_id, fields)
+        return await _answer(call, 200, {"success": True})
+    if request.method != "GET":
+        return await _answer(call, *_invalid("Unsupported request."))
+    fields = await sync_to_async(fake_pages.subscribed_fields)(call.page.page_id)
+    apps = []
+    if fields:
+        apps.append(
+            {
+                "category": "Business",
+                "link": "https://connect.example/",
+                "name": "Connect",
+                "id": settings.FACEBOOK_APP_ID or "100000000000777",
+                "subscribed_fields": fields,
+            }
+        )
+    return await _answer(call, 200, {"data": apps})
+
+
+@simulator_only
+async def conversations(request, version: str, page_id: str):
+    """GET /{page-id}/conversations: the Page's threads, most recently updated first."""
+    call, refused = await _page_call(request)
+    if refused:
+        return refused
+    assert call.page is not None
+    if page_id not in ("me", call.page.page_id):
+        return await _answer(call, *_invalid("The access token does not belong to this Page"))
+    threads = await sync_to_async(fake_pages.threads)(call.page.page_id)
+    return await _answer(call, 200, _listing(request, threads))
+
+
+async def thread_messages(request, version: str, conversation_id: str):
+    """GET /{conversation-id}/messages: newest first, as Meta lists them."""
+    call, refused = await _page_call(request)
+    if refused:
+        return refused
+    assert call.page is not None
+    found = await sync_to_async(fake_pages.thread_messages)(call.page.page_id, conversation_id)
+    if found is None:
+        return await _answer(
+            call, *_invalid(f"Unsupported get request. Object with ID '{conversation_id}'")
+        )
+    return await _answer(call, 200, _listing(request, found))
+
+
+@simulator_only
+async def feature_review(request, version: str):
+    """GET /me/messaging_feature_review: the Page's Messenger features and their review."""
+    call, refused = await _page_call(request)
+    if refused:
+        return refused
+    assert call.page is not None
+    status = await sync_to_async(fake_pages.human_agent_status)(call.page.page_id)
+    data = [] if status == "not_requested" else [{"feature": "human_agent", "status": status}]
+    return await _answer(call, 200, {"data": data})

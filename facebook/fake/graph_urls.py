@@ -33,6 +33,21 @@ urlpatterns = [
         name="fake-graph-pass-thread-control",
     ),
     re_path(
+        r"^(?P<version>v\d+\.\d+)/me/messaging_feature_review$",
+        fake_graph.feature_review,
+        name="fake-graph-feature-review",
+    ),
+    re_path(
+        r"^(?P<version>v\d+\.\d+)/(?P<page_id>[^/]+)/subscribed_apps$",
+        fake_graph.subscribed_apps,
+        name="fake-graph-subscribed-apps",
+    ),
+    re_path(
+        r"^(?P<version>v\d+\.\d+)/(?P<page_id>[^/]+)/conversations$",
+        fake_graph.conversations,
+        name="fake-graph-conversations",
+    ),
+    re_path(
         r"^(?P<version>v\d+\.\d+)/(?P<psid>[^/]+)$",
         fake_graph.profile,
         name="fake-graph-profile",

@@ -28,6 +28,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from facebook.fake import graph as fake_graph
 from facebook.fake import modes, webhooks
+from facebook.fake import pages as fake_pages
 from facebook.fake.graph import simulator_only
 from facebook.models import FacebookPage, FakeGraphCall
 
@@ -216,6 +217,7 @@ def simulator_page(request):
             ),
             **bot_context(name, page_id),
             **_mode_context(),
+            **_meta_page_context(page_id),
         },
     )
 
@@ -281,7 +283,15 @@ async def send(request):
         # customer writes to that app, and to us only as `standby`.
         standby=bool(owner) and owner != settings.FACEBOOK_APP_ID,
     )
-    webhook_status, failure = await _post_to_webhook(url, body)
+    # Meta keeps the message in the thread whether our webhook gets it or not.
+    await sync_to_async(fake_pages.keep_message)(
+        page_id=page_id, psid=psid, mid=mid, text=text, from_page=False, at_ms=at_ms
+    )
+    blocked = await sync_to_async(fake_pages.delivery_blocked)(page_id)
+    if blocked:
+        webhook_status, failure = None, blocked
+    else:
+        webhook_status, failure = await _post_to_webhook(url, body)
 
     sent = list(await request.session.aget(SESSION_SENT, []))
     sent.append(
@@ -508,6 +518,69 @@ async def _post_to_webhook(url: str, body: dict) -> tuple[int | None, str]:
     except httpx.HTTPError as exc:
         return None, type(exc).__name__
     return response.status_code, ""
+
+
+POLICY_ACTIONS = {
+    "policy_warning": (
+        "warning",
+        "The Page is about to be blocked for sending messages outside the rules.",
+    ),
+    "policy_block": ("block", "The Page was blocked for breaking the Messenger Platform Policies."),
+    "policy_unblock": ("unblock", ""),
+}
+
+
+def _meta_page_context(page_id: str, done: str = "") -> dict:
+    page = FacebookPage.objects.filter(page_id=page_id).first()
+    return {
+        "meta_page": page,
+        "meta_fields": fake_pages.subscribed_fields(page_id) if page else [],
+        "meta_blocked": fake_pages.delivery_blocked(page_id) if page else "",
+        "meta_human_agent": fake_pages.human_agent_status(page_id) if page else "",
+        "human_agent_statuses": fake_pages.HUMAN_AGENT_STATUSES,
+        "meta_done": done,
+    }
+
+
+# Async for the same reason as `send`: a policy event is posted to this same server.
+@simulator_only
+@require_POST
+async def meta_page(request):
+    """What Meta does to a Page: a webhook outage, unsubscribing our app, the Human
+    Agent review, a policy enforcement event (warning, block, unblock)."""
+    page_id = request.POST.get("page", "").strip()
+    action = request.POST.get("action", "")
+    if not await FacebookPage.objects.filter(page_id=page_id).aexists():
+        return HttpResponseBadRequest("Pick a Page.")
+    if action in ("outage_on", "outage_off"):
+        await sync_to_async(fake_pages.set_webhook_down)(page_id, action == "outage_on")
+        done = "Webhook outage on." if action == "outage_on" else "Webhook outage over."
+    elif action == "unsubscribe":
+        await sync_to_async(fake_pages.unsubscribe)(page_id)
+        done = "Our app was unsubscribed from the Page."
+    elif action == "human_agent":
+        status = request.POST.get("human_agent", "")
+        if status not in fake_pages.HUMAN_AGENT_STATUSES:
+            return HttpResponseBadRequest(f"Unknown Human Agent status {status!r}.")
+        await sync_to_async(fake_pages.set_human_agent_status)(page_id, status)
+        done = f"Human Agent feature: {status}."
+    elif action in POLICY_ACTIONS:
+        url = own_webhook_url(request)
+        if not url:
+            return HttpResponseBadRequest("The simulator does not know this server's address.")
+        kind, reason = POLICY_ACTIONS[action]
+        item = webhooks.policy_enforcement(page_id=page_id, action=kind, reason=reason)
+        webhook_status, failure = await _post_to_webhook(
+            url, webhooks.envelope(item, page_id=page_id)
+        )
+        done = f"Policy {kind} posted: {_webhook_note(webhook_status, failure) or 'HTTP 200'}."
+    else:
+        return HttpResponseBadRequest(f"Unknown action {action!r}.")
+    context = await sync_to_async(_meta_page_context)(page_id, done)
+    if request.htmx:
+        return HttpResponse(render_to_string("simulator/_meta_page.html", context))
+    await request.session.aset(SESSION_PAGE, page_id)
+    return redirect("simulator")
 
 
 def _mode_context(changed: bool = False) -> dict:

@@ -137,6 +137,20 @@ def messaging_feedback(
     return from_customer("messaging_feedback", value, page_id=page_id, psid=psid, at_ms=at_ms)
 
 
+def policy_enforcement(
+    *, page_id: str, action: str, reason: str = "", at_ms: int | None = None
+) -> dict:
+    """Meta tells the Page about its standing (`warning`, `block`, `unblock`): no sender."""
+    value = {"action": action}
+    if reason:
+        value["reason"] = reason
+    return {
+        "recipient": {"id": page_id},
+        "timestamp": at_ms or now_ms(),
+        "policy_enforcement": value,
+    }
+
+
 # --- bytes, signature, POST --------------------------------------------------------------
 
 

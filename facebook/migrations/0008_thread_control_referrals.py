@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('facebook', '0006_messenger_personas'),
+        ('facebook', '0007_page_health_and_policy'),
     ]
 
     operations = [

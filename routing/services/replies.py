@@ -311,6 +311,23 @@ def record_send_failed(
     return message
 
 
+def postpone_send(*, message_id: int, until: datetime, reason: str) -> Message | None:
+    """Meta's rate limit held the send back: it stays `sending`, to be sent again at
+    `until`, with `reason` on the bubble meanwhile; its deadline moves past `until`,
+    so the stuck-send timer leaves it alone."""
+    with transaction.atomic():
+        message = lock_message(message_id)
+        if message.status != MessageStatus.SENDING:
+            return message  # settled meanwhile (an echo, or a Delete)
+        with_file = message_entries.sent_file(message.attachments) is not None
+        message.send_deadline = until + (send_deadline(with_file=with_file) - timezone.now())
+        message.error_message = reason[:500]
+        message.save(update_fields=["send_deadline", "error_message"])
+        interaction = Interaction.objects.get(pk=message.interaction_id)
+        publish_on_commit(message_event(message, interaction))
+    return message
+
+
 def expire_stuck_sends() -> int:
     """Sends whose deadline passed with no answer (e.g. the server restarted) time out."""
     now = timezone.now()

@@ -17,6 +17,7 @@ from connect import fragments
 from facebook import actions, background, pages
 from facebook.fake import modes
 from facebook.models import FacebookPage, FakeGraphCall
+from facebook.parsing import PolicyEnforcement
 from routing import services
 from routing.models import Message, MessageDirection, MessageStatus
 from tests.connect.test_consumers import desktop_socket, receive_until, session_cookie
@@ -381,3 +382,38 @@ def test_resync_after_a_lost_connection_brings_the_banner(page):
     browser.force_login(agent.user)
     html = browser.get("/desktop/resync").content.decode()
     assert f'id="token-banner-{page.workgroup_id}"' in html and "Acme Support" in html
+
+
+async def test_meta_s_policy_block_is_pushed_live_to_the_page_s_agents(page):
+    agent = await database_sync_to_async(make_agent)(workgroups=[page.workgroup], online=False)
+    cookie = await database_sync_to_async(session_cookie)(agent.user)
+    communicator = desktop_socket(cookie)
+    await communicator.connect()
+    await asyncio.sleep(0.1)
+
+    def meta_says(action: str) -> None:
+        event = PolicyEnforcement(
+            page_id=page.page_id, timestamp_ms=1_765_000_000_000, action=action, reason="Spam"
+        )
+        pages.record_policy(page, event)
+
+    await database_sync_to_async(meta_says)("block")
+    frame = await receive_until(communicator, 'id="token-banner-')
+    assert "Meta blocked the Page <strong>Acme Support</strong>" in frame
+    assert " hidden" not in frame.split(">")[0]
+
+    await database_sync_to_async(meta_says)("unblock")
+    frame = await receive_until(communicator, 'id="token-banner-')
+    assert " hidden" in frame.split(">")[0]
+    await communicator.disconnect()
+
+
+def test_an_unsubscribed_page_shows_a_banner_to_its_agents(page):
+    agent = make_agent(workgroups=[page.workgroup])
+    FacebookPage.objects.filter(pk=page.pk).update(subscription="unsubscribed")
+
+    browser = Client()
+    browser.force_login(agent.user)
+    html = browser.get("/").content.decode()
+
+    assert "Messenger is not sending the messages of the Page <strong>Acme Support</strong>" in html

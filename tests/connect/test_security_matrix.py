@@ -307,7 +307,19 @@ ROUTES = {
         "POST", "/fake-graph/v24.0/me/pass_thread_control", EVERYONE_404
     ),
     "fake-graph-profile": Route("GET", "/fake-graph/v24.0/7300000000000077", EVERYONE_404),
+    "fake-graph-subscribed-apps": Route(
+        "GET", "/fake-graph/v24.0/100000000000001/subscribed_apps", EVERYONE_404
+    ),
+    "fake-graph-conversations": Route(
+        "GET", "/fake-graph/v24.0/100000000000001/conversations", EVERYONE_404
+    ),
+    "fake-graph-feature-review": Route(
+        "GET", "/fake-graph/v24.0/me/messaging_feature_review", EVERYONE_404
+    ),
     "simulator": Route("GET", "/simulator/", EVERYONE_404),
+    "simulator-meta-page": Route(
+        "POST", "/simulator/meta-page", EVERYONE_404, (("action", "outage_on"),)
+    ),
     "simulator-send": Route("POST", "/simulator/send", EVERYONE_404),
     "simulator-conversation": Route("GET", "/simulator/conversation", EVERYONE_404),
     "simulator-bot": Route("POST", "/simulator/bot", EVERYONE_404, (("action", "take"),)),

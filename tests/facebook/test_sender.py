@@ -120,11 +120,6 @@ def test_an_invalid_token_fails_and_marks_the_page(fake_graph_api, conversation)
     [
         ("error_1", "1/99", "Messenger had a temporary problem (tried 3 times)"),
         (
-            "rate_limit",
-            "613",
-            "Messenger is limiting how fast this Page may send; try again shortly (tried 3 times)",
-        ),
-        (
             "http_500",
             "http_500",
             "Messenger answered with a server error (HTTP 500) (tried 3 times)",
