@@ -3,7 +3,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from facebook import ingest, pages
-from facebook.models import FacebookPage, MessengerPersona, WebhookDelivery
+from facebook.models import FacebookPage, InstagramAccount, MessengerPersona, WebhookDelivery
 
 TOKEN_INVALID_WORDS = (
     "Messenger refused this Page's access token (invalid or expired): "
@@ -33,6 +33,12 @@ class FacebookPageForm(forms.ModelForm):
         return token
 
 
+class InstagramAccountInline(admin.TabularInline):
+    model = InstagramAccount
+    extra = 0
+    fields = ["account_id", "username", "workgroup"]
+
+
 @admin.register(FacebookPage)
 class FacebookPageAdmin(admin.ModelAdmin):
     form = FacebookPageForm
@@ -47,6 +53,7 @@ class FacebookPageAdmin(admin.ModelAdmin):
     list_filter = ["token_invalid", "workgroup", "personas_enabled"]
     search_fields = ["name", "page_id"]
     readonly_fields = ["masked_token", "token_state"]
+    inlines = [InstagramAccountInline]
 
     def save_model(self, request, obj: FacebookPage, form, change: bool) -> None:
         pages.save_page(obj, new_token=form.cleaned_data.get("access_token", ""))
@@ -89,6 +96,15 @@ PERSONA_FIELDS = (
     "failures",
     "last_error",
 )
+
+
+@admin.register(InstagramAccount)
+class InstagramAccountAdmin(admin.ModelAdmin):
+    """Instagram accounts linked to a Page: their messages are routed, others refused."""
+
+    list_display = ["account_id", "username", "page", "workgroup"]
+    list_filter = ["page", "workgroup"]
+    search_fields = ["account_id", "username", "page__name"]
 
 
 @admin.register(MessengerPersona)

@@ -1,8 +1,10 @@
 """Messenger webhook bodies as typed events.
 
 No database here: `parse_body` checks the envelope (raising `BadEnvelope` for
-what deserves a 400) and turns every `messaging` and `standby` item into one
-frozen dataclass per event kind, ordered by the event timestamp. An item that
+what deserves a 400) and turns every `messaging` and `standby` item, and every
+comment added in a `feed` change, into one frozen dataclass per event kind,
+ordered by the event timestamp. Instagram bodies (`object: "instagram"`) have
+the same `messaging` items; their entry id is the Instagram account's. An item that
 does not have the documented shape becomes a `Skipped` note instead of an
 exception: the raw body is stored anyway, and one bad item must not sink the
 rest of the batch.
@@ -177,6 +179,19 @@ class Standby(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class CommentAdded(Event):
+    """Someone commented on one of the Page's posts (`feed` change, item `comment`, verb `add`)."""
+
+    kind = "comment"
+    comment_id: str
+    post_id: str
+    commenter_id: str  # `from.id`: not their Messenger PSID
+    commenter_name: str = ""
+    text: str = ""
+    post_url: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class UnknownEvent(Event):
     kind = "unknown"
     item_kind: str
@@ -200,6 +215,15 @@ class Body:
     @property
     def is_page(self) -> bool:
         return self.object == "page"
+
+    @property
+    def is_instagram(self) -> bool:
+        return self.object == "instagram"
+
+    @property
+    def is_routed(self) -> bool:
+        """Bodies we route: a Page's, or an Instagram account's linked to a Page."""
+        return self.is_page or self.is_instagram
 
     @property
     def item_count(self) -> int:
@@ -227,7 +251,7 @@ def parse_body(raw: bytes) -> Body:
         raise BadEnvelope("envelope has no 'entry' list")
     object_ = data["object"]
     object_name = object_ if isinstance(object_, str) else repr(object_)
-    if object_name != "page":
+    if object_name not in ("page", "instagram"):
         return Body(text, _clean(object_name)[:100], (), (), ())
 
     page_ids: list[str] = []
@@ -257,11 +281,22 @@ def parse_body(raw: bytes) -> Body:
                     # A parser bug: keep the rest of the batch; the body is stored raw.
                     logger.exception("could not parse %s", item_where)
                     skipped.append(Skipped(item_where, "could not be parsed", page_id))
-        if "changes" in entry:
-            skipped.append(Skipped(f"{where}.changes", "feed changes are not handled", page_id))
+        changes = entry.get("changes")
+        if changes is not None and object_name == "page":
+            if not isinstance(changes, list):
+                skipped.append(Skipped(f"{where}.changes", "not a list", page_id))
+                changes = []
+            for position, change in enumerate(changes):
+                change_where = f"{where}.changes[{position}]"
+                try:
+                    events.append(_feed_change(page_id, change))
+                except _Malformed as exc:
+                    skipped.append(Skipped(change_where, str(exc), page_id))
+        elif changes is not None:
+            skipped.append(Skipped(f"{where}.changes", "changes are not handled", page_id))
     # Meta does not guarantee order after a failed delivery; the timestamp does.
     events.sort(key=lambda event: event.timestamp_ms)
-    return Body(text, "page", tuple(dict.fromkeys(page_ids)), tuple(events), tuple(skipped))
+    return Body(text, object_name, tuple(dict.fromkeys(page_ids)), tuple(events), tuple(skipped))
 
 
 # --- the items -------------------------------------------------------------------
@@ -372,6 +407,43 @@ def _message(common: _Address, recipient: str, message: dict) -> CustomerMessage
             _optional_text(quick_reply.get("payload")) if isinstance(quick_reply, dict) else None
         ),
         reply_to_mid=_mid(reply_to.get("mid")) if isinstance(reply_to, dict) else None,
+    )
+
+
+def _feed_change(page_id: str, change: object) -> CommentAdded:
+    """A `feed` change: a comment added by someone else is routed; the rest is recorded only."""
+    if not isinstance(change, dict) or change.get("field") != "feed":
+        field = change.get("field") if isinstance(change, dict) else None
+        raise _Malformed(f"{_clean(str(field))[:40]!r} changes are not handled")
+    value = change.get("value")
+    if not isinstance(value, dict):
+        raise _Malformed("feed change has no value")
+    item, verb = value.get("item"), value.get("verb")
+    if item != "comment" or verb != "add":
+        raise _Malformed(f"feed {_clean(str(item))[:40]} {_clean(str(verb))[:40]} not handled")
+    comment_id = _mid(value.get("comment_id"))
+    post_id = _mid(value.get("post_id"))
+    commenter = value.get("from")
+    commenter_id = _id(commenter.get("id")) if isinstance(commenter, dict) else None
+    if comment_id is None or post_id is None or commenter_id is None:
+        raise _Malformed("comment has no valid comment_id, post_id or from.id")
+    if commenter_id == page_id:
+        raise _Malformed("the Page's own comment")
+    created = value.get("created_time")
+    # Feed changes carry epoch seconds.
+    timestamp_ms = _timestamp(created * 1000) if _is_int(created) else None
+    if timestamp_ms is None:
+        raise _Malformed("comment has no valid created_time")
+    post = value.get("post")
+    return CommentAdded(
+        page_id=page_id,
+        timestamp_ms=timestamp_ms,
+        comment_id=comment_id,
+        post_id=post_id,
+        commenter_id=commenter_id,
+        commenter_name=(_optional_text(commenter.get("name")) or "")[:200],
+        text=_text(value.get("message"), "comment message"),
+        post_url=_web_url(post.get("permalink_url")) if isinstance(post, dict) else None,
     )
 
 

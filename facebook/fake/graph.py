@@ -1,6 +1,7 @@
 """The built-in fake of the Graph API calls we make (only with FACEBOOK_SIMULATOR).
 
-Sends, sender actions, persona creation and the User Profile API.
+Sends, sender actions, private replies to comments, persona creation and the
+User Profile API (Messenger's fields, and Instagram's `name` and `username`).
 
 It checks requests roughly as Meta does, records every call as a FakeGraphCall
 and behaves as the current mode of `facebook.fake.modes` says: answer normally,
@@ -22,6 +23,7 @@ import time
 import uuid
 import zlib
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import wraps
 from pathlib import Path
 
@@ -31,12 +33,13 @@ from django.conf import settings
 from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.templatetags.static import static
 from django.urls import reverse
+from django.utils.timezone import now
 from django.views.decorators.csrf import csrf_exempt
 
 from facebook.background import BackgroundPool
 from facebook.fake import webhooks
 from facebook.fake.modes import MODES, Answer, Call, Mode, current_mode, meta_error
-from facebook.models import FacebookPage, FakeGraphCall, FakeProfile
+from facebook.models import FacebookPage, FakeComment, FakeGraphCall, FakeProfile
 from routing.rules import MAX_TEXT_LENGTH  # Meta: text under 2000 characters
 
 logger = logging.getLogger(__name__)
@@ -103,6 +106,43 @@ def profile_names(psid: str) -> tuple[str, str]:
     )
 
 
+def instagram_username(psid: str) -> str:
+    """The @handle the fake gives a person: their chosen (or made-up) name, joined."""
+    first_name, last_name = profile_names(psid)
+    return "".join(ch for ch in f"{first_name}.{last_name}".lower() if ch.isalnum() or ch == ".")
+
+
+# --- comments (what Meta knows of who commented) ----------------------------------
+
+# Meta: one private reply per comment, within 7 days of it.
+PRIVATE_REPLY_DAYS = 7
+
+
+def remember_comment(*, comment_id: str, page_id: str, psid: str, commented_at=None) -> None:
+    """A comment posted to the Page: its private reply goes to `psid`'s Messenger."""
+    comment, _ = FakeComment.objects.update_or_create(
+        comment_id=comment_id, defaults={"page_id": page_id, "psid": psid}
+    )
+    if commented_at is not None:
+        FakeComment.objects.filter(pk=comment.pk).update(posted_at=commented_at)
+
+
+def _private_reply_recipient(page: FacebookPage, comment_id: str) -> tuple[str, tuple | None]:
+    """The commenter's PSID, or Meta's refusal of the private reply."""
+    comment = FakeComment.objects.filter(comment_id=comment_id, page_id=page.page_id).first()
+    if comment is None:
+        return "", _invalid(f"Invalid comment_id {comment_id}")
+    too_old = comment.posted_at < now() - timedelta(days=PRIVATE_REPLY_DAYS)
+    if too_old:
+        return comment.psid, (400, meta_error(10903, "(#10903) This activity can't be replied to"))
+    answered = FakeGraphCall.objects.filter(
+        page_id=page.page_id, answer_status=200, body__recipient__comment_id=comment_id
+    ).exists()
+    if answered:
+        return comment.psid, (400, meta_error(10900, "(#10900) Activity already replied to"))
+    return comment.psid, None
+
+
 # --- Meta's answers -------------------------------------------------------------
 
 
@@ -119,7 +159,10 @@ def _check_send_body(body) -> tuple[int, dict] | None:
     if not isinstance(body, dict):
         return _invalid("The parameter recipient is required")
     recipient = body.get("recipient")
-    if not isinstance(recipient, dict) or not str(recipient.get("id") or "").strip():
+    private_reply = isinstance(recipient, dict) and bool(recipient.get("comment_id"))
+    if not isinstance(recipient, dict) or not (
+        str(recipient.get("id") or "").strip() or private_reply
+    ):
         return _invalid("The parameter recipient is required")
     if "sender_action" in body:
         if body["sender_action"] not in SENDER_ACTIONS:
@@ -127,9 +170,11 @@ def _check_send_body(body) -> tuple[int, dict] | None:
         if "message" in body:
             return _invalid("sender_action cannot be sent together with message")
         return None
-    if body.get("messaging_type") not in MESSAGING_TYPES:
+    if private_reply and "messaging_type" not in body:
+        pass  # a private reply needs none
+    elif body.get("messaging_type") not in MESSAGING_TYPES:
         return _invalid("param messaging_type must be one of {RESPONSE, UPDATE, MESSAGE_TAG}")
-    if body["messaging_type"] == "MESSAGE_TAG" and not body.get("tag"):
+    if body.get("messaging_type") == "MESSAGE_TAG" and not body.get("tag"):
         return _invalid("Param tag must be provided when messaging_type is MESSAGE_TAG")
     message = body.get("message")
     if not isinstance(message, dict):
@@ -370,6 +415,13 @@ async def messages(request, version: str, page_id: str):
     attachment_id = attachment_id_sent(body)
     if attachment_id and not await sync_to_async(_upload_of)(page.page_id, attachment_id):
         return await _answer(call, *_invalid(f"Invalid attachment_id {attachment_id}"))
+    comment_id = str(recipient.get("comment_id") or "") if isinstance(recipient, dict) else ""
+    if comment_id:
+        # A private reply: Meta sends it to the commenter's Messenger and names their PSID.
+        psid, refusal = await sync_to_async(_private_reply_recipient)(page, comment_id)
+        call.psid = psid
+        if refusal:
+            return await _answer(call, *refusal)
     if mode_refusal:
         return await _answer(call, *mode_refusal)
     answer = {"recipient_id": psid}
@@ -463,6 +515,7 @@ async def profile(request, version: str, psid: str):
         "first_name": first_name,
         "last_name": last_name,
         "name": f"{first_name} {last_name}".strip(),
+        "username": await sync_to_async(instagram_username)(psid),
         "profile_pic": request.build_absolute_uri(static("simulator/avatar.svg")),
     }
     answer = {field: known[field] for field in fields if field in known}

@@ -20,6 +20,7 @@ webhook adapter and the timers call only these. The modules, by area:
 - `assistance`: asking for help; monitoring, coaching, taking over
 - `after_contact`: after-contact work once an interaction ends
 - `notes`: internal notes, never sent to the customer
+- `comments`: Page comments and their one private reply
 - `customers`, `responses`, `recordings`: their own rows
 
 Callers use the names below (`services.pickup(...)`); the modules import
@@ -30,6 +31,7 @@ from routing.services.acd import offer_waiting
 from routing.services.after_contact import end_after_contact, expire_after_contact
 from routing.services.arrivals import Received, receive_customer_message
 from routing.services.assistance import ask_for_help, coach, monitor, take_over
+from routing.services.comments import receive_page_comment, record_private_reply_sent
 from routing.services.customers import profile_is_stale, update_customer_profile
 from routing.services.kernel import (
     STATE_WORDS,
@@ -136,6 +138,8 @@ __all__ = [
     "pickup",
     "profile_is_stale",
     "receive_customer_message",
+    "receive_page_comment",
+    "record_private_reply_sent",
     "forget_attachment_copies",
     "record_attachment_copy",
     "record_customer_edit",

@@ -12,12 +12,14 @@ from routing.events import (
     publish_on_commit,
 )
 from routing.models import (
+    Channel,
     Customer,
     Interaction,
     InteractionEvent,
     Message,
     MessageDirection,
     MessageStatus,
+    PageComment,
 )
 from routing.services.acd import offer_after_commit
 from routing.services.kernel import S
@@ -45,18 +47,25 @@ def receive_customer_message(
     attachments: list | None = None,
     sent_at: datetime,
     reply_to_mid: str = "",
+    channel: str = Channel.MESSENGER,
 ) -> Received:
     """Store a customer's message on their live interaction, opening one if needed.
 
     A `mid` already stored changes nothing (Meta redelivers). Must run inside
     the caller's transaction or its own; offering to an agent happens after
-    commit.
+    commit. `channel` is where a new customer writes from (Messenger or
+    Instagram). A Messenger conversation opened by someone whose comment got
+    a private reply continues that comment's interaction (`follows`).
     """
     with transaction.atomic():
         if Message.objects.filter(mid=mid).exists():
             return Received(message=None, interaction=None)
-        customer, _ = Customer.objects.get_or_create(page_id=page_id, psid=psid)
+        customer, _ = Customer.objects.get_or_create(
+            page_id=page_id, psid=psid, defaults={"channel": channel}
+        )
         interaction, created = live_interaction_for(customer, workgroup_id)
+        if created and customer.channel == Channel.MESSENGER:
+            _continue_answered_comment(interaction)
         try:
             with transaction.atomic():
                 message = Message.objects.create(
@@ -113,3 +122,30 @@ def live_interaction_for(customer: Customer, workgroup_id: int) -> tuple[Interac
         record_automatically(interaction, at=interaction.created_at)
     publish_on_commit(interaction_event(interaction))
     return interaction, True
+
+
+def _continue_answered_comment(interaction: Interaction) -> None:
+    """Link a new Messenger interaction to the comment whose private reply it answers.
+
+    Meta's answer to the private reply named the person's PSID; their first
+    message in Messenger opens a normal DM interaction that shows the comment.
+    """
+    customer = interaction.customer
+    comment = (
+        PageComment.objects.filter(
+            reply_psid=customer.psid, interaction__customer__page_id=customer.page_id
+        )
+        .order_by("-replied_at", "-id")
+        .first()
+    )
+    if comment is None:
+        return
+    interaction.follows_id = comment.interaction_id
+    interaction.save(update_fields=["follows"])
+    InteractionEvent.objects.create(
+        interaction=interaction,
+        verb="continue_comment",
+        from_state=interaction.state,
+        to_state=interaction.state,
+        detail={"comment_id": comment.comment_id, "interaction_id": comment.interaction_id},
+    )

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from facebook import pages
-from facebook.models import FacebookPage
+from facebook.models import FacebookPage, InstagramAccount
 from routing.models import (
     Agent,
     AgentStatus,
@@ -79,6 +79,9 @@ STORED_RESPONSES = {
 WRAP_UP_CODES = ["Resolved", "Order status given", "Escalated", "No answer needed"]
 
 
+DEMO_INSTAGRAM_ACCOUNT_ID = "17841400000000001"
+
+
 class Command(BaseCommand):
     help = (
         "Create or refresh the demo Page, workgroup, agents and stored responses. "
@@ -114,6 +117,11 @@ class Command(BaseCommand):
         page.name, page.workgroup = "Acme Support", workgroup
         page.personas_enabled = True  # replies show "Alice from Acme Support"
         pages.save_page(page, new_token="demo-page-token")
+        # Its Instagram account: Instagram messages go to the same workgroup.
+        InstagramAccount.objects.update_or_create(
+            account_id=DEMO_INSTAGRAM_ACCOUNT_ID,
+            defaults={"page": page, "username": "acmesupport", "workgroup": None},
+        )
         for username, first, last in AGENTS:
             user, _ = User.objects.update_or_create(
                 username=username,
