@@ -9,7 +9,13 @@ from asgiref.sync import iscoroutinefunction
 from django.test import Client
 
 from facebook.fake import modes, simulator
-from facebook.models import FakeGraphMode, FakeProfile, WebhookDelivery
+from facebook.models import (
+    FakeComment,
+    FakeGraphMode,
+    FakeProfile,
+    InstagramAccount,
+    WebhookDelivery,
+)
 from facebook.webhook import signature_problem
 from tests.factories import PAGE_ID, make_page, make_workgroup
 
@@ -296,3 +302,68 @@ def test_a_reply_under_a_persona_shows_who_answered(client, page):
     assert 'src="https://example.com/alice.png"' in html
     # The reply without a persona is signed by the Page alone, after Alice's.
     assert html.index("From the Page") < html.index("Alice from Acme Support")
+
+
+# --- a comment and an Instagram message ---------------------------------------------
+
+
+def test_a_comment_posts_the_feed_webhook_and_remembers_who_commented(
+    client, page, webhook_catcher
+):
+    response = client.post(
+        "/simulator/send",
+        {"name": "Ana Silva", "page": PAGE_ID, "text": "Still in stock?", "channel": "comment"},
+        **HTMX,
+    )
+
+    assert response.status_code == 200
+    [request] = webhook_catcher.requests
+    assert signature_problem(request.body, request.headers["X-Hub-Signature-256"]) is None
+    [entry] = json.loads(request.body)["entry"]
+    assert entry["id"] == PAGE_ID
+    [change] = entry["changes"]
+    value = change["value"]
+    assert (change["field"], value["item"], value["verb"]) == ("feed", "comment", "add")
+    assert value["message"] == "Still in stock?"
+    assert value["from"] == {
+        "id": simulator.commenter_id_for_name("Ana Silva"),
+        "name": "Ana Silva",
+    }
+    assert value["post_id"] == f"{PAGE_ID}{simulator.DEMO_POST_SUFFIX}"
+    # Meta knows the commenter's Messenger PSID: the private reply reaches it.
+    commented = FakeComment.objects.get(comment_id=value["comment_id"])
+    assert commented.psid == simulator.psid_for_name("Ana Silva")
+
+
+def test_an_instagram_message_goes_to_the_pages_linked_account(client, page, webhook_catcher):
+    InstagramAccount.objects.create(account_id="17841400000000001", page=page)
+
+    response = client.post(
+        "/simulator/send",
+        {"name": "Ana Silva", "page": PAGE_ID, "text": "Hi on Instagram", "channel": "instagram"},
+        **HTMX,
+    )
+
+    assert response.status_code == 200
+    body = json.loads(webhook_catcher.requests[0].body)
+    assert body["object"] == "instagram"
+    [entry] = body["entry"]
+    assert entry["id"] == "17841400000000001"
+    [item] = entry["messaging"]
+    igsid = simulator.igsid_for_name("Ana Silva")
+    assert item["sender"] == {"id": igsid}
+    assert item["recipient"] == {"id": "17841400000000001"}
+    assert item["message"]["text"] == "Hi on Instagram"
+    assert FakeProfile.objects.get(psid=igsid).first_name == "Ana"
+
+
+def test_instagram_without_a_linked_account_says_so(client, page, webhook_catcher):
+    response = client.post(
+        "/simulator/send",
+        {"name": "Ana Silva", "page": PAGE_ID, "text": "Hi", "channel": "instagram"},
+        **HTMX,
+    )
+
+    assert response.status_code == 400
+    assert "no Instagram account linked" in response.content.decode()
+    assert webhook_catcher.requests == []
