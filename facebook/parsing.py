@@ -424,7 +424,9 @@ def _feed_change(page_id: str, change: object) -> CommentAdded:
     comment_id = _mid(value.get("comment_id"))
     post_id = _mid(value.get("post_id"))
     commenter = value.get("from")
-    commenter_id = _id(commenter.get("id")) if isinstance(commenter, dict) else None
+    if not isinstance(commenter, dict):
+        commenter = {}
+    commenter_id = _id(commenter.get("id"))
     if comment_id is None or post_id is None or commenter_id is None:
         raise _Malformed("comment has no valid comment_id, post_id or from.id")
     if commenter_id == page_id:
