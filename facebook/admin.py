@@ -33,12 +33,6 @@ class FacebookPageForm(forms.ModelForm):
         return token
 
 
-class InstagramAccountInline(admin.TabularInline):
-    model = InstagramAccount
-    extra = 0
-    fields = ["account_id", "username", "workgroup"]
-
-
 @admin.register(FacebookPage)
 class FacebookPageAdmin(admin.ModelAdmin):
     form = FacebookPageForm
@@ -53,7 +47,6 @@ class FacebookPageAdmin(admin.ModelAdmin):
     list_filter = ["token_invalid", "workgroup", "personas_enabled"]
     search_fields = ["name", "page_id"]
     readonly_fields = ["masked_token", "token_state"]
-    inlines = [InstagramAccountInline]
 
     def save_model(self, request, obj: FacebookPage, form, change: bool) -> None:
         pages.save_page(obj, new_token=form.cleaned_data.get("access_token", ""))

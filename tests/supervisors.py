@@ -9,17 +9,19 @@ from django.test import Client
 GROUP_MIGRATION = import_module("routing.migrations.0002_supervisor_group")
 UNLOCK_MIGRATION = import_module("routing.migrations.0003_supervisors_unlock_logins")
 PERSONAS_MIGRATION = import_module("facebook.migrations.0006_messenger_personas")
+INSTAGRAM_MIGRATION = import_module("facebook.migrations.0009_instagram_accounts_and_comments")
 
 
 def supervisors_group():
     """The group as the migrations make it (0002, then 0003's unlock permissions, then
-    facebook 0005's personas).
+    facebook 0005's personas, facebook 0009's Instagram accounts).
 
     Made again here because a `transaction=True` test flushes the database,
     migration data included, for every test after it.
     """
     GROUP_MIGRATION.ensure_supervisors_group(apps)
     UNLOCK_MIGRATION.ensure_supervisors_can_unlock(apps)
+    INSTAGRAM_MIGRATION.ensure_supervisors_link_instagram(apps)
     return PERSONAS_MIGRATION.ensure_supervisors_see_personas(apps)
 
 

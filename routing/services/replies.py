@@ -175,8 +175,6 @@ def _check_channel_limits(interaction: Interaction, text: str, files: Sequence[K
             )
     if channel != Channel.COMMENT:
         return ""
-    if not text:
-        raise RoutingError("A private reply is one text message: type it first.")
     target = reply_target(interaction)
     return target.comment_id if target else ""
 

@@ -72,6 +72,10 @@ EXPECTED_PERMISSIONS = {
     # Seeing the agents' Messenger personas, and deleting one to have it made again (facebook 0005).
     "facebook.view_messengerpersona",
     "facebook.delete_messengerpersona",
+    # Linking Instagram accounts to Pages, as they configure Pages (facebook 0009).
+    "facebook.view_instagramaccount",
+    "facebook.add_instagramaccount",
+    "facebook.change_instagramaccount",
 }
 
 

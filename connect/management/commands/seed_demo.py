@@ -153,6 +153,9 @@ class Command(BaseCommand):
         import_module(
             "facebook.migrations.0006_messenger_personas"
         ).ensure_supervisors_see_personas(apps)
+        import_module(
+            "facebook.migrations.0009_instagram_accounts_and_comments"
+        ).ensure_supervisors_link_instagram(apps)
         for label in WRAP_UP_CODES:
             WrapUpCode.objects.get_or_create(workgroup=workgroup, label=label)
         library, _ = ResponseLibrary.objects.get_or_create(name="Acme Support", owner=None)
