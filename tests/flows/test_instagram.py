@@ -149,3 +149,27 @@ def test_an_unknown_instagram_account_is_stored_and_refused(
     assert "unknown Instagram account 17841400000009999" in delivery.detail
     assert not Message.objects.exists()
     assert not Customer.objects.exists()
+
+
+def test_instagram_echoes_and_receipts_come_through_the_account(
+    fake_graph_api, live_server, settings, linked
+):
+    instagram_writes(live_server, settings, mid="aWdfZAG1_4", text="Hello?")
+    wait_until(lambda: Message.objects.filter(mid="aWdfZAG1_4").exists())
+    interaction = Message.objects.get(mid="aWdfZAG1_4").interaction
+
+    # Someone answered in the Instagram app: Meta echoes it on the account's entry.
+    echo = webhooks.page_echo(page_id=ACCOUNT_ID, psid=IGSID, mid="aWdfZAG1_echo", text="Hi!")
+    read = webhooks.read(page_id=ACCOUNT_ID, psid=IGSID, watermark_ms=webhooks.now_ms() + 1000)
+    response = webhooks.post(
+        f"{live_server.url}/facebook/webhook",
+        webhooks.instagram_envelope(echo, read, account_id=ACCOUNT_ID),
+        secret=settings.FACEBOOK_APP_SECRET,
+    )
+    assert response.status_code == 200
+
+    wait_until(lambda: Message.objects.filter(mid="aWdfZAG1_echo").exists())
+    typed_elsewhere = Message.objects.get(mid="aWdfZAG1_echo")
+    assert typed_elsewhere.interaction == interaction
+    assert typed_elsewhere.is_outbound and typed_elsewhere.author_id is None
+    wait_until(lambda: Message.objects.get(mid="aWdfZAG1_echo").status == MessageStatus.READ)
