@@ -334,7 +334,12 @@ def _messaging_item(page_id: str, item: object) -> Event:
     if "delivery" in item:
         return _delivery(common, _object(item, "delivery"))
     if "read" in item:
-        watermark_ms = _timestamp(_object(item, "read").get("watermark"))
+        read = _object(item, "read")
+        watermark_ms = _timestamp(read.get("watermark"))
+        if watermark_ms is None and _mid(read.get("mid")) is not None:
+            # Instagram names the message seen instead of a watermark: the
+            # conversation was seen when the event happened.
+            watermark_ms = timestamp_ms
         if watermark_ms is None:
             raise _Malformed("read has no valid watermark")
         return Read(**common, watermark_ms=watermark_ms)

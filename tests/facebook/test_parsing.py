@@ -311,6 +311,19 @@ def test_instagram_messages_are_parsed_like_messenger_ones_with_the_account_id()
     )
 
 
+def test_an_instagram_read_names_the_message_seen_and_counts_from_its_time():
+    seen = {
+        "sender": {"id": "6600000000000001"},
+        "recipient": {"id": "17841400000000001"},
+        "timestamp": 1764057600500,
+        "read": {"mid": "aWdfZAG1"},
+    }
+    raw = {"object": "instagram", "entry": [{"id": "17841400000000001", "messaging": [seen]}]}
+    (event,) = parse_body(json.dumps(raw).encode()).events
+    assert isinstance(event, Read)
+    assert event.watermark_ms == 1764057600500
+
+
 def feed(value: dict, *, field: str = "feed") -> bytes:
     body = {
         "object": "page",

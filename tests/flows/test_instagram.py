@@ -160,7 +160,14 @@ def test_instagram_echoes_and_receipts_come_through_the_account(
 
     # Someone answered in the Instagram app: Meta echoes it on the account's entry.
     echo = webhooks.page_echo(page_id=ACCOUNT_ID, psid=IGSID, mid="aWdfZAG1_echo", text="Hi!")
-    read = webhooks.read(page_id=ACCOUNT_ID, psid=IGSID, watermark_ms=webhooks.now_ms() + 1000)
+    # Instagram's read names the message seen rather than a watermark.
+    read = webhooks.from_customer(
+        "read",
+        {"mid": "aWdfZAG1_echo"},
+        page_id=ACCOUNT_ID,
+        psid=IGSID,
+        at_ms=webhooks.now_ms() + 1000,
+    )
     response = webhooks.post(
         f"{live_server.url}/facebook/webhook",
         webhooks.instagram_envelope(echo, read, account_id=ACCOUNT_ID),
