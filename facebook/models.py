@@ -189,6 +189,8 @@ class FakeProfile(models.Model):
     psid = models.CharField("PSID", max_length=64, unique=True)
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100, blank=True)
+    # An Instagram user (their id is Instagram-scoped): the fake echoes replies as Instagram does.
+    instagram = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

@@ -39,7 +39,13 @@ from django.views.decorators.csrf import csrf_exempt
 from facebook.background import BackgroundPool
 from facebook.fake import webhooks
 from facebook.fake.modes import MODES, Answer, Call, Mode, current_mode, meta_error
-from facebook.models import FacebookPage, FakeComment, FakeGraphCall, FakeProfile
+from facebook.models import (
+    FacebookPage,
+    FakeComment,
+    FakeGraphCall,
+    FakeProfile,
+    InstagramAccount,
+)
 from routing.rules import MAX_TEXT_LENGTH  # Meta: text under 2000 characters
 
 logger = logging.getLogger(__name__)
@@ -86,12 +92,25 @@ def simulator_only(view):
 # --- profiles (plain functions: tests and the simulator call them) --------------
 
 
-def remember_profile(*, psid: str, name: str) -> FakeProfile:
+def remember_profile(*, psid: str, name: str, instagram: bool = False) -> FakeProfile:
     first_name, _, last_name = name.strip().partition(" ")
     profile, _ = FakeProfile.objects.update_or_create(
-        psid=psid, defaults={"first_name": first_name, "last_name": last_name.strip()}
+        psid=psid,
+        defaults={
+            "first_name": first_name,
+            "last_name": last_name.strip(),
+            "instagram": instagram,
+        },
     )
     return profile
+
+
+def instagram_account_of(page: FacebookPage, recipient_id: str) -> str:
+    """The Page's linked Instagram account when the recipient is an Instagram user, else ""."""
+    if not FakeProfile.objects.filter(psid=recipient_id, instagram=True).exists():
+        return ""
+    account = InstagramAccount.objects.filter(page=page).order_by("pk").first()
+    return account.account_id if account else ""
 
 
 def profile_names(psid: str) -> tuple[str, str]:
@@ -266,13 +285,21 @@ echoes = BackgroundPool("fake-graph-echoes", max_workers=8)
 
 
 def echo_later(
-    *, webhook_url: str, page_id: str, psid: str, message: dict, mid: str, delay: float
+    *,
+    webhook_url: str,
+    page_id: str,
+    psid: str,
+    message: dict,
+    mid: str,
+    delay: float,
+    instagram_account_id: str = "",
 ) -> None:
     """Post the signed echo to our own webhook from a thread: never from the event
-    loop, where a call to this same server would wait on itself."""
+    loop, where a call to this same server would wait on itself. A message to an
+    Instagram user is echoed on the Instagram account's entry, as Instagram does."""
     at_ms = int(time.time() * 1000)
     item = webhooks.page_echo(
-        page_id=page_id,
+        page_id=instagram_account_id or page_id,
         psid=psid,
         mid=mid,
         text=message["text"] if isinstance(message.get("text"), str) else None,
@@ -280,9 +307,11 @@ def echo_later(
         app_id=settings.FACEBOOK_APP_ID,
         at_ms=at_ms,
     )
-    echoes.submit(
-        _post_echo, webhook_url, webhooks.envelope(item, page_id=page_id, at_ms=at_ms), delay
-    )
+    if instagram_account_id:
+        body = webhooks.instagram_envelope(item, account_id=instagram_account_id, at_ms=at_ms)
+    else:
+        body = webhooks.envelope(item, page_id=page_id, at_ms=at_ms)
+    echoes.submit(_post_echo, webhook_url, body, delay)
 
 
 def _post_echo(webhook_url: str, body: dict, delay: float) -> None:
@@ -436,6 +465,7 @@ async def messages(request, version: str, page_id: str):
                 psid=psid,
                 message=body["message"],
                 mid=answer["message_id"],
+                instagram_account_id=await sync_to_async(instagram_account_of)(page, psid),
                 delay=settings.FACEBOOK_SEND_TIMEOUT + 2
                 if mode.answer_for(Call.SEND) == Answer.LATE
                 else ECHO_DELAY,

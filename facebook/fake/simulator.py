@@ -282,7 +282,7 @@ async def send(request):
     at_ms = webhooks.now_ms()
     if account is not None:
         sender_id = igsid_for_name(name)
-        await sync_to_async(fake_graph.remember_profile)(psid=sender_id, name=name)
+        await sync_to_async(fake_graph.remember_profile)(psid=sender_id, name=name, instagram=True)
         body = webhooks.instagram_envelope(
             webhooks.customer_message(
                 page_id=account.account_id, psid=sender_id, mid=mid, text=text, at_ms=at_ms

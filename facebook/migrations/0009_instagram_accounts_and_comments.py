@@ -121,5 +121,10 @@ class Migration(migrations.Migration):
                 "ordering": ["account_id"],
             },
         ),
+        migrations.AddField(
+            model_name="fakeprofile",
+            name="instagram",
+            field=models.BooleanField(default=False),
+        ),
         migrations.RunPython(add_permissions, remove_permissions),
     ]

@@ -3,6 +3,7 @@ webhook for an account linked to a Page → an Instagram interaction in the Page
 workgroup (or the account's) → Instagram's profile fields and limits → replies
 through the fake Graph API with the Page's token. Unknown accounts stay refused."""
 
+import json
 import time
 
 import pytest
@@ -58,7 +59,7 @@ def test_an_instagram_message_is_routed_answered_and_shown_as_instagram(
     fake_graph_api, live_server, settings, linked
 ):
     workgroup, agent, _, browser = linked
-    fake_graph.remember_profile(psid=IGSID, name="Ines Costa")
+    fake_graph.remember_profile(psid=IGSID, name="Ines Costa", instagram=True)
 
     instagram_writes(live_server, settings, mid="aWdfZAG1_1", text="Do you ship to Lyon?")
     wait_until(lambda: Message.objects.filter(mid="aWdfZAG1_1").exists())
@@ -119,6 +120,16 @@ def test_an_instagram_message_is_routed_answered_and_shown_as_instagram(
     assert "persona_id" not in call.body  # personas are Messenger's
     reply = Message.objects.get(text="Yes, in 2 days.")
     assert (reply.status, reply.mid) == (MessageStatus.SENT, call.message_id)
+
+    # Meta echoes it on the Instagram account's entry: recognised as ours, stored once.
+    wait_until(
+        lambda: WebhookDelivery.objects.filter(
+            body__contains=reply.mid, verdict=WebhookVerdict.PROCESSED
+        ).exists()
+    )
+    echo = json.loads(WebhookDelivery.objects.get(body__contains=reply.mid).body)
+    assert (echo["object"], echo["entry"][0]["id"]) == ("instagram", ACCOUNT_ID)
+    assert Message.objects.filter(text="Yes, in 2 days.").count() == 1
 
 
 def _pdf():

@@ -354,7 +354,8 @@ def test_an_instagram_message_goes_to_the_pages_linked_account(client, page, web
     assert item["sender"] == {"id": igsid}
     assert item["recipient"] == {"id": "17841400000000001"}
     assert item["message"]["text"] == "Hi on Instagram"
-    assert FakeProfile.objects.get(psid=igsid).first_name == "Ana"
+    profile = FakeProfile.objects.get(psid=igsid)
+    assert (profile.first_name, profile.instagram) == ("Ana", True)
 
 
 def test_instagram_without_a_linked_account_says_so(client, page, webhook_catcher):
