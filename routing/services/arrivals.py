@@ -1,7 +1,7 @@
 """A customer's message arrives: stored on their live interaction, or opening one."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -124,6 +124,10 @@ def live_interaction_for(customer: Customer, workgroup_id: int) -> tuple[Interac
     return interaction, True
 
 
+# How long after a private reply the person's first Messenger message still continues it.
+PRIVATE_REPLY_FOLLOWED_FOR = timedelta(days=7)
+
+
 def _continue_answered_comment(interaction: Interaction) -> None:
     """Link a new Messenger interaction to the comment whose private reply it answers.
 
@@ -133,7 +137,11 @@ def _continue_answered_comment(interaction: Interaction) -> None:
     customer = interaction.customer
     comment = (
         PageComment.objects.filter(
-            reply_psid=customer.psid, interaction__customer__page_id=customer.page_id
+            reply_psid=customer.psid,
+            interaction__customer__page_id=customer.page_id,
+            # Their answer to a recent private reply, once: a later conversation is its own.
+            replied_at__gte=interaction.created_at - PRIVATE_REPLY_FOLLOWED_FOR,
+            interaction__followed_by__isnull=True,
         )
         .order_by("-replied_at", "-id")
         .first()

@@ -7,7 +7,14 @@ import pytest
 from django.utils import timezone
 
 from routing import channel_selectors, services
-from routing.models import Channel, Interaction, Message, MessageDirection, MessageStatus
+from routing.models import (
+    Channel,
+    Interaction,
+    Message,
+    MessageDirection,
+    MessageStatus,
+    PageComment,
+)
 from routing.outbound_files import KeptFile
 from routing.rules import private_reply_window
 from routing.services import RoutingError
@@ -140,3 +147,20 @@ def test_the_messenger_conversation_after_a_private_reply_follows_the_comment(
     other = customer_writes(interaction.workgroup, psid="7300000000000099").interaction
     assert Interaction.objects.get(pk=other.pk).follows_id is None
     assert channel_selectors.comments_shown(other) == []
+    # A later conversation of the same person is their own: the comment was continued once.
+    services.pickup(interaction_id=dm.pk, agent=agent)
+    services.disconnect(interaction_id=dm.pk, agent=agent)
+    later = customer_writes(interaction.workgroup, psid="7300000000000077").interaction
+    assert later.pk != dm.pk
+    assert Interaction.objects.get(pk=later.pk).follows_id is None
+
+
+def test_an_old_private_reply_is_not_continued(answered_by, sender_commands):
+    agent, interaction = answered_by()
+    reply = services.store_reply(interaction_id=interaction.pk, agent=agent, text="Yes!")
+    services.record_private_reply_sent(message_id=reply.pk, mid="m_reply", psid="7300000000000077")
+    PageComment.objects.update(replied_at=timezone.now() - timedelta(days=8))
+
+    dm = customer_writes(interaction.workgroup, psid="7300000000000077").interaction
+
+    assert Interaction.objects.get(pk=dm.pk).follows_id is None
