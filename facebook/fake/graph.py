@@ -608,7 +608,10 @@ async def message_attachments(request, version: str, page_id: str):
         if upload is not None
         else {}
     )
-    call = _Call("POST", request.path, {"message": message, "filedata": filedata}, page, "")
+    recorded = {"message": message, "filedata": filedata}
+    if request.POST.get("platform"):
+        recorded["platform"] = request.POST["platform"][:40]  # "instagram" for its linked account
+    call = _Call("POST", request.path, recorded, page, "")
     if request.method != "POST":
         return await _answer(call, *_invalid("Unsupported get request."))
     if page is None:
