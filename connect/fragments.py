@@ -14,9 +14,9 @@ from django.utils.functional import SimpleLazyObject
 
 from connect import audience, messenger_fragments
 from facebook import selectors as facebook_selectors
-from routing import selectors, service_levels, services, transcript_selectors
+from routing import channel_selectors, selectors, service_levels, services, transcript_selectors
 from routing.models import Agent, Interaction, InteractionState, Message, Note, Workgroup
-from routing.rules import CHOOSABLE_STATUSES, reply_window
+from routing.rules import CHOOSABLE_STATUSES
 
 TEMPLATE = "desktop/desktop.html"
 S = InteractionState
@@ -43,7 +43,7 @@ def workspace_context(agent: Agent | None, interaction: Interaction | None, **ex
         "client_id": uuid.uuid4(),
     }
     if interaction is not None:
-        window = reply_window(interaction.customer)
+        window = channel_selectors.reply_window_for(interaction)
         # Lazy: pushes that render only the toolbar or the heading skip the queries.
         page = cast(
             transcript_selectors.TranscriptPage,
@@ -53,6 +53,7 @@ def workspace_context(agent: Agent | None, interaction: Interaction | None, **ex
             transcript_page=page,
             messages=SimpleLazyObject(lambda: page.messages),
             history=SimpleLazyObject(lambda: selectors.customer_history(interaction, agent)),
+            comments=SimpleLazyObject(lambda: channel_selectors.comments_shown(interaction)),
             window=window,
             can_reply=(
                 agent is not None

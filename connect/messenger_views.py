@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from connect import bubbles, views
 from facebook import actions, thread_control
 from routing import message_entries, selectors, transcript_selectors
-from routing.models import Interaction, InteractionState
+from routing.models import Channel, Interaction, InteractionState
 from routing.rules import reply_window
 from routing.services import RoutingError
 from routing.services.conversation_routing import MAX_REASON_LENGTH
@@ -85,6 +85,8 @@ def _replying(request: HttpRequest, pk: int) -> Interaction | HttpResponse:
         return HttpResponse("You cannot see this interaction.", status=404)
     if interaction.agent_id != agent.pk or interaction.state != InteractionState.CONNECTED:
         return HttpResponse("Only the connected agent's typing is shown.", status=409)
+    if interaction.customer.channel == Channel.COMMENT:
+        return HttpResponse("A comment has no conversation to show typing in.", status=409)
     if not reply_window(interaction.customer).open:
         return HttpResponse("The reply window is closed.", status=409)
     return interaction
@@ -94,7 +96,11 @@ def _sender_action(interaction: Interaction, action: str) -> HttpResponse:
     customer = interaction.customer
     # The connected agent's own action: it goes under their persona.
     actions.send_later(
-        page_id=customer.page_id, psid=customer.psid, action=action, agent_id=interaction.agent_id
+        page_id=customer.page_id,
+        psid=customer.psid,
+        action=action,
+        # Personas are Messenger's: on Instagram the Page itself is typing.
+        agent_id=interaction.agent_id if customer.channel == Channel.MESSENGER else None,
     )
     return HttpResponse(status=204)
 

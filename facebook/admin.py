@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from facebook import health, ingest, pages, selectors, versions
-from facebook.models import FacebookPage, MessengerPersona, WebhookDelivery
+from facebook.models import FacebookPage, InstagramAccount, MessengerPersona, WebhookDelivery
 
 TOKEN_INVALID_WORDS = (
     "Messenger refused this Page's access token (invalid or expired): "
@@ -191,6 +191,15 @@ PERSONA_FIELDS = (
     "failures",
     "last_error",
 )
+
+
+@admin.register(InstagramAccount)
+class InstagramAccountAdmin(admin.ModelAdmin):
+    """Instagram accounts linked to a Page: their messages are routed, others refused."""
+
+    list_display = ["account_id", "username", "page", "workgroup"]
+    list_filter = ["page", "workgroup"]
+    search_fields = ["account_id", "username", "page__name"]
 
 
 @admin.register(MessengerPersona)

@@ -1,6 +1,7 @@
-"""A small Graph API client: Send API (text, attachments, sender actions), the
-Attachment Upload API, personas, the User Profile API, and what the health
-guard reads (subscribed apps, conversations, feature review).
+"""A small Graph API client: Send API (text, attachments, sender actions, private
+replies to comments), the Attachment Upload API, personas, the User Profile API
+(Messenger's, and Instagram's through the linked Page), conversation routing, and
+what the health guard reads (subscribed apps, conversations, feature review).
 
 Every call raises `GraphError` (Meta refused, or could not be reached) or
 `GraphTimeout` (no answer in time: the message may or may not have gone out).
@@ -27,6 +28,8 @@ logger = logging.getLogger(__name__)
 SENDER_ACTIONS = ("typing_on", "typing_off", "mark_seen")
 ATTACHMENT_KINDS = ("image", "video", "audio", "file")
 PROFILE_FIELDS = "first_name,last_name,profile_pic"
+# Instagram's user profile, asked with the Instagram-scoped id and the Page token.
+INSTAGRAM_PROFILE_FIELDS = "name,username,profile_pic"
 
 _TOKEN_IN_URL = re.compile(r"(access_token=)[^&\s\"']+")
 
@@ -77,6 +80,13 @@ class Profile:
     profile_pic: str
 
 
+@dataclass(frozen=True)
+class InstagramProfile:
+    name: str
+    username: str
+    profile_pic: str
+
+
 class ErrorKind(enum.StrEnum):
     TEMPORARY = "temporary"
     RATE_LIMIT = "rate_limit"
@@ -88,6 +98,7 @@ class ErrorKind(enum.StrEnum):
     NO_MATCHING_USER = "no_matching_user"
     INVALID_PARAMETER = "invalid_parameter"
     THREAD_CONTROL = "thread_control"
+    PRIVATE_REPLY_REFUSED = "private_reply_refused"
     SERVER_ERROR = "server_error"
     NETWORK = "network"
     BAD_ANSWER = "bad_answer"
@@ -106,6 +117,8 @@ _KINDS: list[tuple[int, int | None, ErrorKind]] = [
     (551, None, ErrorKind.UNAVAILABLE),
     (190, None, ErrorKind.TOKEN_INVALID),
     (2018300, None, ErrorKind.THREAD_CONTROL),
+    (10900, None, ErrorKind.PRIVATE_REPLY_REFUSED),
+    (10903, None, ErrorKind.PRIVATE_REPLY_REFUSED),
     (100, None, ErrorKind.INVALID_PARAMETER),
     (4, None, ErrorKind.RATE_LIMIT),
     (32, None, ErrorKind.RATE_LIMIT),
@@ -136,6 +149,10 @@ _WORDS = {
     ErrorKind.NO_MATCHING_USER: "Messenger knows no such person for this Page",
     ErrorKind.INVALID_PARAMETER: "Messenger refused the message as invalid",
     ErrorKind.THREAD_CONTROL: "Another app controls this conversation right now",
+    ErrorKind.PRIVATE_REPLY_REFUSED: (
+        "Meta allows one private reply per comment, within 7 days of it: this comment "
+        "cannot be answered any more"
+    ),
     ErrorKind.SERVER_ERROR: "Messenger answered with a server error",
     ErrorKind.NETWORK: "Messenger could not be reached",
     ErrorKind.BAD_ANSWER: "Messenger's answer could not be understood",
@@ -373,6 +390,32 @@ def _send_message(
     return SendResult(recipient_id=str(answer.get("recipient_id") or psid), message_id=message_id)
 
 
+def send_private_reply(
+    *,
+    page: FacebookPage,
+    comment_id: str,
+    text: str,
+    metadata: str = "",
+    timeout: float | None = None,
+) -> SendResult:
+    """Send API: the one private reply to a comment on the Page's posts, in Messenger.
+
+    Meta answers with the person's PSID as `recipient_id`: their answer, if
+    any, comes from it.
+    """
+    message: dict = {"text": text}
+    if metadata:
+        message["metadata"] = metadata
+    body = {"recipient": {"comment_id": comment_id}, "message": message}
+    answer = _request(
+        "POST", _url(page.page_id, "messages"), page=page, json_body=body, timeout=timeout
+    )
+    message_id = answer.get("message_id")
+    if not message_id:
+        raise GraphError(kind=ErrorKind.BAD_ANSWER, http_status=200)
+    return SendResult(recipient_id=str(answer.get("recipient_id") or ""), message_id=message_id)
+
+
 def upload_attachment(
     *,
     page: FacebookPage,
@@ -381,17 +424,24 @@ def upload_attachment(
     name: str,
     content_type: str,
     timeout: float | None = None,
+    platform: str = "",
 ) -> str:
-    """Attachment Upload API: the file as a reusable attachment of the Page; its `attachment_id`."""
+    """Attachment Upload API: the file as a reusable attachment of the Page; its `attachment_id`.
+
+    `platform="instagram"` uploads it for the Page's linked Instagram account.
+    """
     if kind not in ATTACHMENT_KINDS:
         raise ValueError(f"Unknown attachment type {kind!r}")
     message = {"attachment": {"type": kind, "payload": {"is_reusable": True}}}
+    data = {"message": json.dumps(message)}
+    if platform:
+        data["platform"] = platform
     with path.open("rb") as file:
         answer = _request(
             "POST",
             _url(page.page_id, "message_attachments"),
             page=page,
-            data={"message": json.dumps(message)},
+            data=data,
             files={"filedata": (name, file, content_type)},
             timeout=timeout,
         )
@@ -577,7 +627,7 @@ def _thread_control(
 
 # The webhook fields Connect needs: messages and their echoes, receipts, reactions,
 # edits, postbacks, conversation routing (standby, handovers), referrals, the feedback
-# survey's answers and Meta's policy enforcement.
+# survey's answers, Meta's policy enforcement and the Page's feed (comments).
 SUBSCRIBED_FIELDS = (
     "messages",
     "message_echoes",
@@ -591,6 +641,7 @@ SUBSCRIBED_FIELDS = (
     "messaging_referrals",
     "messaging_feedback",
     "messaging_policy_enforcement",
+    "feed",
 )
 
 
@@ -690,3 +741,21 @@ def human_agent_status(*, page: FacebookPage, timeout: float | None = None) -> s
         if isinstance(feature, dict) and str(feature.get("feature") or "").lower() == "human_agent":
             return str(feature.get("status") or "").lower()[:20] or "not_requested"
     return "not_requested"
+
+
+def fetch_instagram_profile(
+    *, page: FacebookPage, igsid: str, timeout: float | None = None
+) -> InstagramProfile:
+    """Instagram's User Profile API, through the linked Page: name, @username, picture."""
+    answer = _request(
+        "GET",
+        _url(igsid),
+        page=page,
+        params={"fields": INSTAGRAM_PROFILE_FIELDS},
+        timeout=timeout,
+    )
+    return InstagramProfile(
+        name=str(answer.get("name") or ""),
+        username=str(answer.get("username") or ""),
+        profile_pic=str(answer.get("profile_pic") or ""),
+    )

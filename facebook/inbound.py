@@ -1,5 +1,10 @@
 """Typed webhook events → routing services, one handler per event kind.
 
+A Page's body is handled through the Page; an Instagram body through the
+Instagram account linked to a Page (its messages open Instagram interactions
+in the account's workgroup, else the Page's); an account or Page not set up
+here is stored and refused.
+
 `route` hands every event of a stored body to routing, each event in its own
 savepoint so that a refused action undoes only that event, and says what
 became of the body. `facebook.ingest` calls it off the request, in the same
@@ -18,9 +23,10 @@ from django.db import transaction
 from facebook import attachments as attachment_copies
 from facebook import pages as pages_state
 from facebook import profiles, thread_control
-from facebook.models import FacebookPage, WebhookVerdict
+from facebook.models import FacebookPage, InstagramAccount, WebhookVerdict
 from facebook.parsing import (
     Body,
+    CommentAdded,
     CustomerMessage,
     Delivery,
     Event,
@@ -38,7 +44,7 @@ from facebook.parsing import (
     ms_to_datetime,
 )
 from routing import message_entries, services
-from routing.models import Customer
+from routing.models import Channel, Customer
 from routing.services import RoutingError
 from routing.services.conversation_routing import UNKNOWN_APP
 
@@ -96,6 +102,23 @@ def _note_referral(
         )
     elif with_message:
         services.note_customer_message(page_id=page.page_id, psid=event.psid, at=event.at)
+
+
+def _comment(page: FacebookPage, event: CommentAdded) -> str | None:
+    received = services.receive_page_comment(
+        workgroup_id=page.workgroup_id,
+        page_id=page.page_id,
+        commenter_id=event.commenter_id,
+        commenter_name=event.commenter_name,
+        comment_id=event.comment_id,
+        post_id=event.post_id,
+        post_url=event.post_url or "",
+        text=event.text,
+        commented_at=event.at,
+    )
+    if received.duplicate:
+        return f"comment {event.comment_id} already stored"
+    return None
 
 
 def _postback(page: FacebookPage, event: Postback) -> str | None:
@@ -295,6 +318,7 @@ def _policy_enforcement(page: FacebookPage, event: PolicyEnforcement) -> str | N
 
 HANDLERS: dict[type[Event], Callable[[FacebookPage, Any], str | None]] = {
     CustomerMessage: _customer_message,
+    CommentAdded: _comment,
     Postback: _postback,
     PageEcho: _page_echo,
     Delivery: _delivery,
@@ -306,6 +330,44 @@ HANDLERS: dict[type[Event], Callable[[FacebookPage, Any], str | None]] = {
     Handover: _handover,
     MessagingFeedback: _messaging_feedback,
     PolicyEnforcement: _policy_enforcement,
+}
+
+
+# --- Instagram: the same items, through the account's linked Page -----------------------
+
+
+def _instagram_message(account: InstagramAccount, event: CustomerMessage) -> str | None:
+    received = services.receive_customer_message(
+        workgroup_id=account.workgroup_id_to_route,
+        page_id=account.page.page_id,
+        psid=event.psid,  # the Instagram-scoped id
+        mid=event.mid,
+        text=event.text,
+        attachments=[attachment.as_dict() for attachment in event.attachments],
+        sent_at=event.at,
+        reply_to_mid=event.reply_to_mid or "",
+        channel=Channel.INSTAGRAM,
+    )
+    _after_customer_message(account.page, received)
+    return None
+
+
+def _through_page(handler: Callable[[FacebookPage, Any], str | None]):
+    """Echoes, receipts, reactions and edits: the customer is addressed through the Page."""
+
+    def handle(account: InstagramAccount, event: Event) -> str | None:
+        return handler(account.page, event)
+
+    return handle
+
+
+INSTAGRAM_HANDLERS: dict[type[Event], Callable[[InstagramAccount, Any], str | None]] = {
+    CustomerMessage: _instagram_message,
+    PageEcho: _through_page(_page_echo),
+    Delivery: _through_page(_delivery),
+    Read: _through_page(_read),
+    MessageEdit: _through_page(_message_edit),
+    Reaction: _through_page(_reaction),
 }
 
 
@@ -342,28 +404,41 @@ def route(body: Body) -> Outcome:
     Runs inside the caller's transaction (`facebook.ingest`): an exception that
     is not a refusal (a bug, the database gone) undoes the whole body.
     """
-    if not body.is_page:
+    if not body.is_routed:
         return Outcome(WebhookVerdict.NOT_PAGE, body.item_count, f"object is {body.object!r}")
     return _handle(body)
+
+
+def _receivers(body: Body) -> tuple[dict[str, Any], dict[type[Event], Callable], str]:
+    """Who each entry id is (Pages, or Instagram accounts with their Page), their
+    handlers, and the word for an unknown one."""
+    if body.is_instagram:
+        accounts = InstagramAccount.objects.select_related("page").in_bulk(
+            body.page_ids, field_name="account_id"
+        )
+        return accounts, INSTAGRAM_HANDLERS, "Instagram account"
+    return FacebookPage.objects.in_bulk(body.page_ids, field_name="page_id"), HANDLERS, "Page"
 
 
 def _handle(body: Body) -> Outcome:
     tally = _Tally()
     for skipped in body.skipped:
         tally.ignore(f"{skipped.where}: {skipped.reason}")
-    pages = FacebookPage.objects.in_bulk(body.page_ids, field_name="page_id")
+    pages, handlers, what = _receivers(body)
     unknown_page_ids = [page_id for page_id in body.page_ids if page_id not in pages]
     for page_id in unknown_page_ids:
-        logger.warning("webhook events for unknown Page %s stored, not handled", page_id)
-        tally.note(f"unknown Page {page_id}")
+        logger.warning("webhook events for unknown %s %s stored, not handled", what, page_id)
+        tally.note(f"unknown {what} {page_id}")
 
-    pages_state.note_events(pages.values())
+    if not body.is_instagram:
+        # The Page's own webhook is alive (an Instagram account's says nothing of it).
+        pages_state.note_events(pages.values())
     for event in body.events:  # already in timestamp order
         page = pages.get(event.page_id)
         if page is None:
             tally.ignored += 1
             continue
-        handler = HANDLERS.get(type(event))
+        handler = handlers.get(type(event))
         if handler is None:
             tally.ignore(f"{event.kind} event {getattr(event, 'item_kind', '')!r} not handled")
             continue

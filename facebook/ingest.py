@@ -54,13 +54,13 @@ def store(body: parsing.Body) -> WebhookDelivery:
 
 
 def _new_delivery(body: parsing.Body) -> WebhookDelivery:
-    if not body.is_page:
+    if not body.is_routed:
         logger.warning("webhook body for object %r stored, not handled", body.object)
         return WebhookDelivery(
             body=body.text,
             verdict=WebhookVerdict.NOT_PAGE,
             event_count=body.item_count,
-            detail=f"object is {body.object!r}, not 'page'",
+            detail=f"object is {body.object!r}, not 'page' or 'instagram'",
         )
     return WebhookDelivery(
         body=body.text, verdict=WebhookVerdict.PENDING, event_count=body.item_count

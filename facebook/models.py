@@ -81,6 +81,40 @@ class FacebookPage(models.Model):
         return f"{token[:4]}…{token[-4:]}"
 
 
+class InstagramAccount(models.Model):
+    """An Instagram professional account linked to a Page: its messages come through that Page.
+
+    Meta posts them with `object: "instagram"` and the account's id as
+    `entry[].id`; replies go out with the Page's token. They are routed to the
+    account's own workgroup when set, else to the Page's.
+    """
+
+    account_id = models.CharField("Instagram account id", max_length=64, unique=True)
+    page = models.ForeignKey(
+        FacebookPage, on_delete=models.CASCADE, related_name="instagram_accounts"
+    )
+    username = models.CharField(max_length=100, blank=True)
+    workgroup = models.ForeignKey(
+        Workgroup,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="instagram_accounts",
+        help_text="Leave empty to route to the Page's workgroup.",
+    )
+
+    class Meta:
+        ordering = ["account_id"]
+        verbose_name = "Instagram account"
+
+    def __str__(self) -> str:
+        return f"@{self.username} ({self.account_id})" if self.username else self.account_id
+
+    @property
+    def workgroup_id_to_route(self) -> int:
+        return self.workgroup_id or self.page.workgroup_id
+
+
 class MessengerPersona(models.Model):
     """An agent's Messenger persona on one Page, created on first use and kept.
 
@@ -219,10 +253,25 @@ class FakeProfile(models.Model):
     psid = models.CharField("PSID", max_length=64, unique=True)
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100, blank=True)
+    # An Instagram user (their id is Instagram-scoped): the fake echoes replies as Instagram does.
+    instagram = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+
+class FakeComment(models.Model):
+    """A comment a simulator user posted: the fake Graph API answers its private reply
+    with the commenter's PSID, as Meta does."""
+
+    comment_id = models.CharField(max_length=200, unique=True)
+    page_id = models.CharField(max_length=64)
+    psid = models.CharField("PSID", max_length=64)
+    posted_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.comment_id
 
 
 class UploadedAttachment(models.Model):

@@ -1,8 +1,10 @@
 """Messenger webhook bodies as typed events.
 
 No database here: `parse_body` checks the envelope (raising `BadEnvelope` for
-what deserves a 400) and turns every `messaging` and `standby` item into one
-frozen dataclass per event kind, ordered by the event timestamp. An item that
+what deserves a 400) and turns every `messaging` and `standby` item, and every
+comment added in a `feed` change, into one frozen dataclass per event kind,
+ordered by the event timestamp. Instagram bodies (`object: "instagram"`) have
+the same `messaging` items; their entry id is the Instagram account's. An item that
 does not have the documented shape becomes a `Skipped` note instead of an
 exception: the raw body is stored anyway, and one bad item must not sink the
 rest of the batch.
@@ -258,6 +260,19 @@ _POLICY_KEYS = ("policy_enforcement", "policy-enforcement")
 
 
 @dataclass(frozen=True, kw_only=True)
+class CommentAdded(Event):
+    """Someone commented on one of the Page's posts (`feed` change, item `comment`, verb `add`)."""
+
+    kind = "comment"
+    comment_id: str
+    post_id: str
+    commenter_id: str  # `from.id`: not their Messenger PSID
+    commenter_name: str = ""
+    text: str = ""
+    post_url: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class UnknownEvent(Event):
     kind = "unknown"
     item_kind: str
@@ -281,6 +296,15 @@ class Body:
     @property
     def is_page(self) -> bool:
         return self.object == "page"
+
+    @property
+    def is_instagram(self) -> bool:
+        return self.object == "instagram"
+
+    @property
+    def is_routed(self) -> bool:
+        """Bodies we route: a Page's, or an Instagram account's linked to a Page."""
+        return self.is_page or self.is_instagram
 
     @property
     def item_count(self) -> int:
@@ -308,7 +332,7 @@ def parse_body(raw: bytes) -> Body:
         raise BadEnvelope("envelope has no 'entry' list")
     object_ = data["object"]
     object_name = object_ if isinstance(object_, str) else repr(object_)
-    if object_name != "page":
+    if object_name not in ("page", "instagram"):
         return Body(text, _clean(object_name)[:100], (), (), ())
 
     page_ids: list[str] = []
@@ -338,11 +362,22 @@ def parse_body(raw: bytes) -> Body:
                     # A parser bug: keep the rest of the batch; the body is stored raw.
                     logger.exception("could not parse %s", item_where)
                     skipped.append(Skipped(item_where, "could not be parsed", page_id))
-        if "changes" in entry:
-            skipped.append(Skipped(f"{where}.changes", "feed changes are not handled", page_id))
+        changes = entry.get("changes")
+        if changes is not None and object_name == "page":
+            if not isinstance(changes, list):
+                skipped.append(Skipped(f"{where}.changes", "not a list", page_id))
+                changes = []
+            for position, change in enumerate(changes):
+                change_where = f"{where}.changes[{position}]"
+                try:
+                    events.append(_feed_change(page_id, change))
+                except _Malformed as exc:
+                    skipped.append(Skipped(change_where, str(exc), page_id))
+        elif changes is not None:
+            skipped.append(Skipped(f"{where}.changes", "changes are not handled", page_id))
     # Meta does not guarantee order after a failed delivery; the timestamp does.
     events.sort(key=lambda event: event.timestamp_ms)
-    return Body(text, "page", tuple(dict.fromkeys(page_ids)), tuple(events), tuple(skipped))
+    return Body(text, object_name, tuple(dict.fromkeys(page_ids)), tuple(events), tuple(skipped))
 
 
 # --- the items -------------------------------------------------------------------
@@ -383,7 +418,12 @@ def _messaging_item(page_id: str, item: object) -> Event:
     if "delivery" in item:
         return _delivery(common, _object(item, "delivery"))
     if "read" in item:
-        watermark_ms = _timestamp(_object(item, "read").get("watermark"))
+        read = _object(item, "read")
+        watermark_ms = _timestamp(read.get("watermark"))
+        if watermark_ms is None and _mid(read.get("mid")) is not None:
+            # Instagram names the message seen instead of a watermark: the
+            # conversation was seen when the event happened.
+            watermark_ms = timestamp_ms
         if watermark_ms is None:
             raise _Malformed("read has no valid watermark")
         return Read(**common, watermark_ms=watermark_ms)
@@ -480,6 +520,45 @@ def _message(common: _Address, recipient: str, message: dict) -> CustomerMessage
         ),
         reply_to_mid=_mid(reply_to.get("mid")) if isinstance(reply_to, dict) else None,
         referral=_referral(message.get("referral")),
+    )
+
+
+def _feed_change(page_id: str, change: object) -> CommentAdded:
+    """A `feed` change: a comment added by someone else is routed; the rest is recorded only."""
+    if not isinstance(change, dict) or change.get("field") != "feed":
+        field = change.get("field") if isinstance(change, dict) else None
+        raise _Malformed(f"{_clean(str(field))[:40]!r} changes are not handled")
+    value = change.get("value")
+    if not isinstance(value, dict):
+        raise _Malformed("feed change has no value")
+    item, verb = value.get("item"), value.get("verb")
+    if item != "comment" or verb != "add":
+        raise _Malformed(f"feed {_clean(str(item))[:40]} {_clean(str(verb))[:40]} not handled")
+    comment_id = _mid(value.get("comment_id"))
+    post_id = _mid(value.get("post_id"))
+    commenter = value.get("from")
+    if not isinstance(commenter, dict):
+        commenter = {}
+    commenter_id = _id(commenter.get("id"))
+    if comment_id is None or post_id is None or commenter_id is None:
+        raise _Malformed("comment has no valid comment_id, post_id or from.id")
+    if commenter_id == page_id:
+        raise _Malformed("the Page's own comment")
+    created = value.get("created_time")
+    # Feed changes carry epoch seconds.
+    timestamp_ms = _timestamp(created * 1000) if _is_int(created) else None
+    if timestamp_ms is None:
+        raise _Malformed("comment has no valid created_time")
+    post = value.get("post")
+    return CommentAdded(
+        page_id=page_id,
+        timestamp_ms=timestamp_ms,
+        comment_id=comment_id,
+        post_id=post_id,
+        commenter_id=commenter_id,
+        commenter_name=(_optional_text(commenter.get("name")) or "")[:200],
+        text=_text(value.get("message"), "comment message"),
+        post_url=_web_url(post.get("permalink_url")) if isinstance(post, dict) else None,
     )
 
 

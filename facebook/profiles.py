@@ -16,7 +16,7 @@ from django.utils import timezone
 from facebook import graph, pages
 from facebook.background import BackgroundPool
 from facebook.models import FacebookPage
-from routing.models import Customer
+from routing.models import Channel, Customer
 from routing.services import profile_is_stale, update_customer_profile
 
 logger = logging.getLogger(__name__)
@@ -62,6 +62,9 @@ def refresh_profile(*, page_pk: int, customer_id: int) -> None:
         return  # asked again on a later message, once a supervisor entered a new token
     asked_at = timezone.now()
     try:
+        if customer.channel == Channel.INSTAGRAM:
+            _refresh_instagram(page, customer, asked_at)
+            return
         profile = graph.fetch_profile(page=page, psid=customer.psid, timeout=PROFILE_TIMEOUT)
     except graph.GraphTimeout:
         logger.info("Profile of customer %s: no answer in time", customer_id)
@@ -79,5 +82,19 @@ def refresh_profile(*, page_pk: int, customer_id: int) -> None:
         first_name=profile.first_name,
         last_name=profile.last_name,
         profile_pic=profile.profile_pic,
+        fetched_at=asked_at,
+    )
+
+
+def _refresh_instagram(page: FacebookPage, customer: Customer, asked_at) -> None:
+    """Instagram gives one `name` and a `username`; raises as `graph.fetch_profile` does."""
+    profile = graph.fetch_instagram_profile(page=page, igsid=customer.psid, timeout=PROFILE_TIMEOUT)
+    first_name, _, last_name = " ".join(profile.name.split()).partition(" ")
+    update_customer_profile(
+        customer_id=customer.pk,
+        first_name=first_name,
+        last_name=last_name,
+        profile_pic=profile.profile_pic,
+        username=profile.username,
         fetched_at=asked_at,
     )

@@ -27,7 +27,7 @@ from facebook.background import BackgroundPool
 from facebook.models import DeferredSend, FacebookPage
 from routing import message_entries, services
 from routing.events import outbound_ready
-from routing.models import Message
+from routing.models import Channel, Message
 from routing.services import automatic
 from routing.services.conversation_routing import UNKNOWN_APP
 
@@ -120,9 +120,12 @@ def _send(message_id: int, *, held_back: bool = False) -> bool:
     timeout = settings.FACEBOOK_SEND_TIMEOUT
     has_file = message_entries.sent_file(message.attachments) is not None
     # The agent's persona, created on first use within a short bound; "" sends as the Page.
-    persona_id = personas.persona_for_user(
-        page=page, user_id=message.author_id, timeout=personas.creation_timeout()
-    )
+    # Personas are Messenger's: Instagram messages and private replies go as the Page.
+    persona_id = ""
+    if customer.channel == Channel.MESSENGER:
+        persona_id = personas.persona_for_user(
+            page=page, user_id=message.author_id, timeout=personas.creation_timeout()
+        )
     budget_end = started + timeout + (settings.FACEBOOK_UPLOAD_TIMEOUT if has_file else 0)
     if message.send_deadline is not None:
         # Queued behind other sends: what is left until routing's deadline counts.
@@ -172,6 +175,11 @@ def _send(message_id: int, *, held_back: bool = False) -> bool:
         if gave_up.attempts > 1:
             reason = f"{reason} (tried {gave_up.attempts} times)"
         services.record_send_failed(message_id=message_id, code=error.error_code, reason=reason)
+        return False
+    if customer.channel == Channel.COMMENT:
+        services.record_private_reply_sent(
+            message_id=message_id, mid=result.message_id, psid=result.recipient_id
+        )
         return False
     services.record_sent(message_id=message_id, mid=result.message_id)
     return False
@@ -231,6 +239,14 @@ def _send_with_retries(
                     tag=tag,
                     budget_end=budget_end,
                     persona_id=persona_id,
+                )
+            if message.interaction.customer.channel == Channel.COMMENT:
+                return graph.send_private_reply(
+                    page=page,
+                    comment_id=message.reply_to_mid,
+                    text=message.text,
+                    metadata=str(message.client_id),
+                    timeout=budget_end - time.monotonic(),
                 )
             return graph.send_text(
                 page=page,

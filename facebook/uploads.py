@@ -18,7 +18,7 @@ from django.db import IntegrityError
 from facebook import graph
 from facebook.models import FacebookPage, UploadedAttachment
 from routing import message_entries
-from routing.models import Message
+from routing.models import Channel, Message
 
 # Meta: 10 Send API calls a second per Page with audio or video (300 for text).
 # Per server process; with N processes a Page may reach N times this, which
@@ -81,7 +81,9 @@ def send_file(
     path = Path(settings.MEDIA_ROOT) / str(copy.get("path") or "")
     kind = str(entry["type"])
     sha256 = message_entries.sent_file_sha256(entry)
-    page_id = page.page_id
+    # Meta keeps Instagram's uploads apart from Messenger's: so do we.
+    platform = "instagram" if message.interaction.customer.channel == Channel.INSTAGRAM else ""
+    page_id = f"{page.page_id}/instagram" if platform else page.page_id
     attachment_id = known_attachment_id(page_id=page_id, sha256=sha256, kind=kind)
     reused = bool(attachment_id)
     if not attachment_id:
@@ -94,6 +96,7 @@ def send_file(
             name=str(entry.get("title") or path.name),
             content_type=str(copy.get("content_type") or "application/octet-stream"),
             timeout=min(settings.FACEBOOK_UPLOAD_TIMEOUT, budget_end - time.monotonic()),
+            platform=platform,
         )
         remember(page_id=page_id, sha256=sha256, kind=kind, attachment_id=attachment_id)
     wait_for_slot(page_id, kind, until=budget_end)
@@ -125,6 +128,7 @@ def send_file(
         name=str(entry.get("title") or path.name),
         content_type=str(copy.get("content_type") or "application/octet-stream"),
         timeout=min(settings.FACEBOOK_UPLOAD_TIMEOUT, budget_end - time.monotonic()),
+        platform=platform,
     )
     remember(page_id=page_id, sha256=sha256, kind=kind, attachment_id=attachment_id)
     return send(attachment_id)

@@ -26,6 +26,7 @@ from routing.models import (
     InteractionEvent,
     Message,
     Note,
+    PageComment,
     PriorityRule,
     Recording,
     ResponseCategory,
@@ -326,9 +327,9 @@ class CustomerInteractionInline(ReadOnlyAdminMixin, admin.TabularInline):
 class CustomerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: customers come from Messenger (their name from Meta's profile)."""
 
-    list_display = ["__str__", "psid", "page_id", "last_message_at", "created_at"]
-    search_fields = ["psid", "first_name", "last_name"]
-    list_filter = ["page_id", "created_at"]
+    list_display = ["__str__", "channel", "psid", "page_id", "last_message_at", "created_at"]
+    search_fields = ["psid", "first_name", "last_name", "username"]
+    list_filter = ["channel", "page_id", "created_at"]
     date_hierarchy = "created_at"
     inlines = [CustomerInteractionInline]
 
@@ -497,6 +498,16 @@ class NoteAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["text", "interaction__customer__psid"]
     list_select_related = ["interaction__customer", "author"]
     date_hierarchy = "written_at"
+
+
+@admin.register(PageComment)
+class PageCommentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Comments on the Page's posts routed as interactions, and whom their private reply reached."""
+
+    list_display = ["commented_at", "interaction", "post_id", "text", "reply_psid", "replied_at"]
+    search_fields = ["comment_id", "post_id", "text", "reply_psid"]
+    list_select_related = ["interaction__customer"]
+    date_hierarchy = "commented_at"
 
 
 @admin.register(Message)

@@ -286,9 +286,22 @@ class DesktopConnection(models.Model):
         return f"{self.agent} on {self.channel_name}"
 
 
+class Channel(models.TextChoices):
+    """Where a customer reaches the Page: each has its own icon, limits and reply rules."""
+
+    MESSENGER = "messenger", "Facebook DM"
+    INSTAGRAM = "instagram", "Instagram DM"
+    COMMENT = "comment", "Page comment"
+
+
 class Customer(models.Model):
+    # The Facebook Page the customer reaches (an Instagram account's linked Page).
     page_id = models.CharField(max_length=64)
+    # Messenger: the PSID; Instagram: the Instagram-scoped id; a comment: the commenter's id.
     psid = models.CharField("PSID", max_length=64)
+    channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.MESSENGER)
+    # Instagram's @handle (Messenger has none).
+    username = models.CharField(max_length=100, blank=True)
     first_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100, blank=True)
     profile_pic = models.URLField(max_length=1000, blank=True)
@@ -319,7 +332,13 @@ class Customer(models.Model):
     @property
     def display_name(self) -> str:
         name = f"{self.first_name} {self.last_name}".strip()
-        return name or f"Facebook user {self.psid[-4:]}"
+        if name:
+            return name
+        if self.username:
+            return f"@{self.username}"
+        if self.channel == Channel.INSTAGRAM:
+            return f"Instagram user {self.psid[-4:]}"
+        return f"Facebook user {self.psid[-4:]}"
 
 
 class InteractionState(models.TextChoices):
@@ -401,6 +420,10 @@ class Interaction(models.Model):
     csat_score = models.PositiveSmallIntegerField(null=True, blank=True)
     csat_comment = models.TextField(blank=True)
     csat_at = models.DateTimeField(null=True, blank=True)
+    # A DM that answers a private reply continues that comment's interaction.
+    follows = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="followed_by"
+    )
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -550,6 +573,33 @@ class Message(models.Model):
     @property
     def is_outbound(self) -> bool:
         return self.direction == MessageDirection.OUTBOUND
+
+
+class PageComment(models.Model):
+    """A comment on one of the Page's posts, routed as an interaction of its own.
+
+    The comment is also the interaction's inbound message (its `mid` is the
+    comment id). The Page may answer it with one private reply, in Messenger,
+    within 7 days; Meta's answer names the person's PSID, which links the
+    Messenger conversation that follows to this interaction.
+    """
+
+    interaction = models.ForeignKey(Interaction, on_delete=models.CASCADE, related_name="comments")
+    comment_id = models.CharField(max_length=200, unique=True)
+    post_id = models.CharField(max_length=200)
+    post_url = models.URLField(max_length=1000, blank=True)
+    text = models.TextField(blank=True)
+    commented_at = models.DateTimeField()
+    # The PSID Meta answered the private reply with: their Messenger messages follow it.
+    reply_psid = models.CharField("PSID of the private reply", max_length=64, blank=True)
+    replied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["commented_at", "id"]
+        indexes = [models.Index(fields=["reply_psid"])]
+
+    def __str__(self) -> str:
+        return f"Comment {self.comment_id} on {self.post_id}"
 
 
 class Note(models.Model):

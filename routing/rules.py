@@ -11,11 +11,39 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from routing.models import AgentStatus, InteractionState, MessageStatus, PriorityMatch
+from routing.models import AgentStatus, Channel, InteractionState, MessageStatus, PriorityMatch
 
 # Meta refuses message text of 2,000 characters or more; stored responses are
 # inserted into replies, so the same cap holds for them.
 MAX_TEXT_LENGTH = 1999
+
+# Instagram takes text up to 1,000 characters; a private reply is a Messenger message.
+TEXT_LIMITS: dict[str, int] = {
+    Channel.MESSENGER: MAX_TEXT_LENGTH,
+    Channel.INSTAGRAM: 1000,
+    Channel.COMMENT: MAX_TEXT_LENGTH,
+}
+# The files each channel can carry: Instagram sends images, videos and audio, no
+# documents; a private reply is one text message.
+ATTACHMENT_KINDS: dict[str, tuple[str, ...]] = {
+    Channel.MESSENGER: ("image", "video", "audio", "file"),
+    Channel.INSTAGRAM: ("image", "video", "audio"),
+    Channel.COMMENT: (),
+}
+CHANNEL_NAMES: dict[str, str] = {
+    Channel.MESSENGER: "Messenger",
+    Channel.INSTAGRAM: "Instagram",
+    Channel.COMMENT: "A private reply",
+}
+
+
+def text_limit(channel: str) -> int:
+    return TEXT_LIMITS.get(channel, MAX_TEXT_LENGTH)
+
+
+def attachment_kinds(channel: str) -> tuple[str, ...]:
+    return ATTACHMENT_KINDS.get(channel, ATTACHMENT_KINDS[Channel.MESSENGER])
+
 
 # The statuses an agent (or a supervisor for them) may choose: "Not answering"
 # is only ever set by an offer that rang out.
@@ -162,3 +190,36 @@ def _has_phrase(text: str, phrase: str) -> bool:
         return False
     pattern = r"(?<!\w)" + r"\s+".join(re.escape(w) for w in words) + r"(?!\w)"
     return re.search(pattern, text, flags=re.IGNORECASE) is not None
+
+
+# Meta lets the Page answer a comment with one private reply, within 7 days of it.
+PRIVATE_REPLY_WINDOW = timedelta(days=7)
+
+
+def private_reply_window(
+    *, commented_at: datetime | None, answered: bool, now: datetime | None = None
+) -> ReplyWindow:
+    """One private reply per comment, within 7 days of the comment."""
+    now = now or timezone.now()
+    if commented_at is None:
+        return ReplyWindow(False, "", "", None, "There is no comment to answer.")
+    closes_at = commented_at + PRIVATE_REPLY_WINDOW
+    if answered:
+        return ReplyWindow(
+            False,
+            "",
+            "",
+            closes_at,
+            "A comment can be answered with one private reply, and this one has been: "
+            "when the person answers in Messenger, the conversation continues there.",
+        )
+    if now >= closes_at:
+        return ReplyWindow(
+            False,
+            "",
+            "",
+            closes_at,
+            f"Meta allows a private reply for 7 days after the comment; "
+            f"this one could be answered until {timezone.localtime(closes_at):%Y-%m-%d %H:%M}.",
+        )
+    return ReplyWindow(True, "RESPONSE", "", closes_at, "")

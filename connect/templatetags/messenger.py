@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from connect import bubbles, messenger_fragments
+from routing import rules
 from routing.rules import (
     AD_RESPONSE_WINDOW,
     HUMAN_AGENT_WINDOW,
@@ -84,9 +85,10 @@ def ad_window_ends(customer) -> datetime | None:
 
 
 @register.simple_tag
-def text_limit() -> int:
-    """The longest message text Meta takes (routing.rules), for the composer's counters."""
-    return MAX_TEXT_LENGTH
+def text_limit(channel: str = "") -> int:
+    """The longest message text Meta takes on the channel (routing.rules), for the
+    composer's counters: Instagram's is shorter than Messenger's."""
+    return rules.text_limit(channel) if channel else MAX_TEXT_LENGTH
 
 
 @register.simple_tag

@@ -1,10 +1,12 @@
 """The built-in fake of the Graph API calls we make (only with FACEBOOK_SIMULATOR).
 
-Sends, sender actions, persona creation, the User Profile API and conversation
-routing (which app controls each conversation: take and pass thread control);
-the Page's subscribed apps, its conversations and their messages (every message
-of a thread is kept, whether our webhook got it or not), and the Human Agent
-feature review (`facebook.fake.pages` keeps what Meta knows of a Page).
+Sends, sender actions, private replies to comments, persona creation, the User
+Profile API (Messenger's fields, and Instagram's `name` and `username`) and
+conversation routing (which app controls each conversation: take and pass
+thread control); the Page's subscribed apps, its conversations and their
+messages (every message of a thread is kept, whether our webhook got it or
+not), and the Human Agent feature review (`facebook.fake.pages` keeps what
+Meta knows of a Page).
 
 It checks requests roughly as Meta does, records every call as a FakeGraphCall
 and behaves as the current mode of `facebook.fake.modes` says: answer normally,
@@ -26,6 +28,7 @@ import time
 import uuid
 import zlib
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import wraps
 from pathlib import Path
 
@@ -35,13 +38,21 @@ from django.conf import settings
 from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.templatetags.static import static
 from django.urls import reverse
+from django.utils.timezone import now
 from django.views.decorators.csrf import csrf_exempt
 
 from facebook.background import BackgroundPool
 from facebook.fake import pages as fake_pages
 from facebook.fake import webhooks
 from facebook.fake.modes import MODES, Answer, Call, Mode, current_mode, meta_error
-from facebook.models import FacebookPage, FakeGraphCall, FakeProfile, FakeThreadOwner
+from facebook.models import (
+    FacebookPage,
+    FakeComment,
+    FakeGraphCall,
+    FakeProfile,
+    FakeThreadOwner,
+    InstagramAccount,
+)
 from routing.rules import MAX_TEXT_LENGTH  # Meta: text under 2000 characters
 
 logger = logging.getLogger(__name__)
@@ -88,12 +99,25 @@ def simulator_only(view):
 # --- profiles (plain functions: tests and the simulator call them) --------------
 
 
-def remember_profile(*, psid: str, name: str) -> FakeProfile:
+def remember_profile(*, psid: str, name: str, instagram: bool = False) -> FakeProfile:
     first_name, _, last_name = name.strip().partition(" ")
     profile, _ = FakeProfile.objects.update_or_create(
-        psid=psid, defaults={"first_name": first_name, "last_name": last_name.strip()}
+        psid=psid,
+        defaults={
+            "first_name": first_name,
+            "last_name": last_name.strip(),
+            "instagram": instagram,
+        },
     )
     return profile
+
+
+def instagram_account_of(page: FacebookPage, recipient_id: str) -> str:
+    """The Page's linked Instagram account when the recipient is an Instagram user, else ""."""
+    if not FakeProfile.objects.filter(psid=recipient_id, instagram=True).exists():
+        return ""
+    account = InstagramAccount.objects.filter(page=page).order_by("pk").first()
+    return account.account_id if account else ""
 
 
 def profile_names(psid: str) -> tuple[str, str]:
@@ -106,6 +130,43 @@ def profile_names(psid: str) -> tuple[str, str]:
         FIRST_NAMES[digest % len(FIRST_NAMES)],
         LAST_NAMES[(digest // len(FIRST_NAMES)) % len(LAST_NAMES)],
     )
+
+
+def instagram_username(psid: str) -> str:
+    """The @handle the fake gives a person: their chosen (or made-up) name, joined."""
+    first_name, last_name = profile_names(psid)
+    return "".join(ch for ch in f"{first_name}.{last_name}".lower() if ch.isalnum() or ch == ".")
+
+
+# --- comments (what Meta knows of who commented) ----------------------------------
+
+# Meta: one private reply per comment, within 7 days of it.
+PRIVATE_REPLY_DAYS = 7
+
+
+def remember_comment(*, comment_id: str, page_id: str, psid: str, commented_at=None) -> None:
+    """A comment posted to the Page: its private reply goes to `psid`'s Messenger."""
+    comment, _ = FakeComment.objects.update_or_create(
+        comment_id=comment_id, defaults={"page_id": page_id, "psid": psid}
+    )
+    if commented_at is not None:
+        FakeComment.objects.filter(pk=comment.pk).update(posted_at=commented_at)
+
+
+def _private_reply_recipient(page: FacebookPage, comment_id: str) -> tuple[str, tuple | None]:
+    """The commenter's PSID, or Meta's refusal of the private reply."""
+    comment = FakeComment.objects.filter(comment_id=comment_id, page_id=page.page_id).first()
+    if comment is None:
+        return "", _invalid(f"Invalid comment_id {comment_id}")
+    too_old = comment.posted_at < now() - timedelta(days=PRIVATE_REPLY_DAYS)
+    if too_old:
+        return comment.psid, (400, meta_error(10903, "(#10903) This activity can't be replied to"))
+    answered = FakeGraphCall.objects.filter(
+        page_id=page.page_id, answer_status=200, body__recipient__comment_id=comment_id
+    ).exists()
+    if answered:
+        return comment.psid, (400, meta_error(10900, "(#10900) Activity already replied to"))
+    return comment.psid, None
 
 
 # --- Meta's answers -------------------------------------------------------------
@@ -124,7 +185,10 @@ def _check_send_body(body) -> tuple[int, dict] | None:
     if not isinstance(body, dict):
         return _invalid("The parameter recipient is required")
     recipient = body.get("recipient")
-    if not isinstance(recipient, dict) or not str(recipient.get("id") or "").strip():
+    private_reply = isinstance(recipient, dict) and bool(recipient.get("comment_id"))
+    if not isinstance(recipient, dict) or not (
+        str(recipient.get("id") or "").strip() or private_reply
+    ):
         return _invalid("The parameter recipient is required")
     if "sender_action" in body:
         if body["sender_action"] not in SENDER_ACTIONS:
@@ -132,9 +196,11 @@ def _check_send_body(body) -> tuple[int, dict] | None:
         if "message" in body:
             return _invalid("sender_action cannot be sent together with message")
         return None
-    if body.get("messaging_type") not in MESSAGING_TYPES:
+    if private_reply and "messaging_type" not in body:
+        pass  # a private reply needs none
+    elif body.get("messaging_type") not in MESSAGING_TYPES:
         return _invalid("param messaging_type must be one of {RESPONSE, UPDATE, MESSAGE_TAG}")
-    if body["messaging_type"] == "MESSAGE_TAG" and not body.get("tag"):
+    if body.get("messaging_type") == "MESSAGE_TAG" and not body.get("tag"):
         return _invalid("Param tag must be provided when messaging_type is MESSAGE_TAG")
     message = body.get("message")
     if not isinstance(message, dict):
@@ -278,13 +344,21 @@ echoes = BackgroundPool("fake-graph-echoes", max_workers=8)
 
 
 def echo_later(
-    *, webhook_url: str, page_id: str, psid: str, message: dict, mid: str, delay: float
+    *,
+    webhook_url: str,
+    page_id: str,
+    psid: str,
+    message: dict,
+    mid: str,
+    delay: float,
+    instagram_account_id: str = "",
 ) -> None:
     """Post the signed echo to our own webhook from a thread: never from the event
-    loop, where a call to this same server would wait on itself."""
+    loop, where a call to this same server would wait on itself. A message to an
+    Instagram user is echoed on the Instagram account's entry, as Instagram does."""
     at_ms = int(time.time() * 1000)
     item = webhooks.page_echo(
-        page_id=page_id,
+        page_id=instagram_account_id or page_id,
         psid=psid,
         mid=mid,
         text=message["text"] if isinstance(message.get("text"), str) else None,
@@ -292,9 +366,11 @@ def echo_later(
         app_id=settings.FACEBOOK_APP_ID,
         at_ms=at_ms,
     )
-    echoes.submit(
-        _post_echo, webhook_url, webhooks.envelope(item, page_id=page_id, at_ms=at_ms), delay
-    )
+    if instagram_account_id:
+        body = webhooks.instagram_envelope(item, account_id=instagram_account_id, at_ms=at_ms)
+    else:
+        body = webhooks.envelope(item, page_id=page_id, at_ms=at_ms)
+    echoes.submit(_post_echo, webhook_url, body, delay)
 
 
 def _post_echo(webhook_url: str, body: dict, delay: float) -> None:
@@ -430,6 +506,13 @@ async def messages(request, version: str, page_id: str):
     attachment_id = attachment_id_sent(body)
     if attachment_id and not await sync_to_async(_upload_of)(page.page_id, attachment_id):
         return await _answer(call, *_invalid(f"Invalid attachment_id {attachment_id}"))
+    comment_id = str(recipient.get("comment_id") or "") if isinstance(recipient, dict) else ""
+    if comment_id:
+        # A private reply: Meta sends it to the commenter's Messenger and names their PSID.
+        psid, refusal = await sync_to_async(_private_reply_recipient)(page, comment_id)
+        call.psid = psid
+        if refusal:
+            return await _answer(call, *refusal)
     if mode_refusal:
         return await _answer(call, *mode_refusal)
     if "sender_action" not in body and await sync_to_async(_controlled_by_another_app)(
@@ -455,6 +538,7 @@ async def messages(request, version: str, page_id: str):
                 psid=psid,
                 message=body["message"],
                 mid=answer["message_id"],
+                instagram_account_id=await sync_to_async(instagram_account_of)(page, psid),
                 delay=settings.FACEBOOK_SEND_TIMEOUT + 2
                 if mode.answer_for(Call.SEND) == Answer.LATE
                 else ECHO_DELAY,
@@ -534,6 +618,7 @@ async def profile(request, version: str, psid: str):
         "first_name": first_name,
         "last_name": last_name,
         "name": f"{first_name} {last_name}".strip(),
+        "username": await sync_to_async(instagram_username)(psid),
         "profile_pic": request.build_absolute_uri(static("simulator/avatar.svg")),
     }
     answer = {field: known[field] for field in fields if field in known}
@@ -596,7 +681,10 @@ async def message_attachments(request, version: str, page_id: str):
         if upload is not None
         else {}
     )
-    call = _Call("POST", request.path, {"message": message, "filedata": filedata}, page, "")
+    recorded = {"message": message, "filedata": filedata}
+    if request.POST.get("platform"):
+        recorded["platform"] = request.POST["platform"][:40]  # "instagram" for its linked account
+    call = _Call("POST", request.path, recorded, page, "")
     if request.method != "POST":
         return await _answer(call, *_invalid("Unsupported get request."))
     if page is None:

@@ -1,7 +1,9 @@
 """The customer simulator (only with FACEBOOK_SIMULATOR): play a Facebook user.
 
-A person picks a name (which fixes their PSID) and a Page, and writes; the
-server turns that into a Messenger webhook body shaped like Meta's, signs it
+A person picks a name (which fixes their PSID) and a Page, and writes: a
+Messenger message, an Instagram message to the Page's linked Instagram
+account, or a comment on one of the Page's posts. The server turns that into a
+webhook body shaped like Meta's, signs it
 with the app secret and POSTs it to this server's own webhook (at its own
 address, never one the request names). The page shows what the customer sent
 and the replies the fake Graph API received for them, and switches the fake
@@ -30,7 +32,7 @@ from facebook.fake import graph as fake_graph
 from facebook.fake import modes, webhooks
 from facebook.fake import pages as fake_pages
 from facebook.fake.graph import simulator_only
-from facebook.models import FacebookPage, FakeGraphCall
+from facebook.models import FacebookPage, FakeGraphCall, InstagramAccount
 
 SESSION_SENT = "simulator_sent"
 SESSION_NAME = "simulator_name"
@@ -53,6 +55,28 @@ def psid_for_name(name: str) -> str:
     """A stable, PSID-shaped id for a name: the same name is the same person."""
     digest = hashlib.sha256(clean_name(name).casefold().encode()).hexdigest()
     return f"73{int(digest, 16) % 10**14:014d}"
+
+
+def igsid_for_name(name: str) -> str:
+    """The same person's Instagram-scoped id: Instagram numbers people apart from Messenger."""
+    digest = hashlib.sha256(f"instagram:{clean_name(name).casefold()}".encode()).hexdigest()
+    return f"66{int(digest, 16) % 10**14:014d}"
+
+
+def commenter_id_for_name(name: str) -> str:
+    """The same person's id in the Page's feed: not their PSID, as with Meta."""
+    digest = hashlib.sha256(f"feed:{clean_name(name).casefold()}".encode()).hexdigest()
+    return f"10{int(digest, 16) % 10**14:014d}"
+
+
+# What a simulator user can do to the Page; the form's `channel` values.
+CHANNELS = {
+    "messenger": "Messenger message",
+    "instagram": "Instagram message",
+    "comment": "Comment on a Page post",
+}
+# The post simulator users comment on (one per Page).
+DEMO_POST_SUFFIX = "_900000000000001"
 
 
 def own_webhook_url(request) -> str:
@@ -133,20 +157,23 @@ def conversation_context(
     if not name:
         return {"name": "", "psid": "", "items": [], "typing": False}
     psid = psid_for_name(name)
+    # The same person on Messenger (private replies land there too), and on Instagram.
+    ids = {psid: "", igsid_for_name(name): "Instagram", commenter_id_for_name(name): "Comment"}
     items = [
         {
             "who": "customer",
             "text": entry["text"],
             "at": datetime.fromisoformat(entry["at"]),
             "note": _webhook_note(entry.get("webhook_status"), entry.get("problem", "")),
+            "via": ids[entry["psid"]],
         }
         for entry in sent
-        if entry.get("psid") == psid and entry.get("page_id") == page_id
+        if entry.get("psid") in ids and entry.get("page_id") == page_id
     ]
     calls = list(
-        FakeGraphCall.objects.filter(recipient_psid=psid, page_id=page_id, method="POST").order_by(
-            "-id"
-        )[:KEPT_MESSAGES]
+        FakeGraphCall.objects.filter(
+            recipient_psid__in=list(ids), page_id=page_id, method="POST"
+        ).order_by("-id")[:KEPT_MESSAGES]
     )
     typing = False
     for call in calls:  # newest first: the latest of text or typing decides
@@ -168,6 +195,10 @@ def conversation_context(
             "note": _refusal(call),
             # Messenger shows a persona's name with the Page's: "Alice from Acme Support".
             "persona": personas.get(call.persona_id),
+            "via": "Private reply"
+            if isinstance(call.body.get("recipient"), dict)
+            and call.body["recipient"].get("comment_id")
+            else ids.get(call.recipient_psid, ""),
         }
         for call in calls
         for survey in [_survey(call, answered or {}) if call.answer_status == 200 else None]
@@ -205,6 +236,7 @@ def simulator_page(request):
         request,
         "simulator/page.html",
         {
+            "channels": CHANNELS,
             "pages": pages,
             "page_id": page_id,
             "name": name,
@@ -265,29 +297,71 @@ async def send(request):
         await request.session.aset(SESSION_STATUS, {"error": problem})
         return redirect("simulator")
 
+    channel = request.POST.get("channel", "messenger")
+    if channel not in CHANNELS:
+        channel = "messenger"
+    account = None
+    if channel == "instagram":
+        account = await InstagramAccount.objects.filter(page__page_id=page_id).afirst()
+        if account is None:
+            problem = "This Page has no Instagram account linked: add one in admin."
+            if request.htmx:
+                return HttpResponseBadRequest(
+                    render_to_string("simulator/_status.html", {"status": {"error": problem}})
+                )
+            await request.session.aset(SESSION_STATUS, {"error": problem})
+            return redirect("simulator")
+
     psid = psid_for_name(name)
     # Stored before posting: the webhook may ask the fake Graph API for the profile at once.
     await sync_to_async(fake_graph.remember_profile)(psid=psid, name=name)
     mid = f"m_sim_{uuid.uuid4().hex}"
     at_ms = webhooks.now_ms()
-    owner = await sync_to_async(fake_graph.thread_owner)(page_id, psid)
-    body = customer_body(
-        page_id=page_id,
-        psid=psid,
-        mid=mid,
-        text=text,
-        at_ms=at_ms,
-        came_from=request.POST.get("came_from", ""),
-        ref=request.POST.get("ref", "").strip()[:MAX_REF_LENGTH],
-        # While another app (the bot) controls the conversation, Meta sends what the
-        # customer writes to that app, and to us only as `standby`.
-        standby=bool(owner) and owner != settings.FACEBOOK_APP_ID,
-    )
-    # Meta keeps the message in the thread whether our webhook gets it or not.
-    await sync_to_async(fake_pages.keep_message)(
-        page_id=page_id, psid=psid, mid=mid, text=text, from_page=False, at_ms=at_ms
-    )
-    blocked = await sync_to_async(fake_pages.delivery_blocked)(page_id)
+    blocked = ""
+    if account is not None:
+        sender_id = igsid_for_name(name)
+        await sync_to_async(fake_graph.remember_profile)(psid=sender_id, name=name, instagram=True)
+        body = webhooks.instagram_envelope(
+            webhooks.customer_message(
+                page_id=account.account_id, psid=sender_id, mid=mid, text=text, at_ms=at_ms
+            ),
+            account_id=account.account_id,
+            at_ms=at_ms,
+        )
+    elif channel == "comment":
+        sender_id = commenter_id_for_name(name)
+        mid = f"{page_id}{DEMO_POST_SUFFIX}_{uuid.uuid4().int % 10**15:015d}"
+        # Meta knows who commented: the private reply reaches their Messenger (PSID).
+        await sync_to_async(fake_graph.remember_comment)(comment_id=mid, page_id=page_id, psid=psid)
+        body = webhooks.comment_added(
+            page_id=page_id,
+            post_id=f"{page_id}{DEMO_POST_SUFFIX}",
+            comment_id=mid,
+            commenter_id=sender_id,
+            commenter_name=name,
+            text=text,
+            created_s=at_ms // 1000,
+        )
+    else:
+        sender_id = psid
+        owner = await sync_to_async(fake_graph.thread_owner)(page_id, psid)
+        body = customer_body(
+            page_id=page_id,
+            psid=psid,
+            mid=mid,
+            text=text,
+            at_ms=at_ms,
+            came_from=request.POST.get("came_from", ""),
+            ref=request.POST.get("ref", "").strip()[:MAX_REF_LENGTH],
+            # While another app (the bot) controls the conversation, Meta sends what the
+            # customer writes to that app, and to us only as `standby`.
+            standby=bool(owner) and owner != settings.FACEBOOK_APP_ID,
+        )
+        # Meta keeps the message in the thread whether our webhook gets it or not.
+        await sync_to_async(fake_pages.keep_message)(
+            page_id=page_id, psid=psid, mid=mid, text=text, from_page=False, at_ms=at_ms
+        )
+        blocked = await sync_to_async(fake_pages.delivery_blocked)(page_id)
     if blocked:
         webhook_status, failure = None, blocked
     else:
@@ -297,7 +371,7 @@ async def send(request):
     sent.append(
         {
             "page_id": page_id,
-            "psid": psid,
+            "psid": sender_id,
             "text": text,
             "mid": mid,
             "at": timezone.now().isoformat(),

@@ -36,6 +36,52 @@ def envelope(*items: dict, page_id: str, key: str = "messaging", at_ms: int | No
     }
 
 
+def instagram_envelope(*items: dict, account_id: str, at_ms: int | None = None) -> dict:
+    """One Instagram account's entry: the same `messaging` items, with the account's id
+    where a Page's would be (sender/recipient are the Instagram-scoped id and the account)."""
+    return {
+        "object": "instagram",
+        "entry": [{"id": account_id, "time": at_ms or now_ms(), "messaging": list(items)}],
+    }
+
+
+def comment_added(
+    *,
+    page_id: str,
+    post_id: str,
+    comment_id: str,
+    commenter_id: str,
+    commenter_name: str,
+    text: str,
+    created_s: int | None = None,
+    permalink_url: str = "",
+) -> dict:
+    """The Page's `feed` webhook for a comment on one of its posts (epoch seconds)."""
+    created_s = created_s or int(time.time())
+    value: dict = {
+        "from": {"id": commenter_id, "name": commenter_name},
+        "post": {
+            "status_type": "added_photos",
+            "is_published": True,
+            "permalink_url": permalink_url or f"https://www.facebook.com/{post_id}",
+            "id": post_id,
+        },
+        "message": text,
+        "post_id": post_id,
+        "comment_id": comment_id,
+        "created_time": created_s,
+        "item": "comment",
+        "parent_id": post_id,
+        "verb": "add",
+    }
+    return {
+        "object": "page",
+        "entry": [
+            {"id": page_id, "time": created_s, "changes": [{"field": "feed", "value": value}]}
+        ],
+    }
+
+
 def from_customer(
     kind: str, value: dict, *, page_id: str, psid: str, at_ms: int | None = None
 ) -> dict:

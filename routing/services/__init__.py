@@ -25,6 +25,7 @@ webhook adapter and the timers call only these. The modules, by area:
 - `notes`: internal notes, never sent to the customer
 - `service_levels`: the service-level clocks' steps; the agent's list order
 - `conversation_routing`: which app controls the conversation; referrals (m.me, ads)
+- `comments`: Page comments and their one private reply
 - `customers`, `responses`, `recordings`: their own rows
 
 Callers use the names below (`services.pickup(...)`); the modules import
@@ -36,6 +37,7 @@ from routing.services.after_contact import end_after_contact, expire_after_conta
 from routing.services.arrivals import Received, receive_customer_message
 from routing.services.assistance import ask_for_help, coach, monitor, take_over
 from routing.services.automatic import queue_position
+from routing.services.comments import receive_page_comment, record_private_reply_sent
 from routing.services.conversation_routing import (
     check_may_take_thread,
     note_customer_message,
@@ -160,6 +162,8 @@ __all__ = [
     "pickup",
     "profile_is_stale",
     "receive_customer_message",
+    "receive_page_comment",
+    "record_private_reply_sent",
     "forget_attachment_copies",
     "record_attachment_copy",
     "record_customer_edit",

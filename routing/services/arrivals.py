@@ -15,12 +15,14 @@ from routing.events import (
     publish_on_commit,
 )
 from routing.models import (
+    Channel,
     Customer,
     Interaction,
     InteractionEvent,
     Message,
     MessageDirection,
     MessageStatus,
+    PageComment,
     PriorityRule,
     Workgroup,
 )
@@ -52,17 +54,22 @@ def receive_customer_message(
     attachments: list | None = None,
     sent_at: datetime,
     reply_to_mid: str = "",
+    channel: str = Channel.MESSENGER,
 ) -> Received:
     """Store a customer's message on their live interaction, opening one if needed.
 
     A `mid` already stored changes nothing (Meta redelivers). Must run inside
     the caller's transaction or its own; offering to an agent happens after
-    commit.
+    commit. `channel` is where a new customer writes from (Messenger or
+    Instagram). A Messenger conversation opened by someone whose comment got
+    a private reply continues that comment's interaction (`follows`).
     """
     with transaction.atomic():
         if Message.objects.filter(mid=mid).exists():
             return Received(message=None, interaction=None)
-        customer, _ = Customer.objects.get_or_create(page_id=page_id, psid=psid)
+        customer, _ = Customer.objects.get_or_create(
+            page_id=page_id, psid=psid, defaults={"channel": channel}
+        )
 
         def priority_of() -> rules.PriorityFound:
             # Read only for an interaction it may change: a new one, or one still waiting.
@@ -76,6 +83,8 @@ def receive_customer_message(
         interaction, created = live_interaction_for(customer, workgroup_id, priority_of=priority_of)
         if not created and interaction.state == S.QUEUED:
             raise_priority(interaction, priority_of())
+        if created and customer.channel == Channel.MESSENGER:
+            _continue_answered_comment(interaction)
         try:
             with transaction.atomic():
                 message = Message.objects.create(
@@ -214,3 +223,38 @@ def _preferred_agent(customer: Customer, workgroup_id: int) -> _Preferred | None
     if last is None or not Workgroup.objects.filter(pk=workgroup_id, members=last).exists():
         return None
     return _Preferred(agent_id=last, until=timezone.now() + timedelta(seconds=seconds))
+
+
+# How long after a private reply the person's first Messenger message still continues it.
+PRIVATE_REPLY_FOLLOWED_FOR = timedelta(days=7)
+
+
+def _continue_answered_comment(interaction: Interaction) -> None:
+    """Link a new Messenger interaction to the comment whose private reply it answers.
+
+    Meta's answer to the private reply named the person's PSID; their first
+    message in Messenger opens a normal DM interaction that shows the comment.
+    """
+    customer = interaction.customer
+    comment = (
+        PageComment.objects.filter(
+            reply_psid=customer.psid,
+            interaction__customer__page_id=customer.page_id,
+            # Their answer to a recent private reply, once: a later conversation is its own.
+            replied_at__gte=interaction.created_at - PRIVATE_REPLY_FOLLOWED_FOR,
+            interaction__followed_by__isnull=True,
+        )
+        .order_by("-replied_at", "-id")
+        .first()
+    )
+    if comment is None:
+        return
+    interaction.follows_id = comment.interaction_id
+    interaction.save(update_fields=["follows"])
+    InteractionEvent.objects.create(
+        interaction=interaction,
+        verb="continue_comment",
+        from_state=interaction.state,
+        to_state=interaction.state,
+        detail={"comment_id": comment.comment_id, "interaction_id": comment.interaction_id},
+    )

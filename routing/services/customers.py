@@ -45,9 +45,11 @@ def update_customer_profile(
     first_name: str | None = None,
     last_name: str | None = None,
     profile_pic: str | None = None,
+    username: str | None = None,
     fetched_at: datetime,
 ) -> Customer | None:
-    """Store a fetched profile; with no names given, only note that it was tried.
+    """Store a fetched profile (Instagram's has a `username`); with no names given,
+    only note that it was tried.
 
     An older answer than the one stored changes nothing. When the name or the
     picture changes, every interaction of the customer still on a desktop is
@@ -71,6 +73,11 @@ def update_customer_profile(
                 if getattr(customer, field) != value:
                     setattr(customer, field, value)
                     changed.append(field)
+        if username is not None:
+            handle = _clean_name(username).lstrip("@").replace(" ", "")
+            if handle and handle != customer.username:
+                customer.username = handle
+                changed.append("username")
         if profile_pic is not None:
             picture = _clean_picture(profile_pic)
             if picture and picture != customer.profile_pic:

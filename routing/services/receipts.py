@@ -15,6 +15,7 @@ from routing.events import (
     publish_on_commit,
 )
 from routing.models import (
+    Channel,
     Interaction,
     Message,
     MessageDirection,
@@ -66,10 +67,15 @@ def record_page_echo(
         if existing := Message.objects.filter(mid=mid).first():
             return existing  # a redelivery, or the Send API's answer came first
         if client_id is not None:
+            # A private reply was sent to a comment, not to this PSID: it is ours all the same.
             ours = Message.objects.filter(
+                Q(interaction__in=customer_interactions(page_id, psid))
+                | Q(
+                    interaction__customer__page_id=page_id,
+                    interaction__customer__channel=Channel.COMMENT,
+                ),
                 client_id=client_id,
                 direction=MessageDirection.OUTBOUND,
-                interaction__in=customer_interactions(page_id, psid),
             ).first()
             if ours is not None:
                 return record_sent(message_id=ours.pk, mid=mid)

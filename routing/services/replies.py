@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from routing import message_entries
+from routing.channel_selectors import reply_target, reply_window_for
 from routing.events import (
     interaction_event,
     message_event,
@@ -21,13 +22,21 @@ from routing.events import (
 )
 from routing.models import (
     Agent,
+    Channel,
     Interaction,
     Message,
     MessageDirection,
     MessageStatus,
 )
 from routing.outbound_files import KeptFile
-from routing.rules import ACCEPTED_BY_META, MAX_TEXT_LENGTH, reply_window
+from routing.rules import (
+    ACCEPTED_BY_META,
+    CHANNEL_NAMES,
+    MAX_TEXT_LENGTH,
+    attachment_kinds,
+    private_reply_window,
+    text_limit,
+)
 from routing.services import clocks
 from routing.services.kernel import (
     STATE_WORDS,
@@ -108,14 +117,17 @@ def store_replies(
         existing = list(Message.objects.filter(client_id__in=[client_id, *file_ids]))
         if existing:
             return existing  # the same form posted twice
-        window = reply_window(interaction.customer)
+        window = reply_window_for(interaction)
         if not window.open:
             raise RoutingError(window.reason)
+        reply_to_mid = _check_channel_limits(interaction, text, files)
         now = timezone.now()
         stored = []
         if text:
             stored.append(
-                _store_text(interaction, agent, text, client_id, window.messaging_type, now)
+                _store_text(
+                    interaction, agent, text, client_id, window.messaging_type, now, reply_to_mid
+                )
             )
         for file, file_id in zip(files, file_ids, strict=True):
             entry = message_entries.outbound_file(
@@ -150,6 +162,30 @@ def store_replies(
     return stored
 
 
+def _check_channel_limits(interaction: Interaction, text: str, files: Sequence[KeptFile]) -> str:
+    """Refuse what the interaction's channel cannot carry; a private reply's comment id."""
+    channel = interaction.customer.channel
+    limit = text_limit(channel)
+    if len(text) > limit:
+        raise RoutingError(
+            f"{CHANNEL_NAMES[channel]} takes at most {limit} characters; "
+            f"this message has {len(text)}."
+        )
+    kinds = attachment_kinds(channel)
+    for file in files:
+        if file.kind not in kinds:
+            if channel == Channel.COMMENT:
+                raise RoutingError("A private reply is one text message: remove the files.")
+            raise RoutingError(
+                f"{CHANNEL_NAMES[channel]} cannot carry {file.name}: "
+                f"only {', '.join(kinds)} files can be sent."
+            )
+    if channel != Channel.COMMENT:
+        return ""
+    target = reply_target(interaction)
+    return target.comment_id if target else ""
+
+
 def _store_text(
     interaction: Interaction,
     agent: Agent,
@@ -157,6 +193,7 @@ def _store_text(
     client_id: uuid.UUID,
     messaging_type: str,
     now: datetime,
+    reply_to_mid: str = "",
 ) -> Message:
     is_duplicate = (
         Message.objects.filter(
@@ -179,6 +216,7 @@ def _store_text(
         sent_at=now,
         send_deadline=None if is_duplicate else send_deadline(),
         messaging_type=messaging_type,
+        reply_to_mid=reply_to_mid,
         error_message=(
             "The same text was just sent; held back so the customer does not get it twice."
             if is_duplicate
@@ -214,7 +252,7 @@ def resend(*, message_id: int, agent: Agent) -> Message:
                 f"Replies are possible only while connected; the interaction is "
                 f"{STATE_WORDS[interaction.state]}."
             )
-        window = reply_window(interaction.customer)
+        window = _resend_window(interaction, message)
         if not window.open:
             raise RoutingError(window.reason)
         if message.automatic and window.messaging_type != "RESPONSE":
@@ -242,6 +280,16 @@ def resend(*, message_id: int, agent: Agent) -> Message:
         publish_on_commit(message_event(message, interaction))
         outbound_ready_on_commit(message.pk)
     return message
+
+
+def _resend_window(interaction: Interaction, message: Message):
+    if interaction.customer.channel != Channel.COMMENT:
+        return reply_window_for(interaction)
+    # The private reply being sent again is the comment's one reply, not a second.
+    comment = interaction.comments.filter(comment_id=message.reply_to_mid).first()
+    return private_reply_window(
+        commented_at=comment.commented_at if comment else None, answered=False
+    )
 
 
 def delete_unsent(*, message_id: int, agent: Agent) -> Message:

@@ -19,7 +19,7 @@ from facebook.fake import modes
 from facebook.models import FacebookPage, FakeGraphCall
 from facebook.parsing import PolicyEnforcement
 from routing import services
-from routing.models import Message, MessageDirection, MessageStatus
+from routing.models import Channel, Message, MessageDirection, MessageStatus
 from tests.connect.test_consumers import desktop_socket, receive_until, session_cookie
 from tests.factories import PAGE_ID, customer_writes, make_agent, make_page, make_workgroup
 from tests.supervisors import logged_in, make_supervisor
@@ -417,3 +417,54 @@ def test_an_unsubscribed_page_shows_a_banner_to_its_agents(page):
     html = browser.get("/").content.decode()
 
     assert "Messenger is not sending the messages of the Page <strong>Acme Support</strong>" in html
+
+
+# --- Instagram and Page comments ------------------------------------------------------------
+
+
+def test_typing_on_instagram_goes_as_the_page(fake, page, live_server, settings):
+    settings.PUBLIC_BASE_URL = live_server.url
+    agent = make_agent(workgroups=[page.workgroup])
+    interaction = services.receive_customer_message(
+        workgroup_id=page.workgroup_id,
+        page_id=PAGE_ID,
+        psid="6600000000000042",
+        mid="aWdfZAG1_typing",
+        text="Hi",
+        sent_at=timezone.now(),
+        channel=Channel.INSTAGRAM,
+    ).interaction
+    services.pickup(interaction_id=interaction.pk, agent=agent)
+    browser = Client()
+    browser.force_login(agent.user)
+
+    response = browser.post(f"/interactions/{interaction.pk}/typing", {"state": "on"})
+
+    assert response.status_code == 204
+    assert sender_actions() == ["typing_on"]
+    typing = FakeGraphCall.objects.get(body__has_key="sender_action")
+    # Personas are Messenger's: none is made, and the Page itself is typing.
+    assert typing.body == {"recipient": {"id": "6600000000000042"}, "sender_action": "typing_on"}
+    assert not FakeGraphCall.objects.filter(path__endswith="/personas").exists()
+
+
+def test_a_comment_has_no_conversation_to_type_in(fake, page):
+    agent = make_agent(workgroups=[page.workgroup])
+    interaction = services.receive_page_comment(
+        workgroup_id=page.workgroup_id,
+        page_id=PAGE_ID,
+        commenter_id="1000000000000007",
+        comment_id=f"{PAGE_ID}_42_7001",
+        post_id=f"{PAGE_ID}_42",
+        text="In stock?",
+        commented_at=timezone.now(),
+    ).interaction
+    services.pickup(interaction_id=interaction.pk, agent=agent)
+    browser = Client()
+    browser.force_login(agent.user)
+
+    response = browser.post(f"/interactions/{interaction.pk}/typing", {"state": "on"})
+
+    assert response.status_code == 409
+    assert "A comment has no conversation to show typing in." in response.content.decode()
+    assert sender_actions() == []

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
-from facebook.models import FacebookPage
+from facebook.models import FacebookPage, InstagramAccount
 from routing.models import Workgroup
 
 pytestmark = pytest.mark.django_db
@@ -68,3 +68,14 @@ def test_the_demo_workgroup_has_service_level_targets_that_show(settings):
     call_command("seed_demo", stdout=io.StringIO())
     workgroup = FacebookPage.objects.get(page_id="100000000000001").workgroup
     assert (workgroup.first_response_seconds, workgroup.next_response_seconds) == (120, 90)
+
+
+def test_the_demo_page_has_its_instagram_account(settings):
+    settings.DEBUG = True
+    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", stdout=io.StringIO())  # idempotent
+
+    account = InstagramAccount.objects.get()
+    assert account.account_id == "17841400000000001"
+    assert account.page.page_id == "100000000000001"
+    assert account.workgroup_id_to_route == account.page.workgroup_id

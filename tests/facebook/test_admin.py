@@ -2,7 +2,7 @@
 
 import pytest
 
-from facebook.models import FacebookPage, MessengerPersona, WebhookDelivery
+from facebook.models import FacebookPage, InstagramAccount, MessengerPersona, WebhookDelivery
 from tests.factories import make_agent, make_page, make_workgroup
 from tests.supervisors import logged_in, make_supervisor
 
@@ -112,3 +112,19 @@ def test_a_supervisor_sets_the_pages_primary_app_for_conversation_routing(superv
     assert "That is this desktop&#x27;s own app" in ours.content.decode()
     assert saved.status_code == 302
     assert FacebookPage.objects.get(pk=page.pk).primary_app_id == "100000000000888"
+
+
+def test_a_supervisor_links_an_instagram_account_to_a_page(supervisor, workgroup):
+    page = workgroup.pages.get()
+    client = logged_in(supervisor)
+
+    response = client.post(
+        "/admin/facebook/instagramaccount/add/",
+        {"account_id": "17841400000000001", "page": page.pk, "username": "acme", "workgroup": ""},
+    )
+
+    assert response.status_code == 302
+    account = InstagramAccount.objects.get()
+    assert (account.page, account.username, account.workgroup) == (page, "acme", None)
+    listing = client.get("/admin/facebook/instagramaccount/").content.decode()
+    assert "17841400000000001" in listing

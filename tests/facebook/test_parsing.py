@@ -8,6 +8,7 @@ import pytest
 from facebook.parsing import (
     Attachment,
     BadEnvelope,
+    CommentAdded,
     CustomerMessage,
     Delivery,
     Handover,
@@ -285,11 +286,105 @@ def test_text_the_database_cannot_store_is_cleaned():
     assert event.text.encode("utf-8")
 
 
-def test_not_a_page_object_is_not_parsed():
-    body = parse_body(b'{"object": "instagram", "entry": [{"id": "1", "messaging": []}]}')
-    assert not body.is_page
-    assert body.object == "instagram"
+def test_an_object_we_do_not_route_is_not_parsed():
+    raw = {"object": "whatsapp_business_account", "entry": [{"id": "1", "messaging": [item()]}]}
+    body = parse_body(json.dumps(raw).encode())
+    assert not body.is_routed
+    assert body.object == "whatsapp_business_account"
     assert body.events == ()
+
+
+def test_instagram_messages_are_parsed_like_messenger_ones_with_the_account_id():
+    account_id = "17841400000000001"
+    message = {
+        "sender": {"id": "6600000000000001"},
+        "recipient": {"id": account_id},
+        "timestamp": 1764057600000,
+        "message": {"mid": "aWdfZAG1", "text": "Do you ship to Lyon?"},
+    }
+    raw = {"object": "instagram", "entry": [{"id": account_id, "time": 1, "messaging": [message]}]}
+    body = parse_body(json.dumps(raw).encode())
+    assert body.is_instagram and body.is_routed and not body.is_page
+    assert body.page_ids == (account_id,)
+    (event,) = body.events
+    assert isinstance(event, CustomerMessage)
+    assert (event.page_id, event.psid, event.text) == (
+        account_id,
+        "6600000000000001",
+        message["message"]["text"],
+    )
+
+
+def test_an_instagram_read_names_the_message_seen_and_counts_from_its_time():
+    seen = {
+        "sender": {"id": "6600000000000001"},
+        "recipient": {"id": "17841400000000001"},
+        "timestamp": 1764057600500,
+        "read": {"mid": "aWdfZAG1"},
+    }
+    raw = {"object": "instagram", "entry": [{"id": "17841400000000001", "messaging": [seen]}]}
+    (event,) = parse_body(json.dumps(raw).encode()).events
+    assert isinstance(event, Read)
+    assert event.watermark_ms == 1764057600500
+
+
+def feed(value: dict, *, field: str = "feed") -> bytes:
+    body = {
+        "object": "page",
+        "entry": [
+            {"id": PAGE_ID, "time": 1764057600, "changes": [{"field": field, "value": value}]}
+        ],
+    }
+    return json.dumps(body).encode()
+
+
+COMMENT = {
+    "from": {"id": "1000000000000007", "name": "Ana Silva"},
+    "post": {"id": f"{PAGE_ID}_42", "permalink_url": "https://www.facebook.com/acme/posts/42"},
+    "message": "Is this in stock?",
+    "post_id": f"{PAGE_ID}_42",
+    "comment_id": "42_7001",
+    "created_time": 1764057600,
+    "item": "comment",
+    "parent_id": f"{PAGE_ID}_42",
+    "verb": "add",
+}
+
+
+def test_a_comment_added_to_a_page_post_is_an_event():
+    (event,) = parse_body(feed(COMMENT)).events
+    assert isinstance(event, CommentAdded)
+    assert event.comment_id == "42_7001"
+    assert event.post_id == f"{PAGE_ID}_42"
+    assert (event.commenter_id, event.commenter_name) == ("1000000000000007", "Ana Silva")
+    assert event.text == "Is this in stock?"
+    assert event.post_url == "https://www.facebook.com/acme/posts/42"
+    # Feed changes count in seconds.
+    assert event.timestamp_ms == 1764057600000
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({**COMMENT, "verb": "edited"}, "feed comment edited not handled"),
+        ({**COMMENT, "item": "reaction"}, "feed reaction add not handled"),
+        ({**COMMENT, "from": {"id": PAGE_ID, "name": "Acme"}}, "the Page's own comment"),
+        ({**COMMENT, "comment_id": None}, "no valid comment_id"),
+        ({**COMMENT, "created_time": "yesterday"}, "no valid created_time"),
+    ],
+)
+def test_other_feed_changes_are_skipped_with_a_reason(change, reason):
+    body = parse_body(feed(change))
+    assert body.events == ()
+    (skipped,) = body.skipped
+    assert reason in skipped.reason
+    assert skipped.where == "entry[0].changes[0]"
+
+
+def test_changes_of_another_field_are_skipped():
+    body = parse_body(feed(COMMENT, field="mention"))
+    assert body.events == ()
+    assert "'mention' changes are not handled" in body.skipped[0].reason
 
 
 def test_standby_items_name_the_customer_and_what_was_said():

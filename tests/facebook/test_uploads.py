@@ -11,7 +11,7 @@ from facebook import sender, uploads
 from facebook.fake.graph import png
 from facebook.models import UploadedAttachment
 from routing import message_entries, outbound_files, services
-from routing.models import Message, MessageStatus
+from routing.models import Channel, Customer, Message, MessageStatus
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -173,3 +173,21 @@ def test_pacing_holds_only_audio_and_video():
     for _ in range(3):
         uploads.wait_for_slot("pacing-test-page", "video", until=started + 5)
     assert time.monotonic() - started >= 2 * uploads.PACED_INTERVAL * 0.9
+
+
+def test_an_instagram_file_is_uploaded_for_instagram_and_kept_apart(fake_graph_api, conversation):
+    talk = conversation()
+    Customer.objects.filter(psid=talk.psid).update(channel=Channel.INSTAGRAM)
+
+    [image] = send_files(talk, picture())
+
+    assert image.status == MessageStatus.SENT
+    [upload] = upload_calls(fake_graph_api)
+    assert upload.body["platform"] == "instagram"
+    [send] = send_calls(fake_graph_api)
+    assert send.body["recipient"] == {"id": talk.psid}
+    assert "persona_id" not in send.body
+    # Meta keeps Instagram's uploads apart from the Page's Messenger ones.
+    [kept] = UploadedAttachment.objects.all()
+    assert kept.page_id == f"{talk.page.page_id}/instagram"
+    assert kept.attachment_id == upload.answer["attachment_id"]

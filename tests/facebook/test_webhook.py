@@ -220,10 +220,21 @@ def test_meta_needs_no_csrf_token(page):
 
 @pytest.mark.django_db
 def test_another_object_is_stored_and_answered_200(client, page):
-    raw = b'{"object": "instagram", "entry": [{"id": "1", "time": 1, "messaging": []}]}'
+    raw = b'{"object": "whatsapp_business_account", "entry": [{"id": "1", "messaging": []}]}'
     assert post(client, raw).status_code == 200
     delivery = last_delivery()
     assert delivery.verdict == WebhookVerdict.NOT_PAGE
+    assert delivery.body == raw.decode()
+    assert not Message.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_instagram_account_not_linked_to_a_page_is_stored_and_refused(client, page):
+    raw = b'{"object": "instagram", "entry": [{"id": "1", "time": 1, "messaging": []}]}'
+    assert post(client, raw).status_code == 200
+    delivery = last_delivery()
+    assert delivery.verdict == WebhookVerdict.UNKNOWN_PAGE
+    assert "unknown Instagram account 1" in delivery.detail
     assert delivery.body == raw.decode()
     assert not Message.objects.exists()
 

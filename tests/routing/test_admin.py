@@ -93,6 +93,10 @@ EXPECTED_PERMISSIONS = {
     "routing.add_priorityrule",
     "routing.change_priorityrule",
     "routing.delete_priorityrule",
+    # Linking Instagram accounts to Pages, as they configure Pages (facebook 0009).
+    "facebook.view_instagramaccount",
+    "facebook.add_instagramaccount",
+    "facebook.change_instagramaccount",
 }
 
 

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from facebook import pages
-from facebook.models import FacebookPage
+from facebook.models import FacebookPage, InstagramAccount
 from routing.models import (
     Agent,
     AgentStatus,
@@ -94,6 +94,9 @@ PRIORITY_RULES = [
 ]
 
 
+DEMO_INSTAGRAM_ACCOUNT_ID = "17841400000000001"
+
+
 class Command(BaseCommand):
     help = (
         "Create or refresh the demo Page, workgroup, agents and stored responses. "
@@ -139,6 +142,11 @@ class Command(BaseCommand):
         page.name, page.workgroup = "Acme Support", workgroup
         page.personas_enabled = True  # replies show "Alice from Acme Support"
         pages.save_page(page, new_token="demo-page-token")
+        # Its Instagram account: Instagram messages go to the same workgroup.
+        InstagramAccount.objects.update_or_create(
+            account_id=DEMO_INSTAGRAM_ACCOUNT_ID,
+            defaults={"page": page, "username": "acmesupport", "workgroup": None},
+        )
         for username, first, last in AGENTS:
             user, _ = User.objects.update_or_create(
                 username=username,
@@ -183,6 +191,9 @@ class Command(BaseCommand):
         import_module("routing.migrations.0013_business_hours_csat").ensure_supervisors_keep_hours(
             apps
         )
+        import_module(
+            "facebook.migrations.0009_instagram_accounts_and_comments"
+        ).ensure_supervisors_link_instagram(apps)
         for label in WRAP_UP_CODES:
             WrapUpCode.objects.get_or_create(workgroup=workgroup, label=label)
         # Inactivity: a customer who leaves the chat is let go after 15 minutes (a warning

@@ -10,7 +10,14 @@ from django.test import Client
 
 from facebook.fake import graph as fake_graph
 from facebook.fake import modes, simulator
-from facebook.models import FakeGraphCall, FakeGraphMode, FakeProfile, WebhookDelivery
+from facebook.models import (
+    FakeComment,
+    FakeGraphCall,
+    FakeGraphMode,
+    FakeProfile,
+    InstagramAccount,
+    WebhookDelivery,
+)
 from facebook.webhook import signature_problem
 from tests.factories import PAGE_ID, make_page, make_workgroup
 
@@ -507,3 +514,69 @@ def test_the_fake_graph_refuses_a_survey_without_a_privacy_link(client, page):
     assert answer["error"]["message"] == "(#100) param business_privacy[url] is required"
     shown = client.get("/simulator/conversation", {"name": "Ana Silva", "page": PAGE_ID})
     assert "How did we do?" not in shown.content.decode()
+
+
+# --- a comment and an Instagram message ---------------------------------------------
+
+
+def test_a_comment_posts_the_feed_webhook_and_remembers_who_commented(
+    client, page, webhook_catcher
+):
+    response = client.post(
+        "/simulator/send",
+        {"name": "Ana Silva", "page": PAGE_ID, "text": "Still in stock?", "channel": "comment"},
+        **HTMX,
+    )
+
+    assert response.status_code == 200
+    [request] = webhook_catcher.requests
+    assert signature_problem(request.body, request.headers["X-Hub-Signature-256"]) is None
+    [entry] = json.loads(request.body)["entry"]
+    assert entry["id"] == PAGE_ID
+    [change] = entry["changes"]
+    value = change["value"]
+    assert (change["field"], value["item"], value["verb"]) == ("feed", "comment", "add")
+    assert value["message"] == "Still in stock?"
+    assert value["from"] == {
+        "id": simulator.commenter_id_for_name("Ana Silva"),
+        "name": "Ana Silva",
+    }
+    assert value["post_id"] == f"{PAGE_ID}{simulator.DEMO_POST_SUFFIX}"
+    # Meta knows the commenter's Messenger PSID: the private reply reaches it.
+    commented = FakeComment.objects.get(comment_id=value["comment_id"])
+    assert commented.psid == simulator.psid_for_name("Ana Silva")
+
+
+def test_an_instagram_message_goes_to_the_pages_linked_account(client, page, webhook_catcher):
+    InstagramAccount.objects.create(account_id="17841400000000001", page=page)
+
+    response = client.post(
+        "/simulator/send",
+        {"name": "Ana Silva", "page": PAGE_ID, "text": "Hi on Instagram", "channel": "instagram"},
+        **HTMX,
+    )
+
+    assert response.status_code == 200
+    body = json.loads(webhook_catcher.requests[0].body)
+    assert body["object"] == "instagram"
+    [entry] = body["entry"]
+    assert entry["id"] == "17841400000000001"
+    [item] = entry["messaging"]
+    igsid = simulator.igsid_for_name("Ana Silva")
+    assert item["sender"] == {"id": igsid}
+    assert item["recipient"] == {"id": "17841400000000001"}
+    assert item["message"]["text"] == "Hi on Instagram"
+    profile = FakeProfile.objects.get(psid=igsid)
+    assert (profile.first_name, profile.instagram) == ("Ana", True)
+
+
+def test_instagram_without_a_linked_account_says_so(client, page, webhook_catcher):
+    response = client.post(
+        "/simulator/send",
+        {"name": "Ana Silva", "page": PAGE_ID, "text": "Hi", "channel": "instagram"},
+        **HTMX,
+    )
+
+    assert response.status_code == 400
+    assert "no Instagram account linked" in response.content.decode()
+    assert webhook_catcher.requests == []
