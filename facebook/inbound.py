@@ -45,6 +45,7 @@ from facebook.parsing import (
 )
 from routing import message_entries, services
 from routing.models import Channel, Customer
+from routing.rules import HANDOVER_MID_PREFIX
 from routing.services import RoutingError
 from routing.services.conversation_routing import UNKNOWN_APP
 
@@ -282,7 +283,7 @@ def _handover(page: FacebookPage, event: Handover) -> str | None:
         at=event.at,
         words=words,
         # Stable across redeliveries: the same event is shown once.
-        mid=f"handover:{event.psid}:{event.timestamp_ms}:{event.action}",
+        mid=f"{HANDOVER_MID_PREFIX}{event.psid}:{event.timestamp_ms}:{event.action}",
         # Handed to us: a customer with no live interaction is queued for an agent.
         open_in_workgroup_id=page.workgroup_id if owner == "" else None,
         detail={

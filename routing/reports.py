@@ -41,7 +41,7 @@ from routing.models import (
     MessageDirection,
     Workgroup,
 )
-from routing.rules import ACCEPTED_BY_META
+from routing.rules import ACCEPTED_BY_META, HANDOVER_MID_PREFIX
 from routing.service_levels import ANSWERED_IN_TARGET, ANSWERED_LATE
 
 # A longer range is refused: each report is one pass over its rows.
@@ -187,7 +187,8 @@ def workgroup_days(
                     direction=MessageDirection.OUTBOUND,
                     status__in=ACCEPTED_BY_META,
                     deleted_at__isnull=True,
-                ),
+                )
+                & ~Q(mid__startswith=HANDOVER_MID_PREFIX),
             ),
         )
     ):
@@ -243,7 +244,7 @@ def agent_days(*, start: date, end: date, workgroup_id: int | None = None) -> li
             status__in=ACCEPTED_BY_META,
             deleted_at__isnull=True,
             author__isnull=False,
-        ),
+        ).exclude(mid__startswith=HANDOVER_MID_PREFIX),
         "interaction__workgroup",
         workgroup_id,
     )

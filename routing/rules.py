@@ -59,6 +59,10 @@ LOAD_STATES = (InteractionState.ALERTING, InteractionState.CONNECTED, Interactio
 # The statuses of a message Meta has accepted (its answer, or the echo, or later receipts).
 ACCEPTED_BY_META = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ)
 
+# The mid of a transcript line saying who answers the conversation (conversation
+# routing): stored as an outbound message, yet nothing anyone sent the customer.
+HANDOVER_MID_PREFIX = "handover:"
+
 # Said where an agent would stop the recording of a workgroup that records everything.
 RECORDING_REQUIRED = "This workgroup records every interaction: its recording cannot be stopped."
 

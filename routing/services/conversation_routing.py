@@ -24,6 +24,7 @@ from routing.models import (
     MessageDirection,
     MessageStatus,
 )
+from routing.rules import HANDOVER_MID_PREFIX
 from routing.services.acd import offer_after_commit
 from routing.services.arrivals import live_interaction_for
 from routing.services.kernel import NotYours, S, TransitionRefused, lock_interaction
@@ -126,7 +127,7 @@ def record_thread_owner(
                         text=words,
                         attachments=[message_entries.standby(HANDOVER)],
                         status=MessageStatus.SENT,
-                        mid=mid or f"handover:{uuid.uuid4().hex}",
+                        mid=mid or f"{HANDOVER_MID_PREFIX}{uuid.uuid4().hex}",
                         author=actor,
                         sent_at=at,
                     )

@@ -77,6 +77,8 @@ def traffic(desk, workgroup):
     message(first, OUT, t(D1, 10, 3), author=ann, status=MessageStatus.FAILED, error_code="551")
     message(first, OUT, t(D1, 10, 4), author=ann, deleted_at=t(D1, 10, 4))
     message(first, IN, t(D1, 10, 5))
+    # The line saying ann took the conversation from a bot: sent to nobody, not counted.
+    message(first, OUT, t(D1, 10, 6), author=ann, mid="handover:7300000000000001:1:take")
     # …with 45 s of after-contact work after it.
     Interaction.objects.filter(pk=first.pk).update(
         after_contact_until=t(D1, 10, 12),
