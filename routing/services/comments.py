@@ -21,6 +21,7 @@ from routing.services.acd import offer_after_commit
 from routing.services.arrivals import Received, live_interaction_for
 from routing.services.kernel import RoutingError
 from routing.services.replies import lock_message, record_sent
+from routing.services.service_levels import customer_waits
 
 MAX_NAME_LENGTH = 100  # Customer.first_name / last_name
 
@@ -82,6 +83,8 @@ def receive_page_comment(
         Customer.objects.filter(pk=customer.pk).filter(
             Q(last_message_at__isnull=True) | Q(last_message_at__lt=commented_at)
         ).update(last_message_at=commented_at)
+        # The first-response clock runs until the private reply, as for a message.
+        customer_waits(interaction, since=commented_at, announce=not created)
         publish_on_commit(message_event(message, interaction))
         if created:
             offer_after_commit(workgroup_id)

@@ -70,6 +70,16 @@ def test_a_comment_opens_a_comment_interaction_once(routing_events):
     assert Message.objects.count() == 1
 
 
+def test_a_comment_waits_for_its_private_reply_on_the_first_response_clock(answered_by):
+    commented_at = timezone.now() - timedelta(seconds=30)
+    agent, interaction = answered_by(at=commented_at)
+    assert Interaction.objects.get(pk=interaction.pk).customer_waiting_since == commented_at
+
+    services.store_reply(interaction_id=interaction.pk, agent=agent, text="Yes, in stock!")
+
+    assert Interaction.objects.get(pk=interaction.pk).customer_waiting_since is None
+
+
 def test_the_private_reply_window_is_7_days_from_the_comment():
     commented_at = timezone.now() - timedelta(days=3)
     closes = commented_at + timedelta(days=7)
