@@ -104,6 +104,30 @@ def test_a_live_interactions_priority_shows_on_the_board(workgroup, supervisor):
     assert "priority-badge" not in row and "preferred-wait" not in row
 
 
+def test_each_live_interaction_shows_its_channel_on_the_board(workgroup, supervisor):
+    make_agent("agent1", workgroups=[workgroup], status=AgentStatus.AWAY)
+    dm = customer_writes(workgroup, text="Hello", psid="7300000000000021").interaction
+    comment = services.receive_page_comment(
+        workgroup_id=workgroup.pk,
+        page_id=workgroup.pages.get().page_id,
+        commenter_id="1000000000000021",
+        commenter_name="Cora Lin",
+        comment_id="100000000000001_42_1",
+        post_id="100000000000001_42",
+        text="Still on sale?",
+        commented_at=timezone.now(),
+    ).interaction
+
+    page = logged_in(supervisor).get("/board/").content.decode()
+
+    for interaction, channel, name in (
+        (dm, "messenger", "Facebook DM"),
+        (comment, "comment", "Page comment"),
+    ):
+        row = page.split(f'id="board-interaction-{interaction.pk}"', 1)[1].split("</tr>", 1)[0]
+        assert f'data-channel="{channel}"' in row and f'aria-label="{name}"' in row
+
+
 def test_a_returning_customer_waiting_for_their_agent_says_so_on_the_board(workgroup, supervisor):
     workgroup.preferred_agent_seconds = 60
     workgroup.save()
