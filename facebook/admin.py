@@ -106,7 +106,7 @@ class FacebookPageAdmin(admin.ModelAdmin):
         if state.healthy:
             return f"{state.state.label}: {state.words}"
         return format_html(
-            '<strong class="token-invalid">⚠ {}: {}</strong>', state.state.label, state.words
+            '<strong class="admin-problem">⚠ {}: {}</strong>', state.state.label, state.words
         )
 
     @admin.display(description="Meta's policy", ordering="policy_action")
@@ -114,7 +114,7 @@ class FacebookPageAdmin(admin.ModelAdmin):
         if not page.policy_action:
             return "No warning or block"
         return format_html(
-            '<strong class="token-invalid">⚠ {}</strong>{}',
+            '<strong class="admin-problem">⚠ {}</strong>{}',
             pages.POLICY_WORDS.get(page.policy_action, page.policy_action),
             f": {page.policy_reason}" if page.policy_reason else "",
         )
@@ -127,7 +127,7 @@ class FacebookPageAdmin(admin.ModelAdmin):
         if status == "approved":
             return "Approved: replies up to 7 days carry the HUMAN_AGENT tag"
         return format_html(
-            '<strong class="token-invalid">{}</strong>',
+            '<strong class="admin-problem">{}</strong>',
             f"{status.replace('_', ' ').capitalize()}: replies only within 24 hours",
         )
 
@@ -216,7 +216,7 @@ class MessengerPersonaAdmin(admin.ModelAdmin):
     def state(self, persona: MessengerPersona) -> str:
         if persona.last_error:
             return format_html(
-                '<strong class="token-invalid">⚠ Not created: {}</strong>', persona.last_error
+                '<strong class="admin-problem">⚠ Not created: {}</strong>', persona.last_error
             )
         if persona.persona_id:
             return "Created: replies go out under it"

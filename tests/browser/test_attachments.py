@@ -23,7 +23,7 @@ def test_an_agent_attaches_files_removes_one_and_the_customer_sees_the_picture(
     customer.goto(servers.customer_url)
     name = f"Lena {desk.tag}"
     customer.get_by_label("Your name").fill(name)
-    customer.get_by_label("Page").select_option(desk.page_id)
+    customer.get_by_label("Page", exact=True).select_option(desk.page_id)
     customer.get_by_role("textbox", name="Message").fill("Can you send me the return label?")
     customer.get_by_role("button", name="Send to Page").click()
     expect(customer.get_by_role("list", name="Messages")).to_contain_text("return label")
