@@ -792,36 +792,18 @@ def bot_handover(action: str, *, page_id: str, psid: str, metadata: str = "") ->
     post to our app (take: we lost control; pass: we got it; request: it asks us)."""
     ours = settings.FACEBOOK_APP_ID
     previous = thread_owner(page_id, psid)
+    owners: dict[str, str]
     if action == "take_thread_control":
         set_thread_owner(page_id, psid, DEMO_BOT_APP_ID)
-        item = handover_item(
-            action,
-            page_id=page_id,
-            psid=psid,
-            new_owner_app_id=DEMO_BOT_APP_ID,
-            previous_owner_app_id=previous,
-            metadata=metadata,
-        )
+        owners = {"new_owner_app_id": DEMO_BOT_APP_ID, "previous_owner_app_id": previous}
     elif action == "pass_thread_control":
         set_thread_owner(page_id, psid, ours)
-        item = handover_item(
-            action,
-            page_id=page_id,
-            psid=psid,
-            new_owner_app_id=ours,
-            previous_owner_app_id=previous,
-            metadata=metadata,
-        )
+        owners = {"new_owner_app_id": ours, "previous_owner_app_id": previous}
     elif action == "request_thread_control":
-        item = handover_item(
-            action,
-            page_id=page_id,
-            psid=psid,
-            requested_owner_app_id=DEMO_BOT_APP_ID,
-            metadata=metadata,
-        )
+        owners = {"requested_owner_app_id": DEMO_BOT_APP_ID}
     else:
         raise ValueError(f"Unknown handover action {action!r}")
+    item = handover_item(action, page_id=page_id, psid=psid, metadata=metadata, **owners)
     return webhooks.envelope(item, page_id=page_id)
 
 

@@ -79,6 +79,22 @@ CHANNELS = {
 DEMO_POST_SUFFIX = "_900000000000001"
 
 
+NO_ADDRESS = (
+    "The simulator does not know this server's address: set FACEBOOK_SIMULATOR_WEBHOOK_URL."
+)
+
+
+async def _refused(request, problem: str):
+    """A form the simulator cannot act on: the reason in the status line (htmx), or
+    after the redirect back to the page."""
+    if request.htmx:
+        return HttpResponseBadRequest(
+            render_to_string("simulator/_status.html", {"status": {"error": problem}})
+        )
+    await request.session.aset(SESSION_STATUS, {"error": problem})
+    return redirect("simulator")
+
+
 def own_webhook_url(request) -> str:
     """Where to post: FACEBOOK_SIMULATOR_WEBHOOK_URL, else the address this
     request arrived on (under daphne, the listening socket's own address).
@@ -286,16 +302,9 @@ async def send(request):
     elif not await FacebookPage.objects.filter(page_id=page_id).aexists():
         problem = "Pick a Page."
     elif not (url := own_webhook_url(request)):
-        problem = (
-            "The simulator does not know this server's address: set FACEBOOK_SIMULATOR_WEBHOOK_URL."
-        )
+        problem = NO_ADDRESS
     if problem:
-        if request.htmx:
-            return HttpResponseBadRequest(
-                render_to_string("simulator/_status.html", {"status": {"error": problem}})
-            )
-        await request.session.aset(SESSION_STATUS, {"error": problem})
-        return redirect("simulator")
+        return await _refused(request, problem)
 
     channel = request.POST.get("channel", "messenger")
     if channel not in CHANNELS:
@@ -304,13 +313,9 @@ async def send(request):
     if channel == "instagram":
         account = await InstagramAccount.objects.filter(page__page_id=page_id).afirst()
         if account is None:
-            problem = "This Page has no Instagram account linked: add one in admin."
-            if request.htmx:
-                return HttpResponseBadRequest(
-                    render_to_string("simulator/_status.html", {"status": {"error": problem}})
-                )
-            await request.session.aset(SESSION_STATUS, {"error": problem})
-            return redirect("simulator")
+            return await _refused(
+                request, "This Page has no Instagram account linked: add one in admin."
+            )
 
     psid = psid_for_name(name)
     # Stored before posting: the webhook may ask the fake Graph API for the profile at once.
@@ -546,16 +551,9 @@ async def feedback(request):
     elif len(comment) > MAX_COMMENT_LENGTH:
         problem = f"Keep the comment under {MAX_COMMENT_LENGTH} characters."
     elif not (url := own_webhook_url(request)):
-        problem = (
-            "The simulator does not know this server's address: set FACEBOOK_SIMULATOR_WEBHOOK_URL."
-        )
+        problem = NO_ADDRESS
     if problem:
-        if request.htmx:
-            return HttpResponseBadRequest(
-                render_to_string("simulator/_status.html", {"status": {"error": problem}})
-            )
-        await request.session.aset(SESSION_STATUS, {"error": problem})
-        return redirect("simulator")
+        return await _refused(request, problem)
 
     assert found is not None  # the checks above
     _call, question_id = found
