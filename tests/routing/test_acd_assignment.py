@@ -29,12 +29,13 @@ from tests.factories import PAGE_ID, customer_writes, make_agent, make_workgroup
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+# Generated PSIDs start with 79: the tests name their own returning customers 77….
 _psids = itertools.count(1)
 
 
 def writes(workgroup, *, psid: str | None = None, **kwargs) -> Interaction:
     """A customer writes; returns their (fresh) interaction."""
-    psid = psid or f"77{next(_psids):014d}"
+    psid = psid or f"79{next(_psids):014d}"
     return refresh(customer_writes(workgroup, psid=psid, **kwargs).interaction)
 
 
@@ -44,7 +45,7 @@ def taps(workgroup, payload: str, *, title: str = "Button", psid: str | None = N
         services.receive_customer_message(
             workgroup_id=workgroup.pk,
             page_id=PAGE_ID,
-            psid=psid or f"77{next(_psids):014d}",
+            psid=psid or f"79{next(_psids):014d}",
             mid=f"m_tap_{next(_psids)}",
             text=title,
             attachments=[message_entries.postback(title, payload)],
