@@ -1,9 +1,12 @@
 """When Meta retires the Graph API version we call, and whether to warn about it now.
 
-Meta keeps each Graph API version for at least two years after its release
-(developers.facebook.com/docs/graph-api/changelog); the table gives the release
-dates, from which the retirement follows. A version not in the table warns
-that its date is unknown, unless FACEBOOK_GRAPH_VERSION_RETIRES gives it.
+Meta keeps each Graph API version for at least two years; in practice a
+version is retired two years after the next one is released. The tables are
+Meta's changelog (developers.facebook.com/docs/graph-api/changelog/versions):
+the retirement dates it announces, else the next release's date plus two
+years, else the version's own plus two years (the least Meta promises). A
+version not in the tables warns that its date is unknown, unless
+FACEBOOK_GRAPH_VERSION_RETIRES gives it.
 """
 
 from dataclasses import dataclass
@@ -20,6 +23,19 @@ RELEASED = {
     "v22.0": date(2025, 1, 21),
     "v23.0": date(2025, 5, 29),
     "v24.0": date(2025, 10, 8),
+    "v25.0": date(2026, 2, 18),
+    "v26.0": date(2026, 7, 29),
+}
+# The retirement dates Meta's changelog announces ("Available until").
+RETIRES = {
+    "v18.0": date(2026, 1, 26),
+    "v19.0": date(2026, 5, 21),
+    "v20.0": date(2026, 9, 24),
+    "v21.0": date(2027, 1, 21),
+    "v22.0": date(2027, 5, 20),
+    "v23.0": date(2027, 10, 8),
+    "v24.0": date(2028, 2, 18),
+    "v25.0": date(2028, 7, 29),
 }
 LIFETIME_YEARS = 2
 WARN_BEFORE = timedelta(days=183)  # six months
@@ -36,10 +52,14 @@ class VersionNotice:
 def retirement(version: str) -> date | None:
     if settings.FACEBOOK_GRAPH_VERSION_RETIRES:
         return date.fromisoformat(settings.FACEBOOK_GRAPH_VERSION_RETIRES)
+    if version in RETIRES:
+        return RETIRES[version]
     released = RELEASED.get(version)
     if released is None:
         return None
-    return released.replace(year=released.year + LIFETIME_YEARS)
+    later = sorted(day for day in RELEASED.values() if day > released)
+    counted_from = later[0] if later else released
+    return counted_from.replace(year=counted_from.year + LIFETIME_YEARS)
 
 
 def version_notice(*, today: date | None = None) -> VersionNotice:

@@ -152,14 +152,21 @@ def test_admin_shows_the_human_agent_review(page):
 
 
 def test_the_version_warns_six_months_before_retirement(settings):
-    settings.FACEBOOK_GRAPH_VERSION = "v22.0"  # released 2025-01-21: retires 2027-01-21
+    settings.FACEBOOK_GRAPH_VERSION = "v22.0"  # Meta's changelog: available until 2027-05-20
     settings.FACEBOOK_GRAPH_VERSION_RETIRES = ""
 
-    assert not versions.version_notice(today=date(2026, 7, 20)).warn
-    soon = versions.version_notice(today=date(2026, 7, 23))
-    assert soon.warn and "will be retired by Meta on 2027-01-21" in soon.words
-    gone = versions.version_notice(today=date(2027, 1, 21))
+    assert not versions.version_notice(today=date(2026, 11, 17)).warn
+    soon = versions.version_notice(today=date(2026, 11, 18))
+    assert soon.warn and "will be retired by Meta on 2027-05-20" in soon.words
+    gone = versions.version_notice(today=date(2027, 5, 20))
     assert gone.warn and "was retired" in gone.words
+
+
+def test_a_version_meta_gave_no_date_for_retires_two_years_after_the_next_release(settings):
+    settings.FACEBOOK_GRAPH_VERSION_RETIRES = ""
+    # v26.0's successor is not out yet: two years from its own release, the least promised.
+    assert versions.retirement("v26.0") == date(2028, 7, 29)
+    assert versions.retirement("v25.0") == date(2028, 7, 29)  # announced
 
 
 def test_an_unknown_version_warns_until_its_date_is_given(settings):
@@ -177,7 +184,7 @@ def test_admin_warns_about_the_version(page, settings):
 
     listing = logged_in(make_supervisor()).get("/admin/facebook/facebookpage/").content.decode()
 
-    assert "Graph API v18.0 was retired by Meta on 2025-09-12" in listing
+    assert "Graph API v18.0 was retired by Meta on 2026-01-26" in listing
 
 
 # --- the board ------------------------------------------------------------------------------
