@@ -44,7 +44,7 @@ from facebook.parsing import (
     ms_to_datetime,
 )
 from routing import message_entries, services
-from routing.models import Channel, Customer
+from routing.models import Channel
 from routing.rules import HANDOVER_MID_PREFIX
 from routing.services import RoutingError
 from routing.services.conversation_routing import UNKNOWN_APP
@@ -301,16 +301,14 @@ def _handover(page: FacebookPage, event: Handover) -> str | None:
 def _another_app_has_it(page: FacebookPage, event: Standby) -> None:
     """Meta sends standby only to apps that do not control the conversation: when we
     believed we did (no handover told us otherwise), the desktop learns another app has it."""
-    if Customer.objects.filter(
-        page_id=page.page_id, psid=event.psid, thread_owner_app_id=""
-    ).exists():
-        services.record_thread_owner(
-            page_id=page.page_id,
-            psid=event.psid,
-            owner_app_id=UNKNOWN_APP,
-            action="standby",
-            at=event.at,
-        )
+    services.record_thread_owner(
+        page_id=page.page_id,
+        psid=event.psid,
+        owner_app_id=UNKNOWN_APP,
+        action="standby",
+        at=event.at,
+        only_while_ours=True,
+    )
 
 
 def _policy_enforcement(page: FacebookPage, event: PolicyEnforcement) -> str | None:

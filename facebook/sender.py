@@ -161,8 +161,8 @@ def _send(message_id: int, *, held_back: bool = False) -> bool:
             return True
         if error.kind == graph.ErrorKind.TOKEN_INVALID:
             pages.mark_token_invalid(page)
-        if error.kind == graph.ErrorKind.THREAD_CONTROL and not customer.thread_owner_app_id:
-            # Another app controls the conversation and no handover told us which:
+        if error.kind == graph.ErrorKind.THREAD_CONTROL:
+            # Another app controls the conversation; unless a handover told us which,
             # the desktop shows it is taken, and the bubble offers Take over.
             services.record_thread_owner(
                 page_id=page.page_id,
@@ -170,6 +170,7 @@ def _send(message_id: int, *, held_back: bool = False) -> bool:
                 owner_app_id=UNKNOWN_APP,
                 action="refused",
                 at=timezone.now(),
+                only_while_ours=True,
             )
         reason = error.reason
         if gave_up.attempts > 1:

@@ -73,6 +73,7 @@ def record_thread_owner(
     actor: "User | None" = None,
     detail: dict | None = None,
     open_in_workgroup_id: int | None = None,
+    only_while_ours: bool = False,
 ) -> Customer | None:
     """Note who controls the customer's conversation now ("" for us, or nobody else).
 
@@ -82,8 +83,10 @@ def record_thread_owner(
     The change is an event row on that interaction, announced after commit so
     open desktops show the owner. With `open_in_workgroup_id` (another app
     handed the conversation to us), a customer with no live interaction gets
-    one in that workgroup's queue, offered like a new message. None when the
-    customer is unknown.
+    one in that workgroup's queue, offered like a new message. With
+    `only_while_ours` (Meta says another app has it without naming which: a
+    standby copy, a reply refused with 2018300), nothing changes once an owner
+    is known. None when the customer is unknown.
     """
     with transaction.atomic():
         if mid and Message.objects.filter(mid=mid).exists():
@@ -97,6 +100,8 @@ def record_thread_owner(
         customer = _lock_customer(page_id, psid)
         if customer is None:
             return None
+        if only_while_ours and customer.thread_owner_app_id:
+            return customer
         if open_in_workgroup_id is not None:
             _, opened = live_interaction_for(customer, open_in_workgroup_id)
             if opened:

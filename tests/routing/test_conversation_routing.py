@@ -10,7 +10,7 @@ from routing import services
 from routing.events import EventType
 from routing.models import Customer, InteractionEvent, Message
 from routing.rules import reply_window
-from routing.services.conversation_routing import AWAITING_MESSAGE
+from routing.services.conversation_routing import AWAITING_MESSAGE, UNKNOWN_APP
 from tests.factories import PAGE_ID, customer_writes, make_agent
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -216,6 +216,22 @@ def test_an_older_handover_never_undoes_a_newer_one(workgroup):
         page_id=PAGE_ID, psid=PSID, owner_app_id=BOT, action="take", at=now - timedelta(minutes=1)
     )
     assert customer().thread_owner_app_id == ""
+
+
+def test_an_unnamed_other_app_is_noted_only_while_no_owner_is_known(workgroup):
+    """A standby copy or a 2018300 refusal says another app has it, not which."""
+    customer_writes(workgroup, psid=PSID)
+    unnamed = dict(page_id=PAGE_ID, psid=PSID, owner_app_id=UNKNOWN_APP, only_while_ours=True)
+
+    services.record_thread_owner(**unnamed, action="standby", at=timezone.now())
+    assert customer().thread_owner_app_id == UNKNOWN_APP
+
+    services.record_thread_owner(
+        page_id=PAGE_ID, psid=PSID, owner_app_id=BOT, action="take", at=timezone.now()
+    )
+    services.record_thread_owner(**unnamed, action="refused", at=timezone.now())
+    assert customer().thread_owner_app_id == BOT
+    assert InteractionEvent.objects.filter(verb="thread_control").count() == 2
 
 
 def test_a_request_leaves_the_owner_as_it_is(workgroup):
