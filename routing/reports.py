@@ -48,8 +48,23 @@ from routing.service_levels import ANSWERED_IN_TARGET, ANSWERED_LATE
 MAX_DAYS = 366
 
 
+@dataclass(frozen=True, kw_only=True)
+class _Quality:
+    """What both reports give per row besides their counts: the service level's
+    answers and the customers' satisfaction."""
+
+    answers_with_target: int = 0
+    answers_in_target: int = 0
+    satisfaction: float | None = None
+    satisfaction_answers: int = 0
+
+    @property
+    def service_level(self) -> float | None:
+        return _share(self.answers_in_target, self.answers_with_target)
+
+
 @dataclass(frozen=True)
-class WorkgroupDay:
+class WorkgroupDay(_Quality):
     day: date
     workgroup_id: int
     workgroup: str
@@ -61,18 +76,10 @@ class WorkgroupDay:
     average_after_contact: timedelta | None = None
     messages_in: int = 0
     messages_out: int = 0
-    answers_with_target: int = 0
-    answers_in_target: int = 0
-    satisfaction: float | None = None
-    satisfaction_answers: int = 0
-
-    @property
-    def service_level(self) -> float | None:
-        return _share(self.answers_in_target, self.answers_with_target)
 
 
 @dataclass(frozen=True)
-class AgentDay:
+class AgentDay(_Quality):
     day: date
     workgroup_id: int
     workgroup: str
@@ -83,14 +90,6 @@ class AgentDay:
     messages_out: int = 0
     # Interactions that went back to the queue because this agent did not reply in time.
     lapsed: int = 0
-    answers_with_target: int = 0
-    answers_in_target: int = 0
-    satisfaction: float | None = None
-    satisfaction_answers: int = 0
-
-    @property
-    def service_level(self) -> float | None:
-        return _share(self.answers_in_target, self.answers_with_target)
 
 
 def _share(part: int, whole: int) -> float | None:
