@@ -141,4 +141,5 @@ def test_after_disconnect_the_customer_rates_the_conversation(servers, new_page)
     board = open_board(new_page, servers)
     card = board.locator(f'section.wg-card[data-workgroup="Desk {desk.tag}"]')
     expect(card.locator('[data-figure="satisfaction"] dd')).to_contain_text("4.0/5")
-    card.screenshot(path=str(ARTIFACTS / "board-satisfaction.png"))
+    # The page, not the card: a live redraw replaces the card under an element screenshot.
+    board.screenshot(path=str(ARTIFACTS / "board-satisfaction.png"))
