@@ -310,7 +310,10 @@ def claim_for_sending(*, message_id: int) -> Message | None:
     """The sender takes a `sending` message; None when it is no longer to be sent."""
     with transaction.atomic():
         message = (
-            Message.objects.select_for_update()
+            # The message's row only: PostgreSQL would lock the joined interaction too,
+            # and the ACD skips a locked queued row (an acknowledgement being sent
+            # while its interaction is first offered left it unoffered).
+            Message.objects.select_for_update(of=("self",))
             .select_related("interaction__customer")
             .filter(pk=message_id, status=MessageStatus.SENDING, deleted_at__isnull=True)
             .first()
