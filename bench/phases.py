@@ -8,6 +8,7 @@ only maps what the bench posted to the rows the servers made.
 
 import asyncio
 import itertools
+import json
 import math
 import random
 import time
@@ -697,6 +698,7 @@ async def end_to_end(
     servers: Servers,
     sessions: dict[str, AgentSession],
     sightings: Sightings,
+    desktops: dict[str, clients.DesktopSocket],
     *,
     rate: float,
     seconds: float,
@@ -706,7 +708,8 @@ async def end_to_end(
 
     A new customer's webhook goes to the last process; the offered agent's
     socket is on the first. When an agent's socket shows an alerting row the
-    bench may pick it up (htmx POST), as the agent would; the agent then
+    bench may pick it up (htmx POST), as the agent would; the tab then shows
+    that interaction (it tells its socket, as the desktop does), the agent
     replies (Send) and the customer writes again `FOLLOW_UP_DELAY` later.
     """
     result = EndToEndResult(agents=len(sessions), rate=rate)
@@ -754,6 +757,8 @@ async def end_to_end(
         try:
             _, took = await agent.post(f"/interactions/{interaction_id}/pickup")
             result.pickups.append(took)
+            if owner in desktops:
+                await desktops[owner].connection.send(json.dumps({"view": interaction_id}))
             await asyncio.gather(reply(agent, interaction_id), follow_up(interaction_id))
         except Exception as exc:  # counted and shown under the table, never fatal
             result.failures[f"{type(exc).__name__}: {str(exc)[:90]}"] += 1

@@ -530,6 +530,7 @@ async def _measure(
             servers,
             sessions,
             sightings,
+            {socket.owner: socket for socket in live_sockets},
             rate=sizes.rate,
             seconds=sizes.seconds,
             pick_every=sizes.pick_every,

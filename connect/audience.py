@@ -3,8 +3,11 @@
 Groups:
 - `agent.<id>`: every desktop tab of one agent (their list, their view of
   the interactions they own or just lost, their status);
-- `interaction.<id>`: the tabs that have that interaction open without owning
-  it (a member looking at a queued one): the same fragment for all of them;
+- `interaction.<id>`: the tabs that show that interaction, whoever owns it: a
+  member looking at a queued one gets the viewers' fragment, the same for all
+  of them; an owner's tabs get the owner's view (their buttons), addressed to
+  that agent only. A tab that does not show the interaction is sent nothing
+  of it, and nothing is rendered for a group nobody is in;
 - `workgroup.<id>`: every member's tab, for the workgroup's queue, which is
   rendered once per workgroup and coalesced to a few frames a second;
 - `user.<id>`: every socket of one login, to end them with the session;
@@ -68,11 +71,14 @@ class Fragment:
 @dataclass(frozen=True)
 class Frame:
     """Fragments sent together to one group; tabs of `skip_agent_ids` ignore it
-    (they were sent their own view of the same thing)."""
+    (they were sent their own view of the same thing), and when `only_agent_ids`
+    is set, only those agents' tabs take it (an owner's view, in the group of
+    the tabs that show the interaction)."""
 
     group: str
     fragments: tuple[Fragment, ...]
     skip_agent_ids: frozenset[int] = frozenset()
+    only_agent_ids: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -131,18 +137,19 @@ def _interaction_changed(event: RoutingEvent) -> Plan:
     if interaction_id is None:
         return Plan()
     owners = event.agent_ids
-    frames = [
-        # Owners before and after: their list, and their view of the
-        # interaction (the toolbar as it is now, or "no longer yours").
-        Frame(
-            agent_group(agent_id),
-            (
-                _my_list(agent_id),
-                Fragment(AGENT_VIEW, agent_id=agent_id, interaction_id=interaction_id),
-            ),
+    frames = []
+    for agent_id in sorted(owners):
+        # Owners before and after: their list, on every tab of theirs; their
+        # view of the interaction (the toolbar as it is now, or "no longer
+        # yours") only on their tabs that show it.
+        frames.append(Frame(agent_group(agent_id), (_my_list(agent_id),)))
+        frames.append(
+            Frame(
+                interaction_group(interaction_id),
+                (Fragment(AGENT_VIEW, agent_id=agent_id, interaction_id=interaction_id),),
+                only_agent_ids=frozenset({agent_id}),
+            )
         )
-        for agent_id in sorted(owners)
-    ]
     # Anyone else who has it open: a member looking at it in the queue.
     frames.append(
         Frame(

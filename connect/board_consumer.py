@@ -90,6 +90,8 @@ class BoardConsumer(AsyncWebsocketConsumer):
 
     async def live_frame(self, message: dict) -> None:
         """A change of the monitored interaction, rendered once for all who look at it."""
+        if message.get("only"):
+            return  # an owner's own view (their buttons), for their desktop
         try:
             await self.send(text_data=message["html"])
         except Exception:

@@ -122,6 +122,9 @@ class DesktopConsumer(AsyncWebsocketConsumer):
     async def live_frame(self, message: dict) -> None:
         if self.agent_id in message.get("skip", ()):
             return  # this agent was sent their own view of the same change
+        only = message.get("only")
+        if only and self.agent_id not in only:
+            return  # another agent's own view (an owner's buttons)
         await self._forward(message["html"])
 
     async def _forward(self, html: str) -> None:

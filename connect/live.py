@@ -21,6 +21,7 @@ from collections.abc import Iterable
 
 from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
+from channels_redis.core import RedisChannelLayer
 from django.conf import settings
 from django.db import close_old_connections
 from django.dispatch import receiver
@@ -114,24 +115,30 @@ class Renderer:
                 close_old_connections()
 
     def render(self, plans: list[Plan], *, coalesce: bool) -> None:
-        listened = _listened_groups()
-        frames: dict[tuple[str, frozenset[int]], dict[audience.Fragment, None]] = {}
+        queues = set().union(*(plan.queues for plan in plans))
+        listened = listened_groups(
+            {frame.group for plan in plans for frame in plan.frames}
+            | {audience.workgroup_group(w) for w in queues | set(self._queue_due)}
+        )
+        frames: dict[tuple[str, frozenset[int], frozenset[int]], dict[audience.Fragment, None]] = {}
         for plan in plans:
             for frame in plan.frames:
-                if listened is not None and frame.group not in listened:
-                    continue
-                key = (frame.group, frame.skip_agent_ids)
+                if frame.group not in listened:
+                    continue  # nobody would see it: not even rendered
+                key = (frame.group, frame.skip_agent_ids, frame.only_agent_ids)
                 frames.setdefault(key, {}).update(dict.fromkeys(frame.fragments))
         html: dict[audience.Fragment, str] = {}
         messages: list[tuple[str, dict]] = []
-        for (group, skip), wanted in frames.items():
+        for (group, skip, only), wanted in frames.items():
             for fragment in wanted:
                 if fragment not in html:
                     html[fragment] = fragments.render(fragment)
             body = "".join(html[fragment] for fragment in wanted)
             if body:
-                messages.append((group, {"type": FRAME, "html": body, "skip": sorted(skip)}))
-        queues = set().union(*(plan.queues for plan in plans))
+                message = {"type": FRAME, "html": body, "skip": sorted(skip)}
+                if only:
+                    message["only"] = sorted(only)
+                messages.append((group, message))
         messages += self._queue_frames(queues, listened, coalesce=coalesce)
         for plan in plans:
             if plan.membership:
@@ -157,7 +164,7 @@ class Renderer:
             self._queue_due.pop(workgroup_id, None)
             self._queue_sent_at[workgroup_id] = now
             group = audience.workgroup_group(workgroup_id)
-            if listened is not None and group not in listened:
+            if group not in listened:
                 continue
             body = fragments.workgroup_queue(workgroup_id)
             if body:
@@ -181,13 +188,55 @@ def _membership_message(agent_id: int, workgroup_ids: frozenset[int]) -> tuple[s
     )
 
 
-def _listened_groups() -> set[str] | None:
-    """The groups anyone listens to, where the layer can tell (in memory); None: assume all."""
+def listened_groups(groups: set[str]) -> set[str]:
+    """Which of `groups` have a socket in them now: nothing is rendered for the others.
+
+    In memory the layer knows; on Redis, one pipelined round trip asks how
+    many members each group's sorted set holds (channels_redis keeps a group
+    as one, members stamped when they joined and dropped after
+    `group_expiry`). Should the question fail, every group counts as
+    listened: a frame too many, never one missing.
+    """
+    if not groups:
+        return set()
     layer = get_channel_layer()
     if isinstance(layer, InMemoryChannelLayer):
         # A copy: the server loop may add a socket meanwhile.
-        return {group for group, channels in list(layer.groups.items()) if channels}
-    return None
+        held = dict(layer.groups)
+        return {group for group in groups if held.get(group)}
+    if isinstance(layer, RedisChannelLayer):
+        try:
+            return _on_server_loop(lambda: _redis_listened(layer, groups))
+        except Exception:
+            logger.exception("who listens to %s groups could not be read", len(groups))
+    return set(groups)
+
+
+async def _redis_listened(layer: RedisChannelLayer, groups: set[str]) -> set[str]:
+    by_host: dict[int, list[str]] = {}
+    for group in groups:
+        by_host.setdefault(layer.consistent_hash(group), []).append(group)
+    joined_since = int(time.time()) - layer.group_expiry
+    listened = set()
+    for index, names in by_host.items():
+        pipe = layer.connection(index).pipeline(transaction=False)
+        for name in names:
+            pipe.zcount(layer._group_key(name), joined_since, "+inf")
+        counts = await pipe.execute()
+        listened.update(name for name, count in zip(names, counts, strict=True) if count)
+    return listened
+
+
+def _on_server_loop(make_coroutine):
+    """Run a coroutine on the layer's loop (the server's, else a new one) and return its result."""
+    loop = server_loop
+    if loop is not None and loop.is_running() and not _inside_asgiref_thread():
+        return asyncio.run_coroutine_threadsafe(make_coroutine(), loop).result(SEND_TIMEOUT)
+
+    async def run():
+        return await make_coroutine()
+
+    return async_to_sync(run)()
 
 
 def _publish(messages: Iterable[tuple[str, dict]], *, wait: bool) -> None:

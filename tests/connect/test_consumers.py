@@ -300,3 +300,29 @@ async def test_a_tab_cannot_listen_to_an_interaction_it_may_not_see(workgroup):
     await database_sync_to_async(customer_writes)(workgroup, text="Card 4242")
     assert not any("Card 4242" in f for f in await frames_for(communicator))
     await communicator.disconnect()
+
+
+async def test_the_owners_buttons_go_only_to_their_tabs_that_show_the_interaction(workgroup):
+    from routing import services
+
+    agent = await database_sync_to_async(make_agent)(workgroups=[workgroup], online=False)
+    cookie = await database_sync_to_async(session_cookie)(agent.user)
+    showing, elsewhere = desktop_socket(cookie), desktop_socket(cookie)
+    assert (await showing.connect())[0] and (await elsewhere.connect())[0]
+    received = await database_sync_to_async(customer_writes)(workgroup, text="Hello")
+    interaction_id = received.interaction.pk
+    await receive_until(showing, 'data-state="alerting"')
+    await receive_until(elsewhere, 'data-state="alerting"')
+    await showing.send_json_to({"view": interaction_id})
+    await asyncio.sleep(0.1)
+
+    await database_sync_to_async(services.pickup)(interaction_id=interaction_id, agent=agent)
+
+    shown = "".join(await frames_for(showing))
+    assert f'id="toolbar-{interaction_id}"' in shown and 'data-state="connected"' in shown
+    other = "".join(await frames_for(elsewhere))
+    # Its list row moves; the buttons of an interaction it does not show are not sent.
+    assert 'data-state="connected"' in other
+    assert f'id="toolbar-{interaction_id}"' not in other
+    await showing.disconnect()
+    await elsewhere.disconnect()

@@ -147,7 +147,8 @@ def test_members_hear_a_new_customer_in_one_queue_frame_the_offered_agent_gets_t
             assert 1 <= len(frames) <= 2
         mine = "".join(floor.frames(offered))
         assert f'id="interaction-{interaction.pk}"' in mine and 'data-state="alerting"' in mine
-        assert f'id="toolbar-{interaction.pk}"' in mine
+        # No tab shows the interaction yet: its buttons are not even rendered.
+        assert f'id="toolbar-{interaction.pk}"' not in mine
     finally:
         floor.leave()
 
@@ -208,3 +209,44 @@ def test_a_long_queue_lists_its_oldest_fifty_and_counts_the_rest():
     assert f'data-count="{fragments.QUEUE_ROWS_SHOWN + 5}"' in html
     assert html.count('class="interaction-row') == fragments.QUEUE_ROWS_SHOWN
     assert "and 5 more waiting" in html
+
+
+def test_nothing_is_rendered_for_an_interaction_nobody_has_open(counted_renders):
+    floor = Floor(2)
+    try:
+        for agent in floor.agents:
+            services.set_agent_status(agent=agent, status="away")
+        received = customer_writes(floor.workgroup, text="Hello?", page_id=floor.page.page_id)
+        interaction = refresh(received.interaction)
+        assert interaction.state == "queued"
+        event = message_event(received.message, interaction)
+        # Waiting, nobody's: only a tab that shows it would get the bubble, and none does.
+        assert deliver_cost(event, counted_renders) == (0, 0)
+        viewer = f"test.viewer.{interaction.pk}"
+        async_to_sync(floor.layer.group_add)(audience.interaction_group(interaction.pk), viewer)
+        try:
+            assert deliver_cost(event, counted_renders)[1] == 1  # the bubble, for that tab
+        finally:
+            async_to_sync(floor.layer.group_discard)(
+                audience.interaction_group(interaction.pk), viewer
+            )
+    finally:
+        floor.leave()
+
+
+def test_who_listens_is_read_from_the_layer_itself():
+    floor = Floor(2)
+    try:
+        groups = {
+            audience.agent_group(floor.agents[0].pk),
+            audience.workgroup_group(floor.workgroup.pk),
+            audience.interaction_group(999_999),
+            audience.agent_group(999_999),
+        }
+        assert live.listened_groups(groups) == {
+            audience.agent_group(floor.agents[0].pk),
+            audience.workgroup_group(floor.workgroup.pk),
+        }
+    finally:
+        floor.leave()
+    assert live.listened_groups(groups) == set()
