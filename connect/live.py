@@ -245,10 +245,25 @@ def _publish(messages: Iterable[tuple[str, dict]], *, wait: bool) -> None:
         return
     messages = list(messages)
 
-    async def send_all() -> None:
-        # In order, one after another: a tab sees fragments as they were rendered.
-        for group, message in messages:
+    by_group: dict[str, list[dict]] = {}
+    for group, message in messages:
+        by_group.setdefault(group, []).append(message)
+
+    async def send_in_order(group: str, queued: list[dict]) -> None:
+        # One group's frames one after another: its tabs see them as they were rendered.
+        for message in queued:
             await layer.group_send(group, message)
+
+    async def send_all() -> None:
+        # The groups side by side: each send waits for a few layer round trips,
+        # and a batch can hold hundreds of groups (an agent's list for each offer).
+        outcomes = await asyncio.gather(
+            *(send_in_order(group, queued) for group, queued in by_group.items()),
+            return_exceptions=True,
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome  # the caller logs it; the other groups were sent
 
     loop = server_loop
     if loop is not None and not loop.is_running() and not _inside_asgiref_thread():

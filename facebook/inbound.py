@@ -43,7 +43,7 @@ from facebook.parsing import (
     Standby,
     ms_to_datetime,
 )
-from routing import message_entries, services
+from routing import config_cache, message_entries, services
 from routing.models import Channel
 from routing.rules import HANDOVER_MID_PREFIX
 from routing.services import RoutingError
@@ -397,29 +397,42 @@ class Outcome:
     detail: str
 
 
-def route(body: Body) -> Outcome:
+def route(body: Body, *, each_event_apart: bool = True) -> Outcome:
     """Hand every event of a verified Page body to routing; the caller stores the outcome.
 
     Runs inside the caller's transaction (`facebook.ingest`): an exception that
-    is not a refusal (a bug, the database gone) undoes the whole body.
+    is not a refusal (a bug, the database gone) undoes the whole body. Each
+    event runs in a savepoint of its own, so that a refused one is undone
+    alone; without `each_event_apart` there is none, and a refusal raises
+    (the caller undoes its whole transaction and routes the body again apart).
     """
     if not body.is_routed:
         return Outcome(WebhookVerdict.NOT_PAGE, body.item_count, f"object is {body.object!r}")
-    return _handle(body)
+    return _handle(body, each_event_apart=each_event_apart)
 
 
 def _receivers(body: Body) -> tuple[dict[str, Any], dict[type[Event], Callable], str]:
     """Who each entry id is (Pages, or Instagram accounts with their Page), their
     handlers, and the word for an unknown one."""
+    # Read once per router batch (routing.config_cache): its bodies mostly name the same Pages.
     if body.is_instagram:
-        accounts = InstagramAccount.objects.select_related("page").in_bulk(
-            body.page_ids, field_name="account_id"
+        accounts = config_cache.cached(
+            "instagram_accounts",
+            body.page_ids,
+            lambda: InstagramAccount.objects.select_related("page").in_bulk(
+                body.page_ids, field_name="account_id"
+            ),
         )
         return accounts, INSTAGRAM_HANDLERS, "Instagram account"
-    return FacebookPage.objects.in_bulk(body.page_ids, field_name="page_id"), HANDLERS, "Page"
+    pages = config_cache.cached(
+        "pages",
+        body.page_ids,
+        lambda: FacebookPage.objects.in_bulk(body.page_ids, field_name="page_id"),
+    )
+    return pages, HANDLERS, "Page"
 
 
-def _handle(body: Body) -> Outcome:
+def _handle(body: Body, *, each_event_apart: bool) -> Outcome:
     tally = _Tally()
     for skipped in body.skipped:
         tally.ignore(f"{skipped.where}: {skipped.reason}")
@@ -441,13 +454,16 @@ def _handle(body: Body) -> Outcome:
         if handler is None:
             tally.ignore(f"{event.kind} event {getattr(event, 'item_kind', '')!r} not handled")
             continue
-        try:
-            # Its own savepoint: a refused action undoes only this event.
-            with transaction.atomic():
-                note = handler(page, event)
-        except RoutingError as exc:
-            tally.ignore(f"{event.kind} at {event.timestamp_ms}: {exc}")
-            continue
+        if not each_event_apart:
+            note = handler(page, event)  # a refusal raises: the caller routes the body again
+        else:
+            try:
+                # Its own savepoint: a refused action undoes only this event.
+                with transaction.atomic():
+                    note = handler(page, event)
+            except RoutingError as exc:
+                tally.ignore(f"{event.kind} at {event.timestamp_ms}: {exc}")
+                continue
         tally.handled += 1
         if note:
             tally.note(note)

@@ -1,20 +1,24 @@
 """Webhook bodies: stored on the request, routed right after it, off the request.
 
 The webhook view calls `store` (one INSERT, committed before Meta gets its
-200) and `kick`. Routing happens in `route_due`: it claims the oldest pending
-bodies, routes them and sets their verdicts in one transaction, so a body is
-routed exactly once and a process killed half-way leaves it pending for the
-next one, never half-applied.
+200) and `kick`. Routing happens in `route_due`: it claims due bodies,
+routes them and sets their verdicts in one transaction, so a body is routed
+exactly once and a process killed half-way leaves it pending for the next
+one, never half-applied.
 
-Order: bodies are routed in arrival order by one router at a time (a lease:
-a PostgreSQL advisory lock held for each batch's transaction; SQLite's
-IMMEDIATE transactions serialise on their own). A router that finds the
-lease taken leaves everything to its holder, which drains until nothing is
-due; so a customer's events are never applied by two processes at once, nor
-out of order. Rows are claimed `FOR UPDATE SKIP LOCKED` all the same, so a
-body is never routed twice whatever else touches it. Routing a body costs a
-few milliseconds against the HTTP work of taking it in, so one router at a
-time keeps up with many server processes.
+Order and parallel routers: each body is stored with a lane, a hash of the
+one conversation its events belong to (entry id and person). Every body of
+a conversation is in the same lane, and a lane is routed by one router at a
+time, in arrival order (PostgreSQL: a transaction-scoped advisory lock per
+lane, let go at commit, rollback or a dropped connection). So routers in
+several threads and processes route different customers side by side, and
+one customer's events are never applied out of order or twice. A body that
+touches several conversations, or none (a Page-wide notice), is in lane 0: a
+barrier, routed alone once every body stored before it is routed, and no
+body after it is routed before it. SQLite has one writer at a time anyway:
+there a router takes the oldest due bodies whatever their lane. Rows are
+claimed `FOR UPDATE SKIP LOCKED` all the same, so a body is never routed
+twice whatever else touches it.
 
 A body whose routing raises (a bug, a lock timeout, the database gone) is
 retried with backoff and, after MAX_ATTEMPTS, given up with its reason
@@ -25,6 +29,7 @@ import asyncio
 import logging
 import queue
 import threading
+import zlib
 from datetime import timedelta
 
 from django.conf import settings
@@ -34,6 +39,7 @@ from django.utils import timezone
 
 from facebook import inbound, parsing
 from facebook.models import WebhookDelivery, WebhookVerdict
+from routing import config_cache
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +69,26 @@ def _new_delivery(body: parsing.Body) -> WebhookDelivery:
             detail=f"object is {body.object!r}, not 'page' or 'instagram'",
         )
     return WebhookDelivery(
-        body=body.text, verdict=WebhookVerdict.PENDING, event_count=body.item_count
+        body=body.text,
+        verdict=WebhookVerdict.PENDING,
+        event_count=body.item_count,
+        lane=lane_of(body),
     )
+
+
+# Lanes 1..LANES for one conversation's bodies: enough for routers to find
+# work side by side, few enough to read which are busy in one query.
+LANES = 64
+BARRIER_LANE = 0
+
+
+def lane_of(body: parsing.Body) -> int:
+    """The lane of a body's one conversation; BARRIER_LANE when it touches several, or none."""
+    people = body.people
+    if not people or len(people) != 1:
+        return BARRIER_LANE
+    ((entry_id, person),) = people
+    return 1 + zlib.crc32(f"{entry_id}:{person}".encode()) % LANES
 
 
 # Bodies stored in one transaction at most: under load, requests that arrive
@@ -140,70 +164,130 @@ def _due():
 
 
 def route_due(*, batch_size: int = BATCH_SIZE) -> int:
-    """Route due bodies until none is left, unless another process is routing.
+    """Route due bodies until none is left that this router may take.
 
-    Returns how many bodies this call routed or gave up.
+    Returns how many bodies this call routed or gave up. Bodies in lanes
+    other routers hold are left to them: each drains until it finds nothing.
     """
     done = 0
     rechecked = False
     while True:
         routed = _route_batch(batch_size)
         if routed is None:
-            return done  # another router drains everything, ours included
+            return done  # what is due is in lanes other routers hold: they drain it
         done += routed
         if routed:
             continue
-        # Once more after our lease ended: a body stored while we held it may
-        # have been left to us by a router that found the lease taken.
+        # Once more: a body stored meanwhile may have been left to us by a
+        # router that found its lane held by this one.
         if rechecked or not _due().exists():
             return done
         rechecked = True
 
 
 def _route_batch(batch_size: int) -> int | None:
-    """Route the oldest due bodies in one transaction; None when another router holds the lease."""
-    with transaction.atomic():
-        if not _router_lease():
-            return None
-        claimed = list(_due().select_for_update(skip_locked=True).order_by("id")[:batch_size])
+    """Route a batch of due bodies in one transaction; None when all that is due is
+    in lanes other routers hold.
+
+    First without a savepoint per body or per event (each costs two round
+    trips, a third of a body's). Should any body fail or any event be refused,
+    that transaction is undone whole and the batch is routed again with them,
+    so that only what failed is undone (and retried, or given up).
+    """
+    try:
+        return _route_claimed(batch_size, apart=False)
+    except Exception as exc:
+        logger.debug("a batch is routed again, each body apart: %r", exc)
+        return _route_claimed(batch_size, apart=True)
+
+
+def _route_claimed(batch_size: int, *, apart: bool) -> int | None:
+    # The batch and its after-commit offers read each workgroup's configuration once.
+    with config_cache.reading_config_once(), transaction.atomic():
+        if connection.vendor == "postgresql":
+            claimed = _claim_lanes(batch_size)
+            if claimed is None:
+                return None
+        else:
+            # One writer at a time (IMMEDIATE): the oldest due bodies, in order.
+            claimed = list(_due().select_for_update(skip_locked=True).order_by("id")[:batch_size])
         for delivery in claimed:
-            _route_one(delivery)
+            if apart:
+                _route_one(delivery)
+            else:
+                _route_body(delivery, each_event_apart=False)
     return len(claimed)
 
 
-# Any constant: the key of the PostgreSQL advisory lock that one router holds at a time.
-_ROUTER_LEASE_KEY = 0x636F6E6E656374  # "connect"
+# Any constant: the first key of the PostgreSQL advisory locks, one per lane (the second key).
+_LANE_LOCK_CLASS = 0x636F6E6E  # "conn"
+# How many of the oldest due bodies a router looks at to choose its lanes.
+_LOOK_AHEAD = 4
 
 
-def _router_lease() -> bool:
-    """One router at a time, so each customer's events are applied in arrival order.
+def _claim_lanes(batch_size: int) -> list[WebhookDelivery] | None:
+    """Lock the lanes of the oldest due bodies that no other router holds, and claim
+    up to `batch_size` of their bodies in arrival order (PostgreSQL)."""
+    due = _due()
+    barrier = due.filter(lane=BARRIER_LANE).order_by("id").values_list("id", flat=True).first()
+    if barrier is not None and not due.filter(id__lt=barrier).exists():
+        # Everything before the barrier is routed: it goes now, alone.
+        if not _try_lock_lanes([BARRIER_LANE]):
+            return None
+        return list(due.filter(id=barrier).select_for_update(skip_locked=True))
+    before_barrier = due.exclude(lane=BARRIER_LANE)
+    if barrier is not None:
+        before_barrier = before_barrier.filter(id__lt=barrier)
+    lanes = list(
+        dict.fromkeys(
+            before_barrier.order_by("id").values_list("lane", flat=True)[: batch_size * _LOOK_AHEAD]
+        )
+    )
+    if not lanes:
+        return None if barrier is not None else []
+    held = _try_lock_lanes(lanes, most=batch_size)
+    if not held:
+        return None
+    return list(
+        before_barrier.filter(lane__in=held)
+        .select_for_update(skip_locked=True)
+        .order_by("id")[:batch_size]
+    )
 
-    PostgreSQL: a transaction-scoped advisory lock, let go at commit, rollback
-    or a dropped connection (a killed process). SQLite: the IMMEDIATE
-    transaction already serialises writers.
-    """
-    if connection.vendor != "postgresql":
-        return True
+
+def _try_lock_lanes(lanes: list[int], *, most: int = 1) -> list[int]:
+    """Take the advisory locks of the first `most` lanes (in the order given) that no
+    other router holds, until the transaction ends; the lanes taken. A lane held
+    elsewhere is passed over, so a second router works on the next lanes."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_ROUTER_LEASE_KEY])
-        return bool(cursor.fetchone()[0])
+        # Without ORDER BY, the LIMIT stops the scan (and the locking) at `most` lanes taken.
+        cursor.execute(
+            "SELECT lane FROM unnest(%s::int[]) AS lane"
+            " WHERE pg_try_advisory_xact_lock(%s, lane) LIMIT %s",
+            [lanes, _LANE_LOCK_CLASS, most],
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _route_one(delivery: WebhookDelivery) -> None:
     """Route one claimed body inside the batch; a failure undoes only this body."""
     try:
         with transaction.atomic():
-            outcome = inbound.route(parsing.parse_body(delivery.body.encode("utf-8")))
-            delivery.verdict = outcome.verdict
-            delivery.event_count = outcome.event_count
-            delivery.detail = outcome.detail
-            delivery.routed_at = timezone.now()
-            delivery.retry_at = None
-            delivery.save(
-                update_fields=["verdict", "event_count", "detail", "routed_at", "retry_at"]
-            )
+            _route_body(delivery, each_event_apart=True)
     except Exception as exc:
         _failed(delivery, exc)
+
+
+def _route_body(delivery: WebhookDelivery, *, each_event_apart: bool) -> None:
+    outcome = inbound.route(
+        parsing.parse_body(delivery.body.encode("utf-8")), each_event_apart=each_event_apart
+    )
+    delivery.verdict = outcome.verdict
+    delivery.event_count = outcome.event_count
+    delivery.detail = outcome.detail
+    delivery.routed_at = timezone.now()
+    delivery.retry_at = None
+    delivery.save(update_fields=["verdict", "event_count", "detail", "routed_at", "retry_at"])
 
 
 def _failed(delivery: WebhookDelivery, exc: Exception) -> None:
@@ -239,59 +323,71 @@ def route_again(*, delivery_ids: list[int]) -> int:
 
 
 class Router:
-    """One thread per server process that routes stored bodies when kicked.
+    """The threads of a server process that route stored bodies when kicked.
 
-    Kicks while it works coalesce into one more pass; idle, it looks for due
-    bodies every POLL_SECONDS, which picks up what a crashed process left.
+    Each thread drains what it may take (its lanes); kicks while they work
+    coalesce into one more pass each. Idle, each looks for due bodies every
+    POLL_SECONDS, which picks up what a crashed process left.
     """
 
     def __init__(self) -> None:
-        self._wake = threading.Event()
+        self._wakes: list[threading.Event] = []
         self._idle = threading.Condition()
-        self._busy = False
-        self._thread: threading.Thread | None = None
+        self._busy: set[int] = set()
+        self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._stopping = False
 
     def start(self) -> None:
         with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(
-                    target=self._run, name="webhook-router", daemon=True
+            if self._threads and all(thread.is_alive() for thread in self._threads):
+                return
+            self._wakes = [threading.Event() for _ in range(router_threads())]
+            self._threads = [
+                threading.Thread(
+                    target=self._run, args=(number,), name=f"webhook-router-{number}", daemon=True
                 )
-                self._thread.start()
+                for number in range(len(self._wakes))
+            ]
+            for thread in self._threads:
+                thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Let the thread finish its pass and end (tests; a server just exits)."""
+        """Let the threads finish their pass and end (tests; a server just exits)."""
         with self._lock:
-            thread, self._stopping = self._thread, True
-        self._wake.set()
-        if thread is not None:
+            threads, self._stopping = self._threads, True
+        for wake in self._wakes:
+            wake.set()
+        for thread in threads:
             thread.join(timeout)
         with self._lock:
-            self._thread, self._stopping = None, False
+            self._threads, self._stopping = [], False
+        with self._idle:
+            self._busy.clear()
 
     def kick(self) -> None:
         self.start()
         with self._idle:
-            self._busy = True
-        self._wake.set()
+            self._busy.update(range(len(self._wakes)))
+        for wake in self._wakes:
+            wake.set()
 
     def wait_for_idle(self, timeout: float = 10.0) -> bool:
         with self._idle:
             return self._idle.wait_for(lambda: not self._busy, timeout)
 
-    def _run(self) -> None:
+    def _run(self, number: int) -> None:
+        wake = self._wakes[number]
         while True:
-            self._wake.wait(POLL_SECONDS)
-            self._wake.clear()
+            wake.wait(POLL_SECONDS)
+            wake.clear()
             if self._stopping:
                 with self._idle:
-                    self._busy = False
+                    self._busy.discard(number)
                     self._idle.notify_all()
                 return
             with self._idle:
-                self._busy = True
+                self._busy.add(number)
             try:
                 close_old_connections()
                 route_due()
@@ -300,9 +396,15 @@ class Router:
             finally:
                 close_old_connections()
                 with self._idle:
-                    if not self._wake.is_set():
-                        self._busy = False
+                    if not wake.is_set():
+                        self._busy.discard(number)
                         self._idle.notify_all()
+
+
+def router_threads() -> int:
+    """Routers per server process. PostgreSQL routes lanes side by side, and a router
+    mostly waits for the database; SQLite has one writer at a time."""
+    return 2 if connection.vendor == "postgresql" else 1
 
 
 router = Router()

@@ -177,6 +177,10 @@ class WebhookDelivery(models.Model):
         null=True, blank=True, help_text="A failed body is not routed again before this."
     )
     routed_at = models.DateTimeField(null=True, blank=True)
+    # The conversation's lane (a hash of its entry and person): routers route
+    # different lanes side by side, each lane in order; 0 is a barrier, for a
+    # body that touches several conversations or none (facebook.ingest).
+    lane = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-received_at", "-id"]

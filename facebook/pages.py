@@ -85,13 +85,15 @@ def note_events(page_list: Iterable[FacebookPage], *, now: datetime | None = Non
     """Meta just posted events for these Pages (called by the router, in its transaction)."""
     now = now or timezone.now()
     stale = now - timedelta(seconds=EVENT_NOTE_EVERY)
-    ids = [
-        page.pk for page in page_list if page.last_event_at is None or page.last_event_at < stale
+    stale_pages = [
+        page for page in page_list if page.last_event_at is None or page.last_event_at < stale
     ]
-    if ids:
-        FacebookPage.objects.filter(pk__in=ids).filter(
+    if stale_pages:
+        FacebookPage.objects.filter(pk__in=[page.pk for page in stale_pages]).filter(
             Q(last_event_at__isnull=True) | Q(last_event_at__lt=stale)
         ).update(last_event_at=now)
+        for page in stale_pages:
+            page.last_event_at = now  # the router's batch holds these rows for its next bodies
 
 
 POLICY_WORDS = {

@@ -310,6 +310,24 @@ class Body:
     def item_count(self) -> int:
         return len(self.events) + len(self.skipped)
 
+    @property
+    def people(self) -> frozenset[tuple[str, str]] | None:
+        """Whose conversations the events touch, as (entry id, person id); None when
+        an event belongs to nobody's (a Page-wide one, such as a policy notice)."""
+        people = set()
+        for event in self.events:
+            person = _person_of(event)
+            if person is None:
+                return None
+            people.add((event.page_id, person))
+        return frozenset(people)
+
+
+def _person_of(event: Event) -> str | None:
+    if isinstance(event, CommentAdded):
+        return event.commenter_id
+    return getattr(event, "psid", None) or None
+
 
 # --- the envelope ----------------------------------------------------------------
 

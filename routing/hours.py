@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django.core.exceptions import ValidationError
 
+from routing import config_cache
+
 # An automatic message is sent as one Messenger text (under 2000 characters),
 # with room for what its placeholders become.
 MAX_AUTOMATIC_TEXT = 1500
@@ -81,6 +83,11 @@ class Schedule:
 
 
 def schedule_of(workgroup) -> Schedule:
+    # Once per router batch (routing.config_cache); a plain read everywhere else.
+    return config_cache.cached("schedule", workgroup.pk, lambda: _read_schedule(workgroup))
+
+
+def _read_schedule(workgroup) -> Schedule:
     return Schedule(
         zone=zone_of(workgroup),
         spans=tuple(

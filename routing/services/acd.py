@@ -34,6 +34,7 @@ from routing.services.kernel import (
     lock_agents,
     lock_interaction,
     save_transition,
+    workgroup_config,
 )
 
 logger = logging.getLogger(__name__)
@@ -188,9 +189,8 @@ def offer_waiting(*, workgroup_id: int) -> int:
     row another process is offering is skipped, not waited for.
     """
     offered = 0
-    try:
-        workgroup = Workgroup.objects.get(pk=workgroup_id)
-    except Workgroup.DoesNotExist:
+    workgroup = workgroup_config(workgroup_id)
+    if workgroup is None:
         return 0
     if not hours.is_open(workgroup, timezone.now()):
         return 0  # out of hours it waits; the timer loop offers it at the opening

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from routing import message_entries, rules
+from routing import config_cache, message_entries, rules
 from routing.events import (
     interaction_event,
     message_event,
@@ -28,7 +28,7 @@ from routing.models import (
 )
 from routing.services import automatic, clocks
 from routing.services.acd import offer_after_commit
-from routing.services.kernel import S
+from routing.services.kernel import S, workgroup_config
 from routing.services.recordings import record_automatically
 from routing.services.service_levels import customer_waits
 
@@ -64,7 +64,9 @@ def receive_customer_message(
     Instagram). A Messenger conversation opened by someone whose comment got
     a private reply continues that comment's interaction (`follows`).
     """
-    with transaction.atomic():
+    # No savepoint of its own inside the caller's transaction (the router's
+    # batch): nothing here is refused, and whatever fails undoes the caller's.
+    with transaction.atomic(savepoint=False):
         if Message.objects.filter(mid=mid).exists():
             return Received(message=None, interaction=None)
         customer, _ = Customer.objects.get_or_create(
@@ -74,7 +76,13 @@ def receive_customer_message(
         def priority_of() -> rules.PriorityFound:
             # Read only for an interaction it may change: a new one, or one still waiting.
             return rules.arrival_priority(
-                PriorityRule.objects.filter(active=True, page_id__in=("", page_id)),
+                config_cache.cached(
+                    "priority_rules",
+                    page_id,
+                    lambda: list(
+                        PriorityRule.objects.filter(active=True, page_id__in=("", page_id))
+                    ),
+                ),
                 page_id=page_id,
                 text=text,
                 payloads=message_entries.payloads(attachments or []),
@@ -129,6 +137,8 @@ def live_interaction_for(
         .first()
     )
     if existing:
+        existing.customer = customer  # the row the caller holds, not one more query
+        _with_workgroup_config(existing)
         return existing, False
     preferred = _preferred_agent(customer, workgroup_id)
     priority = priority_of() if priority_of else rules.PriorityFound(0, None)
@@ -151,6 +161,7 @@ def live_interaction_for(
             .get()
         )
         return existing, False
+    _with_workgroup_config(interaction)
     detail: dict = {}
     if priority.rule_id is not None:
         detail.update(priority=priority.priority, priority_rule_id=priority.rule_id)
@@ -165,6 +176,13 @@ def live_interaction_for(
         record_automatically(interaction, at=interaction.created_at)
     publish_on_commit(interaction_event(interaction))
     return interaction, True
+
+
+def _with_workgroup_config(interaction: Interaction) -> None:
+    """Its workgroup from the batch's configuration reads, not one more query."""
+    workgroup = workgroup_config(interaction.workgroup_id)
+    if workgroup is not None:
+        interaction.workgroup = workgroup
 
 
 def raise_priority(interaction: Interaction, found: rules.PriorityFound) -> None:
@@ -201,11 +219,8 @@ def _preferred_agent(customer: Customer, workgroup_id: int) -> _Preferred | None
     The agent of their latest interaction in this workgroup that an agent
     answered, while that agent is still a member.
     """
-    seconds = (
-        Workgroup.objects.filter(pk=workgroup_id)
-        .values_list("preferred_agent_seconds", flat=True)
-        .first()
-    )
+    workgroup = workgroup_config(workgroup_id)
+    seconds = workgroup.preferred_agent_seconds if workgroup is not None else None
     if seconds is None:
         return None
     last = (

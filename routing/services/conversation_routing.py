@@ -208,8 +208,8 @@ def record_referral(
 
 def note_customer_message(*, page_id: str, psid: str, at: datetime) -> None:
     """A customer message without referral: the first one after an ad click opens
-    the ad's longer standard window."""
-    with transaction.atomic():
+    the ad's longer standard window. No savepoint of its own: nothing here is refused."""
+    with transaction.atomic(savepoint=False):
         customer = _lock_customer(page_id, psid)
         if customer is None or not isinstance(customer.referral, dict):
             return

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from routing import rules
+from routing import config_cache, rules
 from routing.events import (
     EventType,
     RoutingEvent,
@@ -70,6 +70,13 @@ class TransitionRefused(RoutingError):
 
 class NotYours(RoutingError):
     pass
+
+
+def workgroup_config(workgroup_id: int) -> Workgroup | None:
+    """A workgroup's row: once per router batch (routing.config_cache), else read now."""
+    return config_cache.cached(
+        "workgroup", workgroup_id, lambda: Workgroup.objects.filter(pk=workgroup_id).first()
+    )
 
 
 def lock_interaction(interaction_id: int) -> Interaction:

@@ -4,7 +4,8 @@
 against the database named by DATABASE_URL and appends each customer message
 it hands to routing to LOG as "<pid> <mid>". With GO, it waits for that file
 first (so two workers start together); with --hang it writes "inside" to LOG
-after the first message, inside the routing transaction, and waits to be killed.
+after the first message, inside the routing transaction, and waits to be killed;
+with --slow each message takes a few milliseconds more.
 """
 
 import os
@@ -22,8 +23,9 @@ def main(argv: list[str]) -> None:
     from facebook.parsing import CustomerMessage
 
     log = Path(argv[0])
-    go = Path(argv[1]) if len(argv) > 1 and argv[1] != "--hang" else None
+    go = Path(argv[1]) if len(argv) > 1 and not argv[1].startswith("--") else None
     hang = "--hang" in argv
+    slow = "--slow" in argv
     route_message = inbound.HANDLERS[CustomerMessage]
 
     def logged(page, event):
@@ -34,6 +36,8 @@ def main(argv: list[str]) -> None:
                 out.write("inside\n")
         if hang:
             time.sleep(120)
+        if slow:
+            time.sleep(0.005)
         return note
 
     inbound.HANDLERS[CustomerMessage] = logged

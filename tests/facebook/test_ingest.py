@@ -15,6 +15,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from django.db import connection
 
 from facebook import ingest, parsing
 from facebook.models import WebhookDelivery, WebhookVerdict
@@ -108,30 +109,46 @@ def test_two_processes_draining_one_backlog_apply_each_event_once_in_order(page,
     customers = [f"73000000000{n:05d}" for n in range(12)]
     start = now_ms() - 60_000
     sent: dict[str, list[str]] = {psid: [] for psid in customers}
-    # 60 bodies in arrival order; each customer's messages arrive in time order.
-    for n in range(60):
-        psid = customers[n % len(customers)]
+
+    def item(n: int, psid: str) -> dict:
         mid = new_mid()
         sent[psid].append(mid)
-        item = from_customer("message", text(f"message {n}", mid=mid), psid=psid, at_ms=start + n)
-        store(json.dumps(envelope(item)).encode())
+        return from_customer("message", text(f"message {n}", mid=mid), psid=psid, at_ms=start + n)
+
+    # 60 bodies in arrival order; each customer's messages arrive in time order.
+    # Every tenth carries two customers' messages (a barrier: routed alone, in order).
+    barriers = 0
+    for n in range(60):
+        psid = customers[n % len(customers)]
+        if n % 10 == 9:
+            other = customers[(n + 5) % len(customers)]
+            delivery = store(json.dumps(envelope(item(n, psid), item(n, other))).encode())
+            assert delivery.lane == ingest.BARRIER_LANE
+            barriers += 1
+        else:
+            delivery = store(json.dumps(envelope(item(n, psid))).encode())
+            assert delivery.lane != ingest.BARRIER_LANE
 
     log = tmp_path / "handled.log"
     go = tmp_path / "go"
-    workers = [worker(log, str(go)) for _ in range(2)]
+    # Slowed down (a few ms per message) so that both are surely at work at once.
+    workers = [worker(log, str(go), "--slow") for _ in range(2)]
     go.touch()
     for process in workers:
         assert process.wait(timeout=120) == 0, log.with_suffix(".err").read_text()
     ingest.route_due()  # whatever both left (none, normally)
 
-    handled = [line.split()[1] for line in log.read_text().splitlines()]
-    counts = Counter(handled)
-    assert len(counts) == 60
+    lines = [line.split() for line in log.read_text().splitlines()]
+    counts = Counter(mid for _, mid in lines)
+    assert len(counts) == 60 + barriers
     assert max(counts.values()) == 1, "an event was handed to routing twice"
+    if connection.vendor == "postgresql":
+        # Different customers' lanes were routed side by side.
+        assert len({pid for pid, _ in lines}) == 2
     assert set(WebhookDelivery.objects.values_list("verdict", flat=True)) == {
         WebhookVerdict.PROCESSED
     }
-    assert Message.objects.count() == 60
+    assert Message.objects.count() == 60 + barriers
     for psid, mids in sent.items():
         stored = list(
             Message.objects.filter(interaction__customer__psid=psid)
@@ -140,3 +157,18 @@ def test_two_processes_draining_one_backlog_apply_each_event_once_in_order(page,
         )
         assert stored == mids, f"{psid}'s messages were applied out of order"
     assert Customer.objects.count() == len(customers)
+
+
+def test_a_conversations_bodies_share_a_lane_and_page_wide_ones_are_barriers(page):
+    def lane(*items, **kwargs) -> int:
+        return ingest.lane_of(parsing.parse_body(json.dumps(envelope(*items, **kwargs)).encode()))
+
+    ann, bob = "7300000000100001", "7300000000100002"
+    first = lane(from_customer("message", text("Hi", mid=new_mid()), psid=ann))
+    assert first == lane(from_customer("message", text("Again", mid=new_mid()), psid=ann))
+    assert 1 <= first <= ingest.LANES
+    both = lane(
+        from_customer("message", text("Hi", mid=new_mid()), psid=ann),
+        from_customer("message", text("Hi", mid=new_mid()), psid=bob),
+    )
+    assert both == ingest.BARRIER_LANE
