@@ -120,14 +120,36 @@ def my_interactions(agent: Agent, *, oob: bool = False) -> str:
     return _render("my_interactions", {"agent": agent, "oob": oob, **_my_list_context(agent)})
 
 
-def _my_list_context(agent: Agent) -> dict:
+def _my_list_context(
+    agent: Agent, *, rows: list[Interaction] | None = None, read_at: int | None = None
+) -> dict:
     # When the rows were read (ms): a tab keeps the newest list it was sent,
     # whether a push or the answer to a request comes in first.
-    read_at = int(time.time() * 1000)
-    interactions = list(selectors.my_interactions(agent))
-    if agent.list_by_time_left:
-        interactions = service_levels.by_time_left(interactions)
+    if rows is None:
+        read_at = int(time.time() * 1000)
+        rows = list(selectors.my_interactions(agent))
+    interactions = service_levels.by_time_left(rows) if agent.list_by_time_left else rows
     return {"interactions": interactions, "list_read_at": read_at}
+
+
+def _my_lists(agent_ids: set[int]) -> dict[int, str]:
+    """Many agents' lists (a burst of offers): their rows read in one query, not one each."""
+    agents = selectors.agents_by_id(agent_ids)
+    read_at = int(time.time() * 1000)
+    rows: dict[int, list[Interaction]] = {agent_id: [] for agent_id in agents}
+    for interaction in selectors.my_interactions_of(agents):
+        rows[interaction.agent_id].append(interaction)
+    return {
+        agent_id: _render(
+            "my_interactions",
+            {
+                "agent": agent,
+                "oob": True,
+                **_my_list_context(agent, rows=rows[agent_id], read_at=read_at),
+            },
+        )
+        for agent_id, agent in agents.items()
+    }
 
 
 def queue(agent: Agent, *, oob: bool = False) -> str:
@@ -226,6 +248,27 @@ def status_picker(agent: Agent, *, oob: bool = False) -> str:
             "oob": oob,
         },
     )
+
+
+def render_all(wanted: list[audience.Fragment]) -> dict[audience.Fragment, str]:
+    """Each fragment of a batch of live pushes once, from the rows as they are now.
+
+    The agents' lists, the costliest and most frequent (one per offer), are
+    read together: one query however many agents a burst of offers reached.
+    """
+    html: dict[audience.Fragment, str] = {}
+    lists = {
+        fragment
+        for fragment in wanted
+        if fragment.kind == audience.MY_INTERACTIONS and fragment.agent_id is not None
+    }
+    if len(lists) > 1:
+        drawn = _my_lists({cast(int, fragment.agent_id) for fragment in lists})
+        html.update({fragment: drawn.get(cast(int, fragment.agent_id), "") for fragment in lists})
+    for fragment in wanted:
+        if fragment not in html:
+            html[fragment] = render(fragment)
+    return html
 
 
 def render(fragment: audience.Fragment) -> str:

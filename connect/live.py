@@ -4,7 +4,10 @@ The process that commits a change renders what it changes, once: each
 fragment `connect.audience.plan` names is rendered a single time whoever
 receives it, and sent as HTML to the groups; the sockets only forward it.
 A workgroup's queue is rendered once for all its members and coalesced: the
-first change is sent at once, further changes at most every QUEUE_INTERVAL.
+first change is sent at once, further changes at most every QUEUE_INTERVAL,
+or less often for a big workgroup: its frames to all members stay under
+QUEUE_FRAMES_PER_SECOND (a server process drains its sockets' frames from
+the channel layer one by one).
 
 Servers render in one thread per process (`LIVE_UPDATES=background`): the
 request or router that committed returns at once, and events that pile up
@@ -13,6 +16,7 @@ they are then). `inline` renders in the committing thread (the test suite).
 """
 
 import asyncio
+import hashlib
 import logging
 import queue
 import threading
@@ -34,6 +38,9 @@ from routing.events import RoutingEvent, routing_event
 logger = logging.getLogger(__name__)
 
 QUEUE_INTERVAL = 0.25
+# Frames per second a workgroup's queue may cost, over all its members' tabs:
+# 200 members hear it once a second, 20 members four times.
+QUEUE_FRAMES_PER_SECOND = 200
 # How long the render thread waits for the layer to take a batch of frames.
 SEND_TIMEOUT = 5.0
 FRAME = "live.frame"
@@ -127,12 +134,11 @@ class Renderer:
                     continue  # nobody would see it: not even rendered
                 key = (frame.group, frame.skip_agent_ids, frame.only_agent_ids)
                 frames.setdefault(key, {}).update(dict.fromkeys(frame.fragments))
-        html: dict[audience.Fragment, str] = {}
+        html = fragments.render_all(
+            list(dict.fromkeys(f for wanted in frames.values() for f in wanted))
+        )
         messages: list[tuple[str, dict]] = []
         for (group, skip, only), wanted in frames.items():
-            for fragment in wanted:
-                if fragment not in html:
-                    html[fragment] = fragments.render(fragment)
             body = "".join(html[fragment] for fragment in wanted)
             if body:
                 message = {"type": FRAME, "html": body, "skip": sorted(skip)}
@@ -148,18 +154,20 @@ class Renderer:
         if messages:
             _publish(messages, wait=coalesce)
 
-    def _queue_frames(self, changed: set[int], listened, *, coalesce: bool) -> list:
+    def _queue_frames(self, changed: set[int], listened: dict[str, int], *, coalesce: bool) -> list:
         now = time.monotonic()
         render_now = set()
         for workgroup_id in changed:
-            if not coalesce or now - self._queue_sent_at.get(workgroup_id, 0.0) >= QUEUE_INTERVAL:
+            members = listened.get(audience.workgroup_group(workgroup_id), 0)
+            interval = max(QUEUE_INTERVAL, members / QUEUE_FRAMES_PER_SECOND)
+            if not coalesce or now - self._queue_sent_at.get(workgroup_id, 0.0) >= interval:
                 render_now.add(workgroup_id)
             else:
                 self._queue_due.setdefault(
-                    workgroup_id, self._queue_sent_at[workgroup_id] + QUEUE_INTERVAL
+                    workgroup_id, self._queue_sent_at[workgroup_id] + interval
                 )
         render_now |= {w for w, due in self._queue_due.items() if due <= now}
-        messages = []
+        bodies = {}
         for workgroup_id in sorted(render_now):
             self._queue_due.pop(workgroup_id, None)
             self._queue_sent_at[workgroup_id] = now
@@ -168,8 +176,15 @@ class Renderer:
                 continue
             body = fragments.workgroup_queue(workgroup_id)
             if body:
-                messages.append((group, {"type": FRAME, "html": body, "skip": []}))
-        return messages
+                bodies[group] = body
+        # The same queue again (customers came and were offered at once) goes to
+        # nobody: every member's tab already shows it.
+        same = same_as_last_sent(bodies)
+        return [
+            (group, {"type": FRAME, "html": body, "skip": []})
+            for group, body in bodies.items()
+            if group not in same
+        ]
 
 
 renderer = Renderer()
@@ -188,49 +203,119 @@ def _membership_message(agent_id: int, workgroup_ids: frozenset[int]) -> tuple[s
     )
 
 
-def listened_groups(groups: set[str]) -> set[str]:
-    """Which of `groups` have a socket in them now: nothing is rendered for the others.
+def listened_groups(groups: set[str]) -> dict[str, int]:
+    """Which of `groups` have sockets in them now, and how many: nothing is rendered
+    for the others.
 
     In memory the layer knows; on Redis, one pipelined round trip asks how
     many members each group's sorted set holds (channels_redis keeps a group
     as one, members stamped when they joined and dropped after
     `group_expiry`). Should the question fail, every group counts as
-    listened: a frame too many, never one missing.
+    listened (by one): a frame too many, never one missing.
     """
     if not groups:
-        return set()
+        return {}
     layer = get_channel_layer()
     if isinstance(layer, InMemoryChannelLayer):
         # A copy: the server loop may add a socket meanwhile.
         held = dict(layer.groups)
-        return {group for group in groups if held.get(group)}
+        return {group: len(held[group]) for group in groups if held.get(group)}
     if isinstance(layer, RedisChannelLayer):
         try:
             return _on_server_loop(lambda: _redis_listened(layer, groups))
+        except _ServerStopping:
+            return {}
         except Exception:
             logger.exception("who listens to %s groups could not be read", len(groups))
-    return set(groups)
+    return dict.fromkeys(groups, 1)
 
 
-async def _redis_listened(layer: RedisChannelLayer, groups: set[str]) -> set[str]:
+# An identical fragment for a group within this many seconds is not sent again
+# (a burst sends the same queue every QUEUE_INTERVAL; a little later it is
+# sent again all the same, which costs one frame).
+SAME_FOR_SECONDS = 2
+_last_sent: dict[str, tuple[str, float]] = {}
+
+
+def forget_last_sent() -> None:
+    """This process's notes of what it sent last (the in-memory layer's): tests."""
+    _last_sent.clear()
+
+
+def same_as_last_sent(bodies: dict[str, str]) -> set[str]:
+    """The groups whose fragment is the one last sent to them (by any process), and
+    note these as the last sent. On Redis, one pipelined SET … GET: with several
+    server processes, what another one sent last counts."""
+    if not bodies:
+        return set()
+    digests = {group: hashlib.sha1(body.encode()).hexdigest() for group, body in bodies.items()}
+    layer = get_channel_layer()
+    if isinstance(layer, RedisChannelLayer):
+        try:
+            return _on_server_loop(lambda: _redis_same(layer, digests))
+        except _ServerStopping:
+            return set()
+        except Exception:
+            logger.exception("what was last sent to %s groups could not be read", len(digests))
+            return set()
+    now = time.monotonic()
+    same = set()
+    for group, digest in digests.items():
+        last = _last_sent.get(group)
+        if last is not None and last[0] == digest and now - last[1] < SAME_FOR_SECONDS:
+            same.add(group)
+        _last_sent[group] = (digest, now)
+    return same
+
+
+async def _redis_same(layer: RedisChannelLayer, digests: dict[str, str]) -> set[str]:
+    by_host: dict[int, list[str]] = {}
+    for group in digests:
+        by_host.setdefault(layer.consistent_hash(group), []).append(group)
+    same = set()
+    for index, groups in by_host.items():
+        pipe = layer.connection(index).pipeline(transaction=False)
+        for group in groups:
+            pipe.set(
+                f"{layer.prefix}:connect-last-sent:{group}",
+                digests[group],
+                ex=SAME_FOR_SECONDS,
+                get=True,
+            )
+        previous = await pipe.execute()
+        same.update(
+            group
+            for group, old in zip(groups, previous, strict=True)
+            if old is not None and old.decode() == digests[group]
+        )
+    return same
+
+
+async def _redis_listened(layer: RedisChannelLayer, groups: set[str]) -> dict[str, int]:
     by_host: dict[int, list[str]] = {}
     for group in groups:
         by_host.setdefault(layer.consistent_hash(group), []).append(group)
     joined_since = int(time.time()) - layer.group_expiry
-    listened = set()
+    listened = {}
     for index, names in by_host.items():
         pipe = layer.connection(index).pipeline(transaction=False)
         for name in names:
             pipe.zcount(layer._group_key(name), joined_since, "+inf")
         counts = await pipe.execute()
-        listened.update(name for name, count in zip(names, counts, strict=True) if count)
+        listened.update((name, count) for name, count in zip(names, counts, strict=True) if count)
     return listened
+
+
+class _ServerStopping(Exception):
+    """The server's loop has stopped: its sockets are going anyway."""
 
 
 def _on_server_loop(make_coroutine):
     """Run a coroutine on the layer's loop (the server's, else a new one) and return its result."""
     loop = server_loop
-    if loop is not None and loop.is_running() and not _inside_asgiref_thread():
+    if loop is not None and not _inside_asgiref_thread():
+        if not loop.is_running():
+            raise _ServerStopping
         return asyncio.run_coroutine_threadsafe(make_coroutine(), loop).result(SEND_TIMEOUT)
 
     async def run():

@@ -201,7 +201,10 @@ if REDIS_URL:
                 # (5 s since redis-py 8) cuts the layer's blocking 5 s BZPOPMIN,
                 # closing every idle desktop socket with 1011 (channels_redis#422).
                 "hosts": [{"address": REDIS_URL, "max_connections": 4000, "socket_timeout": None}],
-                "capacity": 1000,
+                # Per server process, not per socket: channels_redis keeps one
+                # inbox for all of a process's sockets, and drops what comes over
+                # capacity. A workgroup's queue frame is one message per member.
+                "capacity": 20000,
                 "expiry": 30,
             },
         }

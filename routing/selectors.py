@@ -1,5 +1,6 @@
 """Read paths for the desktop: plain queries, no changes."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth.models import Group
@@ -52,6 +53,11 @@ def agent_by_id(agent_id: int | None) -> Agent | None:
     return Agent.objects.select_related("user").filter(pk=agent_id).first()
 
 
+def agents_by_id(agent_ids: Iterable[int]) -> dict[int, Agent]:
+    """Agents with their users, by id (those that exist)."""
+    return Agent.objects.select_related("user").in_bulk(list(agent_ids))
+
+
 def lapsed_last(agent: Agent) -> bool:
     """The agent's latest miss was an interaction they did not reply to in time (not an
     offer they let ring): what made them Not answering."""
@@ -68,8 +74,17 @@ def lapsed_last(agent: Agent) -> bool:
 
 def my_interactions(agent: Agent) -> QuerySet[Interaction]:
     """What the agent's My Interactions list shows: offered, live, and not yet dismissed."""
+    return _listed().filter(agent=agent)
+
+
+def my_interactions_of(agent_ids: Iterable[int]) -> QuerySet[Interaction]:
+    """The My Interactions lists of many agents at once, in each list's order (live pushes)."""
+    return _listed().filter(agent_id__in=list(agent_ids))
+
+
+def _listed() -> QuerySet[Interaction]:
     return (
-        Interaction.objects.filter(agent=agent, dismissed_at__isnull=True)
+        Interaction.objects.filter(dismissed_at__isnull=True)
         .exclude(state=S.QUEUED)
         .select_related("customer", "workgroup")
         .annotate(unread=unread_count())

@@ -8,6 +8,15 @@ def run_on_commit(django_capture_on_commit_callbacks):
         yield callbacks
 
 
+@pytest.fixture(autouse=True)
+def fresh_live_frames():
+    """Each test starts with no fragment noted as already sent (ids repeat across tests)."""
+    from connect import live
+
+    live.forget_last_sent()
+    yield
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items):
     """Browser tests run last, and together on one worker when the suite runs in

@@ -243,10 +243,98 @@ def test_who_listens_is_read_from_the_layer_itself():
             audience.interaction_group(999_999),
             audience.agent_group(999_999),
         }
+        # Each group with how many sockets are in it; the others not at all.
         assert live.listened_groups(groups) == {
-            audience.agent_group(floor.agents[0].pk),
-            audience.workgroup_group(floor.workgroup.pk),
+            audience.agent_group(floor.agents[0].pk): 1,
+            audience.workgroup_group(floor.workgroup.pk): 2,
         }
     finally:
         floor.leave()
-    assert live.listened_groups(groups) == set()
+    assert live.listened_groups(groups) == {}
+
+
+def test_a_big_workgroups_queue_is_sent_less_often_than_a_small_ones(monkeypatch):
+    monkeypatch.setattr(live, "QUEUE_FRAMES_PER_SECOND", 4)  # 8 members: every 2 s
+    floor = Floor(8)
+    member = floor.agents[0]
+    renderer = live.Renderer()
+    try:
+        for agent in floor.agents:
+            services.set_agent_status(agent=agent, status="away")
+        floor.frames(member)  # drain the status pickers
+        queue_changed = audience.Plan(queues=frozenset({floor.workgroup.pk}))
+        monkeypatch.setattr(live, "hand_over", lambda plan: None)  # only `renderer` sends
+        for n in range(3):
+            customer_writes(floor.workgroup, psid=f"73000000002{n:05d}", page_id=floor.page.page_id)
+            renderer.render([queue_changed], coalesce=True)
+        # The first change at once; the next two wait for the workgroup's turn.
+        assert len(floor.frames(member)) == 1
+        assert renderer._queue_due[floor.workgroup.pk] - renderer._queue_sent_at[
+            floor.workgroup.pk
+        ] == pytest.approx(2.0)
+    finally:
+        floor.leave()
+
+
+def test_a_queue_frame_the_members_already_have_is_not_sent_again():
+    floor = Floor(2)
+    member = floor.agents[0]
+    try:
+        for agent in floor.agents:
+            services.set_agent_status(agent=agent, status="away")
+        floor.frames(member)  # drain the status picker
+        queue_changed = audience.Plan(queues=frozenset({floor.workgroup.pk}))
+        live.renderer.render([queue_changed], coalesce=False)
+        assert len(floor.frames(member)) == 1
+        live.renderer.render([queue_changed], coalesce=False)
+        assert floor.frames(member) == []  # the same queue: nothing sent
+
+        customer_writes(floor.workgroup, text="Hello?", page_id=floor.page.page_id)
+        floor.frames(member)  # drain what the arrival pushed
+        live.renderer.render([queue_changed], coalesce=False)
+        assert floor.frames(member) == []
+        Interaction.objects.filter(workgroup=floor.workgroup).delete()
+        live.renderer.render([queue_changed], coalesce=False)
+        (frame,) = floor.frames(member)  # it changed: sent
+        assert 'data-count="0"' in frame
+    finally:
+        floor.leave()
+
+
+def test_a_burst_of_offers_reads_every_offered_agents_list_in_one_query():
+    floor = Floor(6)
+    try:
+        offered = []
+        for n in range(6):
+            received = customer_writes(
+                floor.workgroup,
+                psid=f"73000000001{n:05d}",
+                text=f"Customer {n}",
+                page_id=floor.page.page_id,
+            )
+            offered.append(refresh(received.interaction))
+        agents = {interaction.agent_id for interaction in offered}
+        assert len(agents) == 6
+        lists = [audience.Fragment(audience.MY_INTERACTIONS, agent_id=a) for a in sorted(agents)]
+
+        costs = []
+        for wanted in (lists[:2], lists):
+            with CaptureQueriesContext(connection) as queries:
+                html = fragments.render_all(wanted)
+            costs.append(len(queries))
+        assert costs[0] == costs[1] <= 2  # the agents, then every list's rows
+        for interaction in offered:
+            mine = html[audience.Fragment(audience.MY_INTERACTIONS, agent_id=interaction.agent_id)]
+            assert mine.count('class="interaction-row') == 1
+            assert f'id="interaction-{interaction.pk}"' in mine
+            # The same list as drawn for that agent alone.
+            assert (
+                mine.split('data-read-at="')[1].split('"', 1)[1]
+                == fragments.render(
+                    audience.Fragment(audience.MY_INTERACTIONS, agent_id=interaction.agent_id)
+                )
+                .split('data-read-at="')[1]
+                .split('"', 1)[1]
+            )
+    finally:
+        floor.leave()
