@@ -713,7 +713,7 @@ async def end_to_end(
     replies (Send) and the customer writes again `FOLLOW_UP_DELAY` later.
     """
     result = EndToEndResult(agents=len(sessions), rate=rate)
-    pool = Pool(servers.webhook_base, limit=128)
+    pool = Pool(servers.live_base, limit=128)
     flows: list[asyncio.Task] = []
     picking = True
     alerts = itertools.count(1)
@@ -916,7 +916,7 @@ async def floor(
     bench waits at most `wait` after the last answer for the frames.
     """
     result = FloorResult(sockets=per_group)
-    pool = Pool(servers.webhook_base, limit=128)
+    pool = Pool(servers.live_base, limit=128)
     probe = next(_floor_numbers)
     status, body, _, _ = await pool.request("POST", f"/bench/floor?group={groups[0]}&n={probe}")
     if status != 200:

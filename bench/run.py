@@ -176,14 +176,14 @@ def run_configuration(
         rows.append(
             [
                 section,
-                "agents' sockets on · live webhooks and floor posts to",
+                "agents' sockets on · live webhooks, floor posts and fake Graph API on"
+                " · ingest webhooks to",
                 "process 1 · "
                 + (
-                    "nginx, to both processes (crossing Redis)"
-                    if config.processes > 1 and server_setup.nginx_binary()
-                    else "process 2 (crossing Redis)"
+                    "process 2 (crossing Redis) · "
+                    + ("nginx, to both processes" if server_setup.nginx_binary() else "process 2")
                     if config.processes > 1
-                    else "process 1"
+                    else "process 1 · process 1"
                 ),
             ]
         )

@@ -205,9 +205,16 @@ class Servers:
 
     @property
     def webhook_base(self) -> str:
-        """Where the live webhooks land: nginx, spreading them over both processes, when
-        it runs; else not the agents' process, when there are two."""
+        """Where the ingest phase's webhooks land: nginx, spreading them over both
+        processes, when it runs; else not the agents' process, when there are two."""
         return self.proxy_url or self.urls[-1]
+
+    @property
+    def live_base(self) -> str:
+        """Where the live phases' webhooks and floor posts land, and the fake Graph API
+        (Meta's side) answers: the process the agents' sockets are not on, when there
+        are two, so that every live update crosses the channel layer."""
+        return self.urls[-1]
 
     def start(self) -> None:
         LOG_DIR.mkdir(exist_ok=True)
@@ -386,7 +393,7 @@ def server_env(config: Configuration, urls: list[str], database_url: str) -> dic
         SECURE_SSL_REDIRECT="0",
         SESSION_COOKIE_SECURE="0",
         CSRF_COOKIE_SECURE="0",
-        FACEBOOK_GRAPH_URL=urls[0] + "/fake-graph",
+        FACEBOOK_GRAPH_URL=urls[-1] + "/fake-graph",
         MEDIA_ROOT="/tmp/h-bench-media",
     )
     if config.redis_url:

@@ -192,7 +192,8 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # channels_redis's, taking a process's messages in batches (connect.channel_layer).
+            "BACKEND": "connect.channel_layer.BatchedRedisChannelLayer",
             "CONFIG": {
                 # redis-py's default pool of 100 drops bursts of websocket
                 # connects with MaxConnectionsError, and so did 1,000 under a

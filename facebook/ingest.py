@@ -325,9 +325,10 @@ def route_again(*, delivery_ids: list[int]) -> int:
 class Router:
     """The threads of a server process that route stored bodies when kicked.
 
-    Each thread drains what it may take (its lanes); kicks while they work
-    coalesce into one more pass each. Idle, each looks for due bodies every
-    POLL_SECONDS, which picks up what a crashed process left.
+    Each thread drains what it may take (its lanes); a kick wakes one idle
+    thread, so a second one joins in only while the first is busy. Idle, each
+    looks for due bodies every POLL_SECONDS, which picks up what a crashed
+    process left.
     """
 
     def __init__(self) -> None:
@@ -366,11 +367,14 @@ class Router:
             self._busy.clear()
 
     def kick(self) -> None:
+        """Wake one idle thread (a busy one drains what comes meanwhile); when all are
+        busy, the first takes one more pass. One body does not wake every thread."""
         self.start()
         with self._idle:
-            self._busy.update(range(len(self._wakes)))
-        for wake in self._wakes:
-            wake.set()
+            idle = [number for number in range(len(self._wakes)) if number not in self._busy]
+            chosen = idle[0] if idle else 0
+            self._busy.add(chosen)
+        self._wakes[chosen].set()
 
     def wait_for_idle(self, timeout: float = 10.0) -> bool:
         with self._idle:

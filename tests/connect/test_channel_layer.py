@@ -1,0 +1,58 @@
+"""The Redis channel layer that takes a process's messages in batches: every message
+arrives, once and in order, however receivers come and go (PostgreSQL + Redis pass)."""
+
+import asyncio
+import os
+
+import pytest
+from channels.layers import get_channel_layer
+
+from connect.channel_layer import RECEIVE_BATCH, BatchedRedisChannelLayer
+
+pytestmark = pytest.mark.skipif(
+    not os.environ.get("REDIS_URL"), reason="the Redis layer needs REDIS_URL (the second pass)"
+)
+
+
+def fresh_layer() -> BatchedRedisChannelLayer:
+    layer = get_channel_layer()
+    assert isinstance(layer, BatchedRedisChannelLayer)
+    # One of its own: its inbox and pools are not the other tests'.
+    return BatchedRedisChannelLayer(
+        hosts=layer.hosts, prefix=f"test-{os.getpid()}", capacity=layer.capacity
+    )
+
+
+async def test_a_backlog_is_taken_in_batches_in_order_and_once():
+    layer = fresh_layer()
+    sockets = [await layer.new_channel() for _ in range(3)]
+    count = RECEIVE_BATCH * 2 + 7
+    for n in range(count):
+        await layer.send(sockets[n % 3], {"type": "live.frame", "n": n})
+    got: dict[str, list[int]] = {socket: [] for socket in sockets}
+
+    async def read(socket):
+        while len(got[socket]) < len([n for n in range(count) if sockets[n % 3] == socket]):
+            got[socket].append((await layer.receive(socket))["n"])
+
+    await asyncio.wait_for(asyncio.gather(*(read(socket) for socket in sockets)), timeout=10)
+    for index, socket in enumerate(sockets):
+        assert got[socket] == [n for n in range(count) if n % 3 == index]
+    await layer.flush()
+    await layer.close_pools()
+
+
+async def test_a_receiver_cancelled_while_waiting_loses_nothing():
+    layer = fresh_layer()
+    socket = await layer.new_channel()
+    waiting = asyncio.ensure_future(layer.receive(socket))
+    await asyncio.sleep(0.2)  # it blocks in Redis, taking for the whole process
+    waiting.cancel()
+    await layer.send(socket, {"type": "live.frame", "n": 1})
+    await layer.send(socket, {"type": "live.frame", "n": 2})
+    # The take under way lands them; the next receiver is handed them in order.
+    first = await asyncio.wait_for(layer.receive(socket), timeout=10)
+    second = await asyncio.wait_for(layer.receive(socket), timeout=10)
+    assert (first["n"], second["n"]) == (1, 2)
+    await layer.flush()
+    await layer.close_pools()
