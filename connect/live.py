@@ -51,6 +51,12 @@ FRAME = "live.frame"
 server_loop: asyncio.AbstractEventLoop | None = None
 
 
+def _live_server_loop() -> asyncio.AbstractEventLoop | None:
+    """The server's loop; None once closed (a test's loop that ended), not one stopping."""
+    loop = server_loop
+    return None if loop is None or loop.is_closed() else loop
+
+
 def note_server_loop() -> None:
     global server_loop
     if server_loop is None or server_loop.is_closed():
@@ -84,7 +90,8 @@ def send_control(group: str, message: dict) -> None:
 class Renderer:
     """Renders plans into frames; in servers, on a thread of its own."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, queue_frames_per_second: int = QUEUE_FRAMES_PER_SECOND) -> None:
+        self._queue_frames_per_second = queue_frames_per_second
         self._plans: queue.Queue[Plan] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -159,7 +166,7 @@ class Renderer:
         render_now = set()
         for workgroup_id in changed:
             members = listened.get(audience.workgroup_group(workgroup_id), 0)
-            interval = max(QUEUE_INTERVAL, members / QUEUE_FRAMES_PER_SECOND)
+            interval = max(QUEUE_INTERVAL, members / self._queue_frames_per_second)
             if not coalesce or now - self._queue_sent_at.get(workgroup_id, 0.0) >= interval:
                 render_now.add(workgroup_id)
             else:
@@ -312,7 +319,7 @@ class _ServerStopping(Exception):
 
 def _on_server_loop(make_coroutine):
     """Run a coroutine on the layer's loop (the server's, else a new one) and return its result."""
-    loop = server_loop
+    loop = _live_server_loop()
     if loop is not None and not _inside_asgiref_thread():
         if not loop.is_running():
             raise _ServerStopping
@@ -350,7 +357,7 @@ def _publish(messages: Iterable[tuple[str, dict]], *, wait: bool) -> None:
             if isinstance(outcome, BaseException):
                 raise outcome  # the caller logs it; the other groups were sent
 
-    loop = server_loop
+    loop = _live_server_loop()
     if loop is not None and not loop.is_running() and not _inside_asgiref_thread():
         return  # the server is stopping: its sockets are going anyway
     if loop is not None and loop.is_running() and not _inside_asgiref_thread():

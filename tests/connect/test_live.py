@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from connect import audience, fragments, live
 from routing import services
 from routing.events import EventType, interaction_event, message_event
-from routing.models import Interaction
+from routing.models import Customer, Interaction
 from tests.factories import customer_writes, make_agent, make_page, make_workgroup, refresh
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -253,19 +253,19 @@ def test_who_listens_is_read_from_the_layer_itself():
     assert live.listened_groups(groups) == {}
 
 
-def test_a_big_workgroups_queue_is_sent_less_often_than_a_small_ones(monkeypatch):
-    monkeypatch.setattr(live, "QUEUE_FRAMES_PER_SECOND", 4)  # 8 members: every 2 s
+def test_a_big_workgroups_queue_is_sent_less_often_than_a_small_ones():
     floor = Floor(8)
     member = floor.agents[0]
-    renderer = live.Renderer()
+    # 4 frames a second over 8 members: every 2 s (200 over 200 members: every 1 s).
+    renderer = live.Renderer(queue_frames_per_second=4)
     try:
-        for agent in floor.agents:
-            services.set_agent_status(agent=agent, status="away")
-        floor.frames(member)  # drain the status pickers
         queue_changed = audience.Plan(queues=frozenset({floor.workgroup.pk}))
-        monkeypatch.setattr(live, "hand_over", lambda plan: None)  # only `renderer` sends
         for n in range(3):
-            customer_writes(floor.workgroup, psid=f"73000000002{n:05d}", page_id=floor.page.page_id)
+            # Rows written as they are, announcing nothing: only `renderer` sends.
+            customer = Customer.objects.create(
+                page_id=floor.page.page_id, psid=f"73000000002{n:05d}"
+            )
+            Interaction.objects.create(workgroup=floor.workgroup, customer=customer, state="queued")
             renderer.render([queue_changed], coalesce=True)
         # The first change at once; the next two wait for the workgroup's turn.
         assert len(floor.frames(member)) == 1

@@ -154,7 +154,10 @@ def test_sigterm_stops_a_server_holding_a_thousand_desktops_mid_burst(tmp_path):
     client.force_login(agent.user)
     cookie = f"sessionid={client.cookies['sessionid'].value}"
     port = free_port()
-    process = start_daphne(port, tmp_path / "daphne.log")
+    # As `make run` and production start it: a burst of connects waits its turn.
+    process = start_daphne(
+        port, tmp_path / "daphne.log", daphne_args=("--websocket_connect_timeout", "30")
+    )
 
     async def scenario() -> tuple[list[str], float, int]:
         sockets = await open_desktops(port, cookie, 1000)
