@@ -1,0 +1,86 @@
+"""What routing one stored webhook body costs, alone on a quiet database.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/scratch \
+        .venv/bin/python bench/routing_cost.py 200
+
+Point DATABASE_URL at a scratch database (it is migrated, and rows are
+added to it). One workgroup of 200 available agents with a desktop each, one
+Page; N new customers' bodies are stored and routed by `facebook.ingest.route_due`
+(batches of 20, as the server's router), then a follow-up from each. Live
+rendering is left out (no server, no sockets); the after-commit offers are
+in. Prints per body: milliseconds, SQL statements, and the statements by kind.
+"""
+
+import json
+import os
+import sys
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+os.environ["FACEBOOK_WEBHOOK_ROUTING"] = "background"  # nothing routes on store
+os.environ["FACEBOOK_GRAPH_URL"] = "http://127.0.0.1:9/fake-graph"  # profile fetches fail fast
+
+
+def main(count: int) -> None:
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from facebook import ingest, parsing
+    from facebook.fake import webhooks
+    from facebook.models import FacebookPage
+    from routing.events import routing_event
+    from routing.models import Agent, AgentStatus, DesktopConnection, Workgroup
+
+    call_command("migrate", verbosity=0)
+    # No sockets here: what routing costs, not rendering.
+    routing_event.disconnect(dispatch_uid="connect.live.deliver")
+    tag = uuid.uuid4().hex[:8]
+    workgroup = Workgroup.objects.create(
+        name=f"Routing cost {tag}", capacity_per_agent=20, alert_timeout_seconds=3600
+    )
+    page_id = str(900_000_000_000_000 + uuid.uuid4().int % 10**12)
+    FacebookPage.objects.create(page_id=page_id, name=tag, access_token="t", workgroup=workgroup)
+    users = get_user_model().objects.bulk_create(
+        get_user_model()(username=f"cost{tag}{n}") for n in range(200)
+    )
+    agents = Agent.objects.bulk_create(Agent(user=u, status=AgentStatus.AVAILABLE) for u in users)
+    workgroup.members.add(*agents)
+    DesktopConnection.objects.bulk_create(
+        DesktopConnection(agent=a, channel_name=f"cost.{tag}.{a.pk}") for a in agents
+    )
+    psids = [f"79{uuid.uuid4().int % 10**12:012d}" for _ in range(count)]
+
+    def route(label: str) -> None:
+        for psid in psids:
+            mid = f"m_cost_{uuid.uuid4().hex}"
+            item = webhooks.customer_message(page_id=page_id, psid=psid, mid=mid, text="Hello")
+            body = json.dumps(webhooks.envelope(item, page_id=page_id)).encode()
+            ingest.store(parsing.parse_body(body))
+        connection.queries_log.clear()
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            routed = ingest.route_due()
+            seconds = time.perf_counter() - started
+        kinds = Counter(query["sql"].split()[0] for query in queries.captured_queries)
+        print(
+            f"{label:14s} {routed} bodies · {seconds * 1000 / routed:6.2f} ms "
+            f"and {len(queries) / routed:5.1f} statements per body · "
+            + ", ".join(f"{kind} {n / routed:.1f}" for kind, n in kinds.most_common())
+        )
+
+    print(f"{connection.vendor} · {count} bodies a run, batches of {ingest.BATCH_SIZE}")
+    route("new customers")
+    route("follow-ups")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 200)
