@@ -3,11 +3,11 @@
 The process that commits a change renders what it changes, once: each
 fragment `connect.audience.plan` names is rendered a single time whoever
 receives it, and sent as HTML to the groups; the sockets only forward it.
-A workgroup's queue is rendered once for all its members and coalesced: the
-first change is sent at once, further changes at most every QUEUE_INTERVAL,
+A workgroup's queue is rendered once for all its members and coalesced: it
+is drawn QUEUE_SETTLE after a change, then at most every QUEUE_INTERVAL,
 or less often for a big workgroup: its frames to all members stay under
-QUEUE_FRAMES_PER_SECOND (a server process drains its sockets' frames from
-the channel layer one by one).
+QUEUE_FRAMES_PER_SECOND (each member's tab is a message of its own through
+the channel layer).
 
 Servers render in one thread per process (`LIVE_UPDATES=background`): the
 request or router that committed returns at once, and events that pile up
@@ -38,6 +38,9 @@ from routing.events import RoutingEvent, routing_event
 logger = logging.getLogger(__name__)
 
 QUEUE_INTERVAL = 0.25
+# How long after a change a workgroup's queue is drawn: the offer that
+# follows a new customer's arrival lands first.
+QUEUE_SETTLE = 0.2
 # Frames per second a workgroup's queue may cost, over all its members' tabs:
 # 200 members hear it once a second, 20 members four times.
 QUEUE_FRAMES_PER_SECOND = 200
@@ -165,14 +168,19 @@ class Renderer:
         now = time.monotonic()
         render_now = set()
         for workgroup_id in changed:
+            if not coalesce:
+                render_now.add(workgroup_id)
+                continue
             members = listened.get(audience.workgroup_group(workgroup_id), 0)
             interval = max(QUEUE_INTERVAL, members / self._queue_frames_per_second)
-            if not coalesce or now - self._queue_sent_at.get(workgroup_id, 0.0) >= interval:
-                render_now.add(workgroup_id)
-            else:
-                self._queue_due.setdefault(
-                    workgroup_id, self._queue_sent_at[workgroup_id] + interval
-                )
+            # Drawn a moment after the change: a customer offered at once (the
+            # usual case) comes and goes unseen, and an unchanged queue is not sent.
+            self._queue_due.setdefault(
+                workgroup_id,
+                max(
+                    now + QUEUE_SETTLE, self._queue_sent_at.get(workgroup_id, -interval) + interval
+                ),
+            )
         render_now |= {w for w, due in self._queue_due.items() if due <= now}
         bodies = {}
         for workgroup_id in sorted(render_now):

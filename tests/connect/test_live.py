@@ -6,6 +6,7 @@ database are the real ones.
 """
 
 import asyncio
+import time
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -253,25 +254,56 @@ def test_who_listens_is_read_from_the_layer_itself():
     assert live.listened_groups(groups) == {}
 
 
+def queued_customer(floor: Floor, n: int) -> Interaction:
+    """A waiting customer's rows, written as they are: nothing is announced."""
+    customer = Customer.objects.create(page_id=floor.page.page_id, psid=f"73000000002{n:05d}")
+    return Interaction.objects.create(workgroup=floor.workgroup, customer=customer, state="queued")
+
+
 def test_a_big_workgroups_queue_is_sent_less_often_than_a_small_ones():
     floor = Floor(8)
     member = floor.agents[0]
     # 4 frames a second over 8 members: every 2 s (200 over 200 members: every 1 s).
     renderer = live.Renderer(queue_frames_per_second=4)
+    queue_changed = audience.Plan(queues=frozenset({floor.workgroup.pk}))
     try:
-        queue_changed = audience.Plan(queues=frozenset({floor.workgroup.pk}))
-        for n in range(3):
-            # Rows written as they are, announcing nothing: only `renderer` sends.
-            customer = Customer.objects.create(
-                page_id=floor.page.page_id, psid=f"73000000002{n:05d}"
-            )
-            Interaction.objects.create(workgroup=floor.workgroup, customer=customer, state="queued")
-            renderer.render([queue_changed], coalesce=True)
-        # The first change at once; the next two wait for the workgroup's turn.
+        queued_customer(floor, 0)
+        renderer.render([queue_changed], coalesce=True)
+        assert floor.frames(member) == []  # drawn a moment after the change
+        time.sleep(live.QUEUE_SETTLE + 0.05)
+        renderer.render([], coalesce=True)
         assert len(floor.frames(member)) == 1
+        for n in (1, 2):
+            queued_customer(floor, n)
+            renderer.render([queue_changed], coalesce=True)
+        # The next changes wait for the workgroup's turn.
+        assert floor.frames(member) == []
         assert renderer._queue_due[floor.workgroup.pk] - renderer._queue_sent_at[
             floor.workgroup.pk
         ] == pytest.approx(2.0)
+    finally:
+        floor.leave()
+
+
+def test_a_customer_offered_at_once_never_moves_the_members_queue():
+    floor = Floor(3)
+    member = floor.agents[0]
+    renderer = live.Renderer()
+    queue_changed = audience.Plan(queues=frozenset({floor.workgroup.pk}))
+    try:
+        renderer.render([queue_changed], coalesce=False)  # the members' queue: empty
+        (empty,) = floor.frames(member)
+        assert 'data-count="0"' in empty
+        # Queued, then offered before the queue is drawn.
+        interaction = queued_customer(floor, 9)
+        renderer.render([queue_changed], coalesce=True)
+        Interaction.objects.filter(pk=interaction.pk).update(
+            state="alerting", agent=floor.agents[1]
+        )
+        renderer.render([queue_changed], coalesce=True)
+        time.sleep(live.QUEUE_SETTLE + 0.05)
+        renderer.render([], coalesce=True)
+        assert floor.frames(member) == []  # the same empty queue: not sent again
     finally:
         floor.leave()
 
