@@ -133,9 +133,11 @@ class Renderer:
 
     def render(self, plans: list[Plan], *, coalesce: bool) -> None:
         queues = set().union(*(plan.queues for plan in plans))
+        board = any(plan.board for plan in plans)
         listened = listened_groups(
             {frame.group for plan in plans for frame in plan.frames}
             | {audience.workgroup_group(w) for w in queues | set(self._queue_due)}
+            | ({audience.BOARD_GROUP} if board else set())
         )
         frames: dict[tuple[str, frozenset[int], frozenset[int]], dict[audience.Fragment, None]] = {}
         for plan in plans:
@@ -159,7 +161,7 @@ class Renderer:
         for plan in plans:
             if plan.membership:
                 messages.append(_membership_message(*plan.membership))
-        if any(plan.board for plan in plans):
+        if board and audience.BOARD_GROUP in listened:  # no live board open: nobody to tell
             messages.append((audience.BOARD_GROUP, {"type": "board.changed"}))
         if messages:
             _publish(messages, wait=coalesce)
