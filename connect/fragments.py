@@ -138,7 +138,7 @@ def _my_lists(agent_ids: set[int]) -> dict[int, str]:
     read_at = int(time.time() * 1000)
     rows: dict[int, list[Interaction]] = {agent_id: [] for agent_id in agents}
     for interaction in selectors.my_interactions_of(agents):
-        rows[interaction.agent_id].append(interaction)
+        rows[cast(int, interaction.agent_id)].append(interaction)
     return {
         agent_id: _render(
             "my_interactions",

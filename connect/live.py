@@ -289,7 +289,7 @@ async def _redis_same(layer: RedisChannelLayer, digests: dict[str, str]) -> set[
     by_host: dict[int, list[str]] = {}
     for group in digests:
         by_host.setdefault(layer.consistent_hash(group), []).append(group)
-    same = set()
+    same: set[str] = set()
     for index, groups in by_host.items():
         pipe = layer.connection(index).pipeline(transaction=False)
         for group in groups:
@@ -313,7 +313,7 @@ async def _redis_listened(layer: RedisChannelLayer, groups: set[str]) -> dict[st
     for group in groups:
         by_host.setdefault(layer.consistent_hash(group), []).append(group)
     joined_since = int(time.time()) - layer.group_expiry
-    listened = {}
+    listened: dict[str, int] = {}
     for index, names in by_host.items():
         pipe = layer.connection(index).pipeline(transaction=False)
         for name in names:
