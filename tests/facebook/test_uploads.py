@@ -162,7 +162,10 @@ def test_audio_sends_of_a_page_are_paced(fake_graph_api, conversation):
     assert [m.status for m in messages] == [MessageStatus.SENT] * 3
     sends = sorted(c.at for c in send_calls(fake_graph_api))
     gaps = [(b - a).total_seconds() for a, b in zip(sends, sends[1:], strict=False)]
-    assert min(gaps) >= uploads.PACED_INTERVAL * 0.8, gaps
+    # The fake stamps a call when it has read it: on a busy machine one call's
+    # stamp comes later than its start, so a gap may read shorter than the pace
+    # (it measured 74 ms for 100); unpaced, the three arrive milliseconds apart.
+    assert min(gaps) >= uploads.PACED_INTERVAL * 0.5, gaps
 
 
 def test_pacing_holds_only_audio_and_video():
