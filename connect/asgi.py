@@ -1,13 +1,6 @@
 import os
-import sys
 
 from django.core.asgi import get_asgi_application
-
-# A server process's threads mostly wait for the database (routers, request
-# threads) beside one busy event loop. A thread whose query has come back
-# waits for the GIL up to the switch interval (5 ms by default) at every
-# round trip; a router's body takes ~35 of them.
-sys.setswitchinterval(float(os.environ.get("CONNECT_SWITCH_INTERVAL", "0.0005")))
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "connect.settings")
 django_asgi_app = get_asgi_application()
