@@ -323,75 +323,62 @@ def route_again(*, delivery_ids: list[int]) -> int:
 
 
 class Router:
-    """The threads of a server process that route stored bodies when kicked.
+    """One thread per server process that routes stored bodies when kicked.
 
-    Each thread drains what it may take (its lanes); a kick wakes one idle
-    thread, so a second one joins in only while the first is busy. Idle, each
-    looks for due bodies every POLL_SECONDS, which picks up what a crashed
-    process left.
+    Kicks while it works coalesce into one more pass; idle, it looks for due
+    bodies every POLL_SECONDS, which picks up what a crashed process left.
+    Lanes let every process route side by side; a second thread per process
+    measured worse on 2 cores (webhook ingest 298 against 524 req/s, no more
+    bodies routed): it takes the CPU the requests need.
     """
 
     def __init__(self) -> None:
-        self._wakes: list[threading.Event] = []
+        self._wake = threading.Event()
         self._idle = threading.Condition()
-        self._busy: set[int] = set()
-        self._threads: list[threading.Thread] = []
+        self._busy = False
+        self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._stopping = False
 
     def start(self) -> None:
         with self._lock:
-            if self._threads and all(thread.is_alive() for thread in self._threads):
-                return
-            self._wakes = [threading.Event() for _ in range(router_threads())]
-            self._threads = [
-                threading.Thread(
-                    target=self._run, args=(number,), name=f"webhook-router-{number}", daemon=True
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="webhook-router", daemon=True
                 )
-                for number in range(len(self._wakes))
-            ]
-            for thread in self._threads:
-                thread.start()
+                self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Let the threads finish their pass and end (tests; a server just exits)."""
+        """Let the thread finish its pass and end (tests; a server just exits)."""
         with self._lock:
-            threads, self._stopping = self._threads, True
-        for wake in self._wakes:
-            wake.set()
-        for thread in threads:
+            thread, self._stopping = self._thread, True
+        self._wake.set()
+        if thread is not None:
             thread.join(timeout)
         with self._lock:
-            self._threads, self._stopping = [], False
-        with self._idle:
-            self._busy.clear()
+            self._thread, self._stopping = None, False
 
     def kick(self) -> None:
-        """Wake one idle thread (a busy one drains what comes meanwhile); when all are
-        busy, the first takes one more pass. One body does not wake every thread."""
         self.start()
         with self._idle:
-            idle = [number for number in range(len(self._wakes)) if number not in self._busy]
-            chosen = idle[0] if idle else 0
-            self._busy.add(chosen)
-        self._wakes[chosen].set()
+            self._busy = True
+        self._wake.set()
 
     def wait_for_idle(self, timeout: float = 10.0) -> bool:
         with self._idle:
             return self._idle.wait_for(lambda: not self._busy, timeout)
 
-    def _run(self, number: int) -> None:
-        wake = self._wakes[number]
+    def _run(self) -> None:
         while True:
-            wake.wait(POLL_SECONDS)
-            wake.clear()
+            self._wake.wait(POLL_SECONDS)
+            self._wake.clear()
             if self._stopping:
                 with self._idle:
-                    self._busy.discard(number)
+                    self._busy = False
                     self._idle.notify_all()
                 return
             with self._idle:
-                self._busy.add(number)
+                self._busy = True
             try:
                 close_old_connections()
                 route_due()
@@ -400,19 +387,9 @@ class Router:
             finally:
                 close_old_connections()
                 with self._idle:
-                    if not wake.is_set():
-                        self._busy.discard(number)
+                    if not self._wake.is_set():
+                        self._busy = False
                         self._idle.notify_all()
-
-
-# Routers per server process. Lanes let every process route side by side; a
-# second thread per process measured worse on 2 cores (webhook ingest 298
-# against 524 req/s, no more bodies routed): it takes the CPU the requests need.
-ROUTER_THREADS = 1
-
-
-def router_threads() -> int:
-    return ROUTER_THREADS
 
 
 router = Router()
