@@ -286,54 +286,64 @@ def same_as_last_sent(bodies: dict[str, str]) -> set[str]:
 
 
 async def _redis_same(layer: RedisChannelLayer, digests: dict[str, str]) -> set[str]:
-    by_host: dict[int, list[str]] = {}
-    for group in digests:
-        by_host.setdefault(layer.consistent_hash(group), []).append(group)
-    same: set[str] = set()
-    for index, groups in by_host.items():
-        pipe = layer.connection(index).pipeline(transaction=False)
-        for group in groups:
-            pipe.set(
-                f"{layer.prefix}:connect-last-sent:{group}",
-                digests[group],
-                ex=SAME_FOR_SECONDS,
-                get=True,
-            )
-        previous = await pipe.execute()
-        same.update(
-            group
-            for group, old in zip(groups, previous, strict=True)
-            if old is not None and old.decode() == digests[group]
-        )
-    return same
+    previous = await _pipelined(
+        layer,
+        digests,
+        lambda pipe, group: pipe.set(
+            f"{layer.prefix}:connect-last-sent:{group}",
+            digests[group],
+            ex=SAME_FOR_SECONDS,
+            get=True,
+        ),
+    )
+    return {
+        group
+        for group, old in previous.items()
+        if old is not None and old.decode() == digests[group]
+    }
 
 
 async def _redis_listened(layer: RedisChannelLayer, groups: set[str]) -> dict[str, int]:
+    joined_since = int(time.time()) - layer.group_expiry
+    counts = await _pipelined(
+        layer,
+        groups,
+        lambda pipe, group: pipe.zcount(layer._group_key(group), joined_since, "+inf"),
+    )
+    return {group: count for group, count in counts.items() if count}
+
+
+async def _pipelined(layer: RedisChannelLayer, groups: Iterable[str], command) -> dict:
+    """One command per group, pipelined on the Redis host that holds the group; the
+    answers by group."""
     by_host: dict[int, list[str]] = {}
     for group in groups:
         by_host.setdefault(layer.consistent_hash(group), []).append(group)
-    joined_since = int(time.time()) - layer.group_expiry
-    listened: dict[str, int] = {}
-    for index, names in by_host.items():
+    answers: dict = {}
+    for index, on_host in by_host.items():
         pipe = layer.connection(index).pipeline(transaction=False)
-        for name in names:
-            pipe.zcount(layer._group_key(name), joined_since, "+inf")
-        counts = await pipe.execute()
-        listened.update((name, count) for name, count in zip(names, counts, strict=True) if count)
-    return listened
+        for group in on_host:
+            command(pipe, group)
+        answers.update(zip(on_host, await pipe.execute(), strict=True))
+    return answers
 
 
 class _ServerStopping(Exception):
     """The server's loop has stopped: its sockets are going anyway."""
 
 
-def _on_server_loop(make_coroutine):
-    """Run a coroutine on the layer's loop (the server's, else a new one) and return its result."""
+def _on_server_loop(make_coroutine, *, wait: bool = True):
+    """Run a coroutine on the layer's loop (the server's, else a new one) and return
+    its result; without `wait`, on the server's loop, only start it (a failure is logged)."""
     loop = _live_server_loop()
     if loop is not None and not _inside_asgiref_thread():
         if not loop.is_running():
             raise _ServerStopping
-        return asyncio.run_coroutine_threadsafe(make_coroutine(), loop).result(SEND_TIMEOUT)
+        future = asyncio.run_coroutine_threadsafe(make_coroutine(), loop)
+        if not wait:
+            future.add_done_callback(_log_failure)
+            return None
+        return future.result(SEND_TIMEOUT)
 
     async def run():
         return await make_coroutine()
@@ -367,21 +377,10 @@ def _publish(messages: Iterable[tuple[str, dict]], *, wait: bool) -> None:
             if isinstance(outcome, BaseException):
                 raise outcome  # the caller logs it; the other groups were sent
 
-    loop = _live_server_loop()
-    if loop is not None and not loop.is_running() and not _inside_asgiref_thread():
-        return  # the server is stopping: its sockets are going anyway
-    if loop is not None and loop.is_running() and not _inside_asgiref_thread():
-        future = asyncio.run_coroutine_threadsafe(send_all(), loop)
-        if wait:
-            try:
-                future.result(timeout=SEND_TIMEOUT)
-            except Exception:
-                logger.exception("live update to %s failed", [group for group, _ in messages])
-        else:
-            future.add_done_callback(_log_failure)
-        return
     try:
-        async_to_sync(send_all)()
+        _on_server_loop(send_all, wait=wait)
+    except _ServerStopping:
+        pass  # its sockets are going anyway
     except Exception:
         logger.exception("live update to %s failed", [group for group, _ in messages])
 
