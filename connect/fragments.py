@@ -116,12 +116,16 @@ def _queue_context(agent: Agent) -> dict:
     return {"queue_groups": groups, "queue_total": len(queued)}
 
 
-def my_interactions(agent: Agent, *, oob: bool = False) -> str:
-    return _render("my_interactions", {"agent": agent, "oob": oob, **_my_list_context(agent)})
+def my_interactions(
+    agent: Agent, *, oob: bool = False, rows: list[Interaction] | None = None, read_at: int = 0
+) -> str:
+    """The agent's list; from `rows` read at `read_at` when given (many lists at once)."""
+    context = _my_list_context(agent, rows=rows, read_at=read_at)
+    return _render("my_interactions", {"agent": agent, "oob": oob, **context})
 
 
 def _my_list_context(
-    agent: Agent, *, rows: list[Interaction] | None = None, read_at: int | None = None
+    agent: Agent, *, rows: list[Interaction] | None = None, read_at: int = 0
 ) -> dict:
     # When the rows were read (ms): a tab keeps the newest list it was sent,
     # whether a push or the answer to a request comes in first.
@@ -140,14 +144,7 @@ def _my_lists(agent_ids: set[int]) -> dict[int, str]:
     for interaction in selectors.my_interactions_of(agents):
         rows[cast(int, interaction.agent_id)].append(interaction)
     return {
-        agent_id: _render(
-            "my_interactions",
-            {
-                "agent": agent,
-                "oob": True,
-                **_my_list_context(agent, rows=rows[agent_id], read_at=read_at),
-            },
-        )
+        agent_id: my_interactions(agent, oob=True, rows=rows[agent_id], read_at=read_at)
         for agent_id, agent in agents.items()
     }
 

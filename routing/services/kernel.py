@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from routing import config_cache, rules
+from routing import config_cache, rules, selectors
 from routing.events import (
     EventType,
     RoutingEvent,
@@ -75,7 +75,7 @@ class NotYours(RoutingError):
 def workgroup_config(workgroup_id: int) -> Workgroup | None:
     """A workgroup's row: once per router batch (routing.config_cache), else read now."""
     return config_cache.cached(
-        "workgroup", workgroup_id, lambda: Workgroup.objects.filter(pk=workgroup_id).first()
+        "workgroup", workgroup_id, lambda: selectors.workgroup_by_id(workgroup_id)
     )
 
 
