@@ -14,8 +14,8 @@ import logging
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from connect import audience, database_watch, layer_watch, live, timers
-from routing import selectors, services
+from connect import audience, database_watch, desktop_presence, layer_watch, live, timers
+from routing import selectors
 
 logger = logging.getLogger(__name__)
 
@@ -52,23 +52,16 @@ class DesktopConsumer(AsyncWebsocketConsumer):
         database_watch.watch(self)
         timers.open_desktop_channels.add(self.channel_name)
         # After accept: an offer made now reaches this socket.
-        await database_sync_to_async(services.desktop_opened, thread_sensitive=False)(
-            agent=agent, channel_name=self.channel_name
-        )
+        await desktop_presence.opened((agent.pk, self.channel_name))
 
     async def disconnect(self, code: int) -> None:
         if self.agent_id is not None:
             timers.open_desktop_channels.discard(self.channel_name)
-            # First, and off the one shared sync thread: under load that thread
-            # is busy, and daphne kills a consumer not done 10 s after its
-            # socket closed, which left the tab's presence row behind.
+            # First, and with the other tabs closing now (connect.desktop_presence):
+            # daphne kills a consumer not done 10 s after its socket closed.
             # Shielded: should daphne give up on this consumer meanwhile, the
             # presence row still goes.
-            await asyncio.shield(
-                database_sync_to_async(services.desktop_closed, thread_sensitive=False)(
-                    channel_name=self.channel_name
-                )
-            )
+            await asyncio.shield(desktop_presence.closed(self.channel_name))
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
         self.groups_joined = set()

@@ -25,9 +25,7 @@ retried with backoff and, after MAX_ATTEMPTS, given up with its reason
 (verdict `error`, visible in admin); it never blocks the bodies behind it.
 """
 
-import asyncio
 import logging
-import queue
 import threading
 import zlib
 from datetime import timedelta
@@ -40,6 +38,7 @@ from django.utils import timezone
 from facebook import inbound, parsing
 from facebook.models import WebhookDelivery, WebhookVerdict
 from routing import config_cache
+from routing.batched_writes import BatchedWrites
 
 logger = logging.getLogger(__name__)
 
@@ -96,64 +95,17 @@ def lane_of(body: parsing.Body) -> int:
 GROUP_COMMIT_MAX = 64
 
 
-class GroupCommit:
-    """Stores bodies for the asynchronous webhook path, many requests to a commit.
-
-    One thread per process takes every body waiting, inserts them in one
-    transaction and then settles each request's future: a request is answered
-    only after the commit that holds its body.
-    """
-
-    def __init__(self) -> None:
-        self._waiting: queue.SimpleQueue = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-
-    async def store(self, body: parsing.Body) -> WebhookDelivery:
-        loop = asyncio.get_running_loop()
-        stored = loop.create_future()
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="webhook-store", daemon=True)
-                self._thread.start()
-        self._waiting.put((body, loop, stored))
-        return await stored
-
-    def _run(self) -> None:
-        while True:
-            batch = [self._waiting.get()]
-            while len(batch) < GROUP_COMMIT_MAX:
-                try:
-                    batch.append(self._waiting.get_nowait())
-                except queue.Empty:
-                    break
-            try:
-                close_old_connections()
-                with transaction.atomic():
-                    deliveries = WebhookDelivery.objects.bulk_create(
-                        [_new_delivery(body) for body, _, _ in batch]
-                    )
-                outcomes: list = deliveries
-            except Exception as exc:
-                logger.exception("%s webhook bodies could not be stored", len(batch))
-                outcomes = [exc] * len(batch)
-            finally:
-                # Kept for the next batch unless CONN_MAX_AGE says otherwise.
-                close_old_connections()
-            for (_, loop, stored), outcome in zip(batch, outcomes, strict=True):
-                loop.call_soon_threadsafe(_settle, stored, outcome)
+def _store_many(bodies: list[parsing.Body]) -> list[WebhookDelivery]:
+    with transaction.atomic():
+        return WebhookDelivery.objects.bulk_create([_new_delivery(body) for body in bodies])
 
 
-def _settle(stored, outcome) -> None:
-    if stored.done():
-        return  # the request went away
-    if isinstance(outcome, Exception):
-        stored.set_exception(outcome)
-    else:
-        stored.set_result(outcome)
-
-
-group_commit = GroupCommit()
+# Stores bodies for the asynchronous webhook path, many requests to a commit:
+# one thread per process inserts every body waiting in one transaction, and a
+# request is answered only after the commit that holds its body.
+group_commit: BatchedWrites[parsing.Body, WebhookDelivery] = BatchedWrites(
+    _store_many, most=GROUP_COMMIT_MAX, name="webhook-store"
+)
 
 
 def _due():

@@ -60,7 +60,7 @@ class WebhookFastPath:
         if isinstance(verified, webhook.Refusal):
             return _refuse(verified)
         try:
-            await ingest.group_commit.store(verified)
+            await ingest.group_commit(verified)
         except Exception:
             # Not stored, so not acknowledged: Meta delivers it again.
             return 503, webhook.STORE_FAILED

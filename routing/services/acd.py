@@ -192,6 +192,10 @@ def offer_waiting(*, workgroup_id: int) -> int:
     workgroup = workgroup_config(workgroup_id)
     if workgroup is None:
         return 0
+    # Most passes (an agent freed, a tab opened) find nothing waiting: one read
+    # then. Something queued meanwhile runs a pass of its own after its commit.
+    if not Interaction.objects.filter(workgroup_id=workgroup_id, state=S.QUEUED).exists():
+        return 0
     if not hours.is_open(workgroup, timezone.now()):
         return 0  # out of hours it waits; the timer loop offers it at the opening
     while True:

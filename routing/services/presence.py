@@ -21,7 +21,7 @@ from routing.models import (
 )
 from routing.rules import CHOOSABLE_STATUSES
 from routing.services.acd import offer_after_commit, offer_for_agent_after_commit
-from routing.services.kernel import RoutingError, lock_agent, set_status_locked
+from routing.services.kernel import RoutingError, lock_agent, lock_agents, set_status_locked
 from routing.services.offer_returns import return_offers
 
 # A desktop tab whose server process has not vouched for it within this is gone.
@@ -43,31 +43,83 @@ def set_agent_status(*, agent: Agent, status: str) -> Agent:
 
 
 def desktop_opened(*, agent: Agent, channel_name: str) -> None:
+    desktops_opened(tabs=[(agent.pk, channel_name)])
+
+
+def desktops_opened(*, tabs: list[tuple[int, str]]) -> None:
+    """Note open tabs, (agent id, channel name) each; an agent's first makes them
+    reachable: what waits is offered to them.
+
+    A further tab (a second window, a refresh before the old socket's close)
+    changes nothing the ACD reads, so it costs no offer pass: with many tabs
+    opening at once, those passes were most of a connect's cost. Many tabs
+    (a server's burst of reconnects) share one transaction.
+    """
+    if not tabs:
+        return
+    now = timezone.now()
+    agent_ids = {agent_id for agent_id, _ in tabs}
+    names = [name for _, name in tabs]
     with transaction.atomic():
-        DesktopConnection.objects.update_or_create(
-            channel_name=channel_name, defaults={"agent": agent, "last_seen": timezone.now()}
+        # The agents' locks order this against tabs closing (`desktops_closed`):
+        # either that close sees these tabs and keeps the offers, or this sees
+        # no other tab and offers again.
+        lock_agents(*agent_ids)
+        reachable_before = set(
+            DesktopConnection.objects.filter(agent_id__in=agent_ids)
+            .exclude(channel_name__in=names)
+            .values_list("agent_id", flat=True)
+            .distinct()
         )
-        offer_for_agent_after_commit(agent.pk)
+        # One statement; a tab that reconnects under the same name is refreshed.
+        DesktopConnection.objects.bulk_create(
+            [
+                DesktopConnection(agent_id=agent_id, channel_name=name, last_seen=now)
+                for name, agent_id in {name: agent_id for agent_id, name in tabs}.items()
+            ],
+            update_conflicts=True,
+            unique_fields=["channel_name"],
+            update_fields=["agent", "last_seen"],
+        )
+        for agent_id in sorted(agent_ids - reachable_before):
+            offer_for_agent_after_commit(agent_id)
 
 
 def desktop_closed(*, channel_name: str) -> None:
-    """Forget a tab; when the agent's last tab closes, their offers go back.
+    desktops_closed(channel_names=[channel_name])
+
+
+def desktops_closed(*, channel_names: list[str]) -> None:
+    """Forget tabs; an agent whose last tab closed gets their offers taken back.
 
     The offers go back right after this commits (before it returns, when it
-    is not called inside a transaction).
+    is not called inside a transaction). Many tabs (a server's sockets closing
+    together) share one transaction.
     """
     with transaction.atomic():
-        connection = DesktopConnection.objects.filter(channel_name=channel_name).first()
-        if connection is None:
+        closing = DesktopConnection.objects.filter(channel_name__in=channel_names)
+        agent_ids = set(closing.values_list("agent_id", flat=True))
+        if not agent_ids:
             return
-        agent_id = connection.agent_id
-        # The agent's lock orders this against offers, which check for a tab
-        # under it: an offer either committed before (and is returned after
+        # The agents' locks order this against offers, which check for a tab
+        # under them: an offer either committed before (and is returned after
         # this commits) or runs after and finds no tab.
-        lock_agent(agent_id)
-        DesktopConnection.objects.filter(pk=connection.pk).delete()
-        if not DesktopConnection.objects.filter(agent_id=agent_id).exists():
-            transaction.on_commit(lambda: return_offers(agent_id), robust=True)
+        lock_agents(*agent_ids)
+        closing.delete()
+        still_open = set(
+            DesktopConnection.objects.filter(agent_id__in=agent_ids)
+            .values_list("agent_id", flat=True)
+            .distinct()
+        )
+        for agent_id in sorted(agent_ids - still_open):
+            transaction.on_commit(_returning_offers_of(agent_id), robust=True)
+
+
+def _returning_offers_of(agent_id: int):
+    def return_their_offers() -> None:
+        return_offers(agent_id)
+
+    return return_their_offers
 
 
 def desktops_seen(*, channel_names: list[str]) -> None:
@@ -85,8 +137,7 @@ def sweep_stale_desktops() -> int:
             "channel_name", flat=True
         )
     )
-    for name in names:
-        desktop_closed(channel_name=name)
+    desktops_closed(channel_names=names)
     return len(names)
 
 

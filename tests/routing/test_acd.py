@@ -373,6 +373,62 @@ def test_desktop_connections_are_per_tab():
     assert DesktopConnection.objects.filter(agent=agent).count() == 2
 
 
+@pytest.mark.django_db(transaction=False)
+def test_only_an_agents_first_tab_runs_an_offer_pass(django_capture_on_commit_callbacks):
+    workgroup = make_workgroup()
+    agent = make_agent(workgroups=[workgroup], online=False)
+    with django_capture_on_commit_callbacks() as first:
+        services.desktop_opened(agent=agent, channel_name="tab-1")
+    with django_capture_on_commit_callbacks() as second:
+        services.desktop_opened(agent=agent, channel_name="tab-2")
+
+    assert (_offers(first), _offers(second)) == ([workgroup.pk], [])
+
+
+def test_tabs_of_several_agents_open_in_one_call_each_first_tab_offered():
+    workgroup = make_workgroup(capacity_per_agent=1)
+    ann = make_agent(workgroups=[workgroup], online=False)
+    bob = make_agent(workgroups=[workgroup], online=False)
+    waiting = [writes(workgroup), writes(workgroup)]
+
+    services.desktops_opened(tabs=[(ann.pk, "ann-1"), (ann.pk, "ann-2"), (bob.pk, "bob-1")])
+
+    assert {refresh(i).agent_id for i in waiting} == {ann.pk, bob.pk}
+    assert sorted(DesktopConnection.objects.values_list("channel_name", flat=True)) == [
+        "ann-1",
+        "ann-2",
+        "bob-1",
+    ]
+
+
+def test_closing_tabs_together_takes_back_only_the_offers_of_agents_left_without_one():
+    workgroup = make_workgroup(capacity_per_agent=1)
+    ann = make_agent(workgroups=[workgroup], online=False)
+    bob = make_agent(workgroups=[workgroup], online=False)
+    services.desktops_opened(tabs=[(ann.pk, "ann-1"), (ann.pk, "ann-2"), (bob.pk, "bob-1")])
+    writes(workgroup), writes(workgroup)
+    offered = {i.agent_id: i for i in Interaction.objects.all()}
+    assert set(offered) == {ann.pk, bob.pk}
+    ann_has, bob_has = offered[ann.pk], offered[bob.pk]
+
+    services.desktops_closed(channel_names=["ann-1", "bob-1", "gone-already"])
+
+    assert (refresh(ann_has).state, ann_has.agent_id) == (S.ALERTING, ann.pk)
+    assert (refresh(bob_has).state, bob_has.agent_id) == (S.QUEUED, None)
+    assert list(DesktopConnection.objects.values_list("channel_name", flat=True)) == ["ann-2"]
+
+
+def test_an_offer_pass_with_nothing_queued_reads_once_past_the_workgroup(
+    django_assert_num_queries,
+):
+    workgroup = make_workgroup()
+    make_agent(workgroups=[workgroup])
+    acd.offer_waiting(workgroup_id=workgroup.pk)  # the workgroup's row and hours, now known
+
+    with django_assert_num_queries(2):  # the workgroup's row, then: is anything queued?
+        assert acd.offer_waiting(workgroup_id=workgroup.pk) == 0
+
+
 def _offers(callbacks) -> list[int]:
     return [c.offers_workgroup_id for c in callbacks if hasattr(c, "offers_workgroup_id")]
 
