@@ -37,13 +37,13 @@ class DesktopConsumer(AsyncWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_ANONYMOUS)
             return
-        agent, workgroup_ids = await self._agent_and_workgroups(user)
-        if agent is None:
+        agent_id, workgroup_ids = await self._agent_and_workgroups(user)
+        if agent_id is None:
             await self.close(code=CLOSE_NOT_AN_AGENT)
             return
-        self.agent_id = agent.pk
+        self.agent_id = agent_id
         await self._join(
-            audience.agent_group(agent.pk),
+            audience.agent_group(agent_id),
             audience.user_group(user.pk),
             *(audience.workgroup_group(w) for w in workgroup_ids),
         )
@@ -52,7 +52,7 @@ class DesktopConsumer(AsyncWebsocketConsumer):
         database_watch.watch(self)
         timers.open_desktop_channels.add(self.channel_name)
         # After accept: an offer made now reaches this socket.
-        await desktop_presence.opened((agent.pk, self.channel_name))
+        await desktop_presence.opened((agent_id, self.channel_name))
 
     async def disconnect(self, code: int) -> None:
         if self.agent_id is not None:
@@ -97,18 +97,18 @@ class DesktopConsumer(AsyncWebsocketConsumer):
         )
 
     async def _join(self, *groups: str) -> None:
-        for group in groups:
-            await self.channel_layer.group_add(group, self.channel_name)
-            self.groups_joined.add(group)
+        # Noted first: should a join fail, the close still leaves every group.
+        self.groups_joined.update(groups)
+        # Side by side: each is a round trip to the layer.
+        await asyncio.gather(
+            *(self.channel_layer.group_add(group, self.channel_name) for group in groups)
+        )
 
     # Off the one shared sync thread: a burst of connects would queue behind it
     # (and behind every other consumer's work) past daphne's 5 s handshake limit.
     @functools.partial(database_sync_to_async, thread_sensitive=False)
     def _agent_and_workgroups(self, user):
-        agent = selectors.agent_for_user(user)
-        if agent is None:
-            return None, []
-        return agent, selectors.agent_workgroup_ids(agent.pk)
+        return selectors.agent_id_and_workgroup_ids(user)
 
     # --- from the channel layer -------------------------------------------------------
 

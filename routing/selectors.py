@@ -165,6 +165,14 @@ def agent_workgroups(agent: Agent) -> QuerySet[Workgroup]:
     return Workgroup.objects.filter(members=agent).order_by("name", "pk")
 
 
+def agent_id_and_workgroup_ids(user) -> tuple[int | None, list[int]]:
+    """The user's agent id (None when they are no agent) and their workgroups, in one query."""
+    rows = list(Agent.objects.filter(user_id=user.pk).values_list("pk", "workgroups"))
+    if not rows:
+        return None, []
+    return rows[0][0], sorted({workgroup_id for _, workgroup_id in rows if workgroup_id})
+
+
 def agent_workgroup_ids(agent_id: int) -> list[int]:
     return list(Workgroup.objects.filter(members=agent_id).values_list("pk", flat=True))
 

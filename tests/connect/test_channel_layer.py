@@ -56,3 +56,16 @@ async def test_a_receiver_cancelled_while_waiting_loses_nothing():
     assert (first["n"], second["n"]) == (1, 2)
     await layer.flush()
     await layer.close_pools()
+
+
+async def test_a_channel_joins_a_group_that_expires_as_channels_redis_says():
+    layer = fresh_layer()
+    socket = await layer.new_channel()
+    await layer.group_add("workgroup.7", socket)
+    await layer.group_send("workgroup.7", {"type": "live.frame", "n": 1})
+    assert (await asyncio.wait_for(layer.receive(socket), timeout=10))["n"] == 1
+    connection = layer.connection(layer.consistent_hash("workgroup.7"))
+    ttl = await connection.ttl(layer._group_key("workgroup.7"))
+    assert layer.group_expiry - 5 <= ttl <= layer.group_expiry
+    await layer.flush()
+    await layer.close_pools()
