@@ -32,7 +32,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
-from django.db.models import Q
+from django.db.models import Min, Q
 from django.utils import timezone
 
 from facebook import inbound, parsing
@@ -181,8 +181,12 @@ def _claim_lanes(batch_size: int) -> list[WebhookDelivery] | None:
     """Lock the lanes of the oldest due bodies that no other router holds, and claim
     up to `batch_size` of their bodies in arrival order (PostgreSQL)."""
     due = _due()
-    barrier = due.filter(lane=BARRIER_LANE).order_by("id").values_list("id", flat=True).first()
-    if barrier is not None and not due.filter(id__lt=barrier).exists():
+    # One read: the oldest due body, and the oldest barrier.
+    oldest = due.aggregate(first=Min("id"), barrier=Min("id", filter=Q(lane=BARRIER_LANE)))
+    if oldest["first"] is None:
+        return []  # nothing is due
+    barrier = oldest["barrier"]
+    if barrier is not None and barrier == oldest["first"]:
         # Everything before the barrier is routed: it goes now, alone.
         if not _try_lock_lanes([BARRIER_LANE]):
             return None
