@@ -40,7 +40,10 @@ def pytest_runtest_teardown(item, nextitem):
     ends before its fixtures: a thread still writing would stop the test database's
     flush, and leave rows to the next test."""
     from facebook import background
+    from routing import batched_writes
 
     if not background.any_paused():  # a paused pool's test resumes it in its own fixture
         background.wait_for_all(timeout=15)
+    # Tabs closed at the end of a test: their offers go back after the socket is let go.
+    batched_writes.wait_until_all_idle(timeout=15)
     yield

@@ -1,6 +1,9 @@
 import asyncio
 import threading
 
+import pytest
+from django.db import transaction
+
 from routing.batched_writes import BatchedWrites
 
 
@@ -71,3 +74,24 @@ async def test_a_caller_that_went_away_leaves_the_others_their_answers():
 
     assert (await first, await staying) == (0, 20)
     assert write.batches == [[0], [1, 2]]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_answered_at_commit_callers_do_not_wait_for_the_after_commit_work():
+    after_commit_may_end = threading.Event()
+    after_commit_ended = threading.Event()
+
+    def write(items: list[int]) -> list[int]:
+        def slow_follow_up() -> None:
+            assert after_commit_may_end.wait(10)
+            after_commit_ended.set()
+
+        transaction.on_commit(slow_follow_up)
+        return items
+
+    writes = BatchedWrites(write, most=10, name="test-writes", answer_at_commit=True)
+
+    assert await asyncio.wait_for(writes(7), timeout=5) == 7
+    assert not after_commit_ended.is_set()  # answered before the follow-up ended
+    after_commit_may_end.set()
+    assert await asyncio.to_thread(after_commit_ended.wait, 10)
