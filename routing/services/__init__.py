@@ -107,12 +107,7 @@ from routing.services.receipts import (
 from routing.services.recordings import close_recordings, open_recording, transcript_of
 from routing.services.replies import (
     DUPLICATE_WINDOW,
-    claim_for_sending,
     delete_unsent,
-    expire_stuck_sends,
-    postpone_send,
-    record_send_failed,
-    record_sent,
     resend,
     store_replies,
     store_reply,
@@ -122,6 +117,13 @@ from routing.services.responses import (
     fill_macros,
     save_my_response,
     set_favourite,
+)
+from routing.services.send_outcomes import (
+    claim_for_sending,
+    expire_stuck_sends,
+    postpone_send,
+    record_send_failed,
+    record_sent,
 )
 from routing.services.service_levels import set_list_order
 from routing.services.supervision import (

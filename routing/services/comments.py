@@ -20,7 +20,8 @@ from routing.models import (
 from routing.services.acd import offer_after_commit
 from routing.services.arrivals import Received, live_interaction_for
 from routing.services.kernel import RoutingError
-from routing.services.replies import lock_message, record_sent
+from routing.services.replies import lock_message
+from routing.services.send_outcomes import record_sent
 from routing.services.service_levels import customer_waits
 
 MAX_NAME_LENGTH = 100  # Customer.first_name / last_name

@@ -22,7 +22,7 @@ from routing.models import (
     MessageStatus,
 )
 from routing.services.kernel import S
-from routing.services.replies import record_sent
+from routing.services.send_outcomes import record_sent
 from routing.services.service_levels import customer_answered
 
 

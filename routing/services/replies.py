@@ -1,9 +1,9 @@
 """An agent's replies: stored first (`sending`), handed to the sender after
-commit, and settled by what the sender reports (`record_sent`,
-`record_send_failed`) or by the timer when nothing came back in time.
+commit, sent again (Retry, Resend) or deleted when not sent. What the sender
+reports back, and the timer when nothing came back in time, settle them
+(`routing.services.send_outcomes`).
 """
 
-import logging
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -47,8 +47,6 @@ from routing.services.kernel import (
     lock_interaction,
 )
 from routing.services.service_levels import customer_answered
-
-logger = logging.getLogger(__name__)
 
 # A reply in one of these may be sent again (Retry, Resend) or deleted.
 NOT_SENT = (MessageStatus.TIMED_OUT, MessageStatus.FAILED, MessageStatus.DUPLICATE)
@@ -304,98 +302,3 @@ def delete_unsent(*, message_id: int, agent: Agent) -> Message:
         message.save(update_fields=["deleted_at"])
         publish_on_commit(message_event(message, interaction))
     return message
-
-
-def claim_for_sending(*, message_id: int) -> Message | None:
-    """The sender takes a `sending` message; None when it is no longer to be sent."""
-    with transaction.atomic():
-        message = (
-            # The message's row only: PostgreSQL would lock the joined interaction too,
-            # and the ACD skips a locked queued row (an acknowledgement being sent
-            # while its interaction is first offered left it unoffered).
-            Message.objects.select_for_update(of=("self",))
-            .select_related("interaction__customer")
-            .filter(pk=message_id, status=MessageStatus.SENDING, deleted_at__isnull=True)
-            .first()
-        )
-        return message
-
-
-def record_sent(*, message_id: int, mid: str) -> Message | None:
-    """Meta accepted the message (answer or echo). Settles a timed-out send too."""
-    with transaction.atomic():
-        message = lock_message(message_id)
-        if message.status in (MessageStatus.DELIVERED, MessageStatus.READ):
-            return message
-        if message.status == MessageStatus.SENT and message.mid == mid:
-            return message
-        if Message.objects.filter(mid=mid).exclude(pk=message.pk).exists():
-            logger.warning("mid %s already belongs to another message", mid)
-            return message
-        message.status = MessageStatus.SENT
-        message.mid = mid
-        message.error_code = ""
-        message.error_message = ""
-        message.send_deadline = None
-        message.save(
-            update_fields=["status", "mid", "error_code", "error_message", "send_deadline"]
-        )
-        interaction = Interaction.objects.get(pk=message.interaction_id)
-        publish_on_commit(message_event(message, interaction))
-    return message
-
-
-def record_send_failed(
-    *, message_id: int, code: str, reason: str, timed_out: bool = False
-) -> Message | None:
-    with transaction.atomic():
-        message = lock_message(message_id)
-        if message.status != MessageStatus.SENDING:
-            return message  # settled meanwhile (an echo, or a Delete)
-        message.status = MessageStatus.TIMED_OUT if timed_out else MessageStatus.FAILED
-        message.error_code = code[:40]
-        message.error_message = reason[:500]
-        message.send_deadline = None
-        message.save(update_fields=["status", "error_code", "error_message", "send_deadline"])
-        interaction = Interaction.objects.get(pk=message.interaction_id)
-        publish_on_commit(message_event(message, interaction))
-    return message
-
-
-def postpone_send(*, message_id: int, until: datetime, reason: str) -> Message | None:
-    """Meta's rate limit held the send back: it stays `sending`, to be sent again at
-    `until`, with `reason` on the bubble meanwhile; its deadline moves past `until`,
-    so the stuck-send timer leaves it alone."""
-    with transaction.atomic():
-        message = lock_message(message_id)
-        if message.status != MessageStatus.SENDING:
-            return message  # settled meanwhile (an echo, or a Delete)
-        with_file = message_entries.sent_file(message.attachments) is not None
-        message.send_deadline = until + (send_deadline(with_file=with_file) - timezone.now())
-        message.error_message = reason[:500]
-        message.save(update_fields=["send_deadline", "error_message"])
-        interaction = Interaction.objects.get(pk=message.interaction_id)
-        publish_on_commit(message_event(message, interaction))
-    return message
-
-
-def expire_stuck_sends() -> int:
-    """Sends whose deadline passed with no answer (e.g. the server restarted) time out."""
-    now = timezone.now()
-    stuck = Message.objects.filter(status=MessageStatus.SENDING, send_deadline__lt=now)
-    expired = 0
-    for message_id in list(stuck.values_list("pk", flat=True)):
-        with transaction.atomic():
-            # Re-checked under the lock: since the list was read the send may
-            # have been answered, even resent with a fresh deadline, or
-            # expired by another process's timers.
-            if not stuck.select_for_update().filter(pk=message_id).exists():
-                continue
-            record_send_failed(
-                message_id=message_id,
-                code="timeout",
-                reason="Not confirmed by Messenger in time. It may not have been sent.",
-                timed_out=True,
-            )
-            expired += 1
-    return expired

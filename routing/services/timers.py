@@ -3,7 +3,7 @@
 from routing.models import (
     Interaction,
 )
-from routing.services import replies
+from routing.services import send_outcomes
 from routing.services.acd import end_preferred_windows, offer_waiting
 from routing.services.after_contact import expire_after_contact
 from routing.services.inactivity import run_inactivity_timers
@@ -16,7 +16,7 @@ def run_due_timers() -> dict[str, int]:
     """Everything time-driven, safe from any number of processes at once."""
     done = {
         "alerts_expired": expire_alerts(),
-        "sends_expired": replies.expire_stuck_sends(),
+        "sends_expired": send_outcomes.expire_stuck_sends(),
         "desktops_swept": sweep_stale_desktops(),
         "after_contact_ended": expire_after_contact(),
         **run_inactivity_timers(),
