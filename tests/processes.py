@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -42,6 +43,16 @@ def free_port() -> int:
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _ctrl_c_as_in_a_terminal() -> None:
+    """In the server's process before it starts: Ctrl-C (SIGINT) stops it.
+
+    A shell without job control starts a background command with SIGINT
+    ignored, and every process under it inherits that (`make test` run in the
+    background, say): the server would not hear the Ctrl-C a test sends it.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_daphne(
     port: int, log: Path, daphne_args: Sequence[str] = (), **settings: str
 ) -> subprocess.Popen:
@@ -72,6 +83,7 @@ def start_daphne(
         env=env,
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
+        preexec_fn=_ctrl_c_as_in_a_terminal,
     )
     deadline = time.monotonic() + 30
     while True:
