@@ -20,15 +20,8 @@ def fresh_live_frames():
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items):
     """Browser tests run last, and together on one worker when the suite runs in
-    parallel (`-n 2 --dist loadgroup`): they share one set of servers. The long
-    `fault` tests run first, spread over the workers, so that none of them starts
-    late and leaves the others idle at the end of the run."""
-    items.sort(
-        key=lambda item: (
-            item.get_closest_marker("browser") is not None,
-            item.get_closest_marker("fault") is None,
-        )
-    )
+    parallel (`-n 2 --dist loadgroup`): they share one set of servers."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
     for item in items:
         if item.get_closest_marker("browser") is not None:
             item.add_marker(pytest.mark.xdist_group("browser"))
