@@ -84,8 +84,11 @@ def _offers_already_due() -> set[int]:
     }
 
 
-def offer_for_agent_after_commit(agent_id: int) -> None:
-    workgroup_ids = list(Workgroup.objects.filter(members=agent_id).values_list("id", flat=True))
+def offer_for_agent_after_commit(*agent_ids: int) -> None:
+    """Offer, after commit, what waits in the workgroups of these agents (one read)."""
+    workgroup_ids = (
+        Workgroup.objects.filter(members__in=agent_ids).values_list("id", flat=True).distinct()
+    )
     offer_after_commit(*workgroup_ids)
 
 

@@ -2,7 +2,7 @@
 memberships supervisors change.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 
 from django.db import transaction
@@ -65,12 +65,7 @@ def desktops_opened(*, tabs: list[tuple[int, str]]) -> None:
         # either that close sees these tabs and keeps the offers, or this sees
         # no other tab and offers again.
         lock_agents(*agent_ids)
-        reachable_before = set(
-            DesktopConnection.objects.filter(agent_id__in=agent_ids)
-            .exclude(channel_name__in=names)
-            .values_list("agent_id", flat=True)
-            .distinct()
-        )
+        reachable_before = _with_a_tab(agent_ids, besides=names)
         # One statement; a tab that reconnects under the same name is refreshed.
         DesktopConnection.objects.bulk_create(
             [
@@ -81,8 +76,8 @@ def desktops_opened(*, tabs: list[tuple[int, str]]) -> None:
             unique_fields=["channel_name"],
             update_fields=["agent", "last_seen"],
         )
-        for agent_id in sorted(agent_ids - reachable_before):
-            offer_for_agent_after_commit(agent_id)
+        if first_tabs := agent_ids - reachable_before:
+            offer_for_agent_after_commit(*first_tabs)
 
 
 def desktop_closed(*, channel_name: str) -> None:
@@ -106,13 +101,18 @@ def desktops_closed(*, channel_names: list[str]) -> None:
         # this commits) or runs after and finds no tab.
         lock_agents(*agent_ids)
         closing.delete()
-        still_open = set(
-            DesktopConnection.objects.filter(agent_id__in=agent_ids)
-            .values_list("agent_id", flat=True)
-            .distinct()
-        )
-        for agent_id in sorted(agent_ids - still_open):
+        for agent_id in sorted(agent_ids - _with_a_tab(agent_ids)):
             transaction.on_commit(_returning_offers_of(agent_id), robust=True)
+
+
+def _with_a_tab(agent_ids: set[int], *, besides: Sequence[str] = ()) -> set[int]:
+    """Those of `agent_ids` with an open tab other than those named `besides`."""
+    return set(
+        DesktopConnection.objects.filter(agent_id__in=agent_ids)
+        .exclude(channel_name__in=besides)
+        .values_list("agent_id", flat=True)
+        .distinct()
+    )
 
 
 def _returning_offers_of(agent_id: int):
