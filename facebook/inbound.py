@@ -44,7 +44,7 @@ from facebook.parsing import (
     ms_to_datetime,
 )
 from routing import config_cache, message_entries, services
-from routing.models import Channel
+from routing.models import Channel, Customer
 from routing.rules import HANDOVER_MID_PREFIX
 from routing.services import RoutingError
 from routing.services.conversation_routing import UNKNOWN_APP
@@ -79,7 +79,13 @@ def _receive_customer_message(page: FacebookPage, event: CustomerMessage) -> ser
         sent_at=event.at,
         reply_to_mid=event.reply_to_mid or "",
     )
-    _note_referral(page, event, event.referral, with_message=True)
+    _note_referral(
+        page,
+        event,
+        event.referral,
+        with_message=True,
+        customer=received.interaction.customer if received.interaction else None,
+    )
     _after_customer_message(page, received)
     return received
 
@@ -90,9 +96,11 @@ def _note_referral(
     referral: ReferralInfo | None,
     *,
     with_message: bool,
+    customer: Customer | None = None,
 ) -> None:
     """Where the customer came from (m.me link, ad), else: was this the first message
-    after an ad click (it opens the ad's longer reply window)?"""
+    after an ad click (it opens the ad's longer reply window)? `customer`: their row
+    as the message's transaction read it, when known."""
     if referral is not None:
         services.record_referral(
             page_id=page.page_id,
@@ -102,7 +110,9 @@ def _note_referral(
             with_message=with_message,
         )
     elif with_message:
-        services.note_customer_message(page_id=page.page_id, psid=event.psid, at=event.at)
+        services.note_customer_message(
+            page_id=page.page_id, psid=event.psid, at=event.at, customer=customer
+        )
 
 
 def _comment(page: FacebookPage, event: CommentAdded) -> str | None:

@@ -37,7 +37,7 @@ from django.utils import timezone
 
 from facebook import inbound, parsing
 from facebook.models import WebhookDelivery, WebhookVerdict
-from routing import config_cache
+from routing import config_cache, services
 from routing.batched_writes import BatchedWrites
 
 logger = logging.getLogger(__name__)
@@ -141,10 +141,11 @@ def _route_batch(batch_size: int) -> int | None:
     """Route a batch of due bodies in one transaction; None when all that is due is
     in lanes other routers hold.
 
-    First without a savepoint per body or per event (each costs two round
-    trips, a third of a body's). Should any body fail or any event be refused,
-    that transaction is undone whole and the batch is routed again with them,
-    so that only what failed is undone (and retried, or given up).
+    First without a savepoint per body, per event or per insert that may
+    conflict (each costs two round trips). Should any body fail, any event be
+    refused or any insert lose a race, that transaction is undone whole and
+    the batch is routed again with them, so that only what failed is undone
+    (and retried, or given up).
     """
     try:
         return _route_claimed(batch_size, apart=False)
@@ -163,11 +164,14 @@ def _route_claimed(batch_size: int, *, apart: bool) -> int | None:
         else:
             # One writer at a time (IMMEDIATE): the oldest due bodies, in order.
             claimed = list(_due().select_for_update(skip_locked=True).order_by("id")[:batch_size])
-        for delivery in claimed:
-            if apart:
+        if apart:
+            for delivery in claimed:
                 _route_one(delivery)
-            else:
-                _route_body(delivery, each_event_apart=False)
+        else:
+            with services.inserts_without_savepoints():
+                for delivery in claimed:
+                    _route_body(delivery, each_event_apart=False)
+            _save_outcomes(claimed)
     return len(claimed)
 
 
@@ -230,11 +234,16 @@ def _route_one(delivery: WebhookDelivery) -> None:
     try:
         with transaction.atomic():
             _route_body(delivery, each_event_apart=True)
+            delivery.save(update_fields=_OUTCOME_FIELDS)
     except Exception as exc:
         _failed(delivery, exc)
 
 
+_OUTCOME_FIELDS = ["verdict", "event_count", "detail", "routed_at", "retry_at"]
+
+
 def _route_body(delivery: WebhookDelivery, *, each_event_apart: bool) -> None:
+    """Route a claimed body; its outcome is set on `delivery`, for the caller to save."""
     outcome = inbound.route(
         parsing.parse_body(delivery.body.encode("utf-8")), each_event_apart=each_event_apart
     )
@@ -243,7 +252,24 @@ def _route_body(delivery: WebhookDelivery, *, each_event_apart: bool) -> None:
     delivery.detail = outcome.detail
     delivery.routed_at = timezone.now()
     delivery.retry_at = None
-    delivery.save(update_fields=["verdict", "event_count", "detail", "routed_at", "retry_at"])
+
+
+def _save_outcomes(deliveries: list[WebhookDelivery]) -> None:
+    """A batch's outcomes in one UPDATE per distinct outcome (most bodies of a batch
+    read alike: one message, handled) instead of one per body."""
+    routed_at = timezone.now()
+    alike: dict[tuple[str, int, str], list[WebhookDelivery]] = {}
+    for delivery in deliveries:
+        key = (delivery.verdict, delivery.event_count, delivery.detail)
+        alike.setdefault(key, []).append(delivery)
+    for (verdict, event_count, detail), group in alike.items():
+        WebhookDelivery.objects.filter(pk__in=[delivery.pk for delivery in group]).update(
+            verdict=verdict,
+            event_count=event_count,
+            detail=detail,
+            routed_at=routed_at,
+            retry_at=None,
+        )
 
 
 def _failed(delivery: WebhookDelivery, exc: Exception) -> None:

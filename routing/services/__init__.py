@@ -62,6 +62,7 @@ from routing.services.kernel import (
     TransitionRefused,
     allowed_actions,
     check_transition,
+    inserts_without_savepoints,
 )
 from routing.services.message_updates import (
     forget_attachment_copies,
@@ -161,6 +162,7 @@ __all__ = [
     "expire_stuck_sends",
     "fill_macros",
     "hold",
+    "inserts_without_savepoints",
     "lock_current_or_latest_interaction",
     "mark_read_by_agent",
     "offer_waiting",

@@ -28,7 +28,7 @@ from routing.models import (
 )
 from routing.services import automatic, clocks
 from routing.services.acd import offer_after_commit
-from routing.services.kernel import S, workgroup_config
+from routing.services.kernel import S, insert_may_conflict, workgroup_config
 from routing.services.recordings import record_automatically
 from routing.services.service_levels import customer_waits
 
@@ -69,9 +69,11 @@ def receive_customer_message(
     with transaction.atomic(savepoint=False):
         if Message.objects.filter(mid=mid).exists():
             return Received(message=None, interaction=None)
-        customer, _ = Customer.objects.get_or_create(
-            page_id=page_id, psid=psid, defaults={"channel": channel}
-        )
+        live = _live_interaction_of(page_id, psid)
+        if live is not None:
+            customer, new_customer = live.customer, False
+        else:
+            customer, new_customer = _customer_writing(page_id, psid, channel=channel, at=sent_at)
 
         def priority_of() -> rules.PriorityFound:
             # Read only for an interaction it may change: a new one, or one still waiting.
@@ -88,13 +90,18 @@ def receive_customer_message(
                 payloads=message_entries.payloads(attachments or []),
             )
 
-        interaction, created = live_interaction_for(customer, workgroup_id, priority_of=priority_of)
+        if live is not None:
+            interaction, created = live, False
+        else:
+            interaction, created = _open_interaction(
+                customer, workgroup_id, priority_of=priority_of, waiting_since=sent_at
+            )
         if not created and interaction.state == S.QUEUED:
             raise_priority(interaction, priority_of())
         if created and customer.channel == Channel.MESSENGER:
             _continue_answered_comment(interaction)
         try:
-            with transaction.atomic():
+            with insert_may_conflict():
                 message = Message.objects.create(
                     interaction=interaction,
                     direction=MessageDirection.INBOUND,
@@ -108,11 +115,12 @@ def receive_customer_message(
         except IntegrityError:
             # The same mid raced in through another request.
             return Received(message=None, interaction=interaction)
-        # Compared in the UPDATE, not on the row read above: concurrent messages
-        # commit in any order, and the window counts from the newest one.
-        Customer.objects.filter(pk=customer.pk).filter(
-            Q(last_message_at__isnull=True) | Q(last_message_at__lt=sent_at)
-        ).update(last_message_at=sent_at)
+        if not new_customer:
+            # Compared in the UPDATE, not on the row read above: concurrent messages
+            # commit in any order, and the window counts from the newest one.
+            Customer.objects.filter(pk=customer.pk).filter(
+                Q(last_message_at__isnull=True) | Q(last_message_at__lt=sent_at)
+            ).update(last_message_at=sent_at)
         customer_waits(interaction, since=sent_at, announce=not created)
         publish_on_commit(message_event(message, interaction))
         if clocks.customer_wrote(interaction):
@@ -124,12 +132,47 @@ def receive_customer_message(
     return Received(message=message, interaction=interaction, created_interaction=created)
 
 
+def _customer_writing(
+    page_id: str, psid: str, *, channel: str, at: datetime
+) -> tuple[Customer, bool]:
+    """The customer whose message this is, and whether it is their first: a new one
+    is created with the message's time (no second write for it)."""
+    customer = Customer.objects.filter(page_id=page_id, psid=psid).first()
+    if customer is not None:
+        return customer, False
+    try:
+        with insert_may_conflict():
+            customer = Customer.objects.create(
+                page_id=page_id, psid=psid, channel=channel, last_message_at=at
+            )
+    except IntegrityError:
+        # Created meanwhile by another request: theirs, updated as any customer's.
+        return Customer.objects.get(page_id=page_id, psid=psid), False
+    return customer, True
+
+
+def _live_interaction_of(page_id: str, psid: str) -> Interaction | None:
+    """The customer's live interaction, locked, with their row: one query for a
+    customer who writes again in a conversation (most messages)."""
+    live = (
+        Interaction.objects.select_for_update(of=("self",))
+        .select_related("customer")
+        .filter(customer__page_id=page_id, customer__psid=psid)
+        .exclude(state=S.DISCONNECTED)
+        .first()
+    )
+    if live is not None:
+        _with_workgroup_config(live)
+    return live
+
+
 def live_interaction_for(
     customer: Customer,
     workgroup_id: int,
     *,
     priority_of: Callable[[], rules.PriorityFound] | None = None,
 ) -> tuple[Interaction, bool]:
+    """The customer's live interaction, or a new one queued in `workgroup_id`."""
     existing = (
         Interaction.objects.select_for_update()
         .filter(customer=customer)
@@ -140,10 +183,27 @@ def live_interaction_for(
         existing.customer = customer  # the row the caller holds, not one more query
         _with_workgroup_config(existing)
         return existing, False
+    return _open_interaction(customer, workgroup_id, priority_of=priority_of)
+
+
+def _open_interaction(
+    customer: Customer,
+    workgroup_id: int,
+    *,
+    priority_of: Callable[[], rules.PriorityFound] | None = None,
+    waiting_since: datetime | None = None,
+) -> tuple[Interaction, bool]:
+    """A new interaction queued in `workgroup_id`, or the live one another request
+    opened meanwhile (then not created).
+
+    One opened by a customer's message (`waiting_since`, its time) starts with
+    the customer's waiting clock (`service_levels.customer_waits` then finds
+    nothing to change).
+    """
     preferred = _preferred_agent(customer, workgroup_id)
     priority = priority_of() if priority_of else rules.PriorityFound(0, None)
     try:
-        with transaction.atomic():
+        with insert_may_conflict():
             interaction = Interaction.objects.create(
                 workgroup_id=workgroup_id,
                 customer=customer,
@@ -151,6 +211,9 @@ def live_interaction_for(
                 priority=priority.priority,
                 preferred_agent_id=preferred.agent_id if preferred else None,
                 preferred_until=preferred.until if preferred else None,
+                customer_waiting_since=(
+                    min(waiting_since, timezone.now()) if waiting_since is not None else None
+                ),
             )
     except IntegrityError:
         # Another request opened it first (partial unique constraint).
@@ -251,12 +314,28 @@ def _continue_answered_comment(interaction: Interaction) -> None:
     message in Messenger opens a normal DM interaction that shows the comment.
     """
     customer = interaction.customer
+    since = interaction.created_at - PRIVATE_REPLY_FOLLOWED_FOR
+    # Once per router batch: does the Page have any recent private reply at all?
+    # Most Pages rarely do, and then no first message needs the per-person look.
+    if not config_cache.cached(
+        "private_replies_since",
+        (customer.page_id, since.date()),
+        lambda: (
+            PageComment.objects.filter(
+                interaction__customer__page_id=customer.page_id,
+                replied_at__gte=since - timedelta(days=1),
+            )
+            .exclude(reply_psid="")
+            .exists()
+        ),
+    ):
+        return
     comment = (
         PageComment.objects.filter(
             reply_psid=customer.psid,
             interaction__customer__page_id=customer.page_id,
             # Their answer to a recent private reply, once: a later conversation is its own.
-            replied_at__gte=interaction.created_at - PRIVATE_REPLY_FOLLOWED_FOR,
+            replied_at__gte=since,
             interaction__followed_by__isnull=True,
         )
         .order_by("-replied_at", "-id")

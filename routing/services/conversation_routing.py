@@ -206,19 +206,31 @@ def record_referral(
     return customer
 
 
-def note_customer_message(*, page_id: str, psid: str, at: datetime) -> None:
+def note_customer_message(
+    *, page_id: str, psid: str, at: datetime, customer: Customer | None = None
+) -> None:
     """A customer message without referral: the first one after an ad click opens
-    the ad's longer standard window. No savepoint of its own: nothing here is refused."""
+    the ad's longer standard window. No savepoint of its own: nothing here is refused.
+
+    `customer`, when the caller read it in this same transaction (storing the
+    message), saves a second read when no ad click awaits a message; one that
+    does is read again, locked.
+    """
+    if customer is not None and not _awaits_message(customer):
+        return
     with transaction.atomic(savepoint=False):
         customer = _lock_customer(page_id, psid)
-        if customer is None or not isinstance(customer.referral, dict):
+        if customer is None or not _awaits_message(customer):
             return
-        if not customer.referral.get(AWAITING_MESSAGE):
-            return
+        assert isinstance(customer.referral, dict)
         customer.referral = {k: v for k, v in customer.referral.items() if k != AWAITING_MESSAGE}
         customer.ad_window_from = at
         customer.save(update_fields=["referral", "ad_window_from"])
         _announce_customer(page_id, psid)
+
+
+def _awaits_message(customer: Customer) -> bool:
+    return isinstance(customer.referral, dict) and bool(customer.referral.get(AWAITING_MESSAGE))
 
 
 def _announce_customer(page_id: str, psid: str) -> None:

@@ -8,8 +8,12 @@ writers are serialised.
 """
 
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from routing import config_cache, rules, selectors
@@ -70,6 +74,46 @@ class TransitionRefused(RoutingError):
 
 class NotYours(RoutingError):
     pass
+
+
+class ConflictInBatch(Exception):
+    """An insert lost a race inside a batch routed without savepoints: the batch's
+    transaction is spoiled, and its caller routes it again, each body apart."""
+
+
+_batch = threading.local()
+
+
+@contextmanager
+def inserts_without_savepoints() -> Iterator[None]:
+    """The router's first try at a batch: an insert that may conflict takes no savepoint.
+
+    A savepoint costs two round trips, and a new customer's message took three
+    (customer, interaction, message). Inside, a conflict raises ConflictInBatch
+    instead of being handled in place; the router then undoes the batch and
+    routes it again apart, where each insert has its savepoint.
+    """
+    outer = getattr(_batch, "without_savepoints", False)
+    _batch.without_savepoints = True
+    try:
+        yield
+    finally:
+        _batch.without_savepoints = outer
+
+
+@contextmanager
+def insert_may_conflict() -> Iterator[None]:
+    """Around an INSERT that a concurrent writer may beat (a unique key): raises
+    IntegrityError with the transaction still usable, for the caller to read the
+    winner's row; inside `inserts_without_savepoints`, ConflictInBatch."""
+    if getattr(_batch, "without_savepoints", False):
+        try:
+            yield
+        except IntegrityError as exc:
+            raise ConflictInBatch(str(exc)) from exc
+    else:
+        with transaction.atomic():
+            yield
 
 
 def workgroup_config(workgroup_id: int) -> Workgroup | None:

@@ -6,16 +6,19 @@ and in two processes draining one backlog at once.
 """
 
 import json
+import logging
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from facebook import ingest, parsing
 from facebook.models import WebhookDelivery, WebhookVerdict
@@ -172,3 +175,97 @@ def test_a_conversations_bodies_share_a_lane_and_page_wide_ones_are_barriers(pag
         from_customer("message", text("Hi", mid=new_mid()), psid=bob),
     )
     assert both == ingest.BARRIER_LANE
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite has one writer at a time: no insert races"
+)
+def test_a_customer_created_elsewhere_mid_batch_reroutes_the_batch_apart_once(page, caplog):
+    """The batch inserts without savepoints; an insert that loses a race spoils its
+    transaction, and the batch is routed again apart, where it finds the winner's row."""
+    psid = "7300000000200001"
+    first, second = new_mid(), new_mid()
+    for mid in (first, second):
+        store(
+            json.dumps(envelope(from_customer("message", text("Hi", mid=mid), psid=psid))).encode()
+        )
+    holding, release = threading.Event(), threading.Event()
+
+    def another_writer() -> None:
+        # The customer's row, not yet committed when the router looks for it.
+        try:
+            with transaction.atomic():
+                Customer.objects.create(page_id=page.page_id, psid=psid)
+                holding.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    routed: list[int] = []
+
+    def router() -> None:
+        try:
+            routed.append(ingest.route_due())
+        finally:
+            connection.close()
+
+    caplog.set_level(logging.DEBUG, logger="facebook.ingest")
+    writer = threading.Thread(target=another_writer)
+    writer.start()
+    assert holding.wait(10)
+    routing = threading.Thread(target=router)
+    routing.start()
+    # The router's INSERT now waits on the writer's uncommitted row.
+    deadline = time.monotonic() + 10
+    while not _someone_waits_on_a_lock():
+        assert time.monotonic() < deadline, "the router never reached its insert"
+        time.sleep(0.02)
+    release.set()
+    writer.join(10)
+    routing.join(30)
+
+    assert routed == [2]
+    assert "ConflictInBatch" in caplog.text  # routed again, each body apart
+    assert Customer.objects.filter(psid=psid).count() == 1
+    assert list(
+        Message.objects.filter(interaction__customer__psid=psid)
+        .order_by("pk")
+        .values_list("mid", flat=True)
+    ) == [first, second]
+    assert Interaction.objects.filter(customer__psid=psid).count() == 1
+    assert set(WebhookDelivery.objects.values_list("verdict", flat=True)) == {
+        WebhookVerdict.PROCESSED
+    }
+
+
+def _someone_waits_on_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0] > 0
+
+
+def test_a_batch_of_new_customers_takes_no_savepoint_and_writes_each_row_once(page):
+    psids = [f"73000000004{n:05d}" for n in range(5)]
+    for psid in psids:
+        store(
+            json.dumps(
+                envelope(from_customer("message", text("Hi", mid=new_mid()), psid=psid))
+            ).encode()
+        )
+    with CaptureQueriesContext(connection) as queries:
+        assert ingest.route_due() == 5
+    statements = [query["sql"] for query in queries.captured_queries]
+    assert not [sql for sql in statements if "SAVEPOINT" in sql]
+    # The customer and the interaction are born with the message's time and the
+    # waiting clock (nobody is online: nothing is offered); the outcomes are saved together.
+    updates = Counter(sql.split('"')[1] for sql in statements if sql.startswith("UPDATE"))
+    assert updates["routing_customer"] == updates["routing_interaction"] == 0
+    assert updates["facebook_webhookdelivery"] == 1
+    for interaction in Interaction.objects.select_related("customer"):
+        assert interaction.customer_waiting_since == interaction.customer.last_message_at
+    assert set(WebhookDelivery.objects.values_list("verdict", flat=True)) == {
+        WebhookVerdict.PROCESSED
+    }

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from routing import events, services
@@ -18,13 +18,14 @@ from routing.events import RoutingEvent
 from routing.models import (
     Agent,
     AgentStatus,
+    Customer,
     DesktopConnection,
     Interaction,
     InteractionEvent,
     Message,
 )
 from routing.models import InteractionState as S
-from routing.services import NotYours, RoutingError, TransitionRefused
+from routing.services import NotYours, RoutingError, TransitionRefused, kernel
 from tests.factories import customer_writes, make_agent, make_workgroup, refresh
 from tests.routing.conftest import changed
 
@@ -670,3 +671,19 @@ def test_the_transition_table_is_the_design():
     assert {verb: table.get(verb) for verb in design} == design
     # Whatever else is added (a supervisor's verbs), nothing leaves `disconnected`.
     assert all(S.DISCONNECTED not in froms for froms, _ in table.values())
+
+
+def test_an_insert_that_may_conflict_keeps_the_transaction_usable_outside_a_batch(workgroup):
+    customer = customer_writes(workgroup, psid="7300000000300001").interaction.customer
+    with transaction.atomic():
+        with pytest.raises(IntegrityError), kernel.insert_may_conflict():
+            Customer.objects.create(page_id=customer.page_id, psid=customer.psid)
+        assert Customer.objects.filter(psid=customer.psid).count() == 1  # still usable
+    # No savepoint in a router batch: the conflict spoils the batch, which is routed again.
+    with (
+        pytest.raises(kernel.ConflictInBatch),
+        transaction.atomic(),
+        services.inserts_without_savepoints(),
+        kernel.insert_may_conflict(),
+    ):
+        Customer.objects.create(page_id=customer.page_id, psid=customer.psid)
