@@ -13,9 +13,9 @@ import json
 import logging
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
 
 from connect import audience, board, database_watch, layer_watch, live
+from connect.socket_stack import ForwardingConsumer
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ RENDER_INTERVAL = 0.5
 REFRESH_SECONDS = 15.0
 
 
-class BoardConsumer(AsyncWebsocketConsumer):
+class BoardConsumer(ForwardingConsumer):
     joined = False
     # The interaction group this board follows while its Monitor view is open.
     monitoring: str | None = None

@@ -12,9 +12,9 @@ import json
 import logging
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
 
 from connect import audience, database_watch, desktop_presence, layer_watch, live, timers
+from connect.socket_stack import ForwardingConsumer
 from routing import selectors
 
 logger = logging.getLogger(__name__)
@@ -24,7 +24,7 @@ CLOSE_ANONYMOUS = 4401
 CLOSE_NOT_AN_AGENT = 4403
 
 
-class DesktopConsumer(AsyncWebsocketConsumer):
+class DesktopConsumer(ForwardingConsumer):
     agent_id: int | None = None
     groups_joined: set[str]
     viewing: str | None = None

@@ -1,12 +1,16 @@
 """The desktop websocket, through the real ASGI stack (auth, origin check, layer)."""
 
 import asyncio
+import time
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
+from connect import audience
 from connect.asgi import application
 from routing.models import DesktopConnection, Interaction, InteractionState
 from tests.factories import customer_writes, make_agent, make_page, make_workgroup
@@ -340,3 +344,22 @@ async def test_the_owners_buttons_go_only_to_their_tabs_that_show_the_interactio
     assert f'id="toolbar-{interaction_id}"' not in other
     await showing.disconnect()
     await elsewhere.disconnect()
+
+
+async def test_a_frame_is_forwarded_while_the_shared_sync_thread_is_busy(workgroup):
+    """A frame costs no hop to the one thread all thread-sensitive work shares: the
+    timers' tick may hold it, and every socket's frames would wait behind it."""
+    agent = await database_sync_to_async(make_agent)(workgroups=[workgroup], online=False)
+    cookie = await database_sync_to_async(session_cookie)(agent.user)
+    communicator = desktop_socket(cookie)
+    connected, _ = await communicator.connect()
+    assert connected
+    assert await desktop_registered(agent)
+    busy = asyncio.ensure_future(sync_to_async(time.sleep, thread_sensitive=True)(3))
+    await asyncio.sleep(0.1)  # the shared thread is now asleep
+    await get_channel_layer().group_send(
+        audience.agent_group(agent.pk), {"type": "live.frame", "html": "<p>ready</p>"}
+    )
+    assert await communicator.receive_from(timeout=1) == "<p>ready</p>"
+    await busy
+    await communicator.disconnect()
