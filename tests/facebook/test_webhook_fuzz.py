@@ -33,8 +33,8 @@ SAMPLES = [
     for path in sorted((Path(__file__).parent / "samples").glob("*.json"))
 ]
 # 10,000 bodies in all (README, "Faults survived") in the PostgreSQL + Redis pass of
-# `make test`, production's database; the SQLite pass, which measures coverage (and
-# tracing every line makes drawing slow), draws a tenth of them through the same code.
+# `make test`, production's database; the SQLite pass, the one `make coverage` measures
+# (tracing every line makes drawing slow), draws a tenth of them through the same code.
 _SHARE = 1.0 if "postgresql" in django_settings.DATABASES["default"]["ENGINE"] else 0.1
 RAW_EXAMPLES = int(5_000 * _SHARE)
 SAMPLE_EXAMPLES = int(3_000 * _SHARE)
