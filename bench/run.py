@@ -169,8 +169,8 @@ def run_configuration(
         rows.append(
             [
                 section,
-                "database · CONN_MAX_AGE",
-                f"{connections['default'].vendor} · {database.get('CONN_MAX_AGE')}",
+                "database · connections kept (CONN_MAX_AGE, or the pool's sizes)",
+                f"{connections['default'].vendor} · {_kept_connections(database)}",
             ]
         )
         rows.append(
@@ -707,12 +707,12 @@ def _traps(config: Configuration, quick: bool) -> list[list[str]]:
     calls = traps.run_async(traps.consumer_db_calls(trap_calls))
     from django.conf import settings
 
-    max_age = settings.DATABASES["default"].get("CONN_MAX_AGE")
+    kept = _kept_connections(settings.DATABASES["default"])
     rows.append(
         [
             section,
             "small query via database_sync_to_async, CONN_MAX_AGE 0 · as configured",
-            f"{us(calls['conn_max_age_0'])} · {us(calls['configured'])} ({max_age})",
+            f"{us(calls['conn_max_age_0'])} · {us(calls['configured'])} ({kept})",
         ]
     )
     rows.append(
@@ -737,6 +737,15 @@ def _traps(config: Configuration, quick: bool) -> list[list[str]]:
                 ]
             )
     return rows
+
+
+def _kept_connections(database: dict) -> str:
+    pool = database.get("OPTIONS", {}).get("pool")
+    if pool:
+        sizes = pool if isinstance(pool, dict) else {}
+        least = sizes.get("min_size", 4)  # psycopg_pool's defaults
+        return f"pool of {least}–{sizes.get('max_size', least)}"
+    return f"CONN_MAX_AGE {database.get('CONN_MAX_AGE')}"
 
 
 def _p99(values) -> float:

@@ -1,11 +1,12 @@
 """Gives a request's database connections back when the request ends.
 
 Under ASGI, Django runs each request's sync code in a thread of its own that
-ends with the request, so a connection that CONN_MAX_AGE keeps open is never
-used again: it lingers, idle, until garbage collection, and under load
-PostgreSQL refuses new ones ("too many clients"). CONN_MAX_AGE still serves
-the thread that lives on: the one running the websocket consumers' and the
-timers' database work.
+ends with the request. On PostgreSQL, closing the connection gives it back
+to the process's pool (connect.settings), for the next request to take
+without connecting again; a connection never given back would hold a place
+in the pool for good. On SQLite, where CONN_MAX_AGE keeps connections open,
+one left open would linger, idle, until garbage collection; CONN_MAX_AGE
+still serves the threads that live on.
 """
 
 from django.core.signals import request_finished

@@ -53,8 +53,12 @@ class DatabaseProxy:
 
     def cut(self) -> None:
         assert self.listener is not None
-        self.listener.close()
-        self.listener = None
+        listener, self.listener = self.listener, None
+        # shutdown wakes the thread blocked in accept(); a close alone leaves it
+        # able to accept one more connection, which would outlive the cut.
+        with contextlib.suppress(OSError):
+            listener.shutdown(socket.SHUT_RDWR)
+        listener.close()
         with self.lock:
             for sock in self.open:
                 with contextlib.suppress(OSError):
@@ -67,6 +71,9 @@ class DatabaseProxy:
             try:
                 client, _ = listener.accept()
             except OSError:
+                return
+            if self.listener is not listener:
+                client.close()  # accepted as the cut happened: refused all the same
                 return
             try:
                 server = socket.create_connection(self.target, timeout=5)
