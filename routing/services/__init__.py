@@ -13,6 +13,7 @@ webhook adapter and the timers call only these. The modules, by area:
 - `presence`: agents' status and desktops; capacities and memberships
 - `timers`: everything time-driven, for the timer loop
 - `arrivals`: a customer's message arrives
+- `openings`: a customer's live interaction, found or opened
 - `replies`: an agent's replies and what the sender reports of them
 - `receipts`: the Page's echoes, deliveries and reads Meta reports
 - `message_updates`: reactions, edits, kept attachments, standby messages

@@ -1,6 +1,5 @@
 """A customer's message arrives: stored on their live interaction, or opening one."""
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,12 +23,11 @@ from routing.models import (
     MessageStatus,
     PageComment,
     PriorityRule,
-    Workgroup,
 )
 from routing.services import automatic, clocks
 from routing.services.acd import offer_after_commit
-from routing.services.kernel import S, insert_may_conflict, workgroup_config
-from routing.services.recordings import record_automatically
+from routing.services.kernel import S, insert_may_conflict
+from routing.services.openings import live_interaction_of, open_interaction
 from routing.services.service_levels import customer_waits
 
 
@@ -69,7 +67,7 @@ def receive_customer_message(
     with transaction.atomic(savepoint=False):
         if Message.objects.filter(mid=mid).exists():
             return Received(message=None, interaction=None)
-        live = _live_interaction_of(page_id, psid)
+        live = live_interaction_of(page_id, psid)
         if live is not None:
             customer, new_customer = live.customer, False
         else:
@@ -93,7 +91,7 @@ def receive_customer_message(
         if live is not None:
             interaction, created = live, False
         else:
-            interaction, created = _open_interaction(
+            interaction, created = open_interaction(
                 customer, workgroup_id, priority_of=priority_of, waiting_since=sent_at
             )
         if not created and interaction.state == S.QUEUED:
@@ -151,103 +149,6 @@ def _customer_writing(
     return customer, True
 
 
-def _live_interaction_of(page_id: str, psid: str) -> Interaction | None:
-    """The customer's live interaction, locked, with their row: one query for a
-    customer who writes again in a conversation (most messages)."""
-    live = (
-        Interaction.objects.select_for_update(of=("self",))
-        .select_related("customer")
-        .filter(customer__page_id=page_id, customer__psid=psid)
-        .exclude(state=S.DISCONNECTED)
-        .first()
-    )
-    if live is not None:
-        _with_workgroup_config(live)
-    return live
-
-
-def live_interaction_for(
-    customer: Customer,
-    workgroup_id: int,
-    *,
-    priority_of: Callable[[], rules.PriorityFound] | None = None,
-) -> tuple[Interaction, bool]:
-    """The customer's live interaction, or a new one queued in `workgroup_id`."""
-    existing = (
-        Interaction.objects.select_for_update()
-        .filter(customer=customer)
-        .exclude(state=S.DISCONNECTED)
-        .first()
-    )
-    if existing:
-        existing.customer = customer  # the row the caller holds, not one more query
-        _with_workgroup_config(existing)
-        return existing, False
-    return _open_interaction(customer, workgroup_id, priority_of=priority_of)
-
-
-def _open_interaction(
-    customer: Customer,
-    workgroup_id: int,
-    *,
-    priority_of: Callable[[], rules.PriorityFound] | None = None,
-    waiting_since: datetime | None = None,
-) -> tuple[Interaction, bool]:
-    """A new interaction queued in `workgroup_id`, or the live one another request
-    opened meanwhile (then not created).
-
-    One opened by a customer's message (`waiting_since`, its time) starts with
-    the customer's waiting clock (`service_levels.customer_waits` then finds
-    nothing to change).
-    """
-    preferred = _preferred_agent(customer, workgroup_id)
-    priority = priority_of() if priority_of else rules.PriorityFound(0, None)
-    try:
-        with insert_may_conflict():
-            interaction = Interaction.objects.create(
-                workgroup_id=workgroup_id,
-                customer=customer,
-                state=S.QUEUED,
-                priority=priority.priority,
-                preferred_agent_id=preferred.agent_id if preferred else None,
-                preferred_until=preferred.until if preferred else None,
-                customer_waiting_since=(
-                    min(waiting_since, timezone.now()) if waiting_since is not None else None
-                ),
-            )
-    except IntegrityError:
-        # Another request opened it first (partial unique constraint).
-        existing = (
-            Interaction.objects.select_for_update()
-            .filter(customer=customer)
-            .exclude(state=S.DISCONNECTED)
-            .get()
-        )
-        return existing, False
-    _with_workgroup_config(interaction)
-    detail: dict = {}
-    if priority.rule_id is not None:
-        detail.update(priority=priority.priority, priority_rule_id=priority.rule_id)
-    if preferred:
-        detail.update(
-            preferred_agent_id=preferred.agent_id, preferred_until=preferred.until.isoformat()
-        )
-    InteractionEvent.objects.create(
-        interaction=interaction, verb="create", from_state="", to_state=S.QUEUED, detail=detail
-    )
-    if interaction.workgroup.auto_record:
-        record_automatically(interaction, at=interaction.created_at)
-    publish_on_commit(interaction_event(interaction))
-    return interaction, True
-
-
-def _with_workgroup_config(interaction: Interaction) -> None:
-    """Its workgroup from the batch's configuration reads, not one more query."""
-    workgroup = workgroup_config(interaction.workgroup_id)
-    if workgroup is not None:
-        interaction.workgroup = workgroup
-
-
 def raise_priority(interaction: Interaction, found: rules.PriorityFound) -> None:
     """A later message of a customer still waiting may raise (never lower) their priority.
 
@@ -268,39 +169,6 @@ def raise_priority(interaction: Interaction, found: rules.PriorityFound) -> None
     )
     publish_on_commit(interaction_event(interaction))
     offer_after_commit(interaction.workgroup_id)
-
-
-@dataclass(frozen=True)
-class _Preferred:
-    agent_id: int
-    until: datetime
-
-
-def _preferred_agent(customer: Customer, workgroup_id: int) -> _Preferred | None:
-    """Whom a returning customer waits for first, and until when (the workgroup's window).
-
-    The agent of their latest interaction in this workgroup that an agent
-    answered, while that agent is still a member.
-    """
-    workgroup = workgroup_config(workgroup_id)
-    seconds = workgroup.preferred_agent_seconds if workgroup is not None else None
-    if seconds is None:
-        return None
-    last = (
-        Interaction.objects.filter(
-            customer=customer,
-            workgroup_id=workgroup_id,
-            state=S.DISCONNECTED,
-            connected_at__isnull=False,
-            agent__isnull=False,
-        )
-        .order_by("-disconnected_at", "-pk")
-        .values_list("agent_id", flat=True)
-        .first()
-    )
-    if last is None or not Workgroup.objects.filter(pk=workgroup_id, members=last).exists():
-        return None
-    return _Preferred(agent_id=last, until=timezone.now() + timedelta(seconds=seconds))
 
 
 # How long after a private reply the person's first Messenger message still continues it.

@@ -18,8 +18,9 @@ from routing.models import (
     PageComment,
 )
 from routing.services.acd import offer_after_commit
-from routing.services.arrivals import Received, live_interaction_for
+from routing.services.arrivals import Received
 from routing.services.kernel import RoutingError
+from routing.services.openings import live_interaction_for
 from routing.services.replies import lock_message
 from routing.services.send_outcomes import record_sent
 from routing.services.service_levels import customer_waits

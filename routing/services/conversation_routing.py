@@ -26,8 +26,8 @@ from routing.models import (
 )
 from routing.rules import HANDOVER_MID_PREFIX
 from routing.services.acd import offer_after_commit
-from routing.services.arrivals import live_interaction_for
 from routing.services.kernel import NotYours, S, TransitionRefused, lock_interaction
+from routing.services.openings import live_interaction_for
 from routing.services.receipts import lock_current_or_latest_interaction
 
 if TYPE_CHECKING:
