@@ -72,7 +72,8 @@ async def desktop_registered(agent, timeout: float = 3.0) -> bool:
     return False
 
 
-async def test_an_offer_reaches_the_open_desktop_live(workgroup):
+async def open_desktop(workgroup):
+    """A member of the workgroup (away until a desktop opens) and their open desktop."""
     agent = await database_sync_to_async(make_agent)(workgroups=[workgroup], online=False)
     cookie = await database_sync_to_async(session_cookie)(agent.user)
     communicator = desktop_socket(cookie)
@@ -80,6 +81,11 @@ async def test_an_offer_reaches_the_open_desktop_live(workgroup):
     assert connected
     # Registered right after the handshake, off the shared sync thread.
     assert await desktop_registered(agent)
+    return agent, communicator
+
+
+async def test_an_offer_reaches_the_open_desktop_live(workgroup):
+    agent, communicator = await open_desktop(workgroup)
 
     received = await database_sync_to_async(customer_writes)(workgroup, text="Where is my parcel?")
 
@@ -349,12 +355,7 @@ async def test_the_owners_buttons_go_only_to_their_tabs_that_show_the_interactio
 async def test_a_frame_is_forwarded_while_the_shared_sync_thread_is_busy(workgroup):
     """A frame costs no hop to the one thread all thread-sensitive work shares: the
     timers' tick may hold it, and every socket's frames would wait behind it."""
-    agent = await database_sync_to_async(make_agent)(workgroups=[workgroup], online=False)
-    cookie = await database_sync_to_async(session_cookie)(agent.user)
-    communicator = desktop_socket(cookie)
-    connected, _ = await communicator.connect()
-    assert connected
-    assert await desktop_registered(agent)
+    agent, communicator = await open_desktop(workgroup)
     busy = asyncio.ensure_future(sync_to_async(time.sleep, thread_sensitive=True)(3))
     await asyncio.sleep(0.1)  # the shared thread is now asleep
     await get_channel_layer().group_send(
