@@ -67,3 +67,21 @@ class BatchedRedisChannelLayer(RedisChannelLayer):
             pipe.zadd(key, {channel: time.time()})
             pipe.expire(key, self.group_expiry)
             await pipe.execute()
+
+    async def group_discard_all(self, groups, channel):
+        """Leave several groups in one round trip per Redis host, one connection each.
+
+        A closing desktop leaves three groups or more. Left side by side, each
+        took a connection of the pool: 3,000 desktops closing at once wanted
+        more than its 4,000, and the ones refused left their rows behind.
+        """
+        assert self.require_valid_channel_name(channel), "Channel name not valid"
+        keys_by_host: dict[int, list[str]] = {}
+        for group in groups:
+            assert self.require_valid_group_name(group), "Group name not valid"
+            keys_by_host.setdefault(self.consistent_hash(group), []).append(self._group_key(group))
+        for host, keys in keys_by_host.items():
+            async with self.connection(host).pipeline(transaction=False) as pipe:
+                for key in keys:
+                    pipe.zrem(key, channel)
+                await pipe.execute()

@@ -59,9 +59,13 @@ class DesktopConsumer(ForwardingConsumer):
         # consumer not done 10 s after its socket closed, and one killed before
         # leaving its groups would stay in them, costing every frame a dead send.
         groups, self.groups_joined = self.groups_joined, set()
-        await asyncio.gather(
-            *(self.channel_layer.group_discard(group, self.channel_name) for group in groups)
-        )
+        discard_all = getattr(self.channel_layer, "group_discard_all", None)
+        if discard_all is not None:
+            await discard_all(groups, self.channel_name)  # Redis: one round trip
+        else:
+            await asyncio.gather(
+                *(self.channel_layer.group_discard(group, self.channel_name) for group in groups)
+            )
         if self.agent_id is not None:
             timers.open_desktop_channels.discard(self.channel_name)
             # With the other tabs closing now (connect.desktop_presence). Shielded:

@@ -119,12 +119,18 @@ class ForwardingConsumer(AsyncWebsocketConsumer):
     consumer handles, on the one shared sync thread: a thread hop per frame,
     in line behind whatever else that thread is doing (the timers' tick).
     Measured under load, it was a fifth of the event loop's time on the
-    sockets' process. These consumers touch the database only through
-    `database_sync_to_async`, which closes stale connections around each
-    call in the thread it runs in.
+    sockets' process. Frames from the layer skip it: these consumers touch
+    the database only through `database_sync_to_async`, which closes stale
+    connections around each call in the thread it runs in. The socket's own
+    events (connect, receive, disconnect) keep it: it also paces a burst of
+    closes, and without it 3,000 sockets closing at once held more Redis
+    connections than the layer's pool has.
     """
 
     async def dispatch(self, message: dict) -> None:
+        if message["type"].startswith("websocket."):
+            await super().dispatch(message)
+            return
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")

@@ -69,3 +69,23 @@ async def test_a_channel_joins_a_group_that_expires_as_channels_redis_says():
     assert layer.group_expiry - 5 <= ttl <= layer.group_expiry
     await layer.flush()
     await layer.close_pools()
+
+
+async def test_a_channel_leaves_all_its_groups_at_once_and_hears_none_of_them():
+    layer = fresh_layer()
+    socket, other = await layer.new_channel(), await layer.new_channel()
+    groups = ["agent.1", "user.1", "workgroup.7"]
+    for group in groups:
+        await layer.group_add(group, socket)
+        await layer.group_add(group, other)
+    await layer.group_discard_all(groups, socket)
+    for n, group in enumerate(groups):
+        await layer.group_send(group, {"type": "live.frame", "n": n})
+    # The other channel still hears every group; this one none of them: what it
+    # hears first is what was sent to it alone after them.
+    heard = [(await asyncio.wait_for(layer.receive(other), timeout=10))["n"] for _ in groups]
+    assert heard == [0, 1, 2]
+    await layer.send(socket, {"type": "live.frame", "n": "alone"})
+    assert (await asyncio.wait_for(layer.receive(socket), timeout=10))["n"] == "alone"
+    await layer.flush()
+    await layer.close_pools()
