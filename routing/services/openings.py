@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from routing import rules
@@ -23,10 +24,8 @@ def live_interaction_of(page_id: str, psid: str) -> Interaction | None:
     """The customer's live interaction, locked, with their row: one query for a
     customer who writes again in a conversation (most messages)."""
     live = (
-        Interaction.objects.select_for_update(of=("self",))
+        _locked_live(customer__page_id=page_id, customer__psid=psid)
         .select_related("customer")
-        .filter(customer__page_id=page_id, customer__psid=psid)
-        .exclude(state=S.DISCONNECTED)
         .first()
     )
     if live is not None:
@@ -41,12 +40,7 @@ def live_interaction_for(
     priority_of: Callable[[], rules.PriorityFound] | None = None,
 ) -> tuple[Interaction, bool]:
     """The customer's live interaction, or a new one queued in `workgroup_id`."""
-    existing = (
-        Interaction.objects.select_for_update()
-        .filter(customer=customer)
-        .exclude(state=S.DISCONNECTED)
-        .first()
-    )
+    existing = _locked_live(customer=customer).first()
     if existing:
         existing.customer = customer  # the row the caller holds, not one more query
         _with_workgroup_config(existing)
@@ -85,13 +79,7 @@ def open_interaction(
             )
     except IntegrityError:
         # Another request opened it first (partial unique constraint).
-        existing = (
-            Interaction.objects.select_for_update()
-            .filter(customer=customer)
-            .exclude(state=S.DISCONNECTED)
-            .get()
-        )
-        return existing, False
+        return _locked_live(customer=customer).get(), False
     _with_workgroup_config(interaction)
     detail: dict = {}
     if priority.rule_id is not None:
@@ -107,6 +95,15 @@ def open_interaction(
         record_automatically(interaction, at=interaction.created_at)
     publish_on_commit(interaction_event(interaction))
     return interaction, True
+
+
+def _locked_live(**customer: object) -> QuerySet[Interaction]:
+    """The customer's live interaction (at most one), its row locked (not the customer's)."""
+    return (
+        Interaction.objects.select_for_update(of=("self",))
+        .filter(**customer)
+        .exclude(state=S.DISCONNECTED)
+    )
 
 
 def _with_workgroup_config(interaction: Interaction) -> None:
