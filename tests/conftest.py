@@ -19,12 +19,12 @@ def fresh_live_frames():
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items):
-    """Browser tests run last, and together on one worker when the suite runs in
-    parallel (`-n 2 --dist loadgroup`): they share one set of servers."""
+    """Browser tests run last. In parallel (`-n 2 --dist loadgroup`) each file's
+    run on one worker, in order, and each worker starts servers of its own."""
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
     for item in items:
         if item.get_closest_marker("browser") is not None:
-            item.add_marker(pytest.mark.xdist_group("browser"))
+            item.add_marker(pytest.mark.xdist_group(f"browser:{item.module.__name__}"))
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -65,3 +65,7 @@ ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 # Threads (database_sync_to_async, the sender) must not keep connections open
 # past their work, or PostgreSQL refuses to drop the test database.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+
+# The same PostgreSQL backend, with a test's flush made of DELETEs (tests/postgresql/base.py).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F405
+    DATABASES["default"]["ENGINE"] = "tests.postgresql"  # noqa: F405
