@@ -85,6 +85,23 @@
     const link = event.detail.elt.closest && event.detail.elt.closest(".row-link");
     if (link) document.body.dataset.selected = link.closest(".interaction-row").dataset.interactionId;
   });
+
+  // What the agent asked for last is what the workspace shows: on a busy server
+  // the answer to a Pickup can come after the agent has already opened another
+  // conversation, and must not take its place (the pickup is done all the same,
+  // and the list shows it).
+  let workspaceAsks = 0;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (event.detail.target && event.detail.target.id === "workspace") {
+      event.detail.xhr.workspaceAsk = ++workspaceAsks;
+    }
+  });
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    const ask = event.detail.xhr && event.detail.xhr.workspaceAsk;
+    if (ask && ask < workspaceAsks && event.detail.target.id === "workspace") {
+      event.detail.shouldSwap = false;
+    }
+  });
   // The socket hears the changes of the interaction this tab shows even when
   // the agent does not own it (one waiting in the queue): tell it which one.
   let socket = null;

@@ -384,6 +384,27 @@ def test_new_offers_ring_notify_and_count_in_the_title(servers, new_page):
     expect(page).to_have_title(re.compile(r"^Connect · "))
 
 
+def test_a_late_pickup_answer_does_not_replace_the_conversation_opened_since(servers, new_page):
+    desk = make_desk(servers, agents=["Alice"], customers=["Dee Late", "Eve Next"])
+    page = open_desktop(new_page, servers, desk.agents[0])
+    desk.customer_writes("Dee Late", "Hello")
+    desk.customer_writes("Eve Next", "Hi")
+    expect(row(page, "Eve Next")).to_have_attribute("data-state", "alerting")
+    # The Pickup's request is held in the browser, as a busy server would be slow to answer.
+    held = []
+    page.route("**/pickup", lambda route: held.append(route))
+    select(page, "Dee Late")
+    toolbar(page).get_by_role("button", name="Pickup").click()
+    expect(page.locator(".tool-pickup.htmx-request")).to_have_count(1)
+    select(page, "Eve Next")
+    assert len(held) == 1
+    held[0].continue_()
+
+    expect(row(page, "Dee Late")).to_have_attribute("data-state", "connected")
+    expect(page.locator(".htmx-request")).to_have_count(0)
+    expect(page.locator(".conversation-head .customer-name")).to_have_text("Eve Next")
+
+
 # --- beyond the seed: keyboard ----------------------------------------------------------
 
 
