@@ -62,7 +62,7 @@ class DesktopConsumer(ForwardingConsumer):
         discard_all = getattr(self.channel_layer, "group_discard_all", None)
         if discard_all is not None:
             await discard_all(groups, self.channel_name)  # Redis: one round trip
-        else:
+        else:  # the in-memory layer
             await asyncio.gather(
                 *(self.channel_layer.group_discard(group, self.channel_name) for group in groups)
             )
@@ -105,10 +105,13 @@ class DesktopConsumer(ForwardingConsumer):
     async def _join(self, *groups: str) -> None:
         # Noted first: should a join fail, the close still leaves every group.
         self.groups_joined.update(groups)
-        # Side by side: each is a round trip to the layer.
-        await asyncio.gather(
-            *(self.channel_layer.group_add(group, self.channel_name) for group in groups)
-        )
+        add_all = getattr(self.channel_layer, "group_add_all", None)
+        if add_all is not None:
+            await add_all(groups, self.channel_name)  # Redis: one round trip
+        else:  # the in-memory layer
+            await asyncio.gather(
+                *(self.channel_layer.group_add(group, self.channel_name) for group in groups)
+            )
 
     # Off the one shared sync thread: a burst of connects would queue behind it
     # (and behind every other consumer's work) past daphne's 5 s handshake limit.

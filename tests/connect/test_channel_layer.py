@@ -71,6 +71,23 @@ async def test_a_channel_joins_a_group_that_expires_as_channels_redis_says():
     await layer.close_pools()
 
 
+async def test_a_channel_joins_all_its_groups_at_once_and_hears_each_until_it_expires():
+    layer = fresh_layer()
+    socket = await layer.new_channel()
+    groups = ["agent.2", "user.2", "workgroup.8", "workgroup.9"]
+    await layer.group_add_all(groups, socket)
+    for n, group in enumerate(groups):
+        await layer.group_send(group, {"type": "live.frame", "n": n})
+    heard = [(await asyncio.wait_for(layer.receive(socket), timeout=10))["n"] for _ in groups]
+    assert heard == [0, 1, 2, 3]
+    for group in groups:
+        connection = layer.connection(layer.consistent_hash(group))
+        ttl = await connection.ttl(layer._group_key(group))
+        assert layer.group_expiry - 5 <= ttl <= layer.group_expiry
+    await layer.flush()
+    await layer.close_pools()
+
+
 async def test_a_channel_leaves_all_its_groups_at_once_and_hears_none_of_them():
     layer = fresh_layer()
     socket, other = await layer.new_channel(), await layer.new_channel()
