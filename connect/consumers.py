@@ -7,7 +7,6 @@ interaction's group, if the agent may see it), never per event.
 """
 
 import asyncio
-import functools
 import json
 import logging
 
@@ -37,7 +36,7 @@ class DesktopConsumer(ForwardingConsumer):
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_ANONYMOUS)
             return
-        agent_id, workgroup_ids = await self._agent_and_workgroups(user)
+        agent_id, workgroup_ids = self.scope["agent"]  # read with the user (socket_stack)
         if agent_id is None:
             await self.close(code=CLOSE_NOT_AN_AGENT)
             return
@@ -112,12 +111,6 @@ class DesktopConsumer(ForwardingConsumer):
             await asyncio.gather(
                 *(self.channel_layer.group_add(group, self.channel_name) for group in groups)
             )
-
-    # Off the one shared sync thread: a burst of connects would queue behind it
-    # (and behind every other consumer's work) past daphne's 5 s handshake limit.
-    @functools.partial(database_sync_to_async, thread_sensitive=False)
-    def _agent_and_workgroups(self, user):
-        return selectors.agent_id_and_workgroup_ids(user)
 
     # --- from the channel layer -------------------------------------------------------
 

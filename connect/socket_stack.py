@@ -11,10 +11,12 @@ soon done; the rest wait their turn at the gate.
 
 channels' auth loads the user on the one thread that all its thread-sensitive
 work shares; here it runs in the pool of threads for work that needs no
-particular thread.
+particular thread, and reads the user's agent and workgroups in the same
+call (one thread hop and one pooled connection per socket, not two).
 """
 
 import asyncio
+import functools
 import weakref
 
 from channels.auth import AuthMiddleware, get_user
@@ -23,11 +25,21 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.sessions import CookieMiddleware, SessionMiddleware
 
+from routing import selectors
+
 # Sockets of one process between their handshake and their accept (or refusal).
 OPENING_AT_ONCE = 8
 
 _gates: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_user_of = database_sync_to_async(get_user.func, thread_sensitive=False)
+
+
+@functools.partial(database_sync_to_async, thread_sensitive=False)
+def _user_and_agent_of(scope) -> tuple:
+    """The session's user, and their agent id and workgroups ((None, []) for no agent)."""
+    user = get_user.func(scope)
+    if not user.is_authenticated:
+        return user, (None, [])
+    return user, selectors.agent_id_and_workgroup_ids(user)
 
 
 def _gate() -> asyncio.Semaphore:
@@ -103,8 +115,10 @@ async def _enter_unless_gone(gate: asyncio.Semaphore, receive, replay: list) -> 
 
 
 class SocketAuthMiddleware(AuthMiddleware):
+    """channels' AuthMiddleware; the scope also gets "agent": (agent id or None, workgroup ids)."""
+
     async def resolve_scope(self, scope):
-        scope["user"]._wrapped = await _user_of(scope)
+        scope["user"]._wrapped, scope["agent"] = await _user_and_agent_of(scope)
 
 
 def socket_stack(inner):
