@@ -1,7 +1,7 @@
 """What routing one stored webhook body costs, alone on a quiet database.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/scratch \
-        .venv/bin/python bench/routing_cost.py 200
+        .venv/bin/python bench/routing_cost.py 200 [--nobody-free]
 
 Point DATABASE_URL at a scratch database (it is migrated, and rows are
 added to it). One workgroup of 200 available agents with a desktop each, one
@@ -9,6 +9,9 @@ Page; N new customers' bodies are stored and routed by `facebook.ingest.route_du
 (batches of 20, as the server's router), then a follow-up from each. Live
 rendering is left out (no server, no sockets); the after-commit offers are
 in. Prints per body: milliseconds, SQL statements, and the statements by kind.
+With `--nobody-free` the agents are Away, as in a busy hour when every one is
+full: each customer joins a queue that grows to N, and each batch's offer pass
+finds nobody to ring.
 """
 
 import json
@@ -25,7 +28,7 @@ os.environ["FACEBOOK_WEBHOOK_ROUTING"] = "background"  # nothing routes on store
 os.environ["FACEBOOK_GRAPH_URL"] = "http://127.0.0.1:9/fake-graph"  # profile fetches fail fast
 
 
-def main(count: int) -> None:
+def main(count: int, *, nobody_free: bool = False) -> None:
     import django
 
     django.setup()
@@ -52,7 +55,8 @@ def main(count: int) -> None:
     users = get_user_model().objects.bulk_create(
         get_user_model()(username=f"cost{tag}{n}") for n in range(200)
     )
-    agents = Agent.objects.bulk_create(Agent(user=u, status=AgentStatus.AVAILABLE) for u in users)
+    status = AgentStatus.AWAY if nobody_free else AgentStatus.AVAILABLE
+    agents = Agent.objects.bulk_create(Agent(user=u, status=status) for u in users)
     workgroup.members.add(*agents)
     DesktopConnection.objects.bulk_create(
         DesktopConnection(agent=a, channel_name=f"cost.{tag}.{a.pk}") for a in agents
@@ -77,10 +81,14 @@ def main(count: int) -> None:
             + ", ".join(f"{kind} {n / routed:.1f}" for kind, n in kinds.most_common())
         )
 
-    print(f"{connection.vendor} · {count} bodies a run, batches of {ingest.BATCH_SIZE}")
+    print(
+        f"{connection.vendor} · {count} bodies a run, batches of {ingest.BATCH_SIZE}"
+        + (" · nobody free: every customer queued" if nobody_free else "")
+    )
     route("new customers")
     route("follow-ups")
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 200)
+    numbers = [argument for argument in sys.argv[1:] if argument.isdigit()]
+    main(int(numbers[0]) if numbers else 200, nobody_free="--nobody-free" in sys.argv[1:])

@@ -104,17 +104,9 @@ class _FreeAgent:
     room: int
 
 
-def free_agents(
-    workgroup: Workgroup, *, wanted: int, preferred_ids: Iterable[int] = ()
-) -> list[_FreeAgent]:
-    """Lock and return up to `wanted` members who may be rung now, longest idle first.
-
-    Each comes with their room (capacity less what they have live), all read
-    under the agents' locks: every offer and every desktop closing takes that
-    lock too, so the answer holds until the commit. Only members holding every
-    one of the workgroup's required skills. The agents in `preferred_ids` are
-    returned too when they may be rung, however short their idle time.
-    """
+def _ringable(workgroup: Workgroup):
+    """Members who may be rung now, read without locks: Available, a desktop open, not in
+    after-contact work, room left, every required skill."""
     live = (
         Interaction.objects.filter(agent=OuterRef("pk"), state__in=LOAD_STATES)
         .order_by()
@@ -135,6 +127,21 @@ def free_agents(
     # One join per required skill: an agent lacking any of them has no row.
     for skill_id in workgroup.required_skills.values_list("pk", flat=True):
         ringable = ringable.filter(skills=skill_id)
+    return ringable
+
+
+def free_agents(
+    workgroup: Workgroup, *, wanted: int, preferred_ids: Iterable[int] = ()
+) -> list[_FreeAgent]:
+    """Lock and return up to `wanted` members who may be rung now, longest idle first.
+
+    Each comes with their room (capacity less what they have live), all read
+    under the agents' locks: every offer and every desktop closing takes that
+    lock too, so the answer holds until the commit. Only members holding every
+    one of the workgroup's required skills. The agents in `preferred_ids` are
+    returned too when they may be rung, however short their idle time.
+    """
+    ringable = _ringable(workgroup)
     candidate_ids = list(
         ringable.order_by("idle_since", "pk").values_list("pk", flat=True)[:wanted]
     )
@@ -201,6 +208,11 @@ def offer_waiting(*, workgroup_id: int) -> int:
         return 0
     if not hours.is_open(workgroup, timezone.now()):
         return 0  # out of hours it waits; the timer loop offers it at the opening
+    # A long queue and nobody free (the busy hour): every routed body and every
+    # tick asks again, and most end here, with one read instead of two batches of
+    # rows locked and loaded. An agent freed after this read runs a pass of their own.
+    if not _ringable(workgroup).exists():
+        return 0
     while True:
         with transaction.atomic():
             queued = Interaction.objects.select_for_update(skip_locked=True).filter(

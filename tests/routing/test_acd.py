@@ -9,7 +9,8 @@ import itertools
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from routing import services
@@ -427,6 +428,24 @@ def test_an_offer_pass_with_nothing_queued_reads_once_past_the_workgroup(
 
     with django_assert_num_queries(2):  # the workgroup's row, then: is anything queued?
         assert acd.offer_waiting(workgroup_id=workgroup.pk) == 0
+
+
+def test_a_pass_over_a_queue_with_nobody_free_locks_and_loads_none_of_it():
+    workgroup = make_workgroup(capacity_per_agent=1)
+    full = make_agent(workgroups=[workgroup])
+    make_agent(workgroups=[workgroup], status=AgentStatus.AWAY)
+    first, *waiting = [writes(workgroup) for _ in range(4)]
+    assert (first.state, first.agent_id) == (S.ALERTING, full.pk)
+
+    # The busy hour: every routed body and every tick asks again. Is anything
+    # queued, is anyone free: reads, not two batches of queued rows locked and
+    # loaded for nobody.
+    with CaptureQueriesContext(connection) as queries:
+        assert acd.offer_waiting(workgroup_id=workgroup.pk) == 0
+    sql = [query["sql"] for query in queries.captured_queries]
+    assert not [q for q in sql if q.startswith('SELECT "routing_interaction"."id"')]
+    assert not [q for q in sql if "FOR UPDATE" in q]
+    assert {refresh(i).state for i in waiting} == {S.QUEUED}
 
 
 def _offers(callbacks) -> list[int]:
