@@ -154,6 +154,14 @@ def test_each_offer_rings_out_once_and_goes_to_the_next_agent(timer_processes):
     offers = [
         customer_writes(workgroup, psid=f"78000000000000{n:02d}").interaction for n in range(6)
     ]
+
+    def all_offered() -> bool:
+        ringing = Interaction.objects.filter(pk__in=[i.pk for i in offers], state=S.ALERTING)
+        return ringing.count() == len(offers)
+
+    # The timer processes run offer passes too: an offer may be theirs, committed a
+    # moment after this test's own pass skipped the row they held.
+    wait_for(all_offered, seconds=10, processes=timer_processes)
     first_round = dict(
         Interaction.objects.filter(pk__in=[i.pk for i in offers]).values_list("pk", "agent_id")
     )
