@@ -89,10 +89,13 @@ def test_a_timed_out_send_turns_sent_by_its_echo(fake_graph_api, conversation, s
     html = fragments.bubble(message, oob=False)
     assert "Retry" not in html
     assert 'aria-label="Sent"' in html
-    # The open desktop hears of it.
-    assert any(
-        event.type == events.EventType.MESSAGE_CHANGED and event.message_id == message.pk
-        for event in published
+    # The open desktop hears of it: published after the commit, so a moment after
+    # the row reads sent.
+    wait_until(
+        lambda: any(
+            event.type == events.EventType.MESSAGE_CHANGED and event.message_id == message.pk
+            for event in published
+        )
     )
 
     # A Retry clicked on a bubble not yet updated sends nothing, and shows it sent.
