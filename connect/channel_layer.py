@@ -94,3 +94,20 @@ class BatchedRedisChannelLayer(RedisChannelLayer):
             assert self.require_valid_group_name(group), "Group name not valid"
             keys_by_host.setdefault(self.consistent_hash(group), []).append(self._group_key(group))
         return keys_by_host
+
+
+async def join_all(layer, groups, channel) -> None:
+    """Join every group: in one round trip on Redis, side by side on another layer
+    (the in-memory one of a single process)."""
+    if isinstance(layer, BatchedRedisChannelLayer):
+        await layer.group_add_all(groups, channel)
+    else:
+        await asyncio.gather(*(layer.group_add(group, channel) for group in groups))
+
+
+async def leave_all(layer, groups, channel) -> None:
+    """Leave every group: in one round trip on Redis, side by side on another layer."""
+    if isinstance(layer, BatchedRedisChannelLayer):
+        await layer.group_discard_all(groups, channel)
+    else:
+        await asyncio.gather(*(layer.group_discard(group, channel) for group in groups))

@@ -12,7 +12,15 @@ import logging
 
 from channels.db import database_sync_to_async
 
-from connect import audience, database_watch, desktop_presence, layer_watch, live, timers
+from connect import (
+    audience,
+    channel_layer,
+    database_watch,
+    desktop_presence,
+    layer_watch,
+    live,
+    timers,
+)
 from connect.socket_stack import ForwardingConsumer
 from routing import selectors
 
@@ -58,13 +66,7 @@ class DesktopConsumer(ForwardingConsumer):
         # consumer not done 10 s after its socket closed, and one killed before
         # leaving its groups would stay in them, costing every frame a dead send.
         groups, self.groups_joined = self.groups_joined, set()
-        discard_all = getattr(self.channel_layer, "group_discard_all", None)
-        if discard_all is not None:
-            await discard_all(groups, self.channel_name)  # Redis: one round trip
-        else:  # the in-memory layer
-            await asyncio.gather(
-                *(self.channel_layer.group_discard(group, self.channel_name) for group in groups)
-            )
+        await channel_layer.leave_all(self.channel_layer, groups, self.channel_name)
         if self.agent_id is not None:
             timers.open_desktop_channels.discard(self.channel_name)
             # With the other tabs closing now (connect.desktop_presence). Shielded:
@@ -104,13 +106,7 @@ class DesktopConsumer(ForwardingConsumer):
     async def _join(self, *groups: str) -> None:
         # Noted first: should a join fail, the close still leaves every group.
         self.groups_joined.update(groups)
-        add_all = getattr(self.channel_layer, "group_add_all", None)
-        if add_all is not None:
-            await add_all(groups, self.channel_name)  # Redis: one round trip
-        else:  # the in-memory layer
-            await asyncio.gather(
-                *(self.channel_layer.group_add(group, self.channel_name) for group in groups)
-            )
+        await channel_layer.join_all(self.channel_layer, groups, self.channel_name)
 
     # --- from the channel layer -------------------------------------------------------
 
