@@ -131,9 +131,10 @@ def _ringable(workgroup: Workgroup):
 
 
 def free_agents(
-    workgroup: Workgroup, *, wanted: int, preferred_ids: Iterable[int] = ()
+    workgroup: Workgroup, ringable, *, wanted: int, preferred_ids: Iterable[int] = ()
 ) -> list[_FreeAgent]:
-    """Lock and return up to `wanted` members who may be rung now, longest idle first.
+    """Lock and return up to `wanted` of the `ringable` members (`_ringable`), longest
+    idle first.
 
     Each comes with their room (capacity less what they have live), all read
     under the agents' locks: every offer and every desktop closing takes that
@@ -141,7 +142,6 @@ def free_agents(
     one of the workgroup's required skills. The agents in `preferred_ids` are
     returned too when they may be rung, however short their idle time.
     """
-    ringable = _ringable(workgroup)
     candidate_ids = list(
         ringable.order_by("idle_since", "pk").values_list("pk", flat=True)[:wanted]
     )
@@ -211,7 +211,8 @@ def offer_waiting(*, workgroup_id: int) -> int:
     # A long queue and nobody free (the busy hour): every routed body and every
     # tick asks again, and most end here, with one read instead of two batches of
     # rows locked and loaded. An agent freed after this read runs a pass of their own.
-    if not _ringable(workgroup).exists():
+    ringable = _ringable(workgroup)
+    if not ringable.exists():
         return 0
     while True:
         with transaction.atomic():
@@ -224,6 +225,7 @@ def offer_waiting(*, workgroup_id: int) -> int:
                 return offered
             free = free_agents(
                 workgroup,
+                ringable,
                 wanted=len(waiting),
                 preferred_ids={i.preferred_agent_id for i in reserved if i.preferred_agent_id},
             )
