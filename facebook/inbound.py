@@ -13,6 +13,7 @@ transaction that records the outcome.
 
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +43,7 @@ from facebook.parsing import (
     ReferralInfo,
     Standby,
     ms_to_datetime,
+    person_of,
 )
 from routing import config_cache, message_entries, services
 from routing.models import Channel, Customer
@@ -491,6 +493,27 @@ def _handle(body: Body, *, each_event_apart: bool) -> Outcome:
         body.item_count,
         "; ".join([f"{tally.handled} handled, {tally.ignored} ignored", *tally.notes]),
     )
+
+
+def arrivals_to_read_ahead(bodies: list[Body]) -> list[services.Arrival]:
+    """The Messenger messages of a router batch whose customer has no other event in it.
+
+    Their reads are made for the whole batch at once (`services.reading_ahead`);
+    a customer with several events asks at each, as the one before may change
+    what the next one finds. A Page-wide event (none of anyone's) leaves nothing
+    to read ahead.
+    """
+    events = [event for body in bodies for event in body.events]
+    people = Counter((event.page_id, person_of(event)) for event in events)
+    if any(person is None for _page_id, person in people):
+        return []
+    return [
+        services.Arrival(page_id=event.page_id, psid=event.psid, mid=event.mid)
+        for body in bodies
+        if body.is_page
+        for event in body.events
+        if isinstance(event, CustomerMessage) and people[event.page_id, event.psid] == 1
+    ]
 
 
 def route_missed(page: FacebookPage, events: list[CustomerMessage]) -> int:

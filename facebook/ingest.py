@@ -168,9 +168,13 @@ def _route_claimed(batch_size: int, *, apart: bool) -> int | None:
             for delivery in claimed:
                 _route_one(delivery)
         else:
-            with services.inserts_without_savepoints():
-                for delivery in claimed:
-                    _route_body(delivery, each_event_apart=False)
+            bodies = [_parsed(delivery) for delivery in claimed]
+            with (
+                services.inserts_without_savepoints(),
+                services.reading_ahead(inbound.arrivals_to_read_ahead(bodies)),
+            ):
+                for delivery, body in zip(claimed, bodies, strict=True):
+                    _route_body(delivery, body, each_event_apart=False)
             _save_outcomes(claimed)
     return len(claimed)
 
@@ -233,7 +237,7 @@ def _route_one(delivery: WebhookDelivery) -> None:
     """Route one claimed body inside the batch; a failure undoes only this body."""
     try:
         with transaction.atomic():
-            _route_body(delivery, each_event_apart=True)
+            _route_body(delivery, _parsed(delivery), each_event_apart=True)
             delivery.save(update_fields=_OUTCOME_FIELDS)
     except Exception as exc:
         _failed(delivery, exc)
@@ -242,11 +246,13 @@ def _route_one(delivery: WebhookDelivery) -> None:
 _OUTCOME_FIELDS = ["verdict", "event_count", "detail", "routed_at", "retry_at"]
 
 
-def _route_body(delivery: WebhookDelivery, *, each_event_apart: bool) -> None:
+def _parsed(delivery: WebhookDelivery) -> parsing.Body:
+    return parsing.parse_body(delivery.body.encode("utf-8"))
+
+
+def _route_body(delivery: WebhookDelivery, body: parsing.Body, *, each_event_apart: bool) -> None:
     """Route a claimed body; its outcome is set on `delivery`, for the caller to save."""
-    outcome = inbound.route(
-        parsing.parse_body(delivery.body.encode("utf-8")), each_event_apart=each_event_apart
-    )
+    outcome = inbound.route(body, each_event_apart=each_event_apart)
     delivery.verdict = outcome.verdict
     delivery.event_count = outcome.event_count
     delivery.detail = outcome.detail

@@ -316,14 +316,15 @@ class Body:
         an event belongs to nobody's (a Page-wide one, such as a policy notice)."""
         people = set()
         for event in self.events:
-            person = _person_of(event)
+            person = person_of(event)
             if person is None:
                 return None
             people.add((event.page_id, person))
         return frozenset(people)
 
 
-def _person_of(event: Event) -> str | None:
+def person_of(event: Event) -> str | None:
+    """Whose conversation the event belongs to; None for a Page-wide one."""
     if isinstance(event, CommentAdded):
         return event.commenter_id
     return getattr(event, "psid", None) or None

@@ -14,6 +14,7 @@ webhook adapter and the timers call only these. The modules, by area:
 - `timers`: everything time-driven, for the timer loop
 - `arrivals`: a customer's message arrives
 - `openings`: a customer's live interaction, found or opened
+- `read_ahead`: a router batch's customer messages, read ahead in three queries
 - `replies`: an agent's replies and what the sender reports of them
 - `receipts`: the Page's echoes, deliveries and reads Meta reports
 - `message_updates`: reactions, edits, kept attachments, standby messages
@@ -100,6 +101,7 @@ from routing.services.queue_control import (
     transfer_to_workgroup,
     wrap_up_missing,
 )
+from routing.services.read_ahead import Arrival, reading_ahead
 from routing.services.receipts import (
     lock_current_or_latest_interaction,
     record_delivered,
@@ -136,6 +138,7 @@ from routing.services.supervision import (
 from routing.services.timers import run_due_timers
 
 __all__ = [
+    "Arrival",
     "CONNECTION_STALE_AFTER",
     "DUPLICATE_WINDOW",
     "NotYours",
@@ -170,6 +173,7 @@ __all__ = [
     "open_recording",
     "pickup",
     "profile_is_stale",
+    "reading_ahead",
     "receive_customer_message",
     "receive_page_comment",
     "record_private_reply_sent",

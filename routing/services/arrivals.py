@@ -24,7 +24,7 @@ from routing.models import (
     PageComment,
     PriorityRule,
 )
-from routing.services import automatic, clocks
+from routing.services import automatic, clocks, read_ahead
 from routing.services.acd import offer_after_commit
 from routing.services.kernel import S, insert_may_conflict
 from routing.services.openings import live_interaction_of, open_interaction
@@ -65,13 +65,22 @@ def receive_customer_message(
     # No savepoint of its own inside the caller's transaction (the router's
     # batch): nothing here is refused, and whatever fails undoes the caller's.
     with transaction.atomic(savepoint=False):
-        if Message.objects.filter(mid=mid).exists():
-            return Received(message=None, interaction=None)
-        live = live_interaction_of(page_id, psid)
+        # Read ahead for the router's whole batch, or asked here.
+        ahead = read_ahead.take(page_id, psid, mid)
+        if ahead is not None:
+            if ahead.mid_stored:
+                return Received(message=None, interaction=None)
+            live = ahead.live
+        else:
+            if Message.objects.filter(mid=mid).exists():
+                return Received(message=None, interaction=None)
+            live = live_interaction_of(page_id, psid)
         if live is not None:
             customer, new_customer = live.customer, False
         else:
-            customer, new_customer = _customer_writing(page_id, psid, channel=channel, at=sent_at)
+            customer, new_customer = _customer_writing(
+                page_id, psid, channel=channel, at=sent_at, ahead=ahead
+            )
 
         def priority_of() -> rules.PriorityFound:
             # Read only for an interaction it may change: a new one, or one still waiting.
@@ -131,11 +140,14 @@ def receive_customer_message(
 
 
 def _customer_writing(
-    page_id: str, psid: str, *, channel: str, at: datetime
+    page_id: str, psid: str, *, channel: str, at: datetime, ahead: read_ahead.ReadAhead | None
 ) -> tuple[Customer, bool]:
     """The customer whose message this is, and whether it is their first: a new one
     is created with the message's time (no second write for it)."""
-    customer = Customer.objects.filter(page_id=page_id, psid=psid).first()
+    if ahead is not None:
+        customer = ahead.customer
+    else:
+        customer = Customer.objects.filter(page_id=page_id, psid=psid).first()
     if customer is not None:
         return customer, False
     try:

@@ -33,6 +33,19 @@ def live_interaction_of(page_id: str, psid: str) -> Interaction | None:
     return live
 
 
+def live_interactions_of(page_id: str, psids: list[str]) -> dict[str, Interaction]:
+    """Many customers' live interactions, locked (in id order), with their rows, by psid."""
+    found = {}
+    for live in (
+        _locked_live(customer__page_id=page_id, customer__psid__in=psids)
+        .select_related("customer")
+        .order_by("pk")
+    ):
+        _with_workgroup_config(live)
+        found[live.customer.psid] = live
+    return found
+
+
 def live_interaction_for(
     customer: Customer,
     workgroup_id: int,

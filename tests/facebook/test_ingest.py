@@ -20,11 +20,12 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from facebook import ingest, parsing
+from facebook import inbound, ingest, parsing
+from facebook.fake import webhooks
 from facebook.models import WebhookDelivery, WebhookVerdict
 from routing.models import Customer, Interaction, InteractionEvent, Message
 from tests.facebook.bodies import envelope, from_customer, new_mid, now_ms, post, text
-from tests.factories import make_page, make_workgroup
+from tests.factories import PAGE_ID, make_page, make_workgroup
 from tests.processes import shared_database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -266,6 +267,94 @@ def test_a_batch_of_new_customers_takes_no_savepoint_and_writes_each_row_once(pa
     assert updates["facebook_webhookdelivery"] == 1
     for interaction in Interaction.objects.select_related("customer"):
         assert interaction.customer_waiting_since == interaction.customer.last_message_at
+    assert set(WebhookDelivery.objects.values_list("verdict", flat=True)) == {
+        WebhookVerdict.PROCESSED
+    }
+
+
+def _body(*items, **kwargs) -> parsing.Body:
+    return parsing.parse_body(json.dumps(envelope(*items, **kwargs)).encode())
+
+
+def test_only_messages_of_customers_with_no_other_event_in_the_batch_are_read_ahead():
+    ann, bob, cy = "7300000000500001", "7300000000500002", "7300000000500003"
+    ann_mid, cy_mid = new_mid(), new_mid()
+    bodies = [
+        _body(from_customer("message", text("Hi", mid=ann_mid), psid=ann)),
+        _body(from_customer("message", text("Hi", mid=new_mid()), psid=bob)),
+        # Bob again: what his first message does may change what the second finds.
+        _body(from_customer("message", text("Again", mid=new_mid()), psid=bob)),
+        _body(from_customer("message", text("Hi", mid=cy_mid), psid=cy)),
+    ]
+    read_ahead = inbound.arrivals_to_read_ahead(bodies)
+    assert [(arrival.psid, arrival.mid) for arrival in read_ahead] == [(ann, ann_mid), (cy, cy_mid)]
+    # Another kind of event of Cy's counts as well.
+    read = webhooks.read(page_id=PAGE_ID, psid=cy, watermark_ms=now_ms())
+    with_read = [*bodies, _body(read)]
+    assert [arrival.psid for arrival in inbound.arrivals_to_read_ahead(with_read)] == [ann]
+    # A Page-wide event (nobody's) leaves nothing to read ahead.
+    policy = webhooks.policy_enforcement(page_id=PAGE_ID, action="block", reason="Spam")
+    assert inbound.arrivals_to_read_ahead([*bodies, _body(policy)]) == []
+
+
+def _reads_by_table(statements: list[str]) -> Counter:
+    tables = ("routing_message", "routing_customer", "routing_interaction")
+    return Counter(
+        table
+        for sql in statements
+        if sql.startswith("SELECT")
+        for table in tables
+        if sql.split(" WHERE ")[0].split(" FROM ")[1].startswith(f'"{table}"')
+    )
+
+
+def test_a_batchs_messages_ask_for_mids_customers_and_interactions_once_whatever_its_size(page):
+    """Whether each mid is stored, each customer's row and live interaction: read
+    for the whole batch, the same few queries for 2 customers as for 12."""
+
+    def route(psids: list[str]) -> Counter:
+        for psid in psids:
+            item = from_customer("message", text("Hi", mid=new_mid()), psid=psid)
+            store(json.dumps(envelope(item)).encode())
+        with CaptureQueriesContext(connection) as queries:
+            assert ingest.route_due() == len(psids)
+        return _reads_by_table([query["sql"] for query in queries.captured_queries])
+
+    few = [f"73000000006{n:05d}" for n in range(2)]
+    many = [f"73000000007{n:05d}" for n in range(12)]
+    new_few, new_many = route(few), route(many)
+    assert new_few == new_many
+    assert new_many["routing_message"] == 1
+    # Again, each customer writing in their live interaction.
+    again_few, again_many = route(few), route(many)
+    assert again_few == again_many
+    assert again_many["routing_customer"] == 0  # their row comes with the interaction
+    for psid in few + many:
+        [interaction] = Interaction.objects.filter(customer__psid=psid)
+        assert interaction.messages.count() == 2
+
+
+def test_a_batch_mixing_read_ahead_and_asked_messages_stores_each_once_in_order(page):
+    ann, bob = "7300000000800001", "7300000000800002"
+    earlier = new_mid()
+    store(
+        json.dumps(envelope(from_customer("message", text("Hi", mid=earlier), psid=ann))).encode()
+    )
+    assert ingest.route_due() == 1
+    bob_mids = [new_mid(), new_mid()]
+    for raw_body in (
+        # Meta redelivers Ann's message: read ahead as stored already.
+        envelope(from_customer("message", text("Hi", mid=earlier), psid=ann)),
+        envelope(from_customer("message", text("Hi", mid=bob_mids[0]), psid=bob)),
+        envelope(from_customer("message", text("Still there?", mid=bob_mids[1]), psid=bob)),
+    ):
+        store(json.dumps(raw_body).encode())
+    assert ingest.route_due() == 3
+
+    assert Message.objects.filter(mid=earlier).count() == 1
+    [bobs] = Interaction.objects.filter(customer__psid=bob)
+    assert list(bobs.messages.order_by("pk").values_list("mid", flat=True)) == bob_mids
+    assert Customer.objects.filter(psid=bob).count() == 1
     assert set(WebhookDelivery.objects.values_list("verdict", flat=True)) == {
         WebhookVerdict.PROCESSED
     }
