@@ -49,15 +49,15 @@ def clock_context(clock: Clock | None) -> dict:
 
 
 @register.inclusion_tag("desktop/_service_clock.html")
-def response_clock(interaction) -> dict:
-    """The time left to answer the customer of `interaction` (nothing when no clock runs)."""
-    return clock_context(service_levels.response_clock(interaction))
+def service_clock(clock: dict) -> dict:
+    """A clock whose context (`clock_context`) the caller worked out: a row's (connect.rows)."""
+    return clock
 
 
 @register.inclusion_tag("desktop/_service_clock.html")
-def row_window_clock(interaction) -> dict:
-    """The reply window on a row of My Interactions, once it is getting short."""
-    return clock_context(service_levels.row_window_clock(interaction, now=timezone.now()))
+def response_clock(interaction) -> dict:
+    """The time left to answer the customer of `interaction` (nothing when no clock runs)."""
+    return clock_context(service_levels.response_clock(interaction))
 
 
 @register.simple_tag
