@@ -89,9 +89,7 @@ def test_each_value_a_row_shows_draws_it_again(workgroup, agent):
             last_name="Lovelace",
             fetched_at=timezone.now(),
         ),
-        "channel": lambda: Customer.objects.filter(pk=chat.customer_id).update(
-            channel="instagram"
-        ),
+        "channel": lambda: Customer.objects.filter(pk=chat.customer_id).update(channel="instagram"),
         "time left": lambda: Interaction.objects.filter(pk=chat.pk).update(
             customer_waiting_since=timezone.now() - timedelta(seconds=400)
         ),
