@@ -15,12 +15,31 @@ sockets; the desktops reconnect and redraw (their resync).
 """
 
 import asyncio
+import logging
 import time
 from collections import deque
 
 from channels_redis.core import RedisChannelLayer
 
+logger = logging.getLogger(__name__)
+
 RECEIVE_BATCH = 100
+
+# channels_redis's own delivery step: each inbox takes the message while under its capacity.
+_DELIVER = """
+    local over_capacity = 0
+    local current_time = ARGV[#ARGV - 1]
+    local expiry = ARGV[#ARGV]
+    for i=1,#KEYS do
+        if redis.call('ZCOUNT', KEYS[i], '-inf', '+inf') < tonumber(ARGV[i + #KEYS]) then
+            redis.call('ZADD', KEYS[i], current_time, ARGV[i])
+            redis.call('EXPIRE', KEYS[i], expiry)
+        else
+            over_capacity = over_capacity + 1
+        end
+    end
+    return over_capacity
+"""
 
 
 class BatchedRedisChannelLayer(RedisChannelLayer):
@@ -87,6 +106,56 @@ class BatchedRedisChannelLayer(RedisChannelLayer):
                     pipe.zrem(key, channel)
                 await pipe.execute()
 
+    async def group_send_all(self, messages) -> None:
+        """Send each (group, message), in the order given, in two round trips per Redis
+        host: one reads every group's members, one delivers every message.
+
+        channels_redis's `group_send` takes four round trips per message, each
+        waiting its turn on the server's busy event loop; a live render sends
+        dozens of messages at once (an agent's list for each offer).
+        """
+        by_host: dict[int, list[tuple[str, dict]]] = {}
+        for group, message in messages:
+            assert self.require_valid_group_name(group), "Group name not valid"
+            by_host.setdefault(self.consistent_hash(group), []).append((group, message))
+        members = {}
+        for host, sent in by_host.items():
+            groups = list(dict.fromkeys(group for group, _message in sent))
+            async with self.connection(host).pipeline(transaction=False) as pipe:
+                for group in groups:
+                    key = self._group_key(group)
+                    pipe.zremrangebyscore(key, min=0, max=int(time.time()) - self.group_expiry)
+                    pipe.zrange(key, 0, -1)
+                answers = await pipe.execute()
+            for index, group in enumerate(groups):
+                members[group] = [name.decode("utf8") for name in answers[2 * index + 1]]
+        # Each message to its members' inboxes, in order, one pipeline per inbox host.
+        deliveries: dict[int, list[tuple[str, list[str], list]]] = {}
+        for group, message in messages:
+            if not members[group]:
+                continue
+            keys_by_host, message_by_key, capacity_by_key = self._map_channel_keys_to_connection(
+                members[group], message
+            )
+            for host, keys in keys_by_host.items():
+                args = [message_by_key[key] for key in keys] + [
+                    capacity_by_key[key] for key in keys
+                ]
+                deliveries.setdefault(host, []).append((group, keys, args))
+        for host, sends in deliveries.items():
+            async with self.connection(host).pipeline(transaction=False) as pipe:
+                expired_before = int(time.time()) - int(self.expiry)
+                for key in dict.fromkeys(key for _group, keys, _args in sends for key in keys):
+                    pipe.zremrangebyscore(key, min=0, max=expired_before)
+                for _group, keys, args in sends:
+                    pipe.eval(_DELIVER, len(keys), *keys, *args, time.time(), self.expiry)
+                answers = await pipe.execute()
+            for (group, keys, _args), over in zip(sends, answers[-len(sends) :], strict=True):
+                if over:
+                    logger.info(
+                        "%s of %s channels over capacity in group %s", over, len(keys), group
+                    )
+
     def _group_keys_by_host(self, groups, channel) -> dict[int, list[str]]:
         assert self.require_valid_channel_name(channel), "Channel name not valid"
         keys_by_host: dict[int, list[str]] = {}
@@ -103,6 +172,29 @@ async def join_all(layer, groups, channel) -> None:
         await layer.group_add_all(groups, channel)
     else:
         await asyncio.gather(*(layer.group_add(group, channel) for group in groups))
+
+
+async def group_send_all(layer, messages: list[tuple[str, dict]]) -> None:
+    """Send each (group, message) in order: in two round trips on Redis; on another
+    layer one group after another, each group's messages in order."""
+    if isinstance(layer, BatchedRedisChannelLayer):
+        await layer.group_send_all(messages)
+        return
+    by_group: dict[str, list[dict]] = {}
+    for group, message in messages:
+        by_group.setdefault(group, []).append(message)
+
+    async def send_in_order(group: str, queued: list[dict]) -> None:
+        for message in queued:
+            await layer.group_send(group, message)
+
+    outcomes = await asyncio.gather(
+        *(send_in_order(group, queued) for group, queued in by_group.items()),
+        return_exceptions=True,
+    )
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome  # the caller logs it; the other groups were sent
 
 
 async def leave_all(layer, groups, channel) -> None:

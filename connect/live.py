@@ -30,7 +30,7 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.dispatch import receiver
 
-from connect import audience, fragments
+from connect import audience, channel_layer, fragments
 from connect.audience import Plan
 from facebook.pages import page_changed
 from routing.events import RoutingEvent, routing_event
@@ -357,25 +357,9 @@ def _publish(messages: Iterable[tuple[str, dict]], *, wait: bool) -> None:
         return
     messages = list(messages)
 
-    by_group: dict[str, list[dict]] = {}
-    for group, message in messages:
-        by_group.setdefault(group, []).append(message)
-
-    async def send_in_order(group: str, queued: list[dict]) -> None:
-        # One group's frames one after another: its tabs see them as they were rendered.
-        for message in queued:
-            await layer.group_send(group, message)
-
     async def send_all() -> None:
-        # The groups side by side: each send waits for a few layer round trips,
-        # and a batch can hold hundreds of groups (an agent's list for each offer).
-        outcomes = await asyncio.gather(
-            *(send_in_order(group, queued) for group, queued in by_group.items()),
-            return_exceptions=True,
-        )
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                raise outcome  # the caller logs it; the other groups were sent
+        # In order per group; on Redis in two round trips for the whole batch.
+        await channel_layer.group_send_all(layer, messages)
 
     try:
         _on_server_loop(send_all, wait=wait)

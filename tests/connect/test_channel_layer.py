@@ -106,3 +106,46 @@ async def test_a_channel_leaves_all_its_groups_at_once_and_hears_none_of_them():
     assert (await asyncio.wait_for(layer.receive(socket), timeout=10))["n"] == "alone"
     await layer.flush()
     await layer.close_pools()
+
+
+async def _calls(layer: BatchedRedisChannelLayer, command: str) -> int:
+    stats = await layer.connection(0).info("commandstats")
+    return stats.get(f"cmdstat_{command}", {}).get("calls", 0)
+
+
+async def test_a_batch_of_group_messages_reaches_each_member_in_order_reading_each_group_once():
+    layer, other_process = fresh_layer(), fresh_layer()
+    ann, bob = await layer.new_channel(), await layer.new_channel()
+    cy = await other_process.new_channel()  # another server process's inbox
+    for group, channels in {
+        "workgroup.3": [ann, bob, cy],
+        "agent.1": [ann],
+        "interaction.9": [bob, cy],
+    }.items():
+        await layer.group_add_all([group], channels[0])
+        for channel in channels[1:]:
+            await layer.group_add(group, channel)
+    batch = [
+        ("agent.1", {"type": "live.frame", "n": 0}),
+        ("workgroup.3", {"type": "live.frame", "n": 1}),
+        ("interaction.9", {"type": "live.frame", "n": 2}),
+        ("agent.1", {"type": "live.frame", "n": 3}),
+        ("workgroup.3", {"type": "live.frame", "n": 4}),
+        ("nobody.listens", {"type": "live.frame", "n": 5}),
+    ]
+    reads_before = await _calls(layer, "zrange")
+    await layer.group_send_all(batch)
+    assert await _calls(layer, "zrange") - reads_before == 4  # each group once
+
+    async def heard(receiver, channel, count: int) -> list[int]:
+        return [
+            (await asyncio.wait_for(receiver.receive(channel), timeout=10))["n"]
+            for _ in range(count)
+        ]
+
+    assert await heard(layer, ann, 4) == [0, 1, 3, 4]
+    assert await heard(layer, bob, 3) == [1, 2, 4]
+    assert await heard(other_process, cy, 3) == [1, 2, 4]
+    for used in (layer, other_process):
+        await used.flush()
+        await used.close_pools()
