@@ -297,7 +297,7 @@ def render(fragment: audience.Fragment) -> str:
         # Only a queued interaction is open to members who do not own it.
         if interaction is not None and interaction.state == S.QUEUED:
             return interaction_parts(None, interaction)
-        return gone(interaction_id, gone_reason(interaction_id))
+        return gone(interaction_id, _why_gone(interaction))
     if kind == audience.TOKEN_BANNER:
         if fragment.workgroup_id is None:
             return ""
@@ -322,7 +322,11 @@ def render(fragment: audience.Fragment) -> str:
 
 
 def gone_reason(interaction_id: int) -> str:
-    interaction = selectors.interaction_by_id(interaction_id)
+    return _why_gone(selectors.interaction_by_id(interaction_id))
+
+
+def _why_gone(interaction: Interaction | None) -> str:
+    """Why an interaction is no longer open to an agent, from its row (`interaction_by_id`)."""
     if interaction is None:
         return "This interaction no longer exists."
     if interaction.state == S.ALERTING and interaction.agent:
