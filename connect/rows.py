@@ -78,7 +78,7 @@ def forget_drawn_rows(**_kwargs) -> None:
 
 def _shown(interaction, row_prefix: str, response: dict, window: dict) -> tuple:
     customer = interaction.customer
-    preferred = ""
+    preferred: tuple = ()
     if (
         interaction.state == InteractionState.QUEUED
         and interaction.preferred_until
