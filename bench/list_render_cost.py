@@ -11,57 +11,39 @@ next offer's push redraws them); the same with one row changed; the same with
 nothing kept (every row drawn); and the list with its query.
 """
 
-import json
-import os
 import sys
 import time
 import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
-os.environ["FACEBOOK_WEBHOOK_ROUTING"] = "background"  # nothing routes on store
-os.environ["FACEBOOK_GRAPH_URL"] = "http://127.0.0.1:9/fake-graph"  # profile fetches fail fast
 
 REPEAT = 200
 
 
 def main(count: int) -> None:
-    import django
+    from bench import scratch
 
-    django.setup()
+    scratch.set_up()
     from django.contrib.auth import get_user_model
-    from django.core.management import call_command
     from django.db import connection
 
     from connect import fragments, rows
-    from facebook import ingest, parsing
-    from facebook.fake import webhooks
-    from facebook.models import FacebookPage
+    from facebook import ingest
     from routing import selectors
-    from routing.events import routing_event
     from routing.models import Agent, AgentStatus, DesktopConnection, Workgroup
 
-    call_command("migrate", verbosity=0)
-    routing_event.disconnect(dispatch_uid="connect.live.deliver")  # no sockets here
     tag = uuid.uuid4().hex[:8]
     workgroup = Workgroup.objects.create(
         name=f"List cost {tag}", capacity_per_agent=count, alert_timeout_seconds=3600
     )
-    page_id = str(900_000_000_000_000 + uuid.uuid4().int % 10**12)
-    FacebookPage.objects.create(page_id=page_id, name=tag, access_token="t", workgroup=workgroup)
+    page_id = scratch.new_page(workgroup)
     user = get_user_model().objects.create(username=f"list{tag}")
     agent = Agent.objects.create(user=user, status=AgentStatus.AVAILABLE)
     workgroup.members.add(agent)
     DesktopConnection.objects.create(agent=agent, channel_name=f"list.{tag}")
     for _ in range(count):
-        psid = f"79{uuid.uuid4().int % 10**12:012d}"
-        item = webhooks.customer_message(
-            page_id=page_id, psid=psid, mid=f"m_{uuid.uuid4().hex}", text="Hello"
-        )
-        ingest.store(
-            parsing.parse_body(json.dumps(webhooks.envelope(item, page_id=page_id)).encode())
-        )
+        scratch.store_message(page_id, scratch.new_psid())
     ingest.route_due()
     agent.refresh_from_db()
     listed = list(selectors.my_interactions(agent))

@@ -14,8 +14,6 @@ full: each customer joins a queue that grows to N, and each batch's offer pass
 finds nobody to ring.
 """
 
-import json
-import os
 import sys
 import time
 import uuid
@@ -23,35 +21,25 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
-os.environ["FACEBOOK_WEBHOOK_ROUTING"] = "background"  # nothing routes on store
-os.environ["FACEBOOK_GRAPH_URL"] = "http://127.0.0.1:9/fake-graph"  # profile fetches fail fast
 
 
 def main(count: int, *, nobody_free: bool = False) -> None:
-    import django
+    from bench import scratch
 
-    django.setup()
+    # No sockets here: what routing costs, not rendering.
+    scratch.set_up()
     from django.contrib.auth import get_user_model
-    from django.core.management import call_command
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from facebook import ingest, parsing
-    from facebook.fake import webhooks
-    from facebook.models import FacebookPage
-    from routing.events import routing_event
+    from facebook import ingest
     from routing.models import Agent, AgentStatus, DesktopConnection, Workgroup
 
-    call_command("migrate", verbosity=0)
-    # No sockets here: what routing costs, not rendering.
-    routing_event.disconnect(dispatch_uid="connect.live.deliver")
     tag = uuid.uuid4().hex[:8]
     workgroup = Workgroup.objects.create(
         name=f"Routing cost {tag}", capacity_per_agent=20, alert_timeout_seconds=3600
     )
-    page_id = str(900_000_000_000_000 + uuid.uuid4().int % 10**12)
-    FacebookPage.objects.create(page_id=page_id, name=tag, access_token="t", workgroup=workgroup)
+    page_id = scratch.new_page(workgroup)
     users = get_user_model().objects.bulk_create(
         get_user_model()(username=f"cost{tag}{n}") for n in range(200)
     )
@@ -61,14 +49,11 @@ def main(count: int, *, nobody_free: bool = False) -> None:
     DesktopConnection.objects.bulk_create(
         DesktopConnection(agent=a, channel_name=f"cost.{tag}.{a.pk}") for a in agents
     )
-    psids = [f"79{uuid.uuid4().int % 10**12:012d}" for _ in range(count)]
+    psids = [scratch.new_psid() for _ in range(count)]
 
     def route(label: str) -> None:
         for psid in psids:
-            mid = f"m_cost_{uuid.uuid4().hex}"
-            item = webhooks.customer_message(page_id=page_id, psid=psid, mid=mid, text="Hello")
-            body = json.dumps(webhooks.envelope(item, page_id=page_id)).encode()
-            ingest.store(parsing.parse_body(body))
+            scratch.store_message(page_id, psid)
         connection.queries_log.clear()
         with CaptureQueriesContext(connection) as queries:
             started = time.perf_counter()
