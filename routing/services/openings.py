@@ -23,14 +23,7 @@ from routing.services.recordings import record_automatically
 def live_interaction_of(page_id: str, psid: str) -> Interaction | None:
     """The customer's live interaction, locked, with their row: one query for a
     customer who writes again in a conversation (most messages)."""
-    live = (
-        _locked_live(customer__page_id=page_id, customer__psid=psid)
-        .select_related("customer")
-        .first()
-    )
-    if live is not None:
-        _with_workgroup_config(live)
-    return live
+    return live_interactions_of(page_id, [psid]).get(psid)
 
 
 def live_interactions_of(page_id: str, psids: list[str]) -> dict[str, Interaction]:
