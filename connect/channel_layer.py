@@ -1,4 +1,5 @@
-"""The Redis channel layer, with a server process's messages taken in batches.
+"""The Redis channel layer, with a server process's messages taken in batches and
+handed to its sockets by one reader.
 
 channels_redis gives every socket of a server process one shared inbox in
 Redis, and takes from it one message per four round trips (a clean-up
@@ -7,16 +8,23 @@ on the process's busy event loop. Measured under the bench's load, that
 drained about 60 frames a second while 100 were coming: the desktops fell
 seconds behind. Here one round trip takes up to RECEIVE_BATCH messages.
 
+Each socket's receive there also made two tasks, a wait and a turn at a lock
+for every message it was handed: 45 µs of CPU per frame with 200 sockets
+(`bench/receive_cost.py`). Here one reader per event loop takes for every
+socket and completes the future its socket waits on: 15 µs.
+
 What is lost is the backup copy, which let a message taken by a receiver
-cancelled mid-way go back to the inbox: here a take is shielded and its
-messages wait in this process for the next receiver. A process that dies
-loses what it had taken, as it loses what it had not yet sent to its
-sockets; the desktops reconnect and redraw (their resync).
+cancelled mid-way go back to the inbox: here the reader is no receiver's, and
+what it takes waits in this process for the channel's next receiver. A
+process that dies loses what it had taken, as it loses what it had not yet
+sent to its sockets; the desktops reconnect and redraw (their resync).
 """
 
 import asyncio
+import contextlib
 import logging
 import time
+import weakref
 from collections import deque
 
 from channels_redis.core import RedisChannelLayer
@@ -42,38 +50,116 @@ _DELIVER = """
 """
 
 
+class _ProcessInbox:
+    """The process's inbox as one event loop reads it: one reader takes from Redis and
+    hands each message to the receiver waiting on its channel, or keeps it for the next."""
+
+    def __init__(self) -> None:
+        self.waiting: dict[str, asyncio.Future] = {}
+        self.kept: dict[str, deque[dict]] = {}
+        self.kept_at: dict[str, float] = {}
+        self.reader: asyncio.Task | None = None
+        self.swept_at = time.monotonic()
+
+
 class BatchedRedisChannelLayer(RedisChannelLayer):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        # Per inbox key: messages taken and not yet handed out, and the take under way.
-        self._taken: dict[str, deque[bytes]] = {}
-        self._taking: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Future]] = {}
+        self._inboxes: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
-    async def receive_single(self, channel):
+    async def receive(self, channel):
+        """The next message of a channel, as channels_redis's `receive`, but cheaper per
+        message: its receive makes two tasks, a wait and a lock per message taken, for
+        each socket; here a receiver waits on one future, which the reader completes."""
         if "!" not in channel:
-            return await super().receive_single(channel)  # a plain channel: as channels_redis
-        key = self.prefix + channel
-        taken = self._taken.setdefault(key, deque())
-        while not taken:
-            loop = asyncio.get_running_loop()
-            under_way = self._taking.get(key)
-            if under_way is None or under_way[0] is not loop or under_way[1].done():
-                under_way = (loop, asyncio.ensure_future(self._take(channel, key, taken)))
-                self._taking[key] = under_way
-            # Shielded: should this receiver be cancelled, the take still lands in `taken`.
-            await asyncio.shield(under_way[1])
-        message = self.deserialize(taken.popleft())
-        if "__asgi_channel__" in message:
-            channel = message.pop("__asgi_channel__")
-        return channel, message
+            return await super().receive(channel)  # a plain channel: as channels_redis
+        assert self.require_valid_channel_name(channel), "Channel name not valid"
+        process_channel = self.non_local_name(channel)
+        inbox = self._inbox(process_channel)
+        kept = inbox.kept.get(channel)
+        if kept:
+            return kept.popleft()
+        waiter = asyncio.get_running_loop().create_future()
+        inbox.waiting[channel] = waiter
+        if inbox.reader is None:
+            inbox.reader = asyncio.ensure_future(self._read(inbox, process_channel))
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                # Handed its message as it was cancelled: the next receiver has it.
+                inbox.kept.setdefault(channel, deque(maxlen=self.capacity)).appendleft(
+                    waiter.result()
+                )
+            raise
+        finally:
+            if inbox.waiting.get(channel) is waiter:
+                del inbox.waiting[channel]
 
-    async def _take(self, channel: str, key: str, taken: deque[bytes]) -> None:
-        connection = self.connection(self.consistent_hash(channel))
-        members = await connection.zpopmin(key, RECEIVE_BATCH)
-        if not members:
-            popped = await connection.bzpopmin(key, timeout=self.brpop_timeout)
-            members = [(popped[1], popped[2])] if popped else []
-        taken.extend(member for member, _score in members)
+    def _inbox(self, process_channel: str) -> _ProcessInbox:
+        # One per event loop (a future belongs to the loop it was made on) and per
+        # process inbox ("specific.…!" for consumers, "healthz.…!" for the probe).
+        inboxes = self._inboxes.setdefault(asyncio.get_running_loop(), {})
+        inbox = inboxes.get(process_channel)
+        if inbox is None:
+            inbox = inboxes[process_channel] = _ProcessInbox()
+        return inbox
+
+    async def _read(self, inbox: _ProcessInbox, process_channel: str) -> None:
+        """Take the process's messages, up to RECEIVE_BATCH a round trip, while anyone waits."""
+        key = self.prefix + process_channel
+        connection = self.connection(self.consistent_hash(process_channel))
+        try:
+            while inbox.waiting:
+                members = await connection.zpopmin(key, RECEIVE_BATCH)
+                if not members:
+                    popped = await connection.bzpopmin(key, timeout=self.brpop_timeout)
+                    members = [(popped[1], popped[2])] if popped else []
+                for member, _score in members:
+                    message = self.deserialize(member)
+                    to = message.pop("__asgi_channel__")
+                    for channel in [to] if isinstance(to, str) else to:
+                        self._hand(inbox, channel, message)
+                self._sweep(inbox)
+        except Exception as error:
+            # Redis is gone: every receiver hears it (their sockets close, the
+            # desktops reconnect), as each would have taking for itself.
+            for waiter in inbox.waiting.values():
+                if not waiter.done():
+                    waiter.set_exception(error)
+        finally:
+            inbox.reader = None
+
+    def _hand(self, inbox: _ProcessInbox, channel: str, message: dict) -> None:
+        waiter = inbox.waiting.pop(channel, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(message)
+            return
+        kept = inbox.kept.get(channel)
+        if kept is None:
+            kept = inbox.kept[channel] = deque(maxlen=self.capacity)  # full: the oldest goes
+        kept.append(message)
+        inbox.kept_at[channel] = time.monotonic()
+
+    def _sweep(self, inbox: _ProcessInbox) -> None:
+        """Forget what was kept for channels nobody received on for `expiry` seconds:
+        consumers gone, or messages Redis itself would have let expire by now."""
+        now = time.monotonic()
+        if now - inbox.swept_at < self.expiry:
+            return
+        inbox.swept_at = now
+        for channel, kept_at in list(inbox.kept_at.items()):
+            if now - kept_at > self.expiry and channel not in inbox.waiting:
+                inbox.kept.pop(channel, None)
+                del inbox.kept_at[channel]
+
+    async def close_pools(self):
+        for inbox in self._inboxes.get(asyncio.get_running_loop(), {}).values():
+            if inbox.reader is not None:
+                inbox.reader.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await inbox.reader
+        await super().close_pools()
 
     async def group_add(self, group, channel):
         # One round trip, not two (ZADD, then EXPIRE).

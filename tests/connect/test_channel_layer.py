@@ -5,21 +5,23 @@ import asyncio
 import os
 
 import pytest
+import redis.exceptions
 from channels.layers import get_channel_layer
 
 from connect.channel_layer import RECEIVE_BATCH, BatchedRedisChannelLayer
+from tests.processes import free_port
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("REDIS_URL"), reason="the Redis layer needs REDIS_URL (the second pass)"
 )
 
 
-def fresh_layer() -> BatchedRedisChannelLayer:
+def fresh_layer(**options) -> BatchedRedisChannelLayer:
     layer = get_channel_layer()
     assert isinstance(layer, BatchedRedisChannelLayer)
     # One of its own: its inbox and pools are not the other tests'.
     return BatchedRedisChannelLayer(
-        hosts=layer.hosts, prefix=f"test-{os.getpid()}", capacity=layer.capacity
+        hosts=layer.hosts, prefix=f"test-{os.getpid()}", capacity=layer.capacity, **options
     )
 
 
@@ -55,6 +57,69 @@ async def test_a_receiver_cancelled_while_waiting_loses_nothing():
     second = await asyncio.wait_for(layer.receive(socket), timeout=10)
     assert (first["n"], second["n"]) == (1, 2)
     await layer.flush()
+    await layer.close_pools()
+
+
+async def test_waiting_receivers_cost_no_task_of_their_own_and_all_hear_a_group_message():
+    layer = fresh_layer()
+    sockets = [await layer.new_channel() for _ in range(50)]
+    for socket in sockets:
+        await layer.group_add("workgroup.5", socket)
+    tasks_before = len(asyncio.all_tasks())
+    receivers = [asyncio.ensure_future(layer.receive(socket)) for socket in sockets]
+    await asyncio.sleep(0.2)
+    # The receivers themselves and the one reader taking for all of them.
+    assert len(asyncio.all_tasks()) - tasks_before == len(sockets) + 1
+    await layer.group_send("workgroup.5", {"type": "live.frame", "n": 1})
+    heard = await asyncio.wait_for(asyncio.gather(*receivers), timeout=10)
+    assert [message["n"] for message in heard] == [1] * len(sockets)
+    await layer.flush()
+    await layer.close_pools()
+
+
+async def test_a_busy_channel_keeps_its_messages_until_the_expiry_then_forgets_them():
+    layer = fresh_layer(expiry=1)
+    busy, gone, waiting = [await layer.new_channel() for _ in range(3)]
+    listening = asyncio.ensure_future(layer.receive(waiting))  # keeps the reader reading
+    await layer.send(busy, {"type": "live.frame", "n": "kept"})
+    await layer.send(gone, {"type": "live.frame", "n": "stale"})
+    await asyncio.sleep(0.3)
+    # A receiver that was busy meanwhile is handed what came for it.
+    assert (await asyncio.wait_for(layer.receive(busy), timeout=10))["n"] == "kept"
+    await asyncio.sleep(1.2)
+    await layer.send(waiting, {"type": "live.frame", "n": "later"})
+    assert (await asyncio.wait_for(listening, timeout=10))["n"] == "later"
+    # Nobody received on `gone` for longer than the expiry: what was kept is forgotten.
+    await layer.send(gone, {"type": "live.frame", "n": "fresh"})
+    assert (await asyncio.wait_for(layer.receive(gone), timeout=10))["n"] == "fresh"
+    await layer.flush()
+    await layer.close_pools()
+
+
+async def test_channels_of_another_prefix_are_read_from_their_own_inbox():
+    layer = fresh_layer()
+    socket = await layer.new_channel()  # "specific.…!…": the sockets' inbox
+    listening = asyncio.ensure_future(layer.receive(socket))
+    await asyncio.sleep(0.1)
+    probe = await layer.new_channel("healthz.")  # another inbox of the same process
+    await layer.send(probe, {"type": "healthz"})
+    assert (await asyncio.wait_for(layer.receive(probe), timeout=10))["type"] == "healthz"
+    await layer.send(socket, {"type": "live.frame", "n": 1})
+    assert (await asyncio.wait_for(listening, timeout=10))["n"] == 1
+    await layer.flush()
+    await layer.close_pools()
+
+
+async def test_every_waiting_receiver_hears_it_when_redis_cannot_be_reached():
+    layer = BatchedRedisChannelLayer(
+        hosts=[{"address": f"redis://127.0.0.1:{free_port()}/0"}], prefix="test-unreachable"
+    )
+    sockets = [await layer.new_channel() for _ in range(3)]
+    outcomes = await asyncio.wait_for(
+        asyncio.gather(*(layer.receive(socket) for socket in sockets), return_exceptions=True),
+        timeout=30,
+    )
+    assert all(isinstance(outcome, redis.exceptions.ConnectionError) for outcome in outcomes)
     await layer.close_pools()
 
 
