@@ -247,11 +247,49 @@ def status_picker(agent: Agent, *, oob: bool = False) -> str:
     )
 
 
+@dataclass
+class _SharedRows:
+    """The interactions and agents a batch of fragments names, each read once: an
+    event on an interaction renders it for its owner and for its viewers."""
+
+    interactions: dict[int, Interaction | None]
+    agents: dict[int, Agent | None]
+
+    @classmethod
+    def of(cls, wanted: list[audience.Fragment]) -> "_SharedRows":
+        interaction_ids = {
+            f.interaction_id
+            for f in wanted
+            if f.kind in (audience.VIEWER_VIEW, audience.AGENT_VIEW) and f.interaction_id
+        }
+        agent_ids = {f.agent_id for f in wanted if f.kind in _OF_AGENT and f.agent_id}
+        interactions = selectors.interactions_by_id(interaction_ids) if interaction_ids else {}
+        agents = selectors.agents_by_id(agent_ids) if agent_ids else {}
+        return cls(
+            {pk: interactions.get(pk) for pk in interaction_ids},
+            {pk: agents.get(pk) for pk in agent_ids},
+        )
+
+    def interaction(self, interaction_id: int) -> Interaction | None:
+        if interaction_id not in self.interactions:
+            self.interactions[interaction_id] = selectors.interaction_by_id(interaction_id)
+        return self.interactions[interaction_id]
+
+    def agent(self, agent_id: int) -> Agent | None:
+        if agent_id not in self.agents:
+            self.agents[agent_id] = selectors.agent_by_id(agent_id)
+        return self.agents[agent_id]
+
+
+_OF_AGENT = (audience.MY_INTERACTIONS, audience.STATUS_PICKER, audience.AGENT_VIEW)
+
+
 def render_all(wanted: list[audience.Fragment]) -> dict[audience.Fragment, str]:
     """Each fragment of a batch of live pushes once, from the rows as they are now.
 
     The agents' lists, the costliest and most frequent (one per offer), are
     read together: one query however many agents a burst of offers reached.
+    The interactions and agents the other fragments name are read once each.
     """
     html: dict[audience.Fragment, str] = {}
     lists = {
@@ -262,14 +300,16 @@ def render_all(wanted: list[audience.Fragment]) -> dict[audience.Fragment, str]:
     if len(lists) > 1:
         drawn = _my_lists({cast(int, fragment.agent_id) for fragment in lists})
         html.update({fragment: drawn.get(cast(int, fragment.agent_id), "") for fragment in lists})
+    rows = _SharedRows.of([fragment for fragment in wanted if fragment not in html])
     for fragment in wanted:
         if fragment not in html:
-            html[fragment] = render(fragment)
+            html[fragment] = render(fragment, rows)
     return html
 
 
-def render(fragment: audience.Fragment) -> str:
+def render(fragment: audience.Fragment, rows: _SharedRows | None = None) -> str:
     """One fragment of a live push, from the rows as they are now ("" when gone)."""
+    rows = rows if rows is not None else _SharedRows({}, {})
     kind = fragment.kind
     # A fragment without the ids its kind names has nothing to show ("").
     interaction_id = fragment.interaction_id
@@ -293,7 +333,7 @@ def render(fragment: audience.Fragment) -> str:
     if kind == audience.VIEWER_VIEW:
         if interaction_id is None:
             return ""
-        interaction = selectors.interaction_by_id(interaction_id)
+        interaction = rows.interaction(interaction_id)
         # Only a queued interaction is open to members who do not own it.
         if interaction is not None and interaction.state == S.QUEUED:
             return interaction_parts(None, interaction)
@@ -304,7 +344,7 @@ def render(fragment: audience.Fragment) -> str:
         return messenger_fragments.workgroup_token_banner(fragment.workgroup_id)
     if fragment.agent_id is None:
         return ""
-    agent = selectors.agent_by_id(fragment.agent_id)
+    agent = rows.agent(fragment.agent_id)
     if agent is None:
         return ""
     if kind == audience.MY_INTERACTIONS:
@@ -314,9 +354,9 @@ def render(fragment: audience.Fragment) -> str:
     if kind == audience.AGENT_VIEW:
         if interaction_id is None:
             return ""
-        interaction = selectors.visible_interaction(agent, interaction_id)
-        if interaction is None:
-            return gone(interaction_id, gone_reason(interaction_id))
+        interaction = rows.interaction(interaction_id)
+        if interaction is None or not selectors.may_see(agent, interaction):
+            return gone(interaction_id, _why_gone(interaction))
         return interaction_parts(agent, interaction)
     raise ValueError(f"unknown fragment {kind!r}")
 

@@ -147,6 +147,13 @@ def interaction_by_id(interaction_id: int) -> Interaction | None:
     )
 
 
+def interactions_by_id(interaction_ids: Iterable[int]) -> dict[int, Interaction]:
+    """Interactions as `interaction_by_id` reads them, by id (those that exist), in one query."""
+    return Interaction.objects.select_related("customer", "workgroup", "agent__user").in_bulk(
+        list(interaction_ids)
+    )
+
+
 def workgroups() -> QuerySet[Workgroup]:
     """Every workgroup, by name."""
     return Workgroup.objects.order_by("name", "pk")
@@ -188,13 +195,18 @@ def message_visible(agent: Agent, message_id: int) -> bool:
 def visible_interaction(agent: Agent, interaction_id: int) -> Interaction | None:
     """The interaction if this agent may see it: theirs, or waiting in their workgroup."""
     interaction = interaction_by_id(interaction_id)
-    if interaction is None:
+    if interaction is None or not may_see(agent, interaction):
         return None
+    return interaction
+
+
+def may_see(agent: Agent, interaction: Interaction) -> bool:
+    """Whether this agent may see an interaction read with `interaction_by_id`."""
     if interaction.agent_id == agent.pk and interaction.state != S.QUEUED:
-        return interaction
-    if interaction.state == S.QUEUED and interaction.workgroup.members.filter(pk=agent.pk).exists():
-        return interaction
-    return None
+        return True
+    return (
+        interaction.state == S.QUEUED and interaction.workgroup.members.filter(pk=agent.pk).exists()
+    )
 
 
 def transfer_targets(agent: Agent) -> QuerySet[Agent]:

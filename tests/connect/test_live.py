@@ -370,3 +370,29 @@ def test_a_burst_of_offers_reads_every_offered_agents_list_in_one_query():
             )
     finally:
         floor.leave()
+
+
+def test_a_batch_naming_one_interaction_for_its_owner_and_its_viewers_reads_it_once():
+    floor = Floor(3)
+    try:
+        interaction, _message = offer_on(floor)
+        owner = interaction.agent_id
+        other = next(agent.pk for agent in floor.agents if agent.pk != owner)
+        wanted = [
+            audience.Fragment(audience.AGENT_VIEW, agent_id=owner, interaction_id=interaction.pk),
+            audience.Fragment(audience.VIEWER_VIEW, interaction_id=interaction.pk),
+            audience.Fragment(audience.AGENT_VIEW, agent_id=other, interaction_id=interaction.pk),
+            audience.Fragment(audience.STATUS_PICKER, agent_id=owner),
+        ]
+        with CaptureQueriesContext(connection) as queries:
+            html = fragments.render_all(wanted)
+        reads = [q["sql"] for q in queries if q["sql"].startswith("SELECT")]
+        assert len([sql for sql in reads if 'FROM "routing_interaction"' in sql]) == 1
+        assert len([sql for sql in reads if 'FROM "routing_agent"' in sql]) == 1
+        # Each as drawn alone: the owner's own buttons, "Offered to …" for the others.
+        for fragment in wanted:
+            assert html[fragment] == fragments.render(fragment)
+        assert f'hx-post="/interactions/{interaction.pk}/pickup"' in html[wanted[0]]
+        assert "Offered to" in html[wanted[1]] and "Offered to" in html[wanted[2]]
+    finally:
+        floor.leave()
