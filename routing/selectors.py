@@ -16,6 +16,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
+from routing.lookups import row_or_none
 from routing.models import (
     Agent,
     DesktopConnection,
@@ -43,19 +44,19 @@ def supervisors_group_id() -> int | None:
 def agent_for_user(user) -> Agent | None:
     if not user.is_authenticated:
         return None
-    return Agent.objects.filter(user=user).select_related("user").first()
+    return row_or_none(Agent.objects.filter(user=user).select_related("user"))
 
 
 def agent_by_id(agent_id: int | None) -> Agent | None:
     """The agent with its user; None when there is none (or no id: a socket not logged in)."""
     if agent_id is None:
         return None
-    return Agent.objects.select_related("user").filter(pk=agent_id).first()
+    return row_or_none(Agent.objects.select_related("user").filter(pk=agent_id))
 
 
 def agents_by_id(agent_ids: Iterable[int]) -> dict[int, Agent]:
     """Agents with their users, by id (those that exist)."""
-    return Agent.objects.select_related("user").in_bulk(list(agent_ids))
+    return Agent.objects.select_related("user").order_by().in_bulk(list(agent_ids))
 
 
 def lapsed_last(agent: Agent) -> bool:
@@ -140,17 +141,19 @@ def queued_in(workgroup_id: int, *, limit: int) -> QueueSlice:
 def interaction_by_id(interaction_id: int) -> Interaction | None:
     """Any interaction, with its customer, workgroup and agent: for supervisors and live pushes,
     never to show an agent (that is `visible_interaction`)."""
-    return (
-        Interaction.objects.select_related("customer", "workgroup", "agent__user")
-        .filter(pk=interaction_id)
-        .first()
+    return row_or_none(
+        Interaction.objects.select_related("customer", "workgroup", "agent__user").filter(
+            pk=interaction_id
+        )
     )
 
 
 def interactions_by_id(interaction_ids: Iterable[int]) -> dict[int, Interaction]:
     """Interactions as `interaction_by_id` reads them, by id (those that exist), in one query."""
-    return Interaction.objects.select_related("customer", "workgroup", "agent__user").in_bulk(
-        list(interaction_ids)
+    return (
+        Interaction.objects.select_related("customer", "workgroup", "agent__user")
+        .order_by()
+        .in_bulk(list(interaction_ids))
     )
 
 
@@ -160,7 +163,7 @@ def workgroups() -> QuerySet[Workgroup]:
 
 
 def workgroup_by_id(workgroup_id: int) -> Workgroup | None:
-    return Workgroup.objects.filter(pk=workgroup_id).first()
+    return row_or_none(Workgroup.objects.filter(pk=workgroup_id))
 
 
 def workgroup_names() -> dict[int, str]:

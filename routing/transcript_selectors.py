@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django.db.models import F, Q, QuerySet
 
+from routing.lookups import row_or_none
 from routing.models import Interaction, InteractionEvent, Message, Note
 from routing.rules import ACCEPTED_BY_META
 
@@ -114,12 +115,11 @@ def quoted_message(message: Message) -> Message | None:
 
 def message_in(interaction_id: int, message_id: int) -> Message | None:
     """A message of the interaction (deleted ones too: their bubble disappears)."""
-    message = (
-        Message.objects.select_related("author")
-        .filter(pk=message_id, interaction_id=interaction_id)
-        .first()
+    return row_or_none(
+        Message.objects.select_related("author").filter(
+            pk=message_id, interaction_id=interaction_id
+        )
     )
-    return message
 
 
 def settled_message(message_id: int) -> Message | None:

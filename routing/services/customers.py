@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from routing.events import interaction_event, publish_on_commit
+from routing.lookups import row_or_none
 from routing.models import Customer
 
 # Names change rarely and Meta's picture URLs expire: fetched again after this.
@@ -56,7 +57,7 @@ def update_customer_profile(
     announced. None when the customer is gone.
     """
     with transaction.atomic():
-        customer = Customer.objects.select_for_update().filter(pk=customer_id).first()
+        customer = row_or_none(Customer.objects.select_for_update().filter(pk=customer_id))
         if customer is None:
             return None
         if customer.profile_fetched_at and customer.profile_fetched_at > fetched_at:

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from routing import message_entries
 from routing.events import message_event, publish_on_commit
+from routing.lookups import row_or_none
 from routing.models import Interaction, Message, MessageStatus
 from routing.services.replies import lock_message, send_deadline
 
@@ -20,16 +21,14 @@ logger = logging.getLogger(__name__)
 def claim_for_sending(*, message_id: int) -> Message | None:
     """The sender takes a `sending` message; None when it is no longer to be sent."""
     with transaction.atomic():
-        message = (
+        return row_or_none(
             # The message's row only: PostgreSQL would lock the joined interaction too,
             # and the ACD skips a locked queued row (an acknowledgement being sent
             # while its interaction is first offered left it unoffered).
             Message.objects.select_for_update(of=("self",))
             .select_related("interaction__customer")
             .filter(pk=message_id, status=MessageStatus.SENDING, deleted_at__isnull=True)
-            .first()
         )
-        return message
 
 
 def record_sent(*, message_id: int, mid: str) -> Message | None:
