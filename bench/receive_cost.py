@@ -6,9 +6,10 @@ Point REDIS_URL at a scratch Redis database (it is flushed). SOCKETS
 receivers (200 by default, the bench's floor) wait on their channels as a
 consumer does (channels' `await_many_dispatch`), all in one group; 100 group
 messages are sent to them in batches of 10. Prints, for channels_redis's
-layer as it comes and for ours (`connect.channel_layer`), the wall time
-until every receiver had every message and this process's CPU time per
-frame handed out, three runs each, alternated.
+layer as it comes, for channels' in-memory layer and for ours of each
+(`connect.channel_layer`), the wall time until every receiver had every
+message and this process's CPU time per frame handed out, three runs each,
+alternated.
 """
 
 import asyncio
@@ -24,12 +25,12 @@ EVENTS = 100
 RUNS = 3
 
 
-async def hand_out(layer_class, address: str, sockets: int) -> tuple[float, float]:
+async def hand_out(make_layer, sockets: int) -> tuple[float, float]:
     from channels.utils import await_many_dispatch
 
     from connect.channel_layer import group_send_all
 
-    layer = layer_class(hosts=[{"address": address}], prefix="receive-cost", capacity=1000)
+    layer = make_layer()
     await layer.flush()
     total, handed = sockets * EVENTS, 0
     every_frame_handed = asyncio.Event()
@@ -62,25 +63,33 @@ async def hand_out(layer_class, address: str, sockets: int) -> tuple[float, floa
         consumer.cancel()
     await asyncio.gather(*consumers, return_exceptions=True)
     await layer.flush()
-    await layer.close_pools()
+    if hasattr(layer, "close_pools"):  # Redis
+        await layer.close_pools()
     return wall * 1000, cpu / total * 1e6
 
 
 def main(sockets: int) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "connect.settings")
+    from channels.layers import InMemoryChannelLayer
     from channels_redis.core import RedisChannelLayer
 
-    from connect.channel_layer import BatchedRedisChannelLayer
+    from connect import channel_layer
 
-    address = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/5")
+    hosts = [{"address": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/5")}]
+    layers = {
+        "channels_redis": lambda: RedisChannelLayer(hosts=hosts, prefix="cost", capacity=1000),
+        "one reader per process (ours)": lambda: channel_layer.BatchedRedisChannelLayer(
+            hosts=hosts, prefix="cost", capacity=1000
+        ),
+        "channels' in-memory": lambda: InMemoryChannelLayer(capacity=1000),
+    }
+    if hasattr(channel_layer, "LocalChannelLayer"):  # a checkout before it has none
+        layers["in memory (ours)"] = lambda: channel_layer.LocalChannelLayer(capacity=1000)
     print(f"{sockets} sockets × {EVENTS} group messages, {os.cpu_count()} cores")
     print(f"{'layer':<34} {'wall ms':>8} {'CPU µs/frame':>13}")
     for _ in range(RUNS):
-        for name, layer_class in (
-            ("channels_redis", RedisChannelLayer),
-            ("one reader per process (ours)", BatchedRedisChannelLayer),
-        ):
-            wall, per_frame = asyncio.run(hand_out(layer_class, address, sockets))
+        for name, make_layer in layers.items():
+            wall, per_frame = asyncio.run(hand_out(make_layer, sockets))
             print(f"{name:<34} {wall:>8.0f} {per_frame:>13.1f}")
 
 

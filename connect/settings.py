@@ -229,7 +229,8 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # channels' in-memory layer, cheaper per message (connect.channel_layer).
+    CHANNEL_LAYERS = {"default": {"BACKEND": "connect.channel_layer.LocalChannelLayer"}}
 
 # Validators run where a password is chosen (admin, password change); the demo's
 # `seed_demo` sets its passwords directly.
