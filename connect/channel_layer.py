@@ -34,6 +34,9 @@ from channels_redis.core import RedisChannelLayer
 logger = logging.getLogger(__name__)
 
 RECEIVE_BATCH = 100
+# A take from the process inbox that fails this many times in a row fails every receiver.
+TAKE_ATTEMPTS = 2
+RETAKE_AFTER = 0.2
 
 # channels_redis's own delivery step: each inbox takes the message while under its capacity.
 _DELIVER = """
@@ -111,12 +114,24 @@ class BatchedRedisChannelLayer(RedisChannelLayer):
         """Take the process's messages, up to RECEIVE_BATCH a round trip, while anyone waits."""
         key = self.prefix + process_channel
         connection = self.connection(self.consistent_hash(process_channel))
+        failed = 0
         try:
             while inbox.waiting:
-                members = await connection.zpopmin(key, RECEIVE_BATCH)
-                if not members:
-                    popped = await connection.bzpopmin(key, timeout=self.brpop_timeout)
-                    members = [(popped[1], popped[2])] if popped else []
+                try:
+                    members = await connection.zpopmin(key, RECEIVE_BATCH)
+                    if not members:
+                        popped = await connection.bzpopmin(key, timeout=self.brpop_timeout)
+                        members = [(popped[1], popped[2])] if popped else []
+                except Exception:
+                    # One dropped connection must not close every socket of the
+                    # process: take again on another. Twice in a row, Redis is gone.
+                    failed += 1
+                    if failed >= TAKE_ATTEMPTS:
+                        raise
+                    logger.warning("taking from Redis failed; taking again", exc_info=True)
+                    await asyncio.sleep(RETAKE_AFTER)
+                    continue
+                failed = 0
                 for member, _score in members:
                     message = self.deserialize(member)
                     to = message.pop("__asgi_channel__")

@@ -110,6 +110,24 @@ async def test_channels_of_another_prefix_are_read_from_their_own_inbox():
     await layer.close_pools()
 
 
+async def test_a_connection_dropped_under_the_reader_costs_no_receiver_its_message():
+    layer = fresh_layer()
+    sockets = [await layer.new_channel() for _ in range(3)]
+    waiting = [asyncio.ensure_future(layer.receive(socket)) for socket in sockets]
+    await asyncio.sleep(0.3)
+    admin = layer.connection(0)
+    blocked = [c for c in await admin.client_list() if c.get("cmd") == "bzpopmin"]
+    assert blocked, "the reader waits in BZPOPMIN"
+    for client in blocked:
+        await admin.client_kill_filter(_id=client["id"])
+    for n, socket in enumerate(sockets):
+        await layer.send(socket, {"type": "live.frame", "n": n})
+    heard = await asyncio.wait_for(asyncio.gather(*waiting), timeout=10)
+    assert [message["n"] for message in heard] == [0, 1, 2]
+    await layer.flush()
+    await layer.close_pools()
+
+
 async def test_every_waiting_receiver_hears_it_when_redis_cannot_be_reached():
     layer = BatchedRedisChannelLayer(
         hosts=[{"address": f"redis://127.0.0.1:{free_port()}/0"}], prefix="test-unreachable"
