@@ -60,7 +60,8 @@ class _ProcessInbox:
     hands each message to the receiver waiting on its channel, or keeps it for the next."""
 
     def __init__(self) -> None:
-        self.waiting: dict[str, asyncio.Future] = {}
+        # Per channel, its receivers' futures in the order they came (one, for a socket).
+        self.waiting: dict[str, list[asyncio.Future]] = {}
         self.kept: dict[str, deque[dict]] = {}
         self.kept_at: dict[str, float] = {}
         self.reader: asyncio.Task | None = None
@@ -85,7 +86,7 @@ class BatchedRedisChannelLayer(RedisChannelLayer):
         if kept:
             return kept.popleft()
         waiter = asyncio.get_running_loop().create_future()
-        inbox.waiting[channel] = waiter
+        inbox.waiting.setdefault(channel, []).append(waiter)
         if inbox.reader is None:
             inbox.reader = asyncio.ensure_future(self._read(inbox, process_channel))
         try:
@@ -98,8 +99,11 @@ class BatchedRedisChannelLayer(RedisChannelLayer):
                 )
             raise
         finally:
-            if inbox.waiting.get(channel) is waiter:
-                del inbox.waiting[channel]
+            waiters = inbox.waiting.get(channel)
+            if waiters is not None and waiter in waiters:
+                waiters.remove(waiter)
+                if not waiters:
+                    del inbox.waiting[channel]
 
     def _inbox(self, process_channel: str) -> _ProcessInbox:
         # One per event loop (a future belongs to the loop it was made on) and per
@@ -141,17 +145,22 @@ class BatchedRedisChannelLayer(RedisChannelLayer):
         except Exception as error:
             # Redis is gone: every receiver hears it (their sockets close, the
             # desktops reconnect), as each would have taking for itself.
-            for waiter in inbox.waiting.values():
-                if not waiter.done():
-                    waiter.set_exception(error)
+            for waiters in inbox.waiting.values():
+                for waiter in waiters:
+                    if not waiter.done():
+                        waiter.set_exception(error)
         finally:
             inbox.reader = None
 
     def _hand(self, inbox: _ProcessInbox, channel: str, message: dict) -> None:
-        waiter = inbox.waiting.pop(channel, None)
-        if waiter is not None and not waiter.done():
-            waiter.set_result(message)
-            return
+        waiters = inbox.waiting.get(channel)
+        while waiters:
+            waiter = waiters.pop(0)  # the first to wait is handed it, as in channels_redis
+            if not waiters:
+                del inbox.waiting[channel]
+            if not waiter.done():
+                waiter.set_result(message)
+                return
         kept = inbox.kept.get(channel)
         if kept is None:
             kept = inbox.kept[channel] = deque(maxlen=self.capacity)  # full: the oldest goes

@@ -77,6 +77,21 @@ async def test_waiting_receivers_cost_no_task_of_their_own_and_all_hear_a_group_
     await layer.close_pools()
 
 
+async def test_two_receivers_of_one_channel_are_handed_its_messages_in_turn():
+    layer = fresh_layer()
+    socket = await layer.new_channel()
+    first = asyncio.ensure_future(layer.receive(socket))
+    await asyncio.sleep(0.1)
+    second = asyncio.ensure_future(layer.receive(socket))
+    await asyncio.sleep(0.1)
+    for n in (1, 2):
+        await layer.send(socket, {"type": "live.frame", "n": n})
+    heard = await asyncio.wait_for(asyncio.gather(first, second), timeout=10)
+    assert [message["n"] for message in heard] == [1, 2]
+    await layer.flush()
+    await layer.close_pools()
+
+
 async def test_a_busy_channel_keeps_its_messages_until_the_expiry_then_forgets_them():
     layer = fresh_layer(expiry=1)
     busy, gone, waiting = [await layer.new_channel() for _ in range(3)]
