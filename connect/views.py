@@ -96,6 +96,12 @@ QUEUE_ACTIONS = {
 }
 
 
+# Actions whose answer also redraws the queue panel: a pickup may take an
+# interaction from the queue. The others cannot change it (what the ACD offers
+# after a disconnect reaches the queue panel live, as every member's does).
+QUEUE_CHANGING_ACTIONS = {"pickup"}
+
+
 def _wrap_up_code_id(post) -> int:
     chosen = post.get("wrap_up_code", "").strip()
     if not chosen.isdigit():
@@ -113,7 +119,7 @@ def interaction_action(request: HttpRequest, pk: int, action: str) -> HttpRespon
         QUEUE_ACTIONS[action](agent, pk, request.POST)
     except RoutingError as refused:
         return _workspace_with_error(request, agent, pk, str(refused))
-    return _after_change(request, agent, pk)
+    return _after_change(request, agent, pk, queue_too=action in QUEUE_CHANGING_ACTIONS)
 
 
 @login_required
@@ -291,15 +297,20 @@ def resync(request: HttpRequest) -> HttpResponse:
     return HttpResponse("".join(parts))
 
 
-def _after_change(request: HttpRequest, agent: Agent, pk: int) -> HttpResponse:
+def _after_change(
+    request: HttpRequest, agent: Agent, pk: int, *, queue_too: bool = True
+) -> HttpResponse:
+    """The workspace and the agent's list after an action; the queue panel too when the
+    action may have changed it (`queue_too`)."""
     interaction = selectors.visible_interaction(agent, pk)
     if interaction is None:
         body = fragments.gone(pk, fragments.gone_reason(pk), oob=False)
     else:
         body = fragments.workspace(agent, interaction, request)
-    return HttpResponse(
-        body + fragments.my_interactions(agent, oob=True) + fragments.queue(agent, oob=True)
-    )
+    body += fragments.my_interactions(agent, oob=True)
+    if queue_too:
+        body += fragments.queue(agent, oob=True)
+    return HttpResponse(body)
 
 
 # One answer to whoever may not see an interaction, whether it is someone

@@ -79,6 +79,22 @@ def test_not_answering_shows_with_what_to_do_and_cannot_be_chosen(workgroup):
 # --- hold -------------------------------------------------------------------------------
 
 
+def test_only_an_action_that_may_change_the_queue_redraws_it_in_its_answer(workgroup):
+    agent = make_agent(workgroups=[workgroup])
+    offered = refresh(customer_writes(workgroup, psid=PSID, text="Hello").interaction)
+    assert (offered.state, offered.agent_id) == (S.ALERTING, agent.pk)
+    client = logged_in(agent)
+    answers = {}
+    for action in ("pickup", "hold", "record", "disconnect"):
+        answers[action] = client.post(f"/interactions/{offered.pk}/{action}", **HTMX)
+        assert answers[action].status_code == 200, action
+        assert 'id="my-interactions"' in answers[action].content.decode(), action
+    assert 'id="workgroup-queue"' in answers["pickup"].content.decode()
+    for action in ("hold", "record", "disconnect"):
+        assert 'id="workgroup-queue"' not in answers[action].content.decode(), action
+    assert refresh(offered).state == S.DISCONNECTED
+
+
 def test_the_held_time_shows_in_the_head_and_the_composer_is_closed(workgroup):
     agent = make_agent(workgroups=[workgroup])
     interaction = connected(workgroup, agent)
