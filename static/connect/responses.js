@@ -174,6 +174,7 @@
     if (!token) { closeSuggestions(composer); return; }
     const box = suggestOf(composer);
     const seq = ++suggestSeq;
+    delete box.dataset.moved; // typing starts the choice afresh
     clearTimeout(suggestTimer);
     suggestTimer = setTimeout(function () {
       fetch(box.dataset.suggestUrl + "&typed=" + encodeURIComponent(token.typed), {
@@ -182,12 +183,17 @@
         return response.ok ? response.text() : "";
       }).then(function (html) {
         if (seq !== suggestSeq || !slashToken(textarea)) return; // typed on meanwhile
+        // An arrow pressed while this list was on its way chose in the one shown:
+        // the same response stays chosen if the new list has it.
+        const movedTo = box.dataset.moved && box.querySelector('[aria-selected="true"]');
+        const keep = movedTo ? movedTo.dataset.text : null;
         box.innerHTML = html;
         const list = options(box);
         if (!list.length) { closeSuggestions(composer); return; }
         box.hidden = false;
         textarea.setAttribute("aria-controls", box.querySelector("[role=listbox]").id);
-        choose(box, textarea, list[0]);
+        const kept = keep === null ? null : list.find(function (each) { return each.dataset.text === keep; });
+        choose(box, textarea, kept || list[0]);
       });
     }, 80);
   }
@@ -212,6 +218,7 @@
     if (event.key === "ArrowDown" || event.key === "ArrowUp") {
       const step = event.key === "ArrowDown" ? 1 : -1;
       choose(box, textarea, list[(index + step + list.length) % list.length]);
+      box.dataset.moved = "1";
       return true;
     }
     if ((event.key === "Enter" && !event.shiftKey) || event.key === "Tab") {

@@ -131,7 +131,10 @@ def test_slash_shortcuts_offer_matches_in_the_composer(servers, new_page):
     box.press_sequentially("/")
     options = listbox.get_by_role("option")
     expect(options).not_to_have_count(0)
+    expect(options.filter(has_text="/bye")).to_have_count(1)
     box.press_sequentially("a")
+    # The list for "/a" has come (it has no /bye): an arrow chooses in it.
+    expect(options.filter(has_text="/bye")).to_have_count(0)
     expect(options.first).to_contain_text("/address")
     box.press("ArrowDown")
     expect(options.nth(1)).to_have_attribute("aria-selected", "true")
