@@ -41,11 +41,6 @@ def workspace_context(agent: Agent | None, interaction: Interaction | None, **ex
         "selected": interaction,
         "flags": toolbar_flags(interaction, agent),
         "client_id": uuid.uuid4(),
-        # When the interaction was read (ms; callers that read it earlier say when):
-        # its toolbar, heading and composer state pushed from an older read (an
-        # offer's, rendered late) are not swapped over newer ones (a Pickup's
-        # answer), as the list's are not.
-        "read_at": int(time.time() * 1000) if interaction is not None else 0,
     }
     if interaction is not None:
         window = channel_selectors.reply_window_for(interaction)
@@ -181,16 +176,12 @@ def workspace(agent: Agent, interaction: Interaction | None, request=None, **ext
     return _render("workspace", workspace_context(agent, interaction, **extra), request)
 
 
-def interaction_parts(
-    agent: Agent | None, interaction: Interaction, request=None, *, read_at: int | None = None
-) -> str:
+def interaction_parts(agent: Agent | None, interaction: Interaction, request=None) -> str:
     """Toolbar, heading and composer state of an interaction, for tabs showing it.
 
     `agent` None: as a member who does not own it sees it (from the queue).
-    `read_at`: when the interaction was read (ms), if not just now.
     """
-    extra = {"read_at": read_at} if read_at is not None else {}
-    context = workspace_context(agent, interaction, oob=True, **extra)
+    context = workspace_context(agent, interaction, oob=True)
     return "".join(
         _render(name, context, request) for name in ("toolbar", "head", "composer_status")
     )
@@ -263,8 +254,6 @@ class _SharedRows:
 
     interactions: dict[int, Interaction | None]
     agents: dict[int, Agent | None]
-    # When the interactions were read (ms, taken just before the read).
-    read_at: dict[int, int]
 
     @classmethod
     def of(cls, wanted: list[audience.Fragment]) -> "_SharedRows":
@@ -274,18 +263,15 @@ class _SharedRows:
             if f.kind in (audience.VIEWER_VIEW, audience.AGENT_VIEW) and f.interaction_id
         }
         agent_ids = {f.agent_id for f in wanted if f.kind in _OF_AGENT and f.agent_id}
-        read_at = int(time.time() * 1000)
         interactions = selectors.interactions_by_id(interaction_ids) if interaction_ids else {}
         agents = selectors.agents_by_id(agent_ids) if agent_ids else {}
         return cls(
             {pk: interactions.get(pk) for pk in interaction_ids},
             {pk: agents.get(pk) for pk in agent_ids},
-            dict.fromkeys(interaction_ids, read_at),
         )
 
     def interaction(self, interaction_id: int) -> Interaction | None:
         if interaction_id not in self.interactions:
-            self.read_at[interaction_id] = int(time.time() * 1000)
             self.interactions[interaction_id] = selectors.interaction_by_id(interaction_id)
         return self.interactions[interaction_id]
 
@@ -323,7 +309,7 @@ def render_all(wanted: list[audience.Fragment]) -> dict[audience.Fragment, str]:
 
 def render(fragment: audience.Fragment, rows: _SharedRows | None = None) -> str:
     """One fragment of a live push, from the rows as they are now ("" when gone)."""
-    rows = rows if rows is not None else _SharedRows({}, {}, {})
+    rows = rows if rows is not None else _SharedRows({}, {})
     kind = fragment.kind
     # A fragment without the ids its kind names has nothing to show ("").
     interaction_id = fragment.interaction_id
@@ -350,7 +336,7 @@ def render(fragment: audience.Fragment, rows: _SharedRows | None = None) -> str:
         interaction = rows.interaction(interaction_id)
         # Only a queued interaction is open to members who do not own it.
         if interaction is not None and interaction.state == S.QUEUED:
-            return interaction_parts(None, interaction, read_at=rows.read_at[interaction_id])
+            return interaction_parts(None, interaction)
         return gone(interaction_id, _why_gone(interaction))
     if kind == audience.TOKEN_BANNER:
         if fragment.workgroup_id is None:
@@ -371,7 +357,7 @@ def render(fragment: audience.Fragment, rows: _SharedRows | None = None) -> str:
         interaction = rows.interaction(interaction_id)
         if interaction is None or not selectors.may_see(agent, interaction):
             return gone(interaction_id, _why_gone(interaction))
-        return interaction_parts(agent, interaction, read_at=rows.read_at[interaction_id])
+        return interaction_parts(agent, interaction)
     raise ValueError(f"unknown fragment {kind!r}")
 
 
