@@ -141,20 +141,16 @@ def queued_in(workgroup_id: int, *, limit: int) -> QueueSlice:
 def interaction_by_id(interaction_id: int) -> Interaction | None:
     """Any interaction, with its customer, workgroup and agent: for supervisors and live pushes,
     never to show an agent (that is `visible_interaction`)."""
-    return row_or_none(
-        Interaction.objects.select_related("customer", "workgroup", "agent__user").filter(
-            pk=interaction_id
-        )
-    )
+    return row_or_none(_with_customer_workgroup_and_agent().filter(pk=interaction_id))
 
 
 def interactions_by_id(interaction_ids: Iterable[int]) -> dict[int, Interaction]:
     """Interactions as `interaction_by_id` reads them, by id (those that exist), in one query."""
-    return (
-        Interaction.objects.select_related("customer", "workgroup", "agent__user")
-        .order_by()
-        .in_bulk(list(interaction_ids))
-    )
+    return _with_customer_workgroup_and_agent().order_by().in_bulk(list(interaction_ids))
+
+
+def _with_customer_workgroup_and_agent() -> QuerySet[Interaction]:
+    return Interaction.objects.select_related("customer", "workgroup", "agent__user")
 
 
 def workgroups() -> QuerySet[Workgroup]:
