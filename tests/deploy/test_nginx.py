@@ -8,6 +8,7 @@ passes the client's own address, which daphne honours with --proxy-headers.
 import socket
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import httpx
@@ -92,6 +93,14 @@ def test_the_desktop_websocket_upgrades_through_nginx(proxied):
             desktop.ping().wait(0.1)
             deadline -= 1
         assert DesktopConnection.objects.filter(agent=agent).exists()
+    # The server forgets the tab after the socket closed. Waited for: the next
+    # test's flush of the database would otherwise race that write (on
+    # PostgreSQL, a deadlock between the flush and the agent's lock).
+    deadline = 100
+    while DesktopConnection.objects.filter(agent=agent).exists() and deadline:
+        time.sleep(0.05)
+        deadline -= 1
+    assert not DesktopConnection.objects.filter(agent=agent).exists()
 
 
 def test_the_client_address_reaches_the_app_and_a_claimed_one_does_not(proxied):
