@@ -35,7 +35,21 @@ def toolbar_flags(interaction: Interaction | None, agent: Agent | None) -> dict[
     return services.allowed_actions(interaction, agent.pk if agent is not None else None)
 
 
+def read_stamp() -> int:
+    """Now, in ms: taken just before a read, it says when the rows shown were read.
+
+    A tab swaps a pushed part (an agent's list, an interaction's toolbar,
+    heading and composer state) over the one it shows only when the new one
+    was read later (static/connect/desktop.js): a push read before a request's
+    answer (an offer's view rendered late, after the Pickup's answer) must not
+    undo it. Taken after the read, a stamp could call newer what is older.
+    """
+    return int(time.time() * 1000)
+
+
 def workspace_context(agent: Agent | None, interaction: Interaction | None, **extra) -> dict:
+    """`read_at` in `extra`: when `interaction` was read (`read_stamp`); none, 0, for a
+    part that any push may replace."""
     context: dict[str, object] = {
         "agent": agent,
         "selected": interaction,
@@ -80,8 +94,8 @@ def workspace_context(agent: Agent | None, interaction: Interaction | None, **ex
     return context
 
 
-def page_context(agent: Agent, selected: Interaction | None) -> dict:
-    context = workspace_context(agent, selected)
+def page_context(agent: Agent, selected: Interaction | None, *, read_at: int = 0) -> dict:
+    context = workspace_context(agent, selected, read_at=read_at)
     context.update(
         statuses=CHOOSABLE_STATUSES,
         **_my_list_context(agent),
@@ -130,7 +144,7 @@ def _my_list_context(
     # When the rows were read (ms): a tab keeps the newest list it was sent,
     # whether a push or the answer to a request comes in first.
     if rows is None:
-        read_at = int(time.time() * 1000)
+        read_at = read_stamp()
         rows = list(selectors.my_interactions(agent))
     interactions = service_levels.by_time_left(rows) if agent.list_by_time_left else rows
     return {"interactions": interactions, "list_read_at": read_at}
@@ -139,7 +153,7 @@ def _my_list_context(
 def _my_lists(agent_ids: set[int]) -> dict[int, str]:
     """Many agents' lists (a burst of offers): their rows read in one query, not one each."""
     agents = selectors.agents_by_id(agent_ids)
-    read_at = int(time.time() * 1000)
+    read_at = read_stamp()
     rows: dict[int, list[Interaction]] = {agent_id: [] for agent_id in agents}
     for interaction in selectors.my_interactions_of(agents):
         rows[cast(int, interaction.agent_id)].append(interaction)
@@ -176,12 +190,15 @@ def workspace(agent: Agent, interaction: Interaction | None, request=None, **ext
     return _render("workspace", workspace_context(agent, interaction, **extra), request)
 
 
-def interaction_parts(agent: Agent | None, interaction: Interaction, request=None) -> str:
+def interaction_parts(
+    agent: Agent | None, interaction: Interaction, request=None, *, read_at: int
+) -> str:
     """Toolbar, heading and composer state of an interaction, for tabs showing it.
 
     `agent` None: as a member who does not own it sees it (from the queue).
+    `read_at`: when `interaction` was read (`read_stamp`).
     """
-    context = workspace_context(agent, interaction, oob=True)
+    context = workspace_context(agent, interaction, oob=True, read_at=read_at)
     return "".join(
         _render(name, context, request) for name in ("toolbar", "head", "composer_status")
     )
@@ -254,6 +271,8 @@ class _SharedRows:
 
     interactions: dict[int, Interaction | None]
     agents: dict[int, Agent | None]
+    # When each interaction was read (`read_stamp`).
+    read_at: dict[int, int]
 
     @classmethod
     def of(cls, wanted: list[audience.Fragment]) -> "_SharedRows":
@@ -263,15 +282,18 @@ class _SharedRows:
             if f.kind in (audience.VIEWER_VIEW, audience.AGENT_VIEW) and f.interaction_id
         }
         agent_ids = {f.agent_id for f in wanted if f.kind in _OF_AGENT and f.agent_id}
+        read_at = read_stamp()
         interactions = selectors.interactions_by_id(interaction_ids) if interaction_ids else {}
         agents = selectors.agents_by_id(agent_ids) if agent_ids else {}
         return cls(
             {pk: interactions.get(pk) for pk in interaction_ids},
             {pk: agents.get(pk) for pk in agent_ids},
+            dict.fromkeys(interaction_ids, read_at),
         )
 
     def interaction(self, interaction_id: int) -> Interaction | None:
         if interaction_id not in self.interactions:
+            self.read_at[interaction_id] = read_stamp()
             self.interactions[interaction_id] = selectors.interaction_by_id(interaction_id)
         return self.interactions[interaction_id]
 
@@ -309,7 +331,7 @@ def render_all(wanted: list[audience.Fragment]) -> dict[audience.Fragment, str]:
 
 def render(fragment: audience.Fragment, rows: _SharedRows | None = None) -> str:
     """One fragment of a live push, from the rows as they are now ("" when gone)."""
-    rows = rows if rows is not None else _SharedRows({}, {})
+    rows = rows if rows is not None else _SharedRows({}, {}, {})
     kind = fragment.kind
     # A fragment without the ids its kind names has nothing to show ("").
     interaction_id = fragment.interaction_id
@@ -336,7 +358,7 @@ def render(fragment: audience.Fragment, rows: _SharedRows | None = None) -> str:
         interaction = rows.interaction(interaction_id)
         # Only a queued interaction is open to members who do not own it.
         if interaction is not None and interaction.state == S.QUEUED:
-            return interaction_parts(None, interaction)
+            return interaction_parts(None, interaction, read_at=rows.read_at[interaction_id])
         return gone(interaction_id, _why_gone(interaction))
     if kind == audience.TOKEN_BANNER:
         if fragment.workgroup_id is None:
@@ -357,7 +379,7 @@ def render(fragment: audience.Fragment, rows: _SharedRows | None = None) -> str:
         interaction = rows.interaction(interaction_id)
         if interaction is None or not selectors.may_see(agent, interaction):
             return gone(interaction_id, _why_gone(interaction))
-        return interaction_parts(agent, interaction)
+        return interaction_parts(agent, interaction, read_at=rows.read_at[interaction_id])
     raise ValueError(f"unknown fragment {kind!r}")
 
 

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from connect import fragments, messenger_fragments
 from connect.http import HtmxHttpRequest
 from routing import outbound_files, selectors, services
-from routing.models import Agent
+from routing.models import Agent, Interaction
 from routing.services import RoutingError
 
 
@@ -41,6 +41,12 @@ def _ping_database() -> None:
         cursor.execute("SELECT 1")
 
 
+def _visible(agent: Agent, pk: int) -> tuple[Interaction | None, int]:
+    """The interaction if this agent may see it, and when it was read (`fragments.read_stamp`)."""
+    read_at = fragments.read_stamp()
+    return selectors.visible_interaction(agent, pk), read_at
+
+
 def agent_of(request: HttpRequest) -> Agent:
     """The agent the request's login is, or 404 for a login that is no agent."""
     agent = selectors.agent_for_user(request.user)
@@ -57,18 +63,20 @@ def desktop(request: HttpRequest) -> HttpResponse:
         if request.user.is_staff:
             return redirect("admin:index")
         return render(request, "desktop/not_an_agent.html", status=403)
-    selected = None
+    selected, read_at = None, 0
     selected_id = request.GET.get("interaction", "").strip()
     if selected_id.isdigit():
-        selected = selectors.visible_interaction(agent, int(selected_id))
-    return render(request, fragments.TEMPLATE, fragments.page_context(agent, selected))
+        selected, read_at = _visible(agent, int(selected_id))
+    return render(
+        request, fragments.TEMPLATE, fragments.page_context(agent, selected, read_at=read_at)
+    )
 
 
 @login_required
 @require_GET
 def interaction_panel(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     agent = agent_of(request)
-    interaction = selectors.visible_interaction(agent, pk)
+    interaction, read_at = _visible(agent, pk)
     if not request.htmx:
         return redirect(f"/?interaction={pk}")
     if interaction is None:
@@ -76,7 +84,7 @@ def interaction_panel(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             fragments.gone(pk, "You cannot open this interaction.", oob=False), status=404
         )
     # Reading it is the POST the panel sends as it loads (`reads_on_open`).
-    return HttpResponse(fragments.workspace(agent, interaction, request))
+    return HttpResponse(fragments.workspace(agent, interaction, request, read_at=read_at))
 
 
 QUEUE_ACTIONS = {
@@ -288,11 +296,11 @@ def resync(request: HttpRequest) -> HttpResponse:
     ]
     selected_id = request.GET.get("interaction", "")
     if selected_id.isdigit():
-        interaction = selectors.visible_interaction(agent, int(selected_id))
+        interaction, read_at = _visible(agent, int(selected_id))
         if interaction is None:
             parts.append(fragments.gone(int(selected_id), "This interaction is no longer yours."))
         else:
-            parts.append(fragments.interaction_parts(agent, interaction, request))
+            parts.append(fragments.interaction_parts(agent, interaction, request, read_at=read_at))
             parts.append(fragments.transcript(agent, interaction, oob=True))
     return HttpResponse("".join(parts))
 
@@ -302,11 +310,11 @@ def _after_change(
 ) -> HttpResponse:
     """The workspace and the agent's list after an action; the queue panel too when the
     action may have changed it (`queue_too`)."""
-    interaction = selectors.visible_interaction(agent, pk)
+    interaction, read_at = _visible(agent, pk)
     if interaction is None:
         body = fragments.gone(pk, fragments.gone_reason(pk), oob=False)
     else:
-        body = fragments.workspace(agent, interaction, request)
+        body = fragments.workspace(agent, interaction, request, read_at=read_at)
     body += fragments.my_interactions(agent, oob=True)
     if queue_too:
         body += fragments.queue(agent, oob=True)
@@ -323,11 +331,11 @@ def not_visible(pk: int) -> HttpResponse:
 
 
 def _workspace_with_error(request: HttpRequest, agent: Agent, pk: int, error: str) -> HttpResponse:
-    interaction = selectors.visible_interaction(agent, pk)
+    interaction, read_at = _visible(agent, pk)
     if interaction is None:
         return not_visible(pk)
     return HttpResponse(
-        fragments.workspace(agent, interaction, request, action_error=error)
+        fragments.workspace(agent, interaction, request, action_error=error, read_at=read_at)
         + fragments.my_interactions(agent, oob=True),
         status=409,
     )

@@ -92,7 +92,7 @@ def test_a_colleague_never_sees_the_owners_warning(workgroup, ann):
     due_in(chat, "reply_due_at", 30)
     services.run_due_timers()
     bob = make_agent("bob", workgroups=[workgroup])
-    assert "No reply yet" not in fragments.interaction_parts(None, refresh(chat))
+    assert "No reply yet" not in fragments.interaction_parts(None, refresh(chat), read_at=0)
     assert logged_in(bob).get(f"/interactions/{chat.pk}/", **HTMX).status_code == 404
 
 

@@ -5,6 +5,7 @@ Members' sockets are stood in for by channels added to the real channel layer
 database are the real ones.
 """
 
+import re
 import time
 
 import pytest
@@ -376,6 +377,10 @@ def test_a_burst_of_offers_reads_every_offered_agents_list_in_one_query():
         floor.leave()
 
 
+def unstamped(html: str) -> str:
+    return re.sub(r'data-read-at="\d+"', 'data-read-at=""', html)
+
+
 def test_a_batch_naming_one_interaction_for_its_owner_and_its_viewers_reads_it_once():
     floor = Floor(3)
     try:
@@ -393,10 +398,32 @@ def test_a_batch_naming_one_interaction_for_its_owner_and_its_viewers_reads_it_o
         reads = [q["sql"] for q in queries if q["sql"].startswith("SELECT")]
         assert len([sql for sql in reads if 'FROM "routing_interaction"' in sql]) == 1
         assert len([sql for sql in reads if 'FROM "routing_agent"' in sql]) == 1
-        # Each as drawn alone: the owner's own buttons, "Offered to …" for the others.
+        # Each as drawn alone (but for when it was read): the owner's own buttons,
+        # "Offered to …" for the others.
         for fragment in wanted:
-            assert html[fragment] == fragments.render(fragment)
+            assert unstamped(html[fragment]) == unstamped(fragments.render(fragment))
         assert f'hx-post="/interactions/{interaction.pk}/pickup"' in html[wanted[0]]
         assert "Offered to" in html[wanted[1]] and "Offered to" in html[wanted[2]]
+    finally:
+        floor.leave()
+
+
+def test_an_interactions_pushed_parts_say_when_it_was_read_so_an_older_one_is_not_swapped_in():
+    # The desktop swaps a part over the one shown only when it was read later
+    # (static/connect/desktop.js): an offer's view rendered late must not undo a
+    # Pickup's answer.
+    floor = Floor(1)
+    try:
+        interaction, _message = offer_on(floor)
+        fragment = audience.Fragment(
+            audience.AGENT_VIEW, agent_id=interaction.agent_id, interaction_id=interaction.pk
+        )
+        before = int(time.time() * 1000)
+        html = fragments.render_all([fragment])[fragment]
+        after = int(time.time() * 1000)
+        stamps = re.findall(r'data-read-at="(\d+)"', html)
+        assert len(stamps) == 3  # the toolbar, the heading, the composer's state
+        assert len(set(stamps)) == 1
+        assert before <= int(stamps[0]) <= after
     finally:
         floor.leave()

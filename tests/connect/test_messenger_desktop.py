@@ -248,7 +248,7 @@ def test_a_copy_path_outside_the_attachments_folder_is_refused(media, connected)
 
 
 def composer_status(agent, interaction) -> str:
-    return fragments.interaction_parts(agent, interaction)
+    return fragments.interaction_parts(agent, interaction, read_at=0)
 
 
 def test_inside_24_hours_the_window_counts_down(connected):

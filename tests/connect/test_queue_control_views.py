@@ -4,11 +4,13 @@ arriving, live); transfer (the dialog, refusals in words, the transcript
 following to the new agent)."""
 
 import re
+import time
 from datetime import timedelta
 
 import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -93,6 +95,39 @@ def test_only_an_action_that_may_change_the_queue_redraws_it_in_its_answer(workg
     for action in ("hold", "record", "disconnect"):
         assert 'id="workgroup-queue"' not in answers[action].content.decode(), action
     assert refresh(offered).state == S.DISCONNECTED
+
+
+def test_an_answers_parts_say_when_the_interaction_was_read_a_stamp_taken_before_the_read(
+    workgroup,
+):
+    # A tab keeps a pushed part only when it was read later than the one shown
+    # (static/connect/desktop.js): stamped after its read, an answer could be
+    # called newer than a push read in between, which would then be refused.
+    agent = make_agent(workgroups=[workgroup])
+    offered = refresh(customer_writes(workgroup, psid=PSID, text="Hello").interaction)
+    reads_of_it: list[tuple[int, str]] = []
+
+    def note_when_read(execute, sql, params, many, context):
+        if sql.startswith('SELECT "routing_interaction"'):
+            reads_of_it.append((int(time.time() * 1000), sql))
+            result = execute(sql, params, many, context)
+            time.sleep(0.005)  # so that a stamp taken after the read would be later
+            return result
+        return execute(sql, params, many, context)
+
+    client = logged_in(agent)
+    with connection.execute_wrapper(note_when_read):
+        answer = client.post(f"/interactions/{offered.pk}/pickup", **HTMX).content.decode()
+    assert refresh(offered).state == S.CONNECTED
+    # The toolbar, the heading and the composer's state share one stamp.
+    parts = re.findall(r'id="(toolbar|head|composer-status)-\d+"[^>]*data-read-at="(\d+)"', answer)
+    assert sorted(name for name, _ in parts) == ["composer-status", "head", "toolbar"]
+    (stamp,) = {int(at) for _, at in parts}
+    # The pickup locks the row; then the answer reads it again (its list and its
+    # queue are read after).
+    (locked_at, _), (read_at, read) = reads_of_it[0], reads_of_it[1]
+    assert '"routing_interaction"."id" = %s' in read
+    assert locked_at <= stamp <= read_at
 
 
 def test_the_held_time_shows_in_the_head_and_the_composer_is_closed(workgroup):
