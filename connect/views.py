@@ -104,9 +104,10 @@ QUEUE_ACTIONS = {
 }
 
 
-# Actions whose answer also redraws the queue panel: a pickup may take an
-# interaction from the queue. The others cannot change it (what the ACD offers
-# after a disconnect reaches the queue panel live, as every member's does).
+# Actions whose answer also redraws the queue panel when the interaction was
+# queued: a pickup from the queue takes it out. A pickup of an offer, and the
+# other actions, cannot change the queue (what the ACD offers after a
+# disconnect reaches the panel live, as every member's does).
 QUEUE_CHANGING_ACTIONS = {"pickup"}
 
 
@@ -123,11 +124,14 @@ def interaction_action(request: HttpRequest, pk: int, action: str) -> HttpRespon
     agent = agent_of(request)
     if action not in QUEUE_ACTIONS:
         raise Http404("No such action.")
+    # Read before the action. Should the state change in between, every
+    # member's live push of the queue brings the panel up to date.
+    queue_too = action in QUEUE_CHANGING_ACTIONS and selectors.is_queued(pk)
     try:
         QUEUE_ACTIONS[action](agent, pk, request.POST)
     except RoutingError as refused:
         return _workspace_with_error(request, agent, pk, str(refused))
-    return _after_change(request, agent, pk, queue_too=action in QUEUE_CHANGING_ACTIONS)
+    return _after_change(request, agent, pk, queue_too=queue_too)
 
 
 @login_required

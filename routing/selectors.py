@@ -199,6 +199,11 @@ def visible_interaction(agent: Agent, interaction_id: int) -> Interaction | None
     return interaction
 
 
+def is_queued(interaction_id: int) -> bool:
+    """Whether the interaction waits in its workgroup's queue now."""
+    return Interaction.objects.filter(pk=interaction_id, state=S.QUEUED).exists()
+
+
 def may_see(agent: Agent, interaction: Interaction) -> bool:
     """Whether this agent may see an interaction read with `interaction_by_id`."""
     if interaction.agent_id == agent.pk and interaction.state != S.QUEUED:

@@ -81,7 +81,7 @@ def test_not_answering_shows_with_what_to_do_and_cannot_be_chosen(workgroup):
 # --- hold -------------------------------------------------------------------------------
 
 
-def test_only_an_action_that_may_change_the_queue_redraws_it_in_its_answer(workgroup):
+def test_only_a_pickup_from_the_queue_redraws_the_queue_in_its_answer(workgroup):
     agent = make_agent(workgroups=[workgroup])
     offered = refresh(customer_writes(workgroup, psid=PSID, text="Hello").interaction)
     assert (offered.state, offered.agent_id) == (S.ALERTING, agent.pk)
@@ -91,10 +91,18 @@ def test_only_an_action_that_may_change_the_queue_redraws_it_in_its_answer(workg
         answers[action] = client.post(f"/interactions/{offered.pk}/{action}", **HTMX)
         assert answers[action].status_code == 200, action
         assert 'id="my-interactions"' in answers[action].content.decode(), action
-    assert 'id="workgroup-queue"' in answers["pickup"].content.decode()
-    for action in ("hold", "record", "disconnect"):
+        # A pickup of an offer, and the rest, cannot change the queue.
         assert 'id="workgroup-queue"' not in answers[action].content.decode(), action
     assert refresh(offered).state == S.DISCONNECTED
+    # Away, the agent is offered nothing: the next customer waits in the queue,
+    # and picking them up from there takes them out of it.
+    services.set_agent_status(agent=agent, status=AgentStatus.AWAY)
+    waiting = refresh(customer_writes(workgroup, psid="7300000000000043", text="Hi").interaction)
+    assert waiting.state == S.QUEUED
+    answer = client.post(f"/interactions/{waiting.pk}/pickup", **HTMX).content.decode()
+    assert refresh(waiting).state == S.CONNECTED
+    queue = answer[answer.index('id="workgroup-queue"') :]
+    assert f'id="queue-{waiting.pk}"' not in queue and "Hi" not in queue
 
 
 def test_an_answers_parts_say_when_the_interaction_was_read_a_stamp_taken_before_the_read(
