@@ -1044,6 +1044,12 @@ class SocketsResult:
     servers_busy: str = ""
 
     @property
+    def fill_rate(self) -> float:
+        """Connects accepted per second after the burst."""
+        filled = self.opened - self.burst_opened
+        return filled / self.fill_seconds if self.fill_seconds else math.nan
+
+    @property
     def per_socket(self) -> float:
         return (self.rss_after - self.rss_before) / self.opened if self.opened else math.nan
 
