@@ -125,8 +125,20 @@ def toolbar(page: Page):
 
 def pick_up(page: Page, customer: str) -> None:
     select(page, customer)
-    toolbar(page).get_by_role("button", name="Pickup").click()
+    click_pickup(page)
     expect(row(page, customer)).to_have_attribute("data-state", "connected")
-    # The list hears it over the socket, maybe before the Pickup's own answer
-    # redraws the workspace: what the test does next goes to the redrawn one.
+
+
+def click_pickup(page: Page) -> None:
+    """Click Pickup in the toolbar and wait for the workspace its answer draws.
+
+    The socket's push of the pickup may come first: it redraws the list and
+    the toolbar (taking away the button marked as requesting), not the
+    composer. What the test does next (a drop, typing) must go to the
+    workspace of the answer: the one shown now is marked, to wait until it
+    is gone.
+    """
+    page.locator("#workspace .workspace-inner").evaluate("shown => shown.dataset.before = 'pickup'")
+    toolbar(page).get_by_role("button", name="Pickup").click()
+    expect(page.locator('#workspace [data-before="pickup"]')).to_have_count(0)
     expect(page.locator(".htmx-request")).to_have_count(0)

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import ARTIFACTS
-from tests.browser.desks import make_desk, open_desktop, row, select, toolbar
+from tests.browser.desks import click_pickup, make_desk, open_desktop, row, select, toolbar
 
 # A server of the test's own with its timer loop on (the shared ones run without).
 from tests.browser.test_routing import timed_server  # noqa: F401
@@ -117,7 +117,7 @@ def test_after_disconnect_the_customer_rates_the_conversation(servers, new_page)
     expect(customer.get_by_text("Thanks! You are number 1 in the queue.")).to_be_visible()
     expect(row(desktop, "Rita Rating")).to_have_attribute("data-state", "alerting")
     select(desktop, "Rita Rating")
-    toolbar(desktop).get_by_role("button", name="Pickup").click()
+    click_pickup(desktop)
     desktop.get_by_label("Type your message").fill("It arrives tomorrow, sorry for the wait.")
     desktop.get_by_role("button", name="Send").click()
     expect(customer.get_by_text("It arrives tomorrow")).to_be_visible()

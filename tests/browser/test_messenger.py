@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from facebook.fake import webhooks
 from tests.browser.conftest import ARTIFACTS, log_in
-from tests.browser.desks import fake_graph_mode
+from tests.browser.desks import click_pickup, fake_graph_mode
 
 pytestmark = pytest.mark.browser
 
@@ -96,7 +96,8 @@ def open_offer(desktop, desk: Desk):
     row = desktop.locator("#my-interactions .interaction-row", has_text=desk.customer)
     expect(row).to_have_attribute("data-state", "alerting")
     row.locator("a").click()
-    desktop.get_by_role("toolbar").get_by_role("button", name="Pickup").click()
+    expect(desktop.locator(f"#toolbar-{row.get_attribute('data-interaction-id')}")).to_be_visible()
+    click_pickup(desktop)
     expect(row).to_have_attribute("data-state", "connected")
     return row
 

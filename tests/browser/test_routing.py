@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import ARTIFACTS, ROOT, Servers, _wait_healthy, free_port
-from tests.browser.desks import make_desk, open_desktop, pick_up, row, select, toolbar
+from tests.browser.desks import click_pickup, make_desk, open_desktop, pick_up, row, select, toolbar
 
 pytestmark = pytest.mark.browser
 
@@ -194,7 +194,7 @@ def test_hold_shows_the_time_and_wrap_up_comes_before_dismiss(servers, new_page)
     expect(bubble(page, "Still waiting")).to_be_visible()
     shot(page, "routing-held.png")
 
-    toolbar(page).get_by_role("button", name="Pickup").click()
+    click_pickup(page)
     expect(page.get_by_role("timer")).to_have_count(0)
     expect(page.get_by_label("Type your message")).to_be_enabled()
     toolbar(page).get_by_role("button", name="Disconnect").click()

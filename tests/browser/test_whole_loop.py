@@ -5,6 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import ARTIFACTS, log_in
+from tests.browser.desks import click_pickup
 
 pytestmark = pytest.mark.browser
 
@@ -37,7 +38,7 @@ def test_a_dm_alerts_live_and_the_agent_answers_it(servers, new_page):
     # The name the customer chose, from the User Profile API (the fake's).
     expect(desktop.locator(".customer-name")).to_contain_text("Dana Customer")
 
-    desktop.get_by_role("toolbar").get_by_role("button", name="Pickup").click()
+    click_pickup(desktop)
     expect(row).to_have_attribute("data-state", "connected")
     expect(desktop.get_by_role("button", name="Hold")).to_be_enabled()
 
