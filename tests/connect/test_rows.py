@@ -124,3 +124,17 @@ def test_a_queue_row_shows_whom_it_waits_for(workgroup, agent):
     bob.user.last_name = "Ray"
     bob.user.save()
     assert "for Bob Ray" in queue_html()
+
+
+def test_a_row_refers_to_its_channels_icon_which_each_page_draws_once(workgroup, agent, client):
+    # Rows go out in every pushed list and queue: the icon's path is in the
+    # page once, not in each row of each frame.
+    chat = connected(workgroup, agent, "7300000009000099")
+    row = rows.interaction_row(refresh(chat))
+    assert '<use href="#icon-messenger"/>' in row and "<path" not in row
+    client.force_login(agent.user)
+    page = client.get("/").content.decode()
+    for channel in ("messenger", "instagram", "comment"):
+        assert page.count(f'<symbol id="icon-{channel}"') == 1, channel
+    listed = page[page.index('id="my-interactions"') :]
+    assert f'id="interaction-{chat.pk}"' in listed and '<use href="#icon-messenger"/>' in listed
