@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Protocol, cast
 
 from django.db import transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -107,21 +107,9 @@ class _FreeAgent:
 def _ringable(workgroup: Workgroup):
     """Members who may be rung now, read without locks: Available, a desktop open, not in
     after-contact work, room left, every required skill."""
-    live = (
-        Interaction.objects.filter(agent=OuterRef("pk"), state__in=LOAD_STATES)
-        .order_by()
-        .values("agent")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
     ringable = (
-        Agent.objects.filter(workgroups=workgroup, status=AgentStatus.AVAILABLE)
-        .filter(Exists(DesktopConnection.objects.filter(agent=OuterRef("pk"))))
-        .exclude(Exists(after_contact_work().filter(agent=OuterRef("pk"))))
-        .annotate(
-            live=Coalesce(Subquery(live), 0),
-            cap=Coalesce("capacity", workgroup.capacity_per_agent),
-        )
+        _reachable(Agent.objects.filter(workgroups=workgroup, status=AgentStatus.AVAILABLE))
+        .annotate(live=_live_of_each(), cap=Coalesce("capacity", workgroup.capacity_per_agent))
         .filter(live__lt=F("cap"))
     )
     # One join per required skill: an agent lacking any of them has no row.
@@ -154,29 +142,46 @@ def free_agents(
     # other one waits for. Then re-check under the lock: another process may
     # have offered meanwhile, or an agent's last tab closed.
     locked = lock_agents(*candidate_ids)
-    resting = set(
-        after_contact_work().filter(agent_id__in=candidate_ids).values_list("agent_id", flat=True)
+    # Read after the locks, in a statement of its own: one that waited for a
+    # lock would still see what its snapshot saw before, and miss the offer
+    # that held it. Each agent's desktop, after-contact work and load at once.
+    now_free = _reachable_and_load(candidate_ids)
+    free = [
+        _FreeAgent(agent, capacity_of(agent, workgroup) - now_free[agent.pk])
+        for agent in locked.values()
+        if agent.status == AgentStatus.AVAILABLE and agent.pk in now_free
+    ]
+    return sorted((f for f in free if f.room > 0), key=lambda f: (f.agent.idle_since, f.agent.pk))
+
+
+def _reachable_and_load(agent_ids: list[int]) -> dict[int, int]:
+    """Of these agents, those with a desktop open and not in after-contact work, with
+    how many interactions each has live."""
+    return dict(
+        _reachable(Agent.objects.filter(pk__in=agent_ids))
+        .annotate(load=_live_of_each())
+        .order_by()
+        .values_list("pk", "load")
     )
-    with_desktop = set(
-        DesktopConnection.objects.filter(agent_id__in=candidate_ids).values_list(
-            "agent_id", flat=True
-        )
+
+
+def _reachable(agents: QuerySet[Agent]) -> QuerySet[Agent]:
+    """Those of `agents` with a desktop open and not in after-contact work."""
+    return agents.filter(Exists(DesktopConnection.objects.filter(agent=OuterRef("pk")))).exclude(
+        Exists(after_contact_work().filter(agent=OuterRef("pk")))
     )
-    load = dict(
-        Interaction.objects.filter(agent_id__in=candidate_ids, state__in=LOAD_STATES)
+
+
+def _live_of_each() -> Coalesce:
+    """How many interactions each agent of the query has live (an annotation)."""
+    live = (
+        Interaction.objects.filter(agent=OuterRef("pk"), state__in=LOAD_STATES)
         .order_by()
         .values("agent")
         .annotate(n=Count("pk"))
-        .values_list("agent", "n")
+        .values("n")
     )
-    free = [
-        _FreeAgent(agent, capacity_of(agent, workgroup) - load.get(agent.pk, 0))
-        for agent in locked.values()
-        if agent.status == AgentStatus.AVAILABLE
-        and agent.pk in with_desktop
-        and agent.pk not in resting
-    ]
-    return sorted((f for f in free if f.room > 0), key=lambda f: (f.agent.idle_since, f.agent.pk))
+    return Coalesce(Subquery(live), 0)
 
 
 # Queued for a preferred agent. The wait ends only by the timers'

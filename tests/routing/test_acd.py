@@ -496,3 +496,23 @@ def test_a_burst_is_offered_in_turn_with_room_and_beyond_one_batch():
     assert offered_to.count(oldest.pk) == offered_to.count(middle.pk) == 40
     assert offered_to[-2:] == [None, None]  # no room left: they wait
     assert Interaction.objects.filter(state=S.QUEUED).count() == burst - 82
+
+
+def test_an_offer_pass_reads_the_locked_agents_desk_rest_and_load_in_one_statement():
+    workgroup = make_workgroup()
+    agent = make_agent(workgroups=[workgroup], status=AgentStatus.AWAY)
+    waiting = writes(workgroup)
+    assert waiting.state == S.QUEUED
+    Agent.objects.filter(pk=agent.pk).update(status=AgentStatus.AVAILABLE)
+    with CaptureQueriesContext(connection) as queries:
+        assert acd.offer_waiting(workgroup_id=workgroup.pk) == 1
+    sql = [query["sql"] for query in queries.captured_queries]
+    # The candidates locked (their whole rows), then one statement before the offer
+    # is written: whether each has a desktop open, rests after a contact, and how
+    # many interactions they have live (three statements before).
+    locked = next(i for i, q in enumerate(sql) if q.startswith('SELECT "routing_agent"."id", '))
+    offered = next(i for i, q in enumerate(sql) if q.startswith('UPDATE "routing_interaction"'))
+    (between,) = sql[locked + 1 : offered]
+    assert "routing_desktopconnection" in between and "after_contact_until" in between
+    assert "COUNT(" in between
+    assert (refresh(waiting).state, refresh(waiting).agent_id) == (S.ALERTING, agent.pk)
