@@ -15,7 +15,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from routing import hours
+from routing import config_cache, hours
 from routing.events import interaction_event, publish_on_commit
 from routing.models import (
     Agent,
@@ -113,7 +113,13 @@ def _ringable(workgroup: Workgroup):
         .filter(live__lt=F("cap"))
     )
     # One join per required skill: an agent lacking any of them has no row.
-    for skill_id in workgroup.required_skills.values_list("pk", flat=True):
+    # Read once per router batch (routing.config_cache), as the workgroup is.
+    required = config_cache.cached(
+        "required_skills",
+        workgroup.pk,
+        lambda: list(workgroup.required_skills.values_list("pk", flat=True)),
+    )
+    for skill_id in required:
         ringable = ringable.filter(skills=skill_id)
     return ringable
 

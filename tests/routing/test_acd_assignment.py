@@ -10,9 +10,11 @@ import itertools
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from routing import message_entries, services
+from routing import config_cache, message_entries, services
 from routing.models import (
     Agent,
     AgentStatus,
@@ -234,6 +236,21 @@ def test_one_pass_offers_the_highest_priority_first_to_the_longest_idle():
 
 
 # --- required skills -----------------------------------------------------------------
+
+
+def test_a_router_batchs_offer_passes_read_the_required_skills_once():
+    # Every routed body's commit runs an offer pass; inside a batch they share
+    # the workgroup's configuration, its required skills with it.
+    workgroup = make_workgroup()
+    workgroup.required_skills.set([Skill.objects.create(name="Spanish")])
+    make_agent(workgroups=[workgroup], status=AgentStatus.AWAY)
+    assert writes(workgroup).state == S.QUEUED
+    with CaptureQueriesContext(connection) as queries, config_cache.reading_config_once():
+        for _ in range(3):
+            assert acd.offer_waiting(workgroup_id=workgroup.pk) == 0
+    sql = [query["sql"] for query in queries.captured_queries]
+    skills_read = [q for q in sql if q.startswith('SELECT "routing_skill"')]
+    assert len(skills_read) == 1
 
 
 def test_only_an_agent_with_every_required_skill_is_offered():
