@@ -446,6 +446,14 @@ class Interaction(models.Model):
             models.Index(fields=["state", "preferred_until"]),
             models.Index(fields=["agent", "state"]),
             models.Index(fields=["state", "alert_deadline"]),
+            # Whose after-contact work is still running: every offer pass asks it
+            # of each member. Without it, a plan made on a young table's stale
+            # statistics scanned every interaction once per member.
+            models.Index(
+                fields=["agent"],
+                condition=Q(after_contact_ended_at__isnull=True, after_contact_until__isnull=False),
+                name="agent_in_after_contact",
+            ),
         ]
 
     def __str__(self) -> str:
