@@ -151,24 +151,18 @@ def free_agents(
     # Read after the locks, in a statement of its own: one that waited for a
     # lock would still see what its snapshot saw before, and miss the offer
     # that held it. Each agent's desktop, after-contact work and load at once.
-    now_free = _reachable_and_load(candidate_ids)
+    now_free = dict(
+        _reachable(Agent.objects.filter(pk__in=candidate_ids))
+        .annotate(load=_live_of_each())
+        .order_by()
+        .values_list("pk", "load")
+    )
     free = [
         _FreeAgent(agent, capacity_of(agent, workgroup) - now_free[agent.pk])
         for agent in locked.values()
         if agent.status == AgentStatus.AVAILABLE and agent.pk in now_free
     ]
     return sorted((f for f in free if f.room > 0), key=lambda f: (f.agent.idle_since, f.agent.pk))
-
-
-def _reachable_and_load(agent_ids: list[int]) -> dict[int, int]:
-    """Of these agents, those with a desktop open and not in after-contact work, with
-    how many interactions each has live."""
-    return dict(
-        _reachable(Agent.objects.filter(pk__in=agent_ids))
-        .annotate(load=_live_of_each())
-        .order_by()
-        .values_list("pk", "load")
-    )
 
 
 def _reachable(agents: QuerySet[Agent]) -> QuerySet[Agent]:
