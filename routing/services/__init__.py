@@ -7,6 +7,7 @@ webhook adapter and the timers call only these. The modules, by area:
 
 - `kernel`: refusals, the transition table, locks, the save-and-announce step
 - `acd`: offers to the longest-idle agent with room
+- `free_agents`: who among a workgroup's members may be rung now, and their room
 - `offer_returns`: offers that ring out or go back to the queue
 - `transfers`: the steps a transfer takes (ring one agent, or requeue)
 - `queue_control`: an agent's toolbar verbs, dismiss, read, wrap-up

@@ -5,33 +5,31 @@ Offers taken back are in `offer_returns`; the steps of a transfer in `transfers`
 
 import logging
 from collections import deque
-from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol, cast
 
 from django.db import transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Q
 from django.utils import timezone
 
-from routing import config_cache, hours
+from routing import hours
 from routing.events import interaction_event, publish_on_commit
 from routing.models import (
     Agent,
-    AgentStatus,
-    DesktopConnection,
     Interaction,
     InteractionEvent,
     Workgroup,
 )
-from routing.rules import LOAD_STATES, QUEUE_ORDER
+from routing.rules import QUEUE_ORDER
+from routing.services.free_agents import (
+    FreeAgent,
+    free_agents,
+    longest_idle_of,
+    ringable_members,
+)
 from routing.services.kernel import (
     S,
-    after_contact_work,
-    capacity_of,
     check_transition,
-    lock_agents,
     lock_interaction,
     save_transition,
     workgroup_config,
@@ -98,92 +96,6 @@ def offer_for_agent_after_commit(*agent_ids: int) -> None:
 OFFER_BATCH = 50
 
 
-@dataclass
-class _FreeAgent:
-    agent: Agent
-    room: int
-
-
-def _ringable(workgroup: Workgroup):
-    """Members who may be rung now, read without locks: Available, a desktop open, not in
-    after-contact work, room left, every required skill."""
-    ringable = (
-        _reachable(Agent.objects.filter(workgroups=workgroup, status=AgentStatus.AVAILABLE))
-        .annotate(live=_live_of_each(), cap=Coalesce("capacity", workgroup.capacity_per_agent))
-        .filter(live__lt=F("cap"))
-    )
-    # One join per required skill: an agent lacking any of them has no row.
-    # Read once per router batch (routing.config_cache), as the workgroup is.
-    required = config_cache.cached(
-        "required_skills",
-        workgroup.pk,
-        lambda: list(workgroup.required_skills.values_list("pk", flat=True)),
-    )
-    for skill_id in required:
-        ringable = ringable.filter(skills=skill_id)
-    return ringable
-
-
-def free_agents(
-    workgroup: Workgroup, ringable, *, wanted: int, preferred_ids: Iterable[int] = ()
-) -> list[_FreeAgent]:
-    """Lock and return up to `wanted` of the `ringable` members (`_ringable`), longest
-    idle first.
-
-    Each comes with their room (capacity less what they have live), all read
-    under the agents' locks: every offer and every desktop closing takes that
-    lock too, so the answer holds until the commit. Only members holding every
-    one of the workgroup's required skills. The agents in `preferred_ids` are
-    returned too when they may be rung, however short their idle time.
-    """
-    candidate_ids = list(
-        ringable.order_by("idle_since", "pk").values_list("pk", flat=True)[:wanted]
-    )
-    if preferred := set(preferred_ids) - set(candidate_ids):
-        candidate_ids += list(ringable.filter(pk__in=preferred).values_list("pk", flat=True))
-    if not candidate_ids:
-        return []
-    # Lock them all at once in id order, not one by one in idle order: two
-    # offers reading idle times a moment apart could each hold the agent the
-    # other one waits for. Then re-check under the lock: another process may
-    # have offered meanwhile, or an agent's last tab closed.
-    locked = lock_agents(*candidate_ids)
-    # Read after the locks, in a statement of its own: one that waited for a
-    # lock would still see what its snapshot saw before, and miss the offer
-    # that held it. Each agent's desktop, after-contact work and load at once.
-    now_free = dict(
-        _reachable(Agent.objects.filter(pk__in=candidate_ids))
-        .annotate(load=_live_of_each())
-        .order_by()
-        .values_list("pk", "load")
-    )
-    free = [
-        _FreeAgent(agent, capacity_of(agent, workgroup) - now_free[agent.pk])
-        for agent in locked.values()
-        if agent.status == AgentStatus.AVAILABLE and agent.pk in now_free
-    ]
-    return sorted((f for f in free if f.room > 0), key=lambda f: (f.agent.idle_since, f.agent.pk))
-
-
-def _reachable(agents: QuerySet[Agent]) -> QuerySet[Agent]:
-    """Those of `agents` with a desktop open and not in after-contact work."""
-    return agents.filter(Exists(DesktopConnection.objects.filter(agent=OuterRef("pk")))).exclude(
-        Exists(after_contact_work().filter(agent=OuterRef("pk")))
-    )
-
-
-def _live_of_each() -> Coalesce:
-    """How many interactions each agent of the query has live (an annotation)."""
-    live = (
-        Interaction.objects.filter(agent=OuterRef("pk"), state__in=LOAD_STATES)
-        .order_by()
-        .values("agent")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(live), 0)
-
-
 # Queued for a preferred agent. The wait ends only by the timers'
 # `end_preferred_windows` (one event row, however many processes run them), a
 # tick after the window closes, or when the agent is offered it.
@@ -216,8 +128,10 @@ def offer_waiting(*, workgroup_id: int) -> int:
     # A long queue and nobody free (the busy hour): every routed body and every
     # tick asks again, and most end here, with one read instead of two batches of
     # rows locked and loaded. An agent freed after this read runs a pass of their own.
-    ringable = _ringable(workgroup)
-    if not ringable.exists():
+    # The same read gives the first round its candidates (locked and checked again).
+    ringable = ringable_members(workgroup)
+    longest_idle: list[int] | None = longest_idle_of(ringable, OFFER_BATCH)
+    if not longest_idle:
         return 0
     while True:
         with transaction.atomic():
@@ -233,7 +147,9 @@ def offer_waiting(*, workgroup_id: int) -> int:
                 ringable,
                 wanted=len(waiting),
                 preferred_ids={i.preferred_agent_id for i in reserved if i.preferred_agent_id},
+                longest_idle=longest_idle,
             )
+            longest_idle = None  # a further round reads them again
             rung = _offer_to_preferred(reserved, free, workgroup)
             # An agent just given their returning customer goes to the back of the
             # turn (a stable sort keeps the idle order otherwise).
@@ -260,7 +176,7 @@ def offer_waiting(*, workgroup_id: int) -> int:
 
 
 def _offer_to_preferred(
-    reserved: list[Interaction], free: list[_FreeAgent], workgroup: Workgroup
+    reserved: list[Interaction], free: list[FreeAgent], workgroup: Workgroup
 ) -> list[Agent]:
     """Offer each reserved interaction to its preferred agent if they may be rung now."""
     by_agent = {f.agent.pk: f for f in free}

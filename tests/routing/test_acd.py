@@ -516,3 +516,19 @@ def test_an_offer_pass_reads_the_locked_agents_desk_rest_and_load_in_one_stateme
     assert "routing_desktopconnection" in between and "after_contact_until" in between
     assert "COUNT(" in between
     assert (refresh(waiting).state, refresh(waiting).agent_id) == (S.ALERTING, agent.pk)
+
+
+def test_an_offer_pass_reads_who_may_be_rung_once_for_its_first_round():
+    # The read that ends a pass when nobody is free also gives its first round
+    # the candidates, longest idle first (they are locked and checked again).
+    workgroup = make_workgroup()
+    agent = make_agent(workgroups=[workgroup], status=AgentStatus.AWAY)
+    waiting = writes(workgroup)
+    Agent.objects.filter(pk=agent.pk).update(status=AgentStatus.AVAILABLE)
+    with CaptureQueriesContext(connection) as queries:
+        assert acd.offer_waiting(workgroup_id=workgroup.pk) == 1
+    # The members who may be rung: those whose live load is under their capacity.
+    sql = [query["sql"] for query in queries.captured_queries]
+    ringable_reads = [q for q in sql if 'COALESCE("routing_agent"."capacity"' in q]
+    assert len(ringable_reads) == 1
+    assert (refresh(waiting).state, refresh(waiting).agent_id) == (S.ALERTING, agent.pk)
