@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import ARTIFACTS
 from tests.browser.desks import (
+    click_pickup,
     fake_graph_mode,
     make_desk,
     open_desktop,
@@ -378,9 +379,9 @@ def test_new_offers_ring_notify_and_count_in_the_title(servers, new_page):
 
     page.get_by_role("button", name="Mute alert sound").click()
     select(page, "Ben Two")
-    toolbar(page).get_by_role("button", name="Pickup").click()
+    click_pickup(page)
     select(page, "Cy Three")
-    toolbar(page).get_by_role("button", name="Pickup").click()
+    click_pickup(page)
     expect(page).to_have_title(re.compile(r"^Connect · "))
 
 
