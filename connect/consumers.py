@@ -35,6 +35,9 @@ class DesktopConsumer(ForwardingConsumer):
     agent_id: int | None = None
     groups_joined: set[str]
     viewing: str | None = None
+    # Closed because the agent left (logged out, deactivated), not by the tab:
+    # their offers go back at once instead of waiting for a reload.
+    leaving = False
 
     async def connect(self) -> None:
         live.note_server_loop()
@@ -71,7 +74,7 @@ class DesktopConsumer(ForwardingConsumer):
             timers.open_desktop_channels.discard(self.channel_name)
             # With the other tabs closing now (connect.desktop_presence). Shielded:
             # should daphne give up on this consumer meanwhile, the row still goes.
-            await asyncio.shield(desktop_presence.closed(self.channel_name))
+            await asyncio.shield(desktop_presence.closed((self.channel_name, self.leaving)))
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
         # Actions are HTTP posts; the socket only hears which interaction the
@@ -145,4 +148,5 @@ class DesktopConsumer(ForwardingConsumer):
         session = self.scope.get("session")
         if key and (session is None or session.session_key != key):
             return
+        self.leaving = True
         await self.close(code=CLOSE_ANONYMOUS)

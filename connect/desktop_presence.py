@@ -51,9 +51,19 @@ opened: BatchedWrites[tuple[int, str], None] = BatchedWrites(
     name="desktops-opened",
     answer_at_commit=True,
 )
-# The channel name of a tab that closed: an agent's last takes back their offers.
-closed: BatchedWrites[str, None] = BatchedWrites(
-    _each_apart_on_failure(lambda names: services.desktops_closed(channel_names=names)),
+
+
+def _close(tabs: list[tuple[str, bool]]) -> None:
+    services.desktops_closed(
+        channel_names=[name for name, _ in tabs],
+        leaving=[name for name, leaving in tabs if leaving],
+    )
+
+
+# (channel name, whether its agent left) of a tab that closed: an agent's last takes
+# back their offers, at once when they left (logged out), else after a reload's time.
+closed: BatchedWrites[tuple[str, bool], None] = BatchedWrites(
+    _each_apart_on_failure(_close),
     most=MOST_AT_ONCE,
     name="desktops-closed",
     answer_at_commit=True,

@@ -260,6 +260,9 @@ class Agent(models.Model):
     # My Interactions in order of service-level time left (the agent's choice), else arrival.
     list_by_time_left = models.BooleanField(default=False)
     skills = models.ManyToManyField(Skill, related_name="agents", blank=True)
+    # Their last desktop tab closed without their leaving (a reload closes the old
+    # tab before the new one opens): their ringing offers wait for a tab until then.
+    offers_kept_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["user__username"]

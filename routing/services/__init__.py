@@ -78,11 +78,13 @@ from routing.services.notes import add_note
 from routing.services.offer_returns import alert_timeout, expire_alerts
 from routing.services.presence import (
     CONNECTION_STALE_AFTER,
+    OFFERS_KEPT_FOR_A_RELOAD,
     desktop_closed,
     desktop_opened,
     desktops_closed,
     desktops_opened,
     desktops_seen,
+    return_offers_of_departed,
     set_agent_capacity,
     set_agent_status,
     set_workgroup_capacity,
@@ -141,6 +143,7 @@ from routing.services.timers import run_due_timers
 __all__ = [
     "Arrival",
     "CONNECTION_STALE_AFTER",
+    "OFFERS_KEPT_FOR_A_RELOAD",
     "DUPLICATE_WINDOW",
     "NotYours",
     "Received",
@@ -210,6 +213,7 @@ __all__ = [
     "supervisor_transfer_to_agent",
     "supervisor_transfer_to_workgroup",
     "sweep_stale_desktops",
+    "return_offers_of_departed",
     "transcript_of",
     "transfer_to_agent",
     "transfer_to_workgroup",

@@ -30,6 +30,11 @@ def alert_timeout(*, interaction_id: int) -> bool:
         ):
             return False
         agent_id = interaction.agent_id
+        if agent_id and not DesktopConnection.objects.filter(agent_id=agent_id).exists():
+            # Their last tab closed while it rang (kept for a reload that did not
+            # come in time): it rang nowhere, so they are not Not answering.
+            take_back_offer(interaction, "return_offer", agent_id=agent_id)
+            return True
         take_back_offer(interaction, "alert_timeout", agent_id=agent_id)
         if agent_id:
             set_status_locked(lock_agent(agent_id), AgentStatus.NOT_ANSWERING)
@@ -38,8 +43,9 @@ def alert_timeout(*, interaction_id: int) -> bool:
 
 def return_offers(agent_id: int) -> None:
     """Put back in their queues the ringing offers of an agent who cannot take
-    them now: their last desktop tab closed, or they set a status other than
-    Available. Nothing rings where nobody can answer.
+    them now: they left their last desktop tab (or it closed and no new one came
+    in time for a reload), or they set a status other than Available. Nothing
+    rings where nobody can answer.
 
     Runs after the commit that made the agent unable to take offers, one offer
     per transaction, locking only the offer: waiting for an offer while holding

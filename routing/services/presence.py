@@ -2,10 +2,11 @@
 memberships supervisors change.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from routing.events import (
@@ -17,15 +18,20 @@ from routing.models import (
     Agent,
     AgentStatus,
     DesktopConnection,
+    Interaction,
     Workgroup,
 )
 from routing.rules import CHOOSABLE_STATUSES
 from routing.services.acd import offer_after_commit, offer_for_agent_after_commit
-from routing.services.kernel import RoutingError, lock_agent, lock_agents, set_status_locked
+from routing.services.kernel import RoutingError, S, lock_agent, lock_agents, set_status_locked
 from routing.services.offer_returns import return_offers
 
 # A desktop tab whose server process has not vouched for it within this is gone.
 CONNECTION_STALE_AFTER = timedelta(seconds=90)
+# How long the ringing offers of an agent whose last tab closed wait for a new one
+# (a reload: the page and its socket are back well within it) before going back to
+# their queues, at the timers' next tick. Short: a closed tab's customer waits too.
+OFFERS_KEPT_FOR_A_RELOAD = timedelta(seconds=2)
 
 
 def set_agent_status(*, agent: Agent, status: str) -> Agent:
@@ -80,29 +86,41 @@ def desktops_opened(*, tabs: list[tuple[int, str]]) -> None:
             offer_for_agent_after_commit(*first_tabs)
 
 
-def desktop_closed(*, channel_name: str) -> None:
-    desktops_closed(channel_names=[channel_name])
+def desktop_closed(*, channel_name: str, leaving: bool = False) -> None:
+    desktops_closed(channel_names=[channel_name], leaving=[channel_name] if leaving else [])
 
 
-def desktops_closed(*, channel_names: list[str]) -> None:
+def desktops_closed(*, channel_names: list[str], leaving: Collection[str] = ()) -> None:
     """Forget tabs; an agent whose last tab closed gets their offers taken back.
 
-    The offers go back right after this commits (before it returns, when it
+    A reload closes the old tab before the new one opens, and the server may
+    hear the close first: so the offers of an agent whose last tab closed wait
+    `OFFERS_KEPT_FOR_A_RELOAD` for a new tab (ringing nowhere meanwhile) and
+    then go back (`return_offers_of_departed`, a timer). Tabs closed because
+    their agent left (`leaving`: logged out, deactivated) or whose process died
+    give the offers back right after this commits (before it returns, when it
     is not called inside a transaction). Many tabs (a server's sockets closing
     together) share one transaction.
     """
     with transaction.atomic():
         closing = DesktopConnection.objects.filter(channel_name__in=channel_names)
-        agent_ids = set(closing.values_list("agent_id", flat=True))
-        if not agent_ids:
+        tabs = dict(closing.values_list("channel_name", "agent_id"))
+        if not tabs:
             return
+        agent_ids = set(tabs.values())
         # The agents' locks order this against offers, which check for a tab
         # under them: an offer either committed before (and is returned after
         # this commits) or runs after and finds no tab.
         lock_agents(*agent_ids)
         closing.delete()
-        for agent_id in sorted(agent_ids - _with_a_tab(agent_ids)):
+        left = {agent_id for name, agent_id in tabs.items() if name in leaving}
+        without_a_tab = agent_ids - _with_a_tab(agent_ids)
+        for agent_id in sorted(without_a_tab & left):
             transaction.on_commit(_returning_offers_of(agent_id), robust=True)
+        if kept := without_a_tab - left:
+            Agent.objects.filter(pk__in=kept).update(
+                offers_kept_until=timezone.now() + OFFERS_KEPT_FOR_A_RELOAD
+            )
 
 
 def _with_a_tab(agent_ids: set[int], *, besides: Sequence[str] = ()) -> set[int]:
@@ -137,8 +155,28 @@ def sweep_stale_desktops() -> int:
             "channel_name", flat=True
         )
     )
-    desktops_closed(channel_names=names)
+    desktops_closed(channel_names=names, leaving=names)
     return len(names)
+
+
+def return_offers_of_departed() -> int:
+    """Offers still ringing for an agent with no tab, once kept long enough for a
+    reload; how many agents' offers went back."""
+    with_a_tab = DesktopConnection.objects.filter(agent_id=OuterRef("agent_id"))
+    agent_ids = list(
+        Interaction.objects.filter(state=S.ALERTING, agent__isnull=False)
+        .exclude(Exists(with_a_tab))
+        .filter(
+            Q(agent__offers_kept_until__isnull=True)
+            | Q(agent__offers_kept_until__lte=timezone.now())
+        )
+        .values_list("agent_id", flat=True)
+        .order_by("agent_id")
+        .distinct()
+    )
+    for agent_id in agent_ids:
+        return_offers(agent_id)
+    return len(agent_ids)
 
 
 def set_agent_capacity(*, agent_id: int, capacity: int | None) -> Agent:

@@ -9,7 +9,7 @@ from routing.services.after_contact import expire_after_contact
 from routing.services.inactivity import run_inactivity_timers
 from routing.services.kernel import S
 from routing.services.offer_returns import expire_alerts
-from routing.services.presence import sweep_stale_desktops
+from routing.services.presence import return_offers_of_departed, sweep_stale_desktops
 
 
 def run_due_timers() -> dict[str, int]:
@@ -18,6 +18,7 @@ def run_due_timers() -> dict[str, int]:
         "alerts_expired": expire_alerts(),
         "sends_expired": send_outcomes.expire_stuck_sends(),
         "desktops_swept": sweep_stale_desktops(),
+        "offers_of_departed_returned": return_offers_of_departed(),
         "after_contact_ended": expire_after_contact(),
         **run_inactivity_timers(),
         "preferred_windows_ended": end_preferred_windows(),

@@ -9,10 +9,11 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.test import Client
+from django.utils import timezone
 
 from connect import audience
 from connect.asgi import application
-from routing.models import DesktopConnection, Interaction, InteractionState
+from routing.models import Agent, DesktopConnection, Interaction, InteractionState
 from tests.factories import customer_writes, make_agent, make_page, make_workgroup
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -95,7 +96,9 @@ async def test_an_offer_reaches_the_open_desktop_live(workgroup):
     await communicator.disconnect()
 
 
-async def test_closing_the_last_tab_returns_the_offer_to_the_queue(workgroup):
+async def test_closing_the_last_tab_keeps_the_offer_for_a_reload_then_returns_it(workgroup):
+    from routing import services
+
     agent = await database_sync_to_async(make_agent)(workgroups=[workgroup], online=False)
     cookie = await database_sync_to_async(session_cookie)(agent.user)
     communicator = desktop_socket(cookie)
@@ -105,8 +108,20 @@ async def test_closing_the_last_tab_returns_the_offer_to_the_queue(workgroup):
 
     await communicator.disconnect()
 
-    # The tab's row is gone when its socket is let go; the offer goes back right after.
+    # The tab's row is gone when its socket is let go; the offer waits for a reload.
     assert not await database_sync_to_async(DesktopConnection.objects.filter(agent=agent).exists)()
+    assert await state_within(received.interaction.pk, 0.3) == InteractionState.ALERTING
+    reloaded = desktop_socket(cookie)
+    assert (await reloaded.connect())[0]
+    assert await desktop_registered(agent)
+    await reloaded.disconnect()
+
+    # No tab came back in time: the timers take the offer back.
+    await database_sync_to_async(
+        lambda: Agent.objects.filter(pk=agent.pk).update(offers_kept_until=timezone.now())
+    )()
+    assert await state_within(received.interaction.pk, 0.3) == InteractionState.ALERTING
+    await database_sync_to_async(services.run_due_timers)()
     assert await state_within(received.interaction.pk, 3.0) == InteractionState.QUEUED
     interaction = await database_sync_to_async(Interaction.objects.get)(pk=received.interaction.pk)
     assert interaction.agent_id is None

@@ -412,7 +412,9 @@ def test_closing_tabs_together_takes_back_only_the_offers_of_agents_left_without
     assert set(offered) == {ann.pk, bob.pk}
     ann_has, bob_has = offered[ann.pk], offered[bob.pk]
 
-    services.desktops_closed(channel_names=["ann-1", "bob-1", "gone-already"])
+    services.desktops_closed(
+        channel_names=["ann-1", "bob-1", "gone-already"], leaving=["ann-1", "bob-1"]
+    )
 
     assert (refresh(ann_has).state, ann_has.agent_id) == (S.ALERTING, ann.pk)
     assert (refresh(bob_has).state, bob_has.agent_id) == (S.QUEUED, None)

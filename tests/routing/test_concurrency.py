@@ -346,7 +346,7 @@ def test_no_offer_rings_on_a_desktop_that_just_closed(postgresql_only):
         sync()
         while not stop.is_set():
             services.desktop_opened(agent=agent, channel_name="flaky-tab")
-            services.desktop_closed(channel_name="flaky-tab")
+            services.desktop_closed(channel_name="flaky-tab", leaving=True)
 
     results = in_threads([customers, flaky_tab])
 

@@ -136,7 +136,7 @@ def test_alert_timeout_alerting_to_queued(desk, agent, other, routing_events, af
     assert watch.announced == [changed(interaction, agent), agent_changed(agent)]
 
 
-def test_last_desktop_tab_closing_returns_the_offer(
+def test_leaving_the_last_desktop_tab_returns_the_offer(
     desk, agent, other, routing_events, after_commit
 ):
     interaction = desk.alerting(agent)
@@ -144,13 +144,73 @@ def test_last_desktop_tab_closing_returns_the_offer(
     watch = Transition(interaction, routing_events)
 
     with after_commit():
-        services.desktop_closed(channel_name="test.ann")
+        services.desktop_closed(channel_name="test.ann", leaving=True)
 
     refresh(interaction)
     assert (interaction.state, interaction.agent_id) == (S.QUEUED, None)
     assert refresh_agent(agent).status == AgentStatus.AVAILABLE  # closing is not ignoring
     assert watch.new_rows == [("return_offer", S.ALERTING, S.QUEUED, None)]
     assert watch.announced == [changed(interaction, agent)]
+
+
+def test_the_last_desktop_tab_closing_keeps_the_offer_for_a_reload_then_returns_it(
+    desk, agent, other, routing_events, after_commit
+):
+    interaction = desk.alerting(agent)
+    Agent.objects.filter(pk=other.pk).update(status=AgentStatus.AWAY)
+    watch = Transition(interaction, routing_events)
+
+    closed_at = timezone.now()
+    with after_commit():
+        services.desktop_closed(channel_name="test.ann")
+        services.run_due_timers()
+
+    assert (refresh(interaction).state, interaction.agent_id) == (S.ALERTING, agent.pk)
+    assert watch.new_rows == [] and watch.announced == []
+    kept_until = refresh_agent(agent).offers_kept_until
+    grace = services.OFFERS_KEPT_FOR_A_RELOAD
+    assert closed_at + grace <= kept_until <= timezone.now() + grace
+
+    Agent.objects.filter(pk=agent.pk).update(offers_kept_until=timezone.now())
+    with after_commit():
+        assert services.run_due_timers()["offers_of_departed_returned"] == 1
+
+    assert (refresh(interaction).state, interaction.agent_id) == (S.QUEUED, None)
+    assert refresh_agent(agent).status == AgentStatus.AVAILABLE
+    assert watch.new_rows == [("return_offer", S.ALERTING, S.QUEUED, None)]
+    assert watch.announced == [changed(interaction, agent)]
+
+
+def test_a_new_tab_within_a_reloads_time_keeps_the_offer_ringing(desk, agent, other):
+    interaction = desk.alerting(agent)
+    Agent.objects.filter(pk=other.pk).update(status=AgentStatus.AWAY)
+
+    services.desktop_closed(channel_name="test.ann")
+    services.desktop_opened(agent=agent, channel_name="ann-reloaded")
+    Agent.objects.filter(pk=agent.pk).update(offers_kept_until=timezone.now())
+    services.run_due_timers()
+
+    assert (refresh(interaction).state, interaction.agent_id) == (S.ALERTING, agent.pk)
+    assert not InteractionEvent.objects.filter(verb="return_offer").exists()
+
+
+def test_an_offer_ringing_out_while_no_tab_is_open_goes_back_without_not_answering(
+    desk, agent, other, routing_events, after_commit
+):
+    interaction = desk.alerting(agent)
+    Agent.objects.filter(pk=other.pk).update(status=AgentStatus.AWAY)
+    services.desktop_closed(channel_name="test.ann")
+    Interaction.objects.filter(pk=interaction.pk).update(
+        alert_deadline=timezone.now() - timedelta(seconds=1)
+    )
+    watch = Transition(interaction, routing_events)
+
+    with after_commit():
+        assert services.alert_timeout(interaction_id=interaction.pk)
+
+    assert (refresh(interaction).state, interaction.agent_id) == (S.QUEUED, None)
+    assert refresh_agent(agent).status == AgentStatus.AVAILABLE  # nothing rang
+    assert watch.new_rows == [("return_offer", S.ALERTING, S.QUEUED, None)]
 
 
 @pytest.mark.parametrize("from_state", [S.ALERTING, S.HELD, S.QUEUED])
@@ -374,7 +434,7 @@ ROLLBACK_CASES: dict[str, tuple[str, Callable]] = {
     ),
     "desktop_closed": (
         "alerting",
-        lambda i, a, o: services.desktop_closed(channel_name="test.ann"),
+        lambda i, a, o: services.desktop_closed(channel_name="test.ann", leaving=True),
     ),
     "customer_writes": (
         "connected",

@@ -162,6 +162,7 @@ def test_run_due_timers_is_idempotent(workgroup, ann, bob):
         "alerts_expired": 0,
         "sends_expired": 0,
         "desktops_swept": 0,
+        "offers_of_departed_returned": 0,
         "after_contact_ended": 0,
         "no_reply_warnings": 0,
         "returned_for_no_reply": 0,
@@ -201,7 +202,11 @@ def test_the_timer_offers_what_waits_when_an_agent_got_room_without_an_event(wor
 # --- desktops -------------------------------------------------------------------------
 
 
-def test_the_last_desktop_tab_closing_returns_the_offers(workgroup, ann, bob):
+def reload_time_passes(*agents):
+    Agent.objects.filter(pk__in=[a.pk for a in agents]).update(offers_kept_until=timezone.now())
+
+
+def test_the_last_desktop_tab_closing_returns_the_offers_after_a_reloads_time(workgroup, ann, bob):
     Agent.objects.filter(pk=bob.pk).update(status=AgentStatus.AWAY)
     services.desktop_opened(agent=ann, channel_name="ann-tab-2")
     offers = [writes(workgroup) for _ in range(2)]
@@ -209,9 +214,16 @@ def test_the_last_desktop_tab_closing_returns_the_offers(workgroup, ann, bob):
     assert {refresh(i).agent_id for i in offers} == {ann.pk}
 
     services.desktop_closed(channel_name="test.ann")
+    reload_time_passes(ann)
+    services.run_due_timers()
     assert {refresh(i).state for i in offers} == {S.ALERTING}  # another tab is still open
 
     services.desktop_closed(channel_name="ann-tab-2")
+    services.run_due_timers()
+    assert {refresh(i).state for i in offers} == {S.ALERTING}  # kept for a reload
+
+    reload_time_passes(ann)
+    assert services.run_due_timers()["offers_of_departed_returned"] == 1
     assert {(refresh(i).state, i.agent_id) for i in offers} == {(S.QUEUED, None)}
     assert refresh(connected).state == S.CONNECTED  # only offers go back
     assert status_of(ann) == AgentStatus.AVAILABLE
@@ -227,6 +239,17 @@ def test_closing_the_last_tab_offers_the_returned_work_to_the_next_agent(workgro
     assert interaction.agent_id == ann.pk
 
     services.desktop_closed(channel_name="test.ann")
+    reload_time_passes(ann)
+    services.run_due_timers()
+
+    assert (refresh(interaction).state, interaction.agent_id) == (S.ALERTING, bob.pk)
+
+
+def test_leaving_the_last_tab_offers_the_work_to_the_next_agent_at_once(workgroup, ann, bob):
+    interaction = writes(workgroup)
+    assert interaction.agent_id == ann.pk
+
+    services.desktop_closed(channel_name="test.ann", leaving=True)
 
     assert (refresh(interaction).state, interaction.agent_id) == (S.ALERTING, bob.pk)
 
@@ -234,8 +257,10 @@ def test_closing_the_last_tab_offers_the_returned_work_to_the_next_agent(workgro
 def test_closing_an_unknown_tab_is_harmless(workgroup, ann):
     interaction = writes(workgroup)
     services.desktop_closed(channel_name="never-seen")
-    services.desktop_closed(channel_name="test.ann")
+    services.desktop_closed(channel_name="test.ann", leaving=True)
     services.desktop_closed(channel_name="test.ann")  # twice: the socket and the sweep
+    reload_time_passes(ann)
+    services.run_due_timers()
     assert refresh(interaction).state == S.QUEUED
     assert InteractionEvent.objects.filter(verb="return_offer").count() == 1
 
