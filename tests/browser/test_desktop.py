@@ -410,6 +410,46 @@ def test_a_late_pickup_answer_does_not_replace_the_conversation_opened_since(ser
     expect(page.locator(".conversation-head .customer-name")).to_have_text("Eve Next")
 
 
+def press_on(page, locator) -> None:
+    box = locator.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+
+
+def test_a_row_pressed_while_a_push_redraws_the_list_still_opens(servers, new_page):
+    desk = make_desk(
+        servers,
+        agents=["Alice"],
+        customers=["Fay Press", "Gus Busy", "Hal Wait", "Ivy Late"],
+        capacity=2,
+    )
+    page = open_desktop(new_page, servers, desk.agents[0])
+    desk.customer_writes("Fay Press", "Hello")
+    desk.customer_writes("Gus Busy", "Hi")
+    expect(row(page, "Gus Busy")).to_have_attribute("data-unread", "1")
+    # The agent presses on Fay's row; before they let go, a push redraws the list
+    # (Gus writes again). A click is a press and a release on the same element:
+    # had the push replaced the rows, the click would be lost.
+    press_on(page, row(page, "Fay Press").locator(".row-name"))
+    desk.customer_writes("Gus Busy", "Are you there?")
+    expect(row(page, "Gus Busy")).to_have_attribute("data-unread", "2")
+    page.mouse.up()
+
+    expect(page.locator(".conversation-head .customer-name")).to_have_text("Fay Press")
+    expect(row(page, "Fay Press")).to_have_attribute("aria-current", "true")
+
+    # The same in the workgroup's queue, redrawn as someone else starts to wait.
+    desk.customer_writes("Hal Wait", "Hello")
+    waiting = page.locator("#workgroup-queue .interaction-row", has_text="Hal Wait")
+    press_on(page, waiting.locator(".row-name"))
+    desk.customer_writes("Ivy Late", "Hi")
+    expect(page.locator("#workgroup-queue [data-queue-count]")).to_have_text("2")
+    page.mouse.up()
+
+    expect(page.locator(".conversation-head .customer-name")).to_have_text("Hal Wait")
+
+
 # --- beyond the seed: keyboard ----------------------------------------------------------
 
 
