@@ -45,21 +45,6 @@
     }
   });
 
-  // The lists a push redraws (the agent's, each workgroup's queue) are morphed
-  // into place: the rows shown are kept and only what changed is updated. A
-  // click is a press and a release on one element, so a row replaced between
-  // the two (by a busy hour's pushes) swallowed the click; focus stays, too.
-  document.addEventListener("htmx:oobBeforeSwap", function (event) {
-    const target = event.detail.target;
-    const fresh = event.detail.fragment && event.detail.fragment.firstElementChild;
-    if (!event.detail.shouldSwap || !fresh || !target || !target.hasAttribute) return;
-    if (!target.hasAttribute("data-morph") || fresh.id !== target.id) return;
-    Idiomorph.morph(target, fresh, { morphStyle: "outerHTML" });
-    htmx.process(target);
-    event.detail.shouldSwap = false;
-    htmx.trigger(target, "htmx:oobAfterSwap", event.detail);
-  });
-
   // A pushed bubble may already be on the page (the sender's own tab, or a
   // status change): replace it in place instead of appending it twice.
   document.addEventListener("htmx:oobBeforeSwap", function (event) {

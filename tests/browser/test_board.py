@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import ARTIFACTS, log_in
+from tests.browser.desks import make_desk
 
 pytestmark = pytest.mark.browser
 
@@ -116,3 +117,28 @@ def test_the_waiting_count_rises_and_falls_live(servers, new_page):
     expect(first).to_have_count(0)
     desktop.get_by_role("button", name="Dismiss").click()
     expect(row).to_have_count(0)
+
+
+def test_a_button_pressed_while_a_push_redraws_the_board_still_acts(servers, new_page):
+    # A workgroup of its own: its waiting customers are offered to no demo agent.
+    desk = make_desk(servers, agents=["Olga"], customers=["Pia Pressed", "Rex Pushing"])
+    board = new_page(viewport=(1280, 900))
+    open_board(board, servers)
+    card = board.locator(f'section.wg-card[data-workgroup="Desk {desk.tag}"]')
+    desk.customer_writes("Pia Pressed", "Where is my parcel?")
+    monitor = card.locator("tr.live-row", has_text="Pia Pressed").get_by_role(
+        "button", name="Monitor"
+    )
+    monitor.scroll_into_view_if_needed()
+    # The supervisor presses Monitor; before they let go, a push redraws the board
+    # (another customer writes). Had the push replaced the board, the press and the
+    # release would fall on two different buttons, and nothing would open.
+    box = monitor.bounding_box()
+    assert box is not None
+    board.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    board.mouse.down()
+    desk.customer_writes("Rex Pushing", "Hello?")
+    expect(card.locator("tr.live-row", has_text="Rex Pushing")).to_have_count(1)
+    board.mouse.up()
+
+    expect(board.locator("dialog[data-monitor][open]")).to_be_visible()
