@@ -29,8 +29,10 @@ RUN_ENV = \
 # verify token among them) to stdout: verbosity 0 turns it off; warnings stay.
 # A burst of desktops (everyone back after a restart) opens a few at a time
 # (connect/socket_stack.py); daphne's 5 s handshake limit would drop those
-# still waiting their turn, so they get 30 s.
-DAPHNE_ARGS ?= --verbosity 0 --websocket_connect_timeout 30
+# still waiting their turn, so they get 30 s. The same burst closing (a network
+# blip, a process's 5,000 tabs) is unregistered a batch at a time: daphne's 10 s
+# for a closed socket's consumer to finish cut thousands short on a slow day.
+DAPHNE_ARGS ?= --verbosity 0 --websocket_connect_timeout 30 --application-close-timeout 30
 
 # Where the PostgreSQL + Redis pass of `make test` runs.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/connect

@@ -228,8 +228,11 @@ class Servers:
                     "daphne",
                     "--verbosity",
                     "0",
-                    # As in production (README): a burst waits its turn at the gate.
+                    # As in production (README): a burst waits its turn at the gate,
+                    # and a burst of closes its turn to be unregistered.
                     "--websocket_connect_timeout",
+                    "30",
+                    "--application-close-timeout",
                     "30",
                     "-b",
                     "127.0.0.1",

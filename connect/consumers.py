@@ -66,8 +66,9 @@ class DesktopConsumer(ForwardingConsumer):
 
     async def disconnect(self, code: int) -> None:
         # The groups first: a few quick round trips to the layer. daphne kills a
-        # consumer not done 10 s after its socket closed, and one killed before
-        # leaving its groups would stay in them, costing every frame a dead send.
+        # consumer not done soon after its socket closed (--application-close-timeout),
+        # and one killed before leaving its groups would stay in them, costing every
+        # frame a dead send.
         groups, self.groups_joined = self.groups_joined, set()
         await channel_layer.leave_all(self.channel_layer, groups, self.channel_name)
         if self.agent_id is not None:

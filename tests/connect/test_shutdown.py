@@ -156,7 +156,9 @@ def test_sigterm_stops_a_server_holding_a_thousand_desktops_mid_burst(tmp_path):
     port = free_port()
     # As `make run` and production start it: a burst of connects waits its turn.
     process = start_daphne(
-        port, tmp_path / "daphne.log", daphne_args=("--websocket_connect_timeout", "30")
+        port,
+        tmp_path / "daphne.log",
+        daphne_args=("--websocket_connect_timeout", "30", "--application-close-timeout", "30"),
     )
 
     async def scenario() -> tuple[list[str], float, int]:
