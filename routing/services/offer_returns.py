@@ -30,7 +30,7 @@ def alert_timeout(*, interaction_id: int) -> bool:
         ):
             return False
         agent_id = interaction.agent_id
-        if agent_id and not DesktopConnection.objects.filter(agent_id=agent_id).exists():
+        if agent_id and not _has_a_tab(agent_id):
             # Their last tab closed while it rang (kept for a reload that did not
             # come in time): it rang nowhere, so they are not Not answering.
             take_back_offer(interaction, "return_offer", agent_id=agent_id)
@@ -66,10 +66,13 @@ def return_offers(agent_id: int) -> None:
 
 
 def _may_ring(agent_id: int) -> bool:
-    return (
-        Agent.objects.filter(pk=agent_id, status=AgentStatus.AVAILABLE).exists()
-        and DesktopConnection.objects.filter(agent_id=agent_id).exists()
+    return Agent.objects.filter(pk=agent_id, status=AgentStatus.AVAILABLE).exists() and _has_a_tab(
+        agent_id
     )
+
+
+def _has_a_tab(agent_id: int) -> bool:
+    return DesktopConnection.objects.filter(agent_id=agent_id).exists()
 
 
 def take_back_offer(interaction: Interaction, verb: str, *, agent_id: int | None) -> None:
