@@ -119,6 +119,14 @@ def select(page: Page, customer: str) -> None:
     expect(page.locator(".conversation-head .customer-name")).to_have_text(customer)
 
 
+def press_on(page: Page, locator) -> None:
+    """The mouse button pressed, not yet released, on the middle of `locator`."""
+    box = locator.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+
+
 def toolbar(page: Page):
     return page.get_by_role("toolbar", name="Queue Control")
 

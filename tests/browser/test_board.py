@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import ARTIFACTS, log_in
-from tests.browser.desks import make_desk
+from tests.browser.desks import make_desk, press_on
 
 pytestmark = pytest.mark.browser
 
@@ -133,10 +133,7 @@ def test_a_button_pressed_while_a_push_redraws_the_board_still_acts(servers, new
     # The supervisor presses Monitor; before they let go, a push redraws the board
     # (another customer writes). Had the push replaced the board, the press and the
     # release would fall on two different buttons, and nothing would open.
-    box = monitor.bounding_box()
-    assert box is not None
-    board.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    board.mouse.down()
+    press_on(board, monitor)
     desk.customer_writes("Rex Pushing", "Hello?")
     expect(card.locator("tr.live-row", has_text="Rex Pushing")).to_have_count(1)
     board.mouse.up()

@@ -18,6 +18,7 @@ from tests.browser.desks import (
     make_desk,
     open_desktop,
     pick_up,
+    press_on,
     row,
     select,
     toolbar,
@@ -408,13 +409,6 @@ def test_a_late_pickup_answer_does_not_replace_the_conversation_opened_since(ser
     expect(row(page, "Dee Late")).to_have_attribute("data-state", "connected")
     expect(page.locator(".htmx-request")).to_have_count(0)
     expect(page.locator(".conversation-head .customer-name")).to_have_text("Eve Next")
-
-
-def press_on(page, locator) -> None:
-    box = locator.bounding_box()
-    assert box is not None
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.mouse.down()
 
 
 def test_a_row_pressed_while_a_push_redraws_the_list_still_opens(servers, new_page):
