@@ -40,3 +40,19 @@ def pytest_runtest_teardown(item, nextitem):
     # Tabs closed at the end of a test: their offers go back after the socket is let go.
     batched_writes.wait_until_all_idle(timeout=15)
     yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def empty_redis_database():
+    """This worker's Redis database starts empty. Channels keeps a group's members
+    for a day: members left by an earlier run's servers (ids repeat across runs)
+    would count as this run's listeners."""
+    from django.conf import settings
+
+    if settings.REDIS_URL:
+        import redis
+
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        client.flushdb()
+        client.close()
+    yield
