@@ -2,13 +2,16 @@
 
 On a customer's message, when routing says the cached profile is stale (never
 fetched, or older than a day), the fetch is queued after commit. The answer is
-stored through `routing.customers.update_customer_profile`, which shows the
+stored through `routing.services.update_customer_profiles`, which shows the
 name live. A refusal (2018218: no profile for this person) is noted so that it
 is not asked again until stale, and the readable fallback name stays.
 """
 
+import contextlib
 import logging
+import queue
 import threading
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
@@ -17,7 +20,7 @@ from facebook import graph, pages
 from facebook.background import BackgroundPool
 from facebook.models import FacebookPage
 from routing.models import Channel, Customer
-from routing.services import profile_is_stale, update_customer_profile
+from routing.services import ProfileAnswer, profile_is_stale, update_customer_profiles
 
 logger = logging.getLogger(__name__)
 
@@ -33,51 +36,61 @@ _in_flight_lock = threading.Lock()
 def refresh_after_commit(*, page: FacebookPage, customer: Customer) -> None:
     if not profile_is_stale(customer):
         return
-    page_pk, customer_id = page.pk, customer.pk
+    # The rows as routing read them: the fetch reads neither again.
+    asking = _Asking(
+        page=page, customer_id=customer.pk, psid=customer.psid, channel=customer.channel
+    )
 
     def queue() -> None:
         with _in_flight_lock:
-            if customer_id in _in_flight:
+            if asking.customer_id in _in_flight:
                 return
-            _in_flight.add(customer_id)
-        pool.submit(_refresh, page_pk, customer_id)
+            _in_flight.add(asking.customer_id)
+        pool.submit(_refresh, asking)
 
     transaction.on_commit(queue)
 
 
-def _refresh(page_pk: int, customer_id: int) -> None:
+@dataclass(frozen=True)
+class _Asking:
+    page: FacebookPage
+    customer_id: int
+    psid: str
+    channel: str
+
+
+def _refresh(asking: _Asking) -> None:
     try:
-        refresh_profile(page_pk=page_pk, customer_id=customer_id)
+        answer = _fetch(asking)
     finally:
         with _in_flight_lock:
-            _in_flight.discard(customer_id)
+            _in_flight.discard(asking.customer_id)
+    if answer is not None:
+        _store(answer)
 
 
-def refresh_profile(*, page_pk: int, customer_id: int) -> None:
-    page = FacebookPage.objects.filter(pk=page_pk).first()
-    customer = Customer.objects.filter(pk=customer_id).first()
-    if page is None or customer is None or not profile_is_stale(customer):
-        return
+def _fetch(asking: _Asking) -> ProfileAnswer | None:
+    """What to store of the Graph API's answer; None when nothing is to be stored."""
+    page, customer_id = asking.page, asking.customer_id
     if page.token_invalid:
-        return  # asked again on a later message, once a supervisor entered a new token
+        return None  # asked again on a later message, once a supervisor entered a new token
     asked_at = timezone.now()
     try:
-        if customer.channel == Channel.INSTAGRAM:
-            _refresh_instagram(page, customer, asked_at)
-            return
-        profile = graph.fetch_profile(page=page, psid=customer.psid, timeout=PROFILE_TIMEOUT)
+        if asking.channel == Channel.INSTAGRAM:
+            return _instagram_answer(asking, asked_at)
+        profile = graph.fetch_profile(page=page, psid=asking.psid, timeout=PROFILE_TIMEOUT)
     except graph.GraphTimeout:
         logger.info("Profile of customer %s: no answer in time", customer_id)
-        return
+        return None
     except graph.GraphError as error:
         logger.info("Profile of customer %s not available: %s", customer_id, error.error_code)
         if error.kind == graph.ErrorKind.TOKEN_INVALID:
             pages.mark_token_invalid(page)
         if error.final:
             # Not asked again until stale; the fallback name stays.
-            update_customer_profile(customer_id=customer_id, fetched_at=asked_at)
-        return
-    update_customer_profile(
+            return ProfileAnswer(customer_id=customer_id, fetched_at=asked_at)
+        return None
+    return ProfileAnswer(
         customer_id=customer_id,
         first_name=profile.first_name,
         last_name=profile.last_name,
@@ -86,15 +99,43 @@ def refresh_profile(*, page_pk: int, customer_id: int) -> None:
     )
 
 
-def _refresh_instagram(page: FacebookPage, customer: Customer, asked_at) -> None:
+def _instagram_answer(asking: _Asking, asked_at) -> ProfileAnswer:
     """Instagram gives one `name` and a `username`; raises as `graph.fetch_profile` does."""
-    profile = graph.fetch_instagram_profile(page=page, igsid=customer.psid, timeout=PROFILE_TIMEOUT)
+    profile = graph.fetch_instagram_profile(
+        page=asking.page, igsid=asking.psid, timeout=PROFILE_TIMEOUT
+    )
     first_name, _, last_name = " ".join(profile.name.split()).partition(" ")
-    update_customer_profile(
-        customer_id=customer.pk,
+    return ProfileAnswer(
+        customer_id=asking.customer_id,
         first_name=first_name,
         last_name=last_name,
         profile_pic=profile.profile_pic,
         username=profile.username,
         fetched_at=asked_at,
     )
+
+
+# Answers fetched and not yet stored. Whichever fetching thread finds no other
+# storing stores every answer waiting, in one transaction: under load, many
+# customers' names share one commit instead of a transaction each.
+_answers: queue.SimpleQueue[ProfileAnswer] = queue.SimpleQueue()
+_storing = threading.Lock()
+STORE_MOST = 64
+
+
+def _store(answer: ProfileAnswer) -> None:
+    _answers.put(answer)
+    # Checked again after letting go: an answer put while this thread stored
+    # (its thread found the lock held and left) is stored by this one.
+    while not _answers.empty():
+        if not _storing.acquire(blocking=False):
+            return  # the thread storing takes ours too
+        try:
+            batch: list[ProfileAnswer] = []
+            with contextlib.suppress(queue.Empty):
+                while len(batch) < STORE_MOST:
+                    batch.append(_answers.get_nowait())
+            if batch:
+                update_customer_profiles(batch)
+        finally:
+            _storing.release()

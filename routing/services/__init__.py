@@ -48,7 +48,12 @@ from routing.services.conversation_routing import (
     record_referral,
     record_thread_owner,
 )
-from routing.services.customers import profile_is_stale, update_customer_profile
+from routing.services.customers import (
+    ProfileAnswer,
+    profile_is_stale,
+    update_customer_profile,
+    update_customer_profiles,
+)
 from routing.services.feedback import record_feedback
 from routing.services.inactivity import (
     disconnect_for_silence,
@@ -146,6 +151,7 @@ __all__ = [
     "OFFERS_KEPT_FOR_A_RELOAD",
     "DUPLICATE_WINDOW",
     "NotYours",
+    "ProfileAnswer",
     "Received",
     "RoutingError",
     "STATE_WORDS",
@@ -218,6 +224,7 @@ __all__ = [
     "transfer_to_agent",
     "transfer_to_workgroup",
     "update_customer_profile",
+    "update_customer_profiles",
     "workgroup_members_changed",
     "wrap_up_missing",
     "ask_for_help",

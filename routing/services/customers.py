@@ -6,14 +6,14 @@ change so that open desktops show the name without a reload. A profile that
 cannot be had leaves the readable fallback name (`Customer.display_name`).
 """
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
 from routing.events import interaction_event, publish_on_commit
-from routing.lookups import row_or_none
-from routing.models import Customer
+from routing.models import Customer, Interaction
 
 # Names change rarely and Meta's picture URLs expire: fetched again after this.
 PROFILE_FRESH_FOR = timedelta(hours=24)
@@ -40,6 +40,19 @@ def _clean_picture(value: str) -> str:
     return value
 
 
+@dataclass(frozen=True)
+class ProfileAnswer:
+    """What the profile API said of one customer, asked at `fetched_at`; no names
+    given: it was tried, and nothing is known."""
+
+    customer_id: int
+    fetched_at: datetime
+    first_name: str | None = None
+    last_name: str | None = None
+    profile_pic: str | None = None
+    username: str | None = None  # Instagram's
+
+
 def update_customer_profile(
     *,
     customer_id: int,
@@ -50,44 +63,86 @@ def update_customer_profile(
     fetched_at: datetime,
 ) -> Customer | None:
     """Store a fetched profile (Instagram's has a `username`); with no names given,
-    only note that it was tried.
+    only note that it was tried. None when the customer is gone."""
+    (customer,) = update_customer_profiles(
+        [
+            ProfileAnswer(
+                customer_id=customer_id,
+                fetched_at=fetched_at,
+                first_name=first_name,
+                last_name=last_name,
+                profile_pic=profile_pic,
+                username=username,
+            )
+        ]
+    )
+    return customer
+
+
+_PROFILE_FIELDS = ["profile_fetched_at", "first_name", "last_name", "username", "profile_pic"]
+
+
+def update_customer_profiles(answers: list[ProfileAnswer]) -> list[Customer | None]:
+    """Store many fetched profiles in one transaction; one customer (or None, gone)
+    per answer.
 
     An older answer than the one stored changes nothing. When the name or the
     picture changes, every interaction of the customer still on a desktop is
-    announced. None when the customer is gone.
+    announced.
     """
     with transaction.atomic():
-        customer = row_or_none(Customer.objects.select_for_update().filter(pk=customer_id))
-        if customer is None:
-            return None
-        if customer.profile_fetched_at and customer.profile_fetched_at > fetched_at:
-            return customer
-        changed = []
-        if first_name is not None or last_name is not None:
-            names = {
-                "first_name": _clean_name(first_name),
-                "last_name": _clean_name(last_name),
-            }
-            if not any(names.values()):
-                names = {}  # an empty answer keeps what we know
-            for field, value in names.items():
-                if getattr(customer, field) != value:
-                    setattr(customer, field, value)
-                    changed.append(field)
-        if username is not None:
-            handle = _clean_name(username).lstrip("@").replace(" ", "")
-            if handle and handle != customer.username:
-                customer.username = handle
-                changed.append("username")
-        if profile_pic is not None:
-            picture = _clean_picture(profile_pic)
-            if picture and picture != customer.profile_pic:
-                customer.profile_pic = picture
-                changed.append("profile_pic")
-        customer.profile_fetched_at = fetched_at
-        customer.save(update_fields=["profile_fetched_at", *changed])
-        if changed:
-            on_desktops = customer.interactions.filter(dismissed_at__isnull=True)
+        # Locked in id order: two writers of overlapping customers never deadlock.
+        locked = {
+            customer.pk: customer
+            for customer in Customer.objects.select_for_update()
+            .filter(pk__in={answer.customer_id for answer in answers})
+            .order_by("pk")
+        }
+        written: dict[int, Customer] = {}
+        renamed: set[int] = set()
+        for answer in answers:
+            customer = locked.get(answer.customer_id)
+            if customer is None:
+                continue
+            if customer.profile_fetched_at and customer.profile_fetched_at > answer.fetched_at:
+                continue
+            if _apply(customer, answer):
+                renamed.add(customer.pk)
+            written[customer.pk] = customer
+        if written:
+            Customer.objects.bulk_update(written.values(), _PROFILE_FIELDS)
+        if renamed:
+            on_desktops = Interaction.objects.filter(
+                customer_id__in=renamed, dismissed_at__isnull=True
+            ).order_by("pk")
             for interaction in on_desktops:
                 publish_on_commit(interaction_event(interaction))
-    return customer
+    return [locked.get(answer.customer_id) for answer in answers]
+
+
+def _apply(customer: Customer, answer: ProfileAnswer) -> bool:
+    """Set `answer` on `customer`; whether a name or the picture changed."""
+    changed = False
+    if answer.first_name is not None or answer.last_name is not None:
+        names = {
+            "first_name": _clean_name(answer.first_name),
+            "last_name": _clean_name(answer.last_name),
+        }
+        if not any(names.values()):
+            names = {}  # an empty answer keeps what we know
+        for field, value in names.items():
+            if getattr(customer, field) != value:
+                setattr(customer, field, value)
+                changed = True
+    if answer.username is not None:
+        handle = _clean_name(answer.username).lstrip("@").replace(" ", "")
+        if handle and handle != customer.username:
+            customer.username = handle
+            changed = True
+    if answer.profile_pic is not None:
+        picture = _clean_picture(answer.profile_pic)
+        if picture and picture != customer.profile_pic:
+            customer.profile_pic = picture
+            changed = True
+    customer.profile_fetched_at = answer.fetched_at
+    return changed

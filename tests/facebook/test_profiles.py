@@ -1,18 +1,22 @@
 """The customer's name and picture from the User Profile API (the fake, over real
 HTTP), fetched off the request on their first message, cached, refreshed when stale."""
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
+from django.db import connections, transaction
 from django.utils import timezone
 
 from connect import fragments
-from facebook import background
+from facebook import background, profiles
 from facebook.fake import graph as fake_graph
 from facebook.models import FacebookPage
 from routing import events
 from routing.events import routing_event
 from routing.models import Customer, Interaction
+from tests import factories
 from tests.facebook.bodies import PSID, envelope, from_customer, post, text
 from tests.factories import make_agent, make_page, make_workgroup
 
@@ -105,3 +109,53 @@ def test_a_refused_token_marks_the_page_and_keeps_the_fallback_name(client, page
 
     assert customer.display_name == "Facebook user 0001"
     assert FacebookPage.objects.get(pk=page.pk).token_invalid
+
+
+def test_answers_given_while_another_thread_stores_are_stored_by_it():
+    """A fetching thread that finds another storing leaves its answer to that one,
+    which stores it once its own batch is in: none is left behind."""
+    workgroup = make_workgroup("Busy")
+    customers = [
+        factories.customer_writes(workgroup, psid=f"74000000000{n:05d}").interaction.customer
+        for n in range(3)
+    ]
+    now = timezone.now()
+    first, *others = (
+        profiles.ProfileAnswer(customer_id=c.pk, first_name=f"Name{c.pk}", fetched_at=now)
+        for c in customers
+    )
+    held, let_go = threading.Event(), threading.Event()
+
+    def hold_the_first_customer() -> None:
+        with transaction.atomic():
+            Customer.objects.select_for_update().filter(pk=first.customer_id).first()
+            held.set()
+            let_go.wait(timeout=20)
+        connections.close_all()
+
+    def store_the_first() -> None:
+        profiles._store(first)
+        connections.close_all()
+
+    holder = threading.Thread(target=hold_the_first_customer)
+    holder.start()
+    assert held.wait(timeout=10)
+    storing = threading.Thread(target=store_the_first)
+    storing.start()
+    # The storing thread waits for the row; the others' answers come meanwhile.
+    deadline = time.monotonic() + 10
+    while not profiles._answers.empty() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)
+    for answer in others:
+        profiles._store(answer)  # returns at once: the storing thread takes it
+    assert profiles._answers.qsize() == 2
+    let_go.set()
+    holder.join(timeout=20)
+    storing.join(timeout=20)
+
+    assert profiles._answers.empty()
+    names = dict(
+        Customer.objects.filter(pk__in=[c.pk for c in customers]).values_list("pk", "first_name")
+    )
+    assert names == {c.pk: f"Name{c.pk}" for c in customers}

@@ -3,11 +3,18 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from routing import events
 from routing.models import Customer
-from routing.services import profile_is_stale, update_customer_profile
+from routing.services import (
+    ProfileAnswer,
+    profile_is_stale,
+    update_customer_profile,
+    update_customer_profiles,
+)
 from tests.factories import customer_writes
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -75,5 +82,51 @@ def test_an_older_answer_changes_nothing(customer):
     update_customer_profile(
         customer_id=customer.pk, first_name="Old", fetched_at=now - timedelta(minutes=1)
     )
+    customer.refresh_from_db()
+    assert customer.first_name == "New"
+
+
+def _customers(workgroup, count: int, first: int = 0) -> list[Customer]:
+    return [
+        customer_writes(workgroup, psid=f"73000000000{n:05d}").interaction.customer
+        for n in range(first, first + count)
+    ]
+
+
+def _stored_in_one_go(customers: list[Customer], fetched_at) -> int:
+    """Statements to store a name for each of `customers` at once."""
+    answers = [
+        ProfileAnswer(customer_id=c.pk, first_name=f"Name{c.pk}", fetched_at=fetched_at)
+        for c in customers
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        stored = update_customer_profiles(answers)
+    assert [customer.pk for customer in stored] == [c.pk for c in customers]
+    return len(queries)
+
+
+def test_many_profiles_are_stored_in_the_same_few_statements_as_two(workgroup, routing_events):
+    now = timezone.now()
+    two = _stored_in_one_go(_customers(workgroup, 2), now)
+    customers = _customers(workgroup, 40, first=2)
+    count = len(routing_events)
+    forty = _stored_in_one_go(customers, now)
+    assert forty == two
+    names = dict(Customer.objects.values_list("pk", "first_name"))
+    assert all(name == f"Name{pk}" for pk, name in names.items())
+    # Each renamed customer's interaction announced, once.
+    announced = [event.interaction_id for event in routing_events[count:]]
+    assert len(announced) == len(set(announced)) == 40
+
+
+def test_a_batch_of_answers_keeps_the_newest_and_skips_a_customer_gone(customer):
+    now = timezone.now()
+    newer = ProfileAnswer(customer_id=customer.pk, first_name="New", fetched_at=now)
+    older = ProfileAnswer(
+        customer_id=customer.pk, first_name="Old", fetched_at=now - timedelta(minutes=1)
+    )
+    gone = ProfileAnswer(customer_id=customer.pk + 1000, first_name="Nobody", fetched_at=now)
+    stored = update_customer_profiles([newer, gone, older])
+    assert [c.pk if c else None for c in stored] == [customer.pk, None, customer.pk]
     customer.refresh_from_db()
     assert customer.first_name == "New"
