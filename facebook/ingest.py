@@ -26,12 +26,16 @@ retried with backoff and, after MAX_ATTEMPTS, given up with its reason
 """
 
 import logging
+import os
+import socket
 import threading
+import time
 import zlib
 from datetime import timedelta
 
+import psycopg
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import close_old_connections, connection, connections, transaction
 from django.db.models import Min, Q
 from django.utils import timezone
 
@@ -55,6 +59,7 @@ def store(body: parsing.Body) -> WebhookDelivery:
     """Store a verified body durably; routing it is left to `route_due`."""
     delivery = _new_delivery(body)
     delivery.save(force_insert=True)
+    _ask_for_help_if_busy()
     return delivery
 
 
@@ -97,7 +102,9 @@ GROUP_COMMIT_MAX = 64
 
 def _store_many(bodies: list[parsing.Body]) -> list[WebhookDelivery]:
     with transaction.atomic():
-        return WebhookDelivery.objects.bulk_create([_new_delivery(body) for body in bodies])
+        stored = WebhookDelivery.objects.bulk_create([_new_delivery(body) for body in bodies])
+        _ask_for_help_if_busy()
+    return stored
 
 
 # Stores bodies for the asynchronous webhook path, many requests to a commit:
@@ -356,6 +363,12 @@ class Router:
         with self._idle:
             return self._idle.wait_for(lambda: not self._busy, timeout)
 
+    @property
+    def busy(self) -> bool:
+        """Kicked, and its pass not over."""
+        with self._idle:
+            return self._busy
+
     def _run(self) -> None:
         while True:
             self._wake.wait(POLL_SECONDS)
@@ -383,10 +396,99 @@ class Router:
 router = Router()
 
 
+# --- the other processes' routers help (PostgreSQL) -----------------------------------
+#
+# Meta posts to one process, which kicks its own router. When that router is
+# still busy with earlier bodies as more are stored, the storing transaction
+# asks the routers of every other process for help (NOTIFY, delivered at
+# commit): they take the lanes this one does not hold, so the routing, and the
+# offers, renders and profile fetches that follow each commit, spread over
+# the processes (each has its own interpreter lock). At a quiet hour the
+# router is idle when a body comes, and it routes alone.
+
+HELP_CHANNEL = "connect_routers"
+
+
+def _this_process() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _ask_for_help_if_busy() -> None:
+    """Once a body is stored (or in its transaction): wake the other processes'
+    routers if ours is busy."""
+    if (
+        settings.FACEBOOK_WEBHOOK_ROUTING == "background"
+        and connection.vendor == "postgresql"
+        and router.busy
+    ):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_notify(%s, %s)", [HELP_CHANNEL, _this_process()])
+
+
+class HelpListener:
+    """Kicks `router` when another process asks for help: one thread LISTENing on a
+    connection of its own (a pooled one would give the notifications to others)."""
+
+    def __init__(self, router: Router, *, process: str | None = None) -> None:
+        self._router = router
+        self._process = process
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._stopping = False
+        self.listening = threading.Event()
+
+    def start(self) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._stopping = False
+                self._thread = threading.Thread(
+                    target=self._run, name="webhook-router-help", daemon=True
+                )
+                self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        with self._lock:
+            thread, self._stopping = self._thread, True
+        if thread is not None:
+            thread.join(timeout)
+        with self._lock:
+            self._thread = None
+        self.listening.clear()
+
+    def _run(self) -> None:
+        while not self._stopping:
+            try:
+                self._listen()
+            except Exception as exc:
+                # The database gone a while: the router's own polling still finds the work.
+                logger.warning("listening for routers' calls failed, again soon: %r", exc)
+                self.listening.clear()
+                time.sleep(POLL_SECONDS)
+
+    def _listen(self) -> None:
+        params = connections["default"].get_connection_params()
+        params.pop("cursor_factory", None)
+        params.pop("context", None)
+        with psycopg.connect(**params, autocommit=True) as listening:
+            listening.execute(f"LISTEN {HELP_CHANNEL}")
+            self.listening.set()
+            own = self._process or _this_process()
+            while not self._stopping:
+                for note in listening.notifies(timeout=1.0):
+                    if note.payload != own:
+                        self._router.kick()
+
+
+help_listener = HelpListener(router)
+
+
 def start_router() -> None:
-    """Start this server process's router, where stored bodies are routed in the background."""
+    """Start this server process's router, where stored bodies are routed in the
+    background, and (PostgreSQL) its ear for the other processes' calls for help."""
     if settings.FACEBOOK_WEBHOOK_ROUTING == "background":
         router.start()
+        if connection.vendor == "postgresql":
+            help_listener.start()
 
 
 def kick() -> None:

@@ -89,9 +89,16 @@ def note_events(page_list: Iterable[FacebookPage], *, now: datetime | None = Non
         page for page in page_list if page.last_event_at is None or page.last_event_at < stale
     ]
     if stale_pages:
-        FacebookPage.objects.filter(pk__in=[page.pk for page in stale_pages]).filter(
-            Q(last_event_at__isnull=True) | Q(last_event_at__lt=stale)
-        ).update(last_event_at=now)
+        # A Page row another router's batch is noting is skipped, not waited for:
+        # routers in other processes route the same Page side by side.
+        free = list(
+            FacebookPage.objects.filter(pk__in=[page.pk for page in stale_pages])
+            .filter(Q(last_event_at__isnull=True) | Q(last_event_at__lt=stale))
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)
+        )
+        if free:
+            FacebookPage.objects.filter(pk__in=free).update(last_event_at=now)
         for page in stale_pages:
             page.last_event_at = now  # the router's batch holds these rows for its next bodies
 
