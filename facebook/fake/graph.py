@@ -132,9 +132,8 @@ def profile_names(psid: str) -> tuple[str, str]:
     )
 
 
-def instagram_username(psid: str) -> str:
+def instagram_username(first_name: str, last_name: str) -> str:
     """The @handle the fake gives a person: their chosen (or made-up) name, joined."""
-    first_name, last_name = profile_names(psid)
     return "".join(ch for ch in f"{first_name}.{last_name}".lower() if ch.isalnum() or ch == ".")
 
 
@@ -618,7 +617,7 @@ async def profile(request, version: str, psid: str):
         "first_name": first_name,
         "last_name": last_name,
         "name": f"{first_name} {last_name}".strip(),
-        "username": await sync_to_async(instagram_username)(psid),
+        "username": instagram_username(first_name, last_name),
         "profile_pic": request.build_absolute_uri(static("simulator/avatar.svg")),
     }
     answer = {field: known[field] for field in fields if field in known}
