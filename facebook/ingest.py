@@ -404,7 +404,10 @@ router = Router()
 # commit): they take the lanes this one does not hold, so the routing, and the
 # offers, renders and profile fetches that follow each commit, spread over
 # the processes (each has its own interpreter lock). At a quiet hour the
-# router is idle when a body comes, and it routes alone.
+# router is idle when a body comes, and it routes alone. Asking only once a
+# batch came out full (a backlog) measured later: at 40 new customers a
+# second the alerting row's p50 was 3.5 s against 1.05 s asking while busy;
+# the process Meta posts to is loaded before its router falls behind.
 
 HELP_CHANNEL = "connect_routers"
 

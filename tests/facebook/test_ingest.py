@@ -439,3 +439,31 @@ def test_a_body_stored_while_the_router_is_busy_is_routed_by_another_process(pag
     }
     assert Message.objects.filter(interaction__customer__psid=stuck).count() == 1
     assert Message.objects.count() == 3
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="one process on SQLite")
+def test_a_call_for_help_from_another_process_wakes_this_ones_router(page, settings):
+    settings.FACEBOOK_WEBHOOK_ROUTING = "background"
+    helper = ingest.Router()
+    listener = ingest.HelpListener(helper, process="this process")
+    listener.start()
+    try:
+        assert listener.listening.wait(10)
+        waiting = store(_message_from("7300000000300020", new_mid()))
+        with connection.cursor() as cursor:
+            # Its own process's call is not for it.
+            cursor.execute("SELECT pg_notify(%s, %s)", [ingest.HELP_CHANNEL, "this process"])
+            time.sleep(0.5)
+            waiting.refresh_from_db()
+            assert waiting.verdict == WebhookVerdict.PENDING
+            cursor.execute("SELECT pg_notify(%s, %s)", [ingest.HELP_CHANNEL, "a busy process"])
+        deadline = time.monotonic() + 10
+        while waiting.verdict == WebhookVerdict.PENDING:
+            assert time.monotonic() < deadline, "the call woke no router"
+            time.sleep(0.05)
+            waiting.refresh_from_db()
+        assert waiting.verdict == WebhookVerdict.PROCESSED
+        assert Message.objects.filter(interaction__customer__psid="7300000000300020").count() == 1
+    finally:
+        listener.stop()
+        helper.stop()

@@ -4,6 +4,8 @@ supervisor enters a new token."""
 import os
 import subprocess
 import sys
+import threading
+import time
 from importlib import import_module
 from io import StringIO
 
@@ -11,7 +13,7 @@ import pytest
 from cryptography.fernet import Fernet
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 
 from facebook import pages, token_crypto
@@ -186,3 +188,33 @@ def test_the_migration_encrypts_tokens_stored_in_plain_text(page):
         migration.encrypt_stored_tokens(None, editor)
     assert "plain-old-token" not in stored_column(page)
     assert FacebookPage.objects.get(pk=page.pk).access_token == "plain-old-token"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite has one writer at a time")
+def test_a_pages_last_event_note_held_by_another_router_is_skipped_not_waited_for(page):
+    """Routers of several processes route one Page's customers side by side: the
+    once-a-minute note never makes one wait for another's batch."""
+    holding, release = threading.Event(), threading.Event()
+
+    def another_router() -> None:
+        try:
+            with transaction.atomic():
+                pages.note_events([FacebookPage.objects.get(pk=page.pk)])
+                holding.set()
+                release.wait(20)
+        finally:
+            connection.close()
+
+    other = threading.Thread(target=another_router)
+    other.start()
+    try:
+        assert holding.wait(10)
+        started = time.monotonic()
+        with transaction.atomic():
+            pages.note_events([FacebookPage.objects.get(pk=page.pk)])
+        assert time.monotonic() - started < 5
+    finally:
+        release.set()
+        other.join(20)
+    page.refresh_from_db()
+    assert page.last_event_at is not None  # noted once, by the other router
