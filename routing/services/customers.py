@@ -83,20 +83,47 @@ _PROFILE_FIELDS = ["profile_fetched_at", "first_name", "last_name", "username", 
 
 
 def update_customer_profiles(answers: list[ProfileAnswer]) -> list[Customer | None]:
-    """Store many fetched profiles in one transaction; one customer (or None, gone)
-    per answer.
+    """Store many fetched profiles; one customer (or None, gone) per answer.
 
     An older answer than the one stored changes nothing. When the name or the
     picture changes, every interaction of the customer still on a desktop is
     announced.
+
+    The customers free now are stored in one transaction that waits for no
+    lock; each one a router's batch holds is stored after, alone. A router
+    locks its batch's customers in arrival order: a transaction holding some
+    customers while waiting for another could deadlock with it.
     """
+    ids = {answer.customer_id for answer in answers}
+    if len(ids) == 1:
+        return _store_profiles(answers, Customer.objects.select_for_update())
+    stored = _store_profiles(answers, Customer.objects.select_for_update(skip_locked=True))
+    held = {
+        answer.customer_id
+        for answer, customer in zip(answers, stored, strict=True)
+        if customer is None
+    }
+    later = {
+        customer_id: _store_profiles(
+            [answer for answer in answers if answer.customer_id == customer_id],
+            Customer.objects.select_for_update(),
+        )[0]
+        for customer_id in sorted(held)
+    }
+    return [
+        later[answer.customer_id] if answer.customer_id in held else customer
+        for answer, customer in zip(answers, stored, strict=True)
+    ]
+
+
+def _store_profiles(answers: list[ProfileAnswer], lockable) -> list[Customer | None]:
+    """One transaction: the answers of the customers `lockable` locks (None: not stored)."""
     with transaction.atomic():
-        # Locked in id order: two writers of overlapping customers never deadlock.
         locked = {
             customer.pk: customer
-            for customer in Customer.objects.select_for_update()
-            .filter(pk__in={answer.customer_id for answer in answers})
-            .order_by("pk")
+            for customer in lockable.filter(
+                pk__in={answer.customer_id for answer in answers}
+            ).order_by("pk")
         }
         written: dict[int, Customer] = {}
         renamed: set[int] = set()

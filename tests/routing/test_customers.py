@@ -1,9 +1,11 @@
 """The customer's profile as the adapter reports it: stored, announced, never "None"."""
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -130,3 +132,40 @@ def test_a_batch_of_answers_keeps_the_newest_and_skips_a_customer_gone(customer)
     assert [c.pk if c else None for c in stored] == [customer.pk, None, customer.pk]
     customer.refresh_from_db()
     assert customer.first_name == "New"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite has no row locks")
+def test_profiles_stored_while_a_router_holds_some_of_their_customers_never_deadlock(workgroup):
+    """A router's batch locks its customers in arrival order, here the second
+    customer and then the first: the profiles' batch, given both, waits for
+    neither while it holds the other."""
+    first, second = _customers(workgroup, 2)
+    holding, router_done = threading.Event(), []
+
+    def router_batch() -> None:
+        try:
+            with transaction.atomic():
+                Customer.objects.select_for_update().get(pk=second.pk)
+                holding.set()
+                time.sleep(0.3)  # the profiles' batch runs meanwhile
+                Customer.objects.select_for_update().get(pk=first.pk)
+            router_done.append(True)
+        finally:
+            connection.close()
+
+    router = threading.Thread(target=router_batch)
+    router.start()
+    assert holding.wait(10)
+    now = timezone.now()
+    stored = update_customer_profiles(
+        [
+            ProfileAnswer(customer_id=first.pk, first_name="First", fetched_at=now),
+            ProfileAnswer(customer_id=second.pk, first_name="Second", fetched_at=now),
+        ]
+    )
+    router.join(20)
+
+    assert router_done == [True]
+    assert [customer.pk for customer in stored] == [first.pk, second.pk]
+    names = dict(Customer.objects.values_list("pk", "first_name"))
+    assert (names[first.pk], names[second.pk]) == ("First", "Second")
