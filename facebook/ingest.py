@@ -59,7 +59,6 @@ def store(body: parsing.Body) -> WebhookDelivery:
     """Store a verified body durably; routing it is left to `route_due`."""
     delivery = _new_delivery(body)
     delivery.save(force_insert=True)
-    _ask_for_help_if_busy()
     return delivery
 
 
@@ -102,9 +101,7 @@ GROUP_COMMIT_MAX = 64
 
 def _store_many(bodies: list[parsing.Body]) -> list[WebhookDelivery]:
     with transaction.atomic():
-        stored = WebhookDelivery.objects.bulk_create([_new_delivery(body) for body in bodies])
-        _ask_for_help_if_busy()
-    return stored
+        return WebhookDelivery.objects.bulk_create([_new_delivery(body) for body in bodies])
 
 
 # Stores bodies for the asynchronous webhook path, many requests to a commit:
@@ -171,6 +168,8 @@ def _route_claimed(batch_size: int, *, apart: bool) -> int | None:
         else:
             # One writer at a time (IMMEDIATE): the oldest due bodies, in order.
             claimed = list(_due().select_for_update(skip_locked=True).order_by("id")[:batch_size])
+        if claimed and timezone.now() - claimed[0].received_at > HELP_AFTER:
+            _ask_for_help()  # delivered as this batch commits
         if apart:
             for delivery in claimed:
                 _route_one(delivery)
@@ -363,12 +362,6 @@ class Router:
         with self._idle:
             return self._idle.wait_for(lambda: not self._busy, timeout)
 
-    @property
-    def busy(self) -> bool:
-        """Kicked, and its pass not over."""
-        with self._idle:
-            return self._busy
-
     def _run(self) -> None:
         while True:
             self._wake.wait(POLL_SECONDS)
@@ -398,39 +391,35 @@ router = Router()
 
 # --- the other processes' routers help (PostgreSQL) -----------------------------------
 #
-# Meta posts to one process, which kicks its own router. When that router is
-# still busy with earlier bodies as more are stored, the storing transaction
-# asks the routers of every other process for help (NOTIFY, delivered at
-# commit): they take the lanes this one does not hold, so the routing, and the
-# offers, renders and profile fetches that follow each commit, spread over
-# the processes (each has its own interpreter lock). At a quiet hour the
-# router is idle when a body comes, and it routes alone. Asking only once a
-# batch came out full (a backlog) measured later: at 40 new customers a
-# second the alerting row's p50 was 3.5 s against 1.05 s asking while busy;
-# the process Meta posts to is loaded before its router falls behind.
+# Meta posts to one process, which kicks its own router. When that router falls
+# behind (the oldest body of a batch it claims waited over HELP_AFTER), it asks
+# the routers of every other process for help (NOTIFY, delivered as its batch
+# commits): they take the lanes this one does not hold, so the routing, and
+# the offers, renders and profile fetches that follow each commit, spread over
+# the processes (each has its own interpreter lock). Measured at 30 new
+# customers a second, alerting row p50: 617–786 ms against 1.0–1.2 s alone.
+# Below that one router routes alone: asking whenever it was busy cost 0.25
+# of a core more at 20 a second (smaller batches in two processes), no faster;
+# asking only once a batch came out full (20 waiting) came too late.
 
 HELP_CHANNEL = "connect_routers"
+HELP_AFTER = timedelta(milliseconds=100)
+# Asked at most this often (seconds): a router woken drains every lane it can
+# take, bodies stored meanwhile included.
+HELP_EVERY = 0.2
+_help_asked_at = 0.0
 
 
 def _this_process() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-# Asked at most this often (seconds): a router woken drains every lane it can
-# take, bodies stored meanwhile included, so more calls would only wake it to
-# find nothing (measured: a call for nearly every body at 20 a second).
-HELP_EVERY = 0.2
-_help_asked_at = 0.0
-
-
-def _ask_for_help_if_busy() -> None:
-    """Once a body is stored (or in its transaction): wake the other processes'
-    routers if ours is busy."""
+def _ask_for_help() -> None:
+    """Wake the other processes' routers (PostgreSQL, servers' background routing)."""
     global _help_asked_at
     if (
         settings.FACEBOOK_WEBHOOK_ROUTING == "background"
         and connection.vendor == "postgresql"
-        and router.busy
         and time.monotonic() - _help_asked_at >= HELP_EVERY
     ):
         _help_asked_at = time.monotonic()

@@ -364,81 +364,25 @@ def _message_from(psid: str, mid: str) -> bytes:
     return json.dumps(envelope(from_customer("message", text("Hi", mid=mid), psid=psid))).encode()
 
 
-def _notified(queries) -> bool:
-    return any("pg_notify" in query["sql"] for query in queries.captured_queries)
+def _notified(queries) -> int:
+    return sum("pg_notify" in query["sql"] for query in queries.captured_queries)
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="one process on SQLite")
-def test_a_body_stored_while_the_router_is_idle_asks_nobody_for_help(page, router_thread):
-    assert not router_thread.busy
+def test_a_router_behind_asks_the_other_processes_routers_for_help(page, settings):
+    settings.FACEBOOK_WEBHOOK_ROUTING = "background"
+    time.sleep(ingest.HELP_EVERY)  # since any call an earlier test made
+    store(_message_from("7300000000300001", new_mid()))
     with CaptureQueriesContext(connection) as queries:
-        store(_message_from("7300000000300001", new_mid()))
-    assert not _notified(queries)
+        assert ingest.route_due() == 1
+    assert _notified(queries) == 0  # routed as it came: nobody is asked
 
-
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="one process on SQLite")
-def test_a_body_stored_while_the_router_is_busy_is_routed_by_another_process(page, router_thread):
-    """Our router is stuck on one customer's body; another process's router, asked
-    for help as the next body is stored, routes it meanwhile."""
-    stuck, helped = "7300000000300002", "7300000000300003"
-    assert ingest.lane_of(parsing.parse_body(_message_from(stuck, "m"))) != ingest.lane_of(
-        parsing.parse_body(_message_from(helped, "m"))
-    )
-    helper = ingest.Router()
-    listener = ingest.HelpListener(helper, process="another process")
-    listener.start()
-    holding, release = threading.Event(), threading.Event()
-
-    def another_writer() -> None:
-        # The stuck customer's row, not committed: our router's INSERT waits on it.
-        try:
-            with transaction.atomic():
-                Customer.objects.create(page_id=page.page_id, psid=stuck)
-                holding.set()
-                release.wait(20)
-        finally:
-            connection.close()
-
-    writer = threading.Thread(target=another_writer)
-    try:
-        assert listener.listening.wait(10)
-        writer.start()
-        assert holding.wait(10)
-        store(_message_from(stuck, new_mid()))
-        router_thread.kick()
-        deadline = time.monotonic() + 10
-        while not _someone_waits_on_a_lock():
-            assert time.monotonic() < deadline, "our router never reached its insert"
-            time.sleep(0.02)
-        assert router_thread.busy
-
-        time.sleep(ingest.HELP_EVERY)  # since any call for help an earlier test made
-        with CaptureQueriesContext(connection) as queries:
-            second = store(_message_from(helped, new_mid()))
-        assert _notified(queries)
-        # A call a moment ago is enough: the next body stored asks nobody again.
-        with CaptureQueriesContext(connection) as queries:
-            store(_message_from("7300000000300004", new_mid()))
-        assert not _notified(queries)
-        deadline = time.monotonic() + 10
-        while second.verdict == WebhookVerdict.PENDING:
-            assert time.monotonic() < deadline, "no other router routed the second body"
-            time.sleep(0.05)
-            second.refresh_from_db()
-        assert second.verdict == WebhookVerdict.PROCESSED
-        assert Message.objects.filter(interaction__customer__psid=helped).count() == 1
-        assert not Message.objects.filter(interaction__customer__psid=stuck).exists()
-    finally:
-        release.set()
-        writer.join(10)
-        listener.stop()
-        helper.stop()
-    assert router_thread.wait_for_idle(timeout=30)
-    assert set(WebhookDelivery.objects.values_list("verdict", flat=True)) == {
-        WebhookVerdict.PROCESSED
-    }
-    assert Message.objects.filter(interaction__customer__psid=stuck).count() == 1
-    assert Message.objects.count() == 3
+    store(_message_from("7300000000300002", new_mid()))
+    store(_message_from("7300000000300003", new_mid()))
+    time.sleep(ingest.HELP_AFTER.total_seconds())  # as if this router were busy meanwhile
+    with CaptureQueriesContext(connection) as queries:
+        assert ingest.route_due(batch_size=1) == 2
+    assert _notified(queries) == 1  # and not again within HELP_EVERY
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="one process on SQLite")
