@@ -41,14 +41,14 @@ def refresh_after_commit(*, page: FacebookPage, customer: Customer) -> None:
         page=page, customer_id=customer.pk, psid=customer.psid, channel=customer.channel
     )
 
-    def queue() -> None:
+    def enqueue() -> None:
         with _in_flight_lock:
             if asking.customer_id in _in_flight:
                 return
             _in_flight.add(asking.customer_id)
         pool.submit(_refresh, asking)
 
-    transaction.on_commit(queue)
+    transaction.on_commit(enqueue)
 
 
 @dataclass(frozen=True)
@@ -62,11 +62,11 @@ class _Asking:
 def _refresh(asking: _Asking) -> None:
     try:
         answer = _fetch(asking)
+        if answer is not None:
+            _store(answer)
     finally:
         with _in_flight_lock:
             _in_flight.discard(asking.customer_id)
-    if answer is not None:
-        _store(answer)
 
 
 def _fetch(asking: _Asking) -> ProfileAnswer | None:
