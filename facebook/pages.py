@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from facebook.models import FacebookPage, Subscription
 from facebook.parsing import PolicyEnforcement
+from routing import config_cache
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +31,9 @@ page_changed = Signal()
 
 
 def announce_page_changed(*, page_id: str, workgroup_ids: set[int]) -> None:
+    # Its token or its standing with Meta changed (an UPDATE, no signal).
+    config_cache.configuration_changed()
+
     def send() -> None:
         for receiver_, result in page_changed.send_robust(
             sender=FacebookPage, page_id=page_id, workgroup_ids=frozenset(workgroup_ids)

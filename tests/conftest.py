@@ -10,10 +10,13 @@ def run_on_commit(django_capture_on_commit_callbacks):
 
 @pytest.fixture(autouse=True)
 def fresh_live_frames():
-    """Each test starts with no fragment noted as already sent (ids repeat across tests)."""
+    """Each test starts with no fragment noted as already sent and no configuration
+    kept by routing (ids repeat across tests)."""
     from connect import live
+    from routing import config_cache
 
     live.forget_last_sent()
+    config_cache.forget()  # ids repeat across tests too
     yield
 
 
