@@ -51,7 +51,6 @@ from routing.services.conversation_routing import (
 from routing.services.customers import (
     ProfileAnswer,
     profile_is_stale,
-    update_customer_profile,
     update_customer_profiles,
 )
 from routing.services.feedback import record_feedback
@@ -223,7 +222,6 @@ __all__ = [
     "transcript_of",
     "transfer_to_agent",
     "transfer_to_workgroup",
-    "update_customer_profile",
     "update_customer_profiles",
     "workgroup_members_changed",
     "wrap_up_missing",

@@ -1,7 +1,7 @@
 """The customer's profile (name and picture), as the Messenger adapter reports it.
 
 The adapter fetches the profile off the request when `profile_is_stale` says
-so and stores the answer with `update_customer_profile`, which announces the
+so and stores the answer with `update_customer_profiles`, which announces the
 change so that open desktops show the name without a reload. A profile that
 cannot be had leaves the readable fallback name (`Customer.display_name`).
 """
@@ -53,37 +53,12 @@ class ProfileAnswer:
     username: str | None = None  # Instagram's
 
 
-def update_customer_profile(
-    *,
-    customer_id: int,
-    first_name: str | None = None,
-    last_name: str | None = None,
-    profile_pic: str | None = None,
-    username: str | None = None,
-    fetched_at: datetime,
-) -> Customer | None:
-    """Store a fetched profile (Instagram's has a `username`); with no names given,
-    only note that it was tried. None when the customer is gone."""
-    (customer,) = update_customer_profiles(
-        [
-            ProfileAnswer(
-                customer_id=customer_id,
-                fetched_at=fetched_at,
-                first_name=first_name,
-                last_name=last_name,
-                profile_pic=profile_pic,
-                username=username,
-            )
-        ]
-    )
-    return customer
-
-
 _PROFILE_FIELDS = ["profile_fetched_at", "first_name", "last_name", "username", "profile_pic"]
 
 
 def update_customer_profiles(answers: list[ProfileAnswer]) -> list[Customer | None]:
-    """Store many fetched profiles; one customer (or None, gone) per answer.
+    """Store fetched profiles; one customer (or None, gone) per answer. An answer
+    with no names (Instagram's has a `username`) only notes that it was tried.
 
     An older answer than the one stored changes nothing. When the name or the
     picture changes, every interaction of the customer still on a desktop is

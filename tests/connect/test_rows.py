@@ -83,11 +83,15 @@ def test_each_value_a_row_shows_draws_it_again(workgroup, agent):
             interaction_id=chat.pk, agent=agent, on=not refresh(chat).recording
         ),
         "priority": lambda: Interaction.objects.filter(pk=chat.pk).update(priority=7),
-        "name": lambda: services.update_customer_profile(
-            customer_id=chat.customer_id,
-            first_name="Ada",
-            last_name="Lovelace",
-            fetched_at=timezone.now(),
+        "name": lambda: services.update_customer_profiles(
+            [
+                services.ProfileAnswer(
+                    customer_id=chat.customer_id,
+                    first_name="Ada",
+                    last_name="Lovelace",
+                    fetched_at=timezone.now(),
+                )
+            ]
         ),
         "channel": lambda: Customer.objects.filter(pk=chat.customer_id).update(channel="instagram"),
         "time left": lambda: Interaction.objects.filter(pk=chat.pk).update(

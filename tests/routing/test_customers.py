@@ -14,7 +14,6 @@ from routing.models import Customer
 from routing.services import (
     ProfileAnswer,
     profile_is_stale,
-    update_customer_profile,
     update_customer_profiles,
 )
 from tests.factories import customer_writes
@@ -30,19 +29,25 @@ def customer(workgroup) -> Customer:
 def test_a_new_customer_s_profile_is_stale_until_fetched(customer):
     assert profile_is_stale(customer)
     now = timezone.now()
-    update_customer_profile(customer_id=customer.pk, first_name="Ana", fetched_at=now)
+    update_customer_profiles(
+        [ProfileAnswer(customer_id=customer.pk, first_name="Ana", fetched_at=now)]
+    )
     customer.refresh_from_db()
     assert not profile_is_stale(customer, now=now + timedelta(hours=23))
     assert profile_is_stale(customer, now=now + timedelta(hours=25))
 
 
 def test_a_fetched_name_is_stored_and_announced(customer, routing_events):
-    update_customer_profile(
-        customer_id=customer.pk,
-        first_name="Ana",
-        last_name="Silva",
-        profile_pic="https://cdn.example/ana.jpg",
-        fetched_at=timezone.now(),
+    update_customer_profiles(
+        [
+            ProfileAnswer(
+                customer_id=customer.pk,
+                first_name="Ana",
+                last_name="Silva",
+                profile_pic="https://cdn.example/ana.jpg",
+                fetched_at=timezone.now(),
+            )
+        ]
     )
     customer.refresh_from_db()
     assert (customer.display_name, customer.profile_pic) == (
@@ -56,7 +61,7 @@ def test_a_fetched_name_is_stored_and_announced(customer, routing_events):
 
 def test_a_failed_fetch_only_notes_the_try(customer, routing_events):
     count = len(routing_events)
-    update_customer_profile(customer_id=customer.pk, fetched_at=timezone.now())
+    update_customer_profiles([ProfileAnswer(customer_id=customer.pk, fetched_at=timezone.now())])
     customer.refresh_from_db()
     assert customer.display_name == "Facebook user 1234"
     assert customer.profile_fetched_at is not None
@@ -66,12 +71,16 @@ def test_a_failed_fetch_only_notes_the_try(customer, routing_events):
 @pytest.mark.parametrize("names", [("None", "None"), ("", ""), ("  ", None)])
 def test_empty_or_none_names_keep_the_readable_fallback(customer, names):
     first, last = names
-    update_customer_profile(
-        customer_id=customer.pk,
-        first_name=first,
-        last_name=last,
-        profile_pic="javascript:alert(1)",
-        fetched_at=timezone.now(),
+    update_customer_profiles(
+        [
+            ProfileAnswer(
+                customer_id=customer.pk,
+                first_name=first,
+                last_name=last,
+                profile_pic="javascript:alert(1)",
+                fetched_at=timezone.now(),
+            )
+        ]
     )
     customer.refresh_from_db()
     assert customer.display_name == "Facebook user 1234"
@@ -80,9 +89,15 @@ def test_empty_or_none_names_keep_the_readable_fallback(customer, names):
 
 def test_an_older_answer_changes_nothing(customer):
     now = timezone.now()
-    update_customer_profile(customer_id=customer.pk, first_name="New", fetched_at=now)
-    update_customer_profile(
-        customer_id=customer.pk, first_name="Old", fetched_at=now - timedelta(minutes=1)
+    update_customer_profiles(
+        [ProfileAnswer(customer_id=customer.pk, first_name="New", fetched_at=now)]
+    )
+    update_customer_profiles(
+        [
+            ProfileAnswer(
+                customer_id=customer.pk, first_name="Old", fetched_at=now - timedelta(minutes=1)
+            )
+        ]
     )
     customer.refresh_from_db()
     assert customer.first_name == "New"

@@ -64,11 +64,15 @@ def test_an_internal_note_finds_it(desk, me):
 
 def test_the_customer_name_and_psid_find_it(desk, me):
     interaction = finished(desk, me, "Hello", psid="7399000000001234")
-    services.update_customer_profile(
-        customer_id=interaction.customer_id,
-        first_name="Ana",
-        last_name="Lopez",
-        fetched_at=timezone.now(),
+    services.update_customer_profiles(
+        [
+            services.ProfileAnswer(
+                customer_id=interaction.customer_id,
+                first_name="Ana",
+                last_name="Lopez",
+                fetched_at=timezone.now(),
+            )
+        ]
     )
 
     assert found(me, "ana lopez") == [interaction]
