@@ -20,15 +20,7 @@ class FacebookConfig(AppConfig):
 
         # Routing keeps Pages for up to a second (routing.config_cache): a change
         # saved here is seen at once (and `pages.announce_page_changed` forgets too).
-        from django.db.models.signals import post_delete, post_save
-
         from facebook.models import FacebookPage, InstagramAccount
         from routing import config_cache
 
-        for model in (FacebookPage, InstagramAccount):
-            for signal in (post_save, post_delete):
-                signal.connect(
-                    config_cache.configuration_changed,
-                    sender=model,
-                    dispatch_uid=f"facebook.config_cache.{model.__name__}.{signal}",
-                )
+        config_cache.forget_when_saved(FacebookPage, InstagramAccount)

@@ -8,18 +8,12 @@ class RoutingConfig(AppConfig):
     def ready(self) -> None:
         # Routing keeps configuration for up to a second (routing.config_cache):
         # a change saved here is seen at once.
-        from django.db.models.signals import m2m_changed, post_delete, post_save
+        from django.db.models.signals import m2m_changed
 
         from routing import config_cache
         from routing.models import BusinessHours, Holiday, PriorityRule, Skill, Workgroup
 
-        for model in (Workgroup, BusinessHours, Holiday, PriorityRule, Skill):
-            for signal in (post_save, post_delete):
-                signal.connect(
-                    config_cache.configuration_changed,
-                    sender=model,
-                    dispatch_uid=f"routing.config_cache.{model.__name__}.{signal}",
-                )
+        config_cache.forget_when_saved(Workgroup, BusinessHours, Holiday, PriorityRule, Skill)
         m2m_changed.connect(
             config_cache.configuration_changed,
             sender=Workgroup.required_skills.through,

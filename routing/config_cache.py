@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from django.db import transaction
+from django.db.models import Model
+from django.db.models.signals import post_delete, post_save
 
 T = TypeVar("T")
 
@@ -85,3 +87,15 @@ def configuration_changed(**_signal_arguments: Any) -> None:
     again once it commits (a batch in between read the row as it was)."""
     forget()
     transaction.on_commit(forget)
+
+
+def forget_when_saved(*models: type[Model]) -> None:
+    """Each save or delete of a row of `models` in this process is a configuration change
+    (for the apps' `ready`)."""
+    for model in models:
+        for signal in (post_save, post_delete):
+            signal.connect(
+                configuration_changed,
+                sender=model,
+                dispatch_uid=f"config_cache.{model._meta.label}.{id(signal)}",
+            )
