@@ -42,6 +42,11 @@ def store(raw: bytes) -> WebhookDelivery:
     return ingest.store(parsing.parse_body(raw))
 
 
+def _message_from(psid: str, mid: str) -> bytes:
+    """One customer's "Hi", as Meta posts it."""
+    return json.dumps(envelope(from_customer("message", text("Hi", mid=mid), psid=psid))).encode()
+
+
 def worker(log: Path, *args: str) -> subprocess.Popen:
     env = {
         **os.environ,
@@ -187,9 +192,7 @@ def test_a_customer_created_elsewhere_mid_batch_reroutes_the_batch_apart_once(pa
     psid = "7300000000200001"
     first, second = new_mid(), new_mid()
     for mid in (first, second):
-        store(
-            json.dumps(envelope(from_customer("message", text("Hi", mid=mid), psid=psid))).encode()
-        )
+        store(_message_from(psid, mid))
     holding, release = threading.Event(), threading.Event()
 
     def another_writer() -> None:
@@ -337,9 +340,7 @@ def test_a_batchs_messages_ask_for_mids_customers_and_interactions_once_whatever
 def test_a_batch_mixing_read_ahead_and_asked_messages_stores_each_once_in_order(page):
     ann, bob = "7300000000800001", "7300000000800002"
     earlier = new_mid()
-    store(
-        json.dumps(envelope(from_customer("message", text("Hi", mid=earlier), psid=ann))).encode()
-    )
+    store(_message_from(ann, earlier))
     assert ingest.route_due() == 1
     bob_mids = [new_mid(), new_mid()]
     for raw_body in (
@@ -358,10 +359,6 @@ def test_a_batch_mixing_read_ahead_and_asked_messages_stores_each_once_in_order(
     assert set(WebhookDelivery.objects.values_list("verdict", flat=True)) == {
         WebhookVerdict.PROCESSED
     }
-
-
-def _message_from(psid: str, mid: str) -> bytes:
-    return json.dumps(envelope(from_customer("message", text("Hi", mid=mid), psid=psid))).encode()
 
 
 def _notified(queries) -> int:
