@@ -36,7 +36,7 @@ from datetime import timedelta
 import psycopg
 from django.conf import settings
 from django.db import close_old_connections, connection, connections, transaction
-from django.db.models import Min, Q
+from django.db.models import Q, Subquery
 from django.utils import timezone
 
 from facebook import inbound, parsing
@@ -126,19 +126,15 @@ def route_due(*, batch_size: int = BATCH_SIZE) -> int:
     other routers hold are left to them: each drains until it finds nothing.
     """
     done = 0
-    rechecked = False
     while True:
+        # After each batch, whatever was stored meanwhile: a body another router
+        # left to us (its lane was held by this one) was stored before our commit.
         routed = _route_batch(batch_size)
-        if routed is None:
-            return done  # what is due is in lanes other routers hold: they drain it
-        done += routed
-        if routed:
-            continue
-        # Once more: a body stored meanwhile may have been left to us by a
-        # router that found its lane held by this one.
-        if rechecked or not _due().exists():
+        if not routed:
+            # 0: nothing is due. None: what is due is in lanes other routers
+            # hold; they drain it. Either way, this router holds no lane now.
             return done
-        rechecked = True
+        done += routed
 
 
 def _route_batch(batch_size: int) -> int | None:
@@ -195,12 +191,17 @@ def _claim_lanes(batch_size: int) -> list[WebhookDelivery] | None:
     """Lock the lanes of the oldest due bodies that no other router holds, and claim
     up to `batch_size` of their bodies in arrival order (PostgreSQL)."""
     due = _due()
-    # One read: the oldest due body, and the oldest barrier.
-    oldest = due.aggregate(first=Min("id"), barrier=Min("id", filter=Q(lane=BARRIER_LANE)))
-    if oldest["first"] is None:
+    # One read: the oldest due bodies' lanes, each row with the oldest barrier.
+    oldest_barrier = due.filter(lane=BARRIER_LANE).order_by("id").values("id")[:1]
+    oldest = list(
+        due.annotate(barrier=Subquery(oldest_barrier))
+        .order_by("id")
+        .values_list("id", "lane", "barrier")[: batch_size * _LOOK_AHEAD]
+    )
+    if not oldest:
         return []  # nothing is due
-    barrier = oldest["barrier"]
-    if barrier is not None and barrier == oldest["first"]:
+    first_id, _, barrier = oldest[0]
+    if barrier is not None and barrier == first_id:
         # Everything before the barrier is routed: it goes now, alone.
         if not _try_lock_lanes([BARRIER_LANE]):
             return None
@@ -210,11 +211,11 @@ def _claim_lanes(batch_size: int) -> list[WebhookDelivery] | None:
         before_barrier = before_barrier.filter(id__lt=barrier)
     lanes = list(
         dict.fromkeys(
-            before_barrier.order_by("id").values_list("lane", flat=True)[: batch_size * _LOOK_AHEAD]
+            lane
+            for id_, lane, _ in oldest
+            if lane != BARRIER_LANE and (barrier is None or id_ < barrier)
         )
     )
-    if not lanes:
-        return None if barrier is not None else []
     held = _try_lock_lanes(lanes, most=batch_size)
     if not held:
         return None

@@ -242,6 +242,28 @@ def test_a_customer_created_elsewhere_mid_batch_reroutes_the_batch_apart_once(pa
     }
 
 
+def test_a_router_woken_for_one_body_reads_the_due_bodies_once_before_and_once_after(page):
+    """The quiet hour: each body is a batch of its own, so what a batch reads
+    around its bodies is paid once per customer."""
+    store(_message_from("7300000000900001", new_mid()))
+    with CaptureQueriesContext(connection) as queries:
+        assert ingest.route_due() == 1
+    deliveries = [
+        sql.split(" WHERE ")[0]
+        for sql in (query["sql"] for query in queries.captured_queries)
+        if sql.startswith("SELECT") and '"facebook_webhookdelivery"' in sql
+    ]
+    if connection.vendor == "postgresql":
+        # The oldest due bodies' lanes (with the oldest barrier), the claim of the
+        # bodies in the lanes taken; after the commit, again: nothing is left.
+        assert len(deliveries) == 3
+        assert deliveries[0] == deliveries[2] != deliveries[1]
+    else:
+        # One writer at a time: the claim, then the claim that finds nothing.
+        assert len(deliveries) == 2
+    assert WebhookDelivery.objects.get().verdict == WebhookVerdict.PROCESSED
+
+
 def _someone_waits_on_a_lock() -> bool:
     with connection.cursor() as cursor:
         cursor.execute(
