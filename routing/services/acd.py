@@ -39,35 +39,44 @@ logger = logging.getLogger(__name__)
 
 
 class _WorkgroupOffer(Protocol):
-    """An after-commit callback marked with the workgroup it offers in."""
+    """An after-commit callback marked with the workgroup it offers in, and whether the
+    transaction queued an interaction there."""
 
     offers_workgroup_id: int
+    queued: bool
 
     def __call__(self) -> None: ...
 
 
-def _offer_waiting_in(workgroup_id: int) -> _WorkgroupOffer:
+def _offer_waiting_in(workgroup_id: int, *, queued: bool) -> _WorkgroupOffer:
     """After-commit work: offer what waits in one workgroup (marked, to be found again)."""
 
     def offer() -> None:
-        offer_waiting(workgroup_id=workgroup_id)
+        offer_waiting(workgroup_id=workgroup_id, queued=marked.queued)
 
     # A plain function (Django's robust on_commit logs its __qualname__), marked.
     marked = cast(_WorkgroupOffer, offer)
     marked.offers_workgroup_id = workgroup_id
+    marked.queued = queued
     return marked
 
 
-def offer_after_commit(*workgroup_ids: int) -> None:
+def offer_after_commit(*workgroup_ids: int, queued: bool = False) -> None:
+    """Offer, after commit, what waits in these workgroups; `queued`: this transaction
+    queued an interaction in them (the offer need not look whether one waits)."""
     # Robust: the change that freed an agent is committed, so a failed offer
     # (a lock timeout, a dropped connection) must not fail the caller's
     # request; it is logged, and the timers offer what still waits.
-    for workgroup_id in {w for w in workgroup_ids if w} - _offers_already_due():
-        transaction.on_commit(_offer_waiting_in(workgroup_id), robust=True)
+    due = _offers_already_due()
+    for workgroup_id in {w for w in workgroup_ids if w}:
+        if workgroup_id in due:
+            due[workgroup_id].queued |= queued
+        else:
+            transaction.on_commit(_offer_waiting_in(workgroup_id, queued=queued), robust=True)
 
 
-def _offers_already_due() -> set[int]:
-    """Workgroups whose offer this transaction already runs after commit.
+def _offers_already_due() -> dict[int, _WorkgroupOffer]:
+    """The offers this transaction already runs after commit, by workgroup.
 
     One offer per workgroup is enough however many changes a transaction
     makes (the router commits many customers' messages at once). A pending
@@ -76,7 +85,7 @@ def _offers_already_due() -> set[int]:
     undo the pending offer undoes the new change as well.
     """
     return {
-        func.offers_workgroup_id
+        func.offers_workgroup_id: func
         for _savepoints, func, _robust in transaction.get_connection().run_on_commit
         if hasattr(func, "offers_workgroup_id")
     }
@@ -102,7 +111,7 @@ OFFER_BATCH = 50
 RESERVED = Q(preferred_until__isnull=False, preferred_agent__isnull=False)
 
 
-def offer_waiting(*, workgroup_id: int) -> int:
+def offer_waiting(*, workgroup_id: int, queued: bool = False) -> int:
     """Offer queued interactions of a workgroup, highest priority and oldest first,
     while agents are free.
 
@@ -113,7 +122,8 @@ def offer_waiting(*, workgroup_id: int) -> int:
     available member with room and the required skills; an agent just offered
     one is idle from now, so the next goes to the next agent in turn. Returns
     how many were offered. Safe to call from any process at any time: a queued
-    row another process is offering is skipped, not waited for.
+    row another process is offering is skipped, not waited for. `queued`: the
+    caller just queued one there (a pass after a new customer's commit).
     """
     offered = 0
     workgroup = workgroup_config(workgroup_id)
@@ -121,7 +131,8 @@ def offer_waiting(*, workgroup_id: int) -> int:
         return 0
     # Most passes (an agent freed, a tab opened) find nothing waiting: one read
     # then. Something queued meanwhile runs a pass of its own after its commit.
-    if not Interaction.objects.filter(workgroup_id=workgroup_id, state=S.QUEUED).exists():
+    # A pass for a customer just queued skips it: the read would find them.
+    if not queued and not _any_queued(workgroup_id):
         return 0
     if not hours.is_open(workgroup, timezone.now()):
         return 0  # out of hours it waits; the timer loop offers it at the opening
@@ -173,6 +184,10 @@ def offer_waiting(*, workgroup_id: int) -> int:
             offered += len(rung) + len(in_turn_rung)
         if len(in_turn_rung) < len(waiting) or len(waiting) < OFFER_BATCH:
             return offered
+
+
+def _any_queued(workgroup_id: int) -> bool:
+    return Interaction.objects.filter(workgroup_id=workgroup_id, state=S.QUEUED).exists()
 
 
 def _offer_to_preferred(

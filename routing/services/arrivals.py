@@ -135,7 +135,7 @@ def receive_customer_message(
         # Out of hours nothing is offered: the timer loop offers it at the opening.
         open_now = automatic.answer_arrival(interaction, created=created, now=timezone.now())
         if created and open_now:
-            offer_after_commit(workgroup_id)
+            offer_after_commit(workgroup_id, queued=True)
     return Received(message=message, interaction=interaction, created_interaction=created)
 
 
@@ -180,7 +180,7 @@ def raise_priority(interaction: Interaction, found: rules.PriorityFound) -> None
         detail={"from": previous, "to": found.priority, "priority_rule_id": found.rule_id},
     )
     publish_on_commit(interaction_event(interaction))
-    offer_after_commit(interaction.workgroup_id)
+    offer_after_commit(interaction.workgroup_id, queued=True)
 
 
 # How long after a private reply the person's first Messenger message still continues it.

@@ -534,3 +534,45 @@ def test_an_offer_pass_reads_who_may_be_rung_once_for_its_first_round():
     ringable_reads = [q for q in sql if 'COALESCE("routing_agent"."capacity"' in q]
     assert len(ringable_reads) == 1
     assert (refresh(waiting).state, refresh(waiting).agent_id) == (S.ALERTING, agent.pk)
+
+
+def _asks_whether_any_waits(sql: str) -> bool:
+    return sql.startswith('SELECT 1 AS "a" FROM "routing_interaction"')
+
+
+def test_the_pass_after_a_new_customer_is_queued_offers_without_asking_whether_one_waits():
+    workgroup = make_workgroup()
+    agent = make_agent(workgroups=[workgroup])
+    with CaptureQueriesContext(connection) as queries:
+        waiting = writes(workgroup)  # queued, then offered after the commit
+    assert (waiting.state, waiting.agent_id) == (S.ALERTING, agent.pk)
+    assert not [q["sql"] for q in queries.captured_queries if _asks_whether_any_waits(q["sql"])]
+
+    # A pass for anything else (an agent freed, a tab opened) asks first.
+    with CaptureQueriesContext(connection) as queries:
+        assert acd.offer_waiting(workgroup_id=workgroup.pk) == 0
+    assert len([q for q in queries.captured_queries if _asks_whether_any_waits(q["sql"])]) == 1
+
+
+def test_one_pass_per_workgroup_after_a_commit_knows_that_any_change_queued_there():
+    workgroup = make_workgroup()
+    agent = make_agent(workgroups=[workgroup], status=AgentStatus.AWAY)
+    waiting = writes(workgroup)
+    Agent.objects.filter(pk=agent.pk).update(status=AgentStatus.AVAILABLE)
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        acd.offer_after_commit(workgroup.pk)
+        acd.offer_after_commit(workgroup.pk, queued=True)
+        acd.offer_after_commit(workgroup.pk)
+        passes = [func for _, func, _ in connection.run_on_commit if hasattr(func, "queued")]
+        assert [func.queued for func in passes] == [True]
+    assert not [q["sql"] for q in queries.captured_queries if _asks_whether_any_waits(q["sql"])]
+    assert (refresh(waiting).state, refresh(waiting).agent_id) == (S.ALERTING, agent.pk)
+
+
+def test_a_pass_told_a_customer_was_queued_finds_nothing_when_another_offered_them_first():
+    workgroup = make_workgroup()
+    make_agent(workgroups=[workgroup])
+    waiting = writes(workgroup)
+    assert waiting.state == S.ALERTING  # offered by the pass after its commit
+    assert acd.offer_waiting(workgroup_id=workgroup.pk, queued=True) == 0
+    assert InteractionEvent.objects.filter(interaction=waiting, verb="offer").count() == 1
