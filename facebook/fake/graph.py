@@ -342,6 +342,24 @@ ECHO_TIMEOUT = 20.0
 echoes = BackgroundPool("fake-graph-echoes", max_workers=8)
 
 
+def own_webhook_url(request) -> str:
+    """Where to post: FACEBOOK_SIMULATOR_WEBHOOK_URL, else the address this
+    request arrived on (under daphne, the listening socket's own address).
+
+    Never a URL built from the Host header: whoever sends the form must not
+    pick where a body signed with the app secret goes. "" when unknown.
+    """
+    if settings.FACEBOOK_SIMULATOR_WEBHOOK_URL:
+        return settings.FACEBOOK_SIMULATOR_WEBHOOK_URL
+    server = getattr(request, "scope", {}).get("server")
+    if not server or not server[1]:
+        return ""  # a Unix socket, or not served over ASGI
+    host, port = server
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}{reverse('facebook-webhook')}"
+
+
 def echo_later(
     *,
     webhook_url: str,
@@ -532,7 +550,8 @@ async def messages(request, version: str, page_id: str):
             # Meta echoes every message the Page sent; a late answer's message
             # too, a moment after that answer.
             echo_later(
-                webhook_url=request.build_absolute_uri(reverse("facebook-webhook")),
+                webhook_url=own_webhook_url(request)
+                or request.build_absolute_uri(reverse("facebook-webhook")),
                 page_id=page.page_id,
                 psid=psid,
                 message=body["message"],

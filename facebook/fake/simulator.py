@@ -31,7 +31,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from facebook.fake import graph as fake_graph
 from facebook.fake import modes, webhooks
 from facebook.fake import pages as fake_pages
-from facebook.fake.graph import simulator_only
+from facebook.fake.graph import own_webhook_url, simulator_only
 from facebook.models import FacebookPage, FakeGraphCall, InstagramAccount
 
 SESSION_SENT = "simulator_sent"
@@ -93,24 +93,6 @@ async def _refused(request, problem: str):
         )
     await request.session.aset(SESSION_STATUS, {"error": problem})
     return redirect("simulator")
-
-
-def own_webhook_url(request) -> str:
-    """Where to post: FACEBOOK_SIMULATOR_WEBHOOK_URL, else the address this
-    request arrived on (under daphne, the listening socket's own address).
-
-    Never a URL built from the Host header: whoever sends the form must not
-    pick where a body signed with the app secret goes. "" when unknown.
-    """
-    if settings.FACEBOOK_SIMULATOR_WEBHOOK_URL:
-        return settings.FACEBOOK_SIMULATOR_WEBHOOK_URL
-    server = getattr(request, "scope", {}).get("server")
-    if not server or not server[1]:
-        return ""  # a Unix socket, or not served over ASGI
-    host, port = server
-    if ":" in host:
-        host = f"[{host}]"
-    return f"http://{host}:{port}{reverse('facebook-webhook')}"
 
 
 # --- the conversation -----------------------------------------------------------

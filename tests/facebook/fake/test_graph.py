@@ -71,6 +71,28 @@ def test_a_text_message_is_answered_and_recorded(client, page):
     assert TOKEN not in call.path
 
 
+def test_the_echo_goes_to_the_configured_webhook_never_to_the_host_the_request_named(
+    client, page, settings, webhook_catcher
+):
+    # As the simulator's posts: a body signed with the app secret goes where the
+    # operator said, not where a caller's Host header points (the bench's Meta
+    # runs apart from the server its echoes are for).
+    settings.FACEBOOK_SIMULATOR_WEBHOOK_URL = f"http://{webhook_catcher.host}/facebook/webhook"
+    response = client.post(
+        MESSAGES + f"?access_token={TOKEN}",
+        data=json.dumps(text_body("Your parcel is on its way")),
+        content_type="application/json",
+    )
+
+    assert response.status_code == 200
+    assert fake_graph.echoes.wait_for_idle(10)
+    [echo] = webhook_catcher.requests
+    assert echo.path == "/facebook/webhook"
+    item = json.loads(echo.body)["entry"][0]["messaging"][0]
+    assert item["message"]["mid"] == response.json()["message_id"]
+    assert item["message"]["is_echo"] is True
+
+
 def test_me_stands_for_the_token_s_page(client, page):
     response = post(client, text_body(), path="/fake-graph/v24.0/me/messages")
 

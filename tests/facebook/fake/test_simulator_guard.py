@@ -6,7 +6,6 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import RequestFactory
 
 from facebook.fake import graph as fake_graph
-from facebook.fake import simulator
 from tests.environments import production_settings
 from tests.factories import PAGE_ID, make_page, make_workgroup
 
@@ -65,10 +64,10 @@ def test_without_a_configured_address_it_posts_to_the_socket_it_was_reached_on(s
     request = RequestFactory().post("/simulator/send", HTTP_HOST="attacker.example")
     request.scope = {"type": "http", "server": ("127.0.0.1", 8123)}
 
-    assert simulator.own_webhook_url(request) == "http://127.0.0.1:8123/facebook/webhook"
+    assert fake_graph.own_webhook_url(request) == "http://127.0.0.1:8123/facebook/webhook"
 
     request.scope = {"type": "http", "server": ("::1", 8123)}
-    assert simulator.own_webhook_url(request) == "http://[::1]:8123/facebook/webhook"
+    assert fake_graph.own_webhook_url(request) == "http://[::1]:8123/facebook/webhook"
 
 
 def test_with_no_address_to_post_to_it_says_so_and_posts_nothing(
