@@ -296,15 +296,31 @@ class Meter:
         self.servers = servers
         self.started = time.perf_counter()
         self.used = servers.cpu_seconds()
+        self.meta = servers.meta_cpu_seconds()
         self.bench = time.process_time()
+        self.statements = servers.statement_counts()
+        self.meta_statements = servers.statement_counts(meta=True)
 
     def servers_busy(self) -> str:
         wall = time.perf_counter() - self.started
         now = self.servers.cpu_seconds()
         return " + ".join(f"{(b - a) / wall:.2f}" for a, b in zip(self.used, now, strict=True))
 
+    def meta_busy(self) -> str:
+        wall = time.perf_counter() - self.started
+        return f"{(self.servers.meta_cpu_seconds() - self.meta) / wall:.2f}"
+
     def bench_busy(self) -> str:
         return f"{(time.process_time() - self.bench) / (time.perf_counter() - self.started):.2f}"
+
+    def statements_run(self) -> Counter[str]:
+        """SQL statements the servers ran since the start, by part."""
+        return self.servers.statement_counts() - self.statements
+
+    def meta_statements_run(self) -> int:
+        """SQL statements Meta's side (the fake Graph API) ran since the start."""
+        run = self.servers.statement_counts(meta=True) - self.meta_statements
+        return sum(run.values())
 
 
 async def settle(servers: Servers, *, idle: float = 0.15, cap: float = 20.0) -> float:
@@ -625,8 +641,11 @@ class EndToEndResult:
     frame_bytes: int = 0
     servers_busy: str = ""
     bench_busy: str = ""
+    meta_busy: str = ""
     pg_peak_backends: int | None = None
     dropped: int = 0
+    statements: Counter = field(default_factory=Counter)
+    meta_statements: int = 0
 
     def statuses(self, items: list[Posted]) -> Counter:
         return Counter(item.status for item in items)
@@ -808,6 +827,9 @@ async def end_to_end(
     result.seconds = time.perf_counter() - started
     result.servers_busy = meter.servers_busy()
     result.bench_busy = meter.bench_busy()
+    result.meta_busy = meter.meta_busy()
+    result.statements = meter.statements_run()
+    result.meta_statements = meter.meta_statements_run()
     result.pg_peak_backends = sampler.peak
     result.frames = sightings.frames - frames
     result.frame_bytes = sightings.frame_bytes - frame_bytes

@@ -178,15 +178,16 @@ def run_configuration(
         rows.append(
             [
                 section,
-                "agents' sockets on · live webhooks, floor posts and fake Graph API on"
-                " · ingest webhooks to",
+                "agents' sockets on · live webhooks and floor posts on · ingest webhooks to"
+                " · fake Graph API (Meta's side) on",
                 "process 1 · "
                 + (
                     "process 2 (crossing Redis) · "
                     + ("nginx, to both processes" if server_setup.nginx_binary() else "process 2")
                     if config.processes > 1
                     else "process 1 · process 1"
-                ),
+                )
+                + " · a process of its own (no router, no timers)",
             ]
         )
         say(config.name, f"starting {config.processes} daphne process(es) on {servers.urls}")
@@ -613,11 +614,24 @@ async def _measure(
         )
         row(
             section,
-            "CPU: servers (cores per process) · bench client",
-            f"{e2e.servers_busy} · {e2e.bench_busy}",
+            "CPU: servers (cores per process) · bench client · fake Graph API (Meta's side)",
+            f"{e2e.servers_busy} · {e2e.bench_busy} · {e2e.meta_busy}",
         )
         if e2e.pg_peak_backends is not None:
             row(section, "PostgreSQL connections, peak open", str(e2e.pg_peak_backends))
+        if e2e.statements and e2e.new:
+            row(
+                section,
+                "SQL statements our servers ran ÷ new customers posted",
+                f"{sum(e2e.statements.values()) / len(e2e.new):.1f}",
+            )
+            for part, number in e2e.statements.most_common():
+                row(section, f"  of which {part}", f"{number / len(e2e.new):.1f}")
+            row(
+                section,
+                "  not ours, apart: the fake Graph API (Meta's side)",
+                f"{e2e.meta_statements / len(e2e.new):.1f}",
+            )
 
         section = "4. Agent actions · during the end-to-end load above"
         row(section, "pickups · replies sent", f"{len(e2e.pickups)} · {len(e2e.sends)}")

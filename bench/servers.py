@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -54,7 +55,8 @@ NGINX_DIR = Path("/tmp/h-bench-nginx")
 DATABASE_QUERY = os.environ.get("BENCH_DATABASE_QUERY", "")
 # The project's settings module; the servers run `benchsite.settings`, which extends it.
 SETTINGS_MODULE = os.environ.get("BENCH_SETTINGS", "connect.settings")
-APPLICATION = os.environ.get("BENCH_APPLICATION", "connect.asgi:application")
+# The project's application, counting its SQL statements (bench/server/benchsite/asgi.py).
+APPLICATION = os.environ.get("BENCH_APPLICATION", "benchsite.asgi:application")
 EXTRA_PYTHONPATH = os.environ.get("BENCH_PYTHONPATH", "")
 # Sockets: the bench and its servers each hold thousands of them.
 OPEN_FILES = 20000
@@ -197,6 +199,9 @@ class Servers:
     # runs them: with more than one process, when nginx is installed.
     proxy: subprocess.Popen | None = None
     proxy_url: str = ""
+    # The fake Graph API (Meta's side), in a process of its own.
+    meta_url: str = ""
+    meta: subprocess.Popen | None = None
 
     @property
     def desktop_url(self) -> str:
@@ -211,47 +216,35 @@ class Servers:
 
     @property
     def live_base(self) -> str:
-        """Where the live phases' webhooks and floor posts land, and the fake Graph API
-        (Meta's side) answers: the process the agents' sockets are not on, when there
-        are two, so that every live update crosses the channel layer."""
+        """Where the live phases' webhooks and floor posts land (and the fake Graph API's
+        echoes): the process the agents' sockets are not on, when there are two, so
+        that every live update crosses the channel layer."""
         return self.urls[-1]
 
     def start(self) -> None:
         LOG_DIR.mkdir(exist_ok=True)
         for url in self.urls:
-            port = urlsplit(url).port
-            log = LOG_DIR / f"{self.config.name}-{port}.log"
-            process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "daphne",
-                    "--verbosity",
-                    "0",
-                    # As in production (README): a burst waits its turn at the gate,
-                    # and a burst of closes its turn to be unregistered.
-                    "--websocket_connect_timeout",
-                    "30",
-                    "--application-close-timeout",
-                    "30",
-                    "-b",
-                    "127.0.0.1",
-                    "-p",
-                    str(port),
-                    APPLICATION,
-                ],
-                cwd=PROJECT,
-                env=self.env,
-                stdout=log.open("w"),
-                stderr=subprocess.STDOUT,
-                preexec_fn=_server_child,
-            )
+            process, log = _daphne(url, self.env, f"{self.config.name}-{urlsplit(url).port}")
             self.processes.append(process)
             self.logs.append(log)
         for url, process, log in zip(self.urls, self.processes, self.logs, strict=True):
             _wait_healthy(url, process, log)
+        self._start_meta()
         if len(self.urls) > 1 and nginx_binary():
             self._start_proxy()
+
+    def _start_meta(self) -> None:
+        """The fake Graph API in a process of its own, as Meta's servers are not ours:
+        no router or timers there, and its echoes go to the live webhooks' process."""
+        env = {
+            **self.env,
+            "CONNECT_TIMERS": "0",
+            "FACEBOOK_WEBHOOK_ROUTING": "inline",
+            "FACEBOOK_SIMULATOR_WEBHOOK_URL": self.live_base + "/facebook/webhook",
+        }
+        self.meta, log = _daphne(self.meta_url, env, f"{self.config.name}-meta")
+        self.logs.append(log)
+        _wait_healthy(self.meta_url, self.meta, log)
 
     def _start_proxy(self) -> None:
         from connect import nginx  # the checkout's own configuration, once on the path
@@ -297,6 +290,14 @@ class Servers:
         if self.processes:
             self.stop_seconds = time.monotonic() - asked
         self.processes.clear()
+        if self.meta is not None:
+            self.meta.terminate()
+            try:
+                self.meta.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                self.meta.kill()
+                self.meta.wait(timeout=5)
+            self.meta = None
         if self.proxy is not None:
             self.proxy.terminate()
             try:
@@ -308,12 +309,25 @@ class Servers:
 
     def cpu_seconds(self) -> list[float]:
         """CPU time (user + system) each server process has used so far."""
-        ticks = os.sysconf("SC_CLK_TCK")
-        used = []
-        for process in self.processes:
-            fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            used.append((int(fields[11]) + int(fields[12])) / ticks)
-        return used
+        return [_cpu_seconds(process) for process in self.processes]
+
+    def meta_cpu_seconds(self) -> float:
+        """CPU time the fake Graph API's process (Meta's side) has used so far."""
+        return _cpu_seconds(self.meta) if self.meta is not None else 0.0
+
+    def statement_counts(self, *, meta: bool = False) -> Counter[str]:
+        """SQL statements the server processes (`meta`: Meta's side) have run so far,
+        by part (benchsite.statements); empty when a server does not count them."""
+        counts: Counter[str] = Counter()
+        for url in [self.meta_url] if meta else self.urls:
+            try:
+                answer = httpx.get(url + "/bench/statements", timeout=5)
+            except httpx.HTTPError:
+                return Counter()
+            if answer.status_code != 200:
+                return Counter()
+            counts.update(answer.json())
+        return counts
 
     def rss_bytes(self, index: int = 0) -> int:
         """Resident memory of one server process, from /proc."""
@@ -356,6 +370,42 @@ def _server_child() -> None:
     raise_open_files()
 
 
+def _cpu_seconds(process: subprocess.Popen) -> float:
+    fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _daphne(url: str, env: dict, name: str) -> tuple[subprocess.Popen, Path]:
+    """A daphne process serving the project on `url`'s port, as production runs it."""
+    log = LOG_DIR / f"{name}.log"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "daphne",
+            "--verbosity",
+            "0",
+            # As in production (README): a burst waits its turn at the gate,
+            # and a burst of closes its turn to be unregistered.
+            "--websocket_connect_timeout",
+            "30",
+            "--application-close-timeout",
+            "30",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(urlsplit(url).port),
+            APPLICATION,
+        ],
+        cwd=PROJECT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        preexec_fn=_server_child,
+    )
+    return process, log
+
+
 def _wait_healthy(url: str, process: subprocess.Popen, log: Path) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -370,7 +420,7 @@ def _wait_healthy(url: str, process: subprocess.Popen, log: Path) -> None:
     raise RuntimeError(f"daphne did not become healthy:\n{log.read_text()}")
 
 
-def server_env(config: Configuration, urls: list[str], database_url: str) -> dict:
+def server_env(config: Configuration, graph_url: str, database_url: str) -> dict:
     """The production environment of tests/browser/conftest.py, with the bench's own secrets."""
     env = {
         key: value
@@ -396,7 +446,7 @@ def server_env(config: Configuration, urls: list[str], database_url: str) -> dic
         SECURE_SSL_REDIRECT="0",
         SESSION_COOKIE_SECURE="0",
         CSRF_COOKIE_SECURE="0",
-        FACEBOOK_GRAPH_URL=urls[-1] + "/fake-graph",
+        FACEBOOK_GRAPH_URL=graph_url + "/fake-graph",
         MEDIA_ROOT="/tmp/h-bench-media",
     )
     if config.redis_url:
@@ -417,11 +467,13 @@ def prepare(config: Configuration) -> Servers:
         # An experiment, e.g. BENCH_DATABASE_QUERY=conn_max_age=0 (django-environ options).
         database_url += "?" + DATABASE_QUERY
     urls = [f"http://127.0.0.1:{free_port()}" for _ in range(config.processes)]
+    meta_url = f"http://127.0.0.1:{free_port()}"
     servers = Servers(
         config=config,
         urls=urls,
-        env=server_env(config, urls, database_url),
+        env=server_env(config, meta_url, database_url),
         database_url=database_url,
+        meta_url=meta_url,
     )
     return servers
 

@@ -1,4 +1,4 @@
-"""Two bench-only endpoints, served through the project's whole middleware stack.
+"""Three bench-only endpoints, served through the project's whole middleware stack.
 
 - `/bench/empty`: the cheapest Django view, with the webhook's decorators
   (a sync view, CSRF-exempt, GET or POST). The webhook's throughput divided by
@@ -7,12 +7,16 @@
   group (the bench names the workgroup of its agents' sockets), as the live
   updates send theirs. POST → frame on the sockets is the least a live update
   can take with this framework on this machine.
+- `/bench/statements`: how many SQL statements each part of this process has
+  run so far (benchsite.statements), as JSON.
 """
 
 from channels.layers import get_channel_layer
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
+
+from benchsite import statements
 
 # Frames start with this, so the bench's socket reader tells them apart cheaply.
 FLOOR_MARK = '<template data-bench-floor="'
@@ -45,3 +49,8 @@ async def floor(request: HttpRequest) -> HttpResponse:
     html = f'{FLOOR_MARK}{int(number):08d}"></template>'
     await get_channel_layer().group_send(group, {"type": "live.frame", "html": html, "skip": []})
     return HttpResponse("ok", content_type="text/plain; charset=utf-8")
+
+
+@require_http_methods(["GET"])
+def statement_counts(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(statements.snapshot())
