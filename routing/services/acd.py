@@ -9,10 +9,11 @@ from datetime import timedelta
 from typing import Protocol, cast
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from routing import hours
+from routing.compiled_queries import CompiledQuery
 from routing.events import interaction_event, publish_on_commit
 from routing.models import (
     Agent,
@@ -21,12 +22,7 @@ from routing.models import (
     Workgroup,
 )
 from routing.rules import QUEUE_ORDER
-from routing.services.free_agents import (
-    FreeAgent,
-    free_agents,
-    longest_idle_of,
-    ringable_members,
-)
+from routing.services.free_agents import FreeAgent, free_agents, longest_idle_of
 from routing.services.kernel import (
     S,
     check_transition,
@@ -140,22 +136,17 @@ def offer_waiting(*, workgroup_id: int, queued: bool = False) -> int:
     # tick asks again, and most end here, with one read instead of two batches of
     # rows locked and loaded. An agent freed after this read runs a pass of their own.
     # The same read gives the first round its candidates (locked and checked again).
-    ringable = ringable_members(workgroup)
-    longest_idle: list[int] | None = longest_idle_of(ringable, OFFER_BATCH)
+    longest_idle: list[int] | None = longest_idle_of(workgroup, OFFER_BATCH)
     if not longest_idle:
         return 0
     while True:
         with transaction.atomic():
-            queued = Interaction.objects.select_for_update(skip_locked=True).filter(
-                workgroup_id=workgroup_id, state=S.QUEUED
-            )
-            reserved = list(queued.filter(RESERVED).order_by(*QUEUE_ORDER)[:OFFER_BATCH])
-            waiting = list(queued.exclude(RESERVED).order_by(*QUEUE_ORDER)[:OFFER_BATCH])
+            reserved = _RESERVED.instances(Interaction, workgroup_id, most=OFFER_BATCH)
+            waiting = _WAITING.instances(Interaction, workgroup_id, most=OFFER_BATCH)
             if not waiting and not reserved:
                 return offered
             free = free_agents(
                 workgroup,
-                ringable,
                 wanted=len(waiting),
                 preferred_ids={i.preferred_agent_id for i in reserved if i.preferred_agent_id},
                 longest_idle=longest_idle,
@@ -184,6 +175,26 @@ def offer_waiting(*, workgroup_id: int, queued: bool = False) -> int:
             offered += len(rung) + len(in_turn_rung)
         if len(in_turn_rung) < len(waiting) or len(waiting) < OFFER_BATCH:
             return offered
+
+
+def _queued_in(workgroup_id: int) -> QuerySet[Interaction]:
+    """The workgroup's queued interactions, locked; one another pass holds is skipped."""
+    return Interaction.objects.select_for_update(skip_locked=True).filter(
+        workgroup_id=workgroup_id, state=S.QUEUED
+    )
+
+
+# Each round of an offer pass reads the first of both (routing.compiled_queries).
+_RESERVED = CompiledQuery(
+    lambda workgroup_id, *, most: (
+        _queued_in(workgroup_id).filter(RESERVED).order_by(*QUEUE_ORDER)[:most]
+    )
+)
+_WAITING = CompiledQuery(
+    lambda workgroup_id, *, most: (
+        _queued_in(workgroup_id).exclude(RESERVED).order_by(*QUEUE_ORDER)[:most]
+    )
+)
 
 
 def _any_queued(workgroup_id: int) -> bool:
