@@ -145,7 +145,7 @@ def _my_list_context(
     # whether a push or the answer to a request comes in first.
     if rows is None:
         read_at = read_stamp()
-        rows = list(selectors.my_interactions(agent))
+        rows = selectors.my_interactions(agent)
     interactions = service_levels.by_time_left(rows) if agent.list_by_time_left else rows
     return {"interactions": interactions, "list_read_at": read_at}
 

@@ -14,16 +14,16 @@ among the compiled parameters is refused. Compile-time constants (a LIMIT,
 inlined in the SQL) are keyword arguments and part of the shape.
 """
 
+import copy
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model, QuerySet
-
-M = TypeVar("M", bound=Model)
+from django.db.models.query import ModelIterable
 
 Argument = int | tuple[int, ...]
 
@@ -38,6 +38,11 @@ class _Compiled:
     params: tuple
     # For each argument, the positions in `params` of each of its values.
     places: tuple[tuple[tuple[int, ...], ...], ...]
+    # For a build of model instances: the compiler that wrote the SQL (it knows
+    # which columns make which object) and the queryset's class and model.
+    template: Any = None
+    queryset_class: type | None = None
+    model: type[Model] | None = None
 
 
 # Stand-ins: negative numbers no real id, capacity or count is.
@@ -61,14 +66,30 @@ class CompiledQuery:
             cursor.execute(sql, params)
             return cursor.fetchall()
 
-    def instances(self, model: type[M], *args: Argument, **constants: Any) -> list[M]:
-        """Run a build of whole rows of `model` (no select_related, no annotations)."""
-        sql, params = self.sql(*args, **constants)
-        if not sql:
+    def objects(self, *args: Argument, **constants: Any) -> list:
+        """Run a build of model instances: made by the ORM's own row reader from the
+        kept SQL, related rows (`select_related`) and annotations included."""
+        compiled = self._compiled_for(args, constants)
+        if not compiled.sql:
             return []
-        return list(model._default_manager.raw(sql, params))
+        if compiled.template is None or compiled.queryset_class is None:
+            raise CompileError("objects() needs a build of model instances")
+        sql, params = self._filled(compiled, args)
+        # The compiler that wrote the SQL knows which columns make which object; a
+        # copy of it, on this thread's connection, answers the kept SQL.
+        compiler = copy.copy(compiled.template)
+        compiler.connection = connections[DEFAULT_DB_ALIAS]
+        compiler.as_sql = lambda *_, **__: (sql, params)
+        queryset = compiled.queryset_class(model=compiled.model, query=_Written(compiler))
+        return list(queryset)
 
     def sql(self, *args: Argument, **constants: Any) -> tuple[str, list]:
+        compiled = self._compiled_for(args, constants)
+        if not compiled.sql:
+            return "", []
+        return self._filled(compiled, args)
+
+    def _compiled_for(self, args: Sequence[Argument], constants: dict) -> _Compiled:
         shape = (
             connections[DEFAULT_DB_ALIAS].vendor,
             tuple(len(a) if isinstance(a, tuple) else None for a in args),
@@ -77,14 +98,16 @@ class CompiledQuery:
         compiled = self._compiled.get(shape)
         if compiled is None:
             compiled = self._compiled[shape] = self._compile(args, constants)
+        return compiled
+
+    @staticmethod
+    def _filled(compiled: _Compiled, args: Sequence[Argument]) -> tuple[str, list]:
         params = list(compiled.params)
-        if not compiled.sql:
-            return "", params
         for argument, places in zip(args, compiled.places, strict=True):
             values = argument if isinstance(argument, tuple) else (argument,)
             for value, positions in zip(values, places, strict=True):
                 for position in positions:
-                    params[position] = value
+                    params[position] = int(value)
         return compiled.sql, params
 
     def _compile(self, args: Sequence[Argument], constants: dict) -> _Compiled:
@@ -95,11 +118,11 @@ class CompiledQuery:
             else:
                 stand_ins.append(next(_stand_ins))
         try:
-            sql, params = self._sql_of(stand_ins, constants)
+            queryset, compiler, sql, params = self._written(stand_ins, constants)
         except EmptyResultSet:  # e.g. `pk__in` an empty tuple: no query to run
             return _Compiled(sql="", params=(), places=())
         # Built twice: anything read at build time that changes (the clock) shows.
-        if (sql, params) != self._sql_of(stand_ins, constants):
+        if (sql, params) != self._written(stand_ins, constants)[2:]:
             raise CompileError("a compiled query must not keep a moment: use Now()")
         places = []
         for stand_in in stand_ins:
@@ -111,9 +134,29 @@ class CompiledQuery:
                     raise CompileError(f"an argument is not a parameter of the SQL: {sql}")
                 argument_places.append(positions)
             places.append(tuple(argument_places))
-        return _Compiled(sql=sql, params=params, places=tuple(places))
+        models = queryset._iterable_class is ModelIterable
+        return _Compiled(
+            sql=sql,
+            params=params,
+            places=tuple(places),
+            template=compiler if models else None,
+            queryset_class=type(queryset) if models else None,
+            model=queryset.model,
+        )
 
-    def _sql_of(self, stand_ins: list, constants: dict) -> tuple[str, tuple]:
+    def _written(self, stand_ins: list, constants: dict) -> tuple[QuerySet, Any, str, tuple]:
         queryset = self._build(*stand_ins, **constants)
-        sql, params = queryset.query.get_compiler(DEFAULT_DB_ALIAS).as_sql()
-        return sql, tuple(params)
+        compiler = queryset.query.get_compiler(DEFAULT_DB_ALIAS)
+        sql, params = compiler.as_sql()
+        return queryset, compiler, sql, tuple(params)
+
+
+class _Written:
+    """What a queryset's rows are read through (its `query`): the compiler that
+    answers the kept SQL."""
+
+    def __init__(self, compiler: Any) -> None:
+        self._compiler = compiler
+
+    def get_compiler(self, using: str | None = None, **_: Any) -> Any:
+        return self._compiler

@@ -16,6 +16,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
+from routing.compiled_queries import CompiledQuery
 from routing.lookups import row_or_none
 from routing.models import (
     Agent,
@@ -51,12 +52,26 @@ def agent_by_id(agent_id: int | None) -> Agent | None:
     """The agent with its user; None when there is none (or no id: a socket not logged in)."""
     if agent_id is None:
         return None
-    return row_or_none(Agent.objects.select_related("user").filter(pk=agent_id))
+    return next(iter(_AGENT.objects(agent_id)), None)
 
 
 def agents_by_id(agent_ids: Iterable[int]) -> dict[int, Agent]:
     """Agents with their users, by id (those that exist)."""
-    return Agent.objects.select_related("user").order_by().in_bulk(list(agent_ids))
+    return {agent.pk: agent for agent in _AGENTS.objects(_ids(agent_ids))}
+
+
+def _ids(ids: Iterable[int]) -> tuple[int, ...]:
+    """Ids as a compiled read takes them: each once, in order (one shape per count)."""
+    return tuple(sorted(set(ids)))
+
+
+# The live pushes' reads, every offer's and every message's (routing.compiled_queries).
+_AGENT = CompiledQuery(
+    lambda agent_id: Agent.objects.select_related("user").filter(pk=agent_id).order_by()[:1]
+)
+_AGENTS = CompiledQuery(
+    lambda agent_ids: Agent.objects.select_related("user").filter(pk__in=agent_ids).order_by()
+)
 
 
 def lapsed_last(agent: Agent) -> bool:
@@ -73,14 +88,14 @@ def lapsed_last(agent: Agent) -> bool:
     return latest == "inactivity_return"
 
 
-def my_interactions(agent: Agent) -> QuerySet[Interaction]:
+def my_interactions(agent: Agent) -> list[Interaction]:
     """What the agent's My Interactions list shows: offered, live, and not yet dismissed."""
-    return _listed().filter(agent=agent)
+    return _MY_LIST.objects(agent.pk)
 
 
-def my_interactions_of(agent_ids: Iterable[int]) -> QuerySet[Interaction]:
+def my_interactions_of(agent_ids: Iterable[int]) -> list[Interaction]:
     """The My Interactions lists of many agents at once, in each list's order (live pushes)."""
-    return _listed().filter(agent_id__in=list(agent_ids))
+    return _MY_LISTS.objects(_ids(agent_ids))
 
 
 def _listed() -> QuerySet[Interaction]:
@@ -91,6 +106,10 @@ def _listed() -> QuerySet[Interaction]:
         .annotate(unread=unread_count())
         .order_by("created_at", "pk")
     )
+
+
+_MY_LIST = CompiledQuery(lambda agent_id: _listed().filter(agent_id=agent_id))
+_MY_LISTS = CompiledQuery(lambda agent_ids: _listed().filter(agent_id__in=agent_ids))
 
 
 def unread_count() -> Coalesce:
@@ -141,16 +160,24 @@ def queued_in(workgroup_id: int, *, limit: int) -> QueueSlice:
 def interaction_by_id(interaction_id: int) -> Interaction | None:
     """Any interaction, with its customer, workgroup and agent: for supervisors and live pushes,
     never to show an agent (that is `visible_interaction`)."""
-    return row_or_none(_with_customer_workgroup_and_agent().filter(pk=interaction_id))
+    return next(iter(_INTERACTION.objects(interaction_id)), None)
 
 
 def interactions_by_id(interaction_ids: Iterable[int]) -> dict[int, Interaction]:
     """Interactions as `interaction_by_id` reads them, by id (those that exist), in one query."""
-    return _with_customer_workgroup_and_agent().order_by().in_bulk(list(interaction_ids))
+    return {i.pk: i for i in _INTERACTIONS.objects(_ids(interaction_ids))}
 
 
 def _with_customer_workgroup_and_agent() -> QuerySet[Interaction]:
-    return Interaction.objects.select_related("customer", "workgroup", "agent__user")
+    return Interaction.objects.select_related("customer", "workgroup", "agent__user").order_by()
+
+
+_INTERACTION = CompiledQuery(
+    lambda interaction_id: _with_customer_workgroup_and_agent().filter(pk=interaction_id)[:1]
+)
+_INTERACTIONS = CompiledQuery(
+    lambda interaction_ids: _with_customer_workgroup_and_agent().filter(pk__in=interaction_ids)
+)
 
 
 def workgroups() -> QuerySet[Workgroup]:

@@ -141,8 +141,8 @@ def offer_waiting(*, workgroup_id: int, queued: bool = False) -> int:
         return 0
     while True:
         with transaction.atomic():
-            reserved = _RESERVED.instances(Interaction, workgroup_id, most=OFFER_BATCH)
-            waiting = _WAITING.instances(Interaction, workgroup_id, most=OFFER_BATCH)
+            reserved = _RESERVED.objects(workgroup_id, most=OFFER_BATCH)
+            waiting = _WAITING.objects(workgroup_id, most=OFFER_BATCH)
             if not waiting and not reserved:
                 return offered
             free = free_agents(

@@ -3,7 +3,9 @@
 from datetime import timedelta
 
 import pytest
-from django.db.models import Q
+from django.db import connection
+from django.db.models import Count, Q
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from routing.compiled_queries import CompiledQuery, CompileError
@@ -82,18 +84,29 @@ def test_only_integers_are_arguments():
         by_status.values(1)
 
 
-def test_whole_rows_come_back_as_model_instances_with_their_fields_converted():
-    workgroup = make_workgroup()
+def test_whole_rows_come_back_as_the_orm_makes_them_related_rows_and_annotations_too():
+    workgroup = make_workgroup("Billing")
     waiting = refresh(customer_writes(workgroup, psid="7600000000000001").interaction)
     query = CompiledQuery(
-        lambda workgroup_id: Interaction.objects.filter(workgroup_id=workgroup_id, state=S.QUEUED)
+        lambda workgroup_id: (
+            Interaction.objects.filter(workgroup_id=workgroup_id, state=S.QUEUED)
+            .select_related("customer", "workgroup")
+            .annotate(messages_in=Count("messages"))
+        )
     )
 
-    [found] = query.instances(Interaction, workgroup.pk)
-
-    assert found.pk == waiting.pk
+    with CaptureQueriesContext(connection) as queries:
+        [found] = query.objects(workgroup.pk)
+        assert found.customer.psid == "7600000000000001"
+        assert found.workgroup.name == "Billing"
+    assert len(queries) == 1  # the related rows came with it
+    assert found.pk == waiting.pk and found.messages_in == 1
     assert found.queued_at == waiting.queued_at  # a datetime, as the ORM reads it
-    assert found.state == S.QUEUED and found.workgroup_id == workgroup.pk
+    assert query.objects(workgroup.pk + 1000) == []
+
+    found.priority = 3
+    found.save(update_fields=["priority"])  # an instance like any other
+    assert refresh(waiting).priority == 3
 
 
 def test_a_build_that_keeps_a_moment_or_drops_an_argument_is_refused():
