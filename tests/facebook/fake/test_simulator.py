@@ -39,6 +39,13 @@ def webhook_catcher(webhook_catcher, settings):
     return webhook_catcher
 
 
+def simulator_posts(catcher) -> list:
+    """What the simulator posted to the catcher: not Meta's echoes of the Page's own
+    sends, which the fake Graph API posts to the same address a moment later."""
+    assert fake_graph.echoes.wait_for_idle(10)
+    return [request for request in catcher.requests if b'"is_echo"' not in request.body]
+
+
 def send(client, catcher, *, name="Ana Silva", text="Where is my order?", page_id=PAGE_ID):
     # The simulator posts to FACEBOOK_SIMULATOR_WEBHOOK_URL: here, the catcher.
     return client.post(
@@ -463,7 +470,7 @@ def test_the_customer_answers_the_survey_with_a_signed_messaging_feedback(
 
     assert response.status_code == 200
     assert "You rated 4 out of 5: “Kind”" in response.content.decode()
-    [request] = webhook_catcher.requests
+    [request] = simulator_posts(webhook_catcher)
     assert signature_problem(request.body, request.headers["X-Hub-Signature-256"]) is None
     [item] = json.loads(request.body)["entry"][0]["messaging"]
     assert item["sender"] == {"id": psid}
@@ -484,7 +491,7 @@ def test_the_customer_answers_the_survey_with_a_signed_messaging_feedback(
     again = client.post("/simulator/feedback", answer, **HTMX)
     assert again.status_code == 400
     assert "You already answered this survey." in again.content.decode()
-    assert len(webhook_catcher.requests) == 1
+    assert len(simulator_posts(webhook_catcher)) == 1
 
 
 @pytest.mark.parametrize(
@@ -505,7 +512,7 @@ def test_a_wrong_answer_is_refused_with_words(client, page, webhook_catcher, cha
 
     assert response.status_code == 400
     assert words in response.content.decode()
-    assert webhook_catcher.requests == []
+    assert simulator_posts(webhook_catcher) == []
 
 
 def test_the_fake_graph_refuses_a_survey_without_a_privacy_link(client, page):
