@@ -1,17 +1,20 @@
-"""Hot reads compiled to SQL once per process, their integer arguments filled in on each run.
+"""Hot reads compiled to SQL once per process, their arguments filled in on each run.
 
 Building a queryset and compiling it costs Python more than the database takes
 to run it: in the ACD's offer pass, about four fifths of its reads' time went
 to cloning querysets and writing their SQL (bench/README.md). A
-`CompiledQuery` builds its queryset once per shape, from stand-ins for its
-integer arguments, keeps the SQL and puts the real values where the stand-ins
-were on each run.
+`CompiledQuery` builds its queryset once per shape from stand-ins for its
+arguments, keeps the SQL and puts the real values where the stand-ins were on
+each run.
 
-Only integers (and tuples of them, one shape per length) are arguments;
-whatever else the build reads is kept with the SQL. So a build never reads the
-clock (a query about "now" says `Now()`, the database's own), and a datetime
-among the compiled parameters is refused. Compile-time constants (a LIMIT,
-inlined in the SQL) are keyword arguments and part of the shape.
+Arguments are integers and text (and tuples of them: one shape per length);
+whatever else the build reads is kept with the SQL. So a build never reads
+the clock (a query about "now" says `Now()`, the database's own): each shape
+is built twice, and one whose SQL differs between the two is refused, as is
+one where a stand-in is not a parameter of the SQL as it was given (a lookup
+that rewrites its value, `contains`, cannot be filled in again).
+Compile-time constants (a LIMIT, inlined in the SQL) are keyword arguments
+and part of the shape.
 """
 
 import copy
@@ -25,7 +28,8 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model, QuerySet
 from django.db.models.query import ModelIterable
 
-Argument = int | tuple[int, ...]
+Value = int | str
+Argument = Value | tuple[Value, ...]
 
 
 class CompileError(Exception):
@@ -45,8 +49,19 @@ class _Compiled:
     model: type[Model] | None = None
 
 
-# Stand-ins: negative numbers no real id, capacity or count is.
+# Stand-ins: negative numbers no real id, capacity or count is; text no one writes.
 _stand_ins = itertools.count(-(2**53))
+
+
+def _stand_in_for(value: Value) -> Value:
+    number = next(_stand_ins)
+    return f"\x1fstand-in{number}\x1f" if isinstance(value, str) else number
+
+
+def _kind(value: Value) -> type:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise CompileError(f"a compiled query takes integers and text, not {value!r}")
+    return str if isinstance(value, str) else int
 
 
 class CompiledQuery:
@@ -92,7 +107,7 @@ class CompiledQuery:
     def _compiled_for(self, args: Sequence[Argument], constants: dict) -> _Compiled:
         shape = (
             connections[DEFAULT_DB_ALIAS].vendor,
-            tuple(len(a) if isinstance(a, tuple) else None for a in args),
+            tuple(_shape_of(a) for a in args),
             tuple(sorted(constants.items())),
         )
         compiled = self._compiled.get(shape)
@@ -107,16 +122,16 @@ class CompiledQuery:
             values = argument if isinstance(argument, tuple) else (argument,)
             for value, positions in zip(values, places, strict=True):
                 for position in positions:
-                    params[position] = int(value)
+                    params[position] = value
         return compiled.sql, params
 
     def _compile(self, args: Sequence[Argument], constants: dict) -> _Compiled:
         stand_ins: list[Argument] = []
         for argument in args:
             if isinstance(argument, tuple):
-                stand_ins.append(tuple(next(_stand_ins) for _ in argument))
+                stand_ins.append(tuple(_stand_in_for(value) for value in argument))
             else:
-                stand_ins.append(next(_stand_ins))
+                stand_ins.append(_stand_in_for(argument))
         try:
             queryset, compiler, sql, params = self._written(stand_ins, constants)
         except EmptyResultSet:  # e.g. `pk__in` an empty tuple: no query to run
@@ -149,6 +164,13 @@ class CompiledQuery:
         compiler = queryset.query.get_compiler(DEFAULT_DB_ALIAS)
         sql, params = compiler.as_sql()
         return queryset, compiler, sql, tuple(params)
+
+
+def _shape_of(argument: Argument) -> tuple:
+    """What compiles alike: the kinds of the values (each kind its own stand-ins)."""
+    if isinstance(argument, tuple):
+        return tuple(_kind(value) for value in argument)
+    return (_kind(argument),)
 
 
 class _Written:

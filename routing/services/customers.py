@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from routing.compiled_queries import CompiledQuery
 from routing.events import interaction_event, publish_on_commit
 from routing.models import Customer, Interaction
 
@@ -71,8 +72,8 @@ def update_customer_profiles(answers: list[ProfileAnswer]) -> list[Customer | No
     """
     ids = {answer.customer_id for answer in answers}
     if len(ids) == 1:
-        return _store_profiles(answers, Customer.objects.select_for_update())
-    stored = _store_profiles(answers, Customer.objects.select_for_update(skip_locked=True))
+        return _store_profiles(answers, _LOCKED)
+    stored = _store_profiles(answers, _LOCKED_IF_FREE)
     held = {
         answer.customer_id
         for answer, customer in zip(answers, stored, strict=True)
@@ -80,8 +81,7 @@ def update_customer_profiles(answers: list[ProfileAnswer]) -> list[Customer | No
     }
     later = {
         customer_id: _store_profiles(
-            [answer for answer in answers if answer.customer_id == customer_id],
-            Customer.objects.select_for_update(),
+            [answer for answer in answers if answer.customer_id == customer_id], _LOCKED
         )[0]
         for customer_id in sorted(held)
     }
@@ -91,15 +91,29 @@ def update_customer_profiles(answers: list[ProfileAnswer]) -> list[Customer | No
     ]
 
 
-def _store_profiles(answers: list[ProfileAnswer], lockable) -> list[Customer | None]:
+# The customers of a batch of answers, locked in id order; or those free now, each
+# another transaction holds passed over (routing.compiled_queries).
+_LOCKED = CompiledQuery(
+    lambda ids: Customer.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+)
+_LOCKED_IF_FREE = CompiledQuery(
+    lambda ids: (
+        Customer.objects.select_for_update(skip_locked=True).filter(pk__in=ids).order_by("pk")
+    )
+)
+# The interactions of renamed customers still on a desktop.
+_ON_DESKTOPS = CompiledQuery(
+    lambda ids: Interaction.objects.filter(customer_id__in=ids, dismissed_at__isnull=True).order_by(
+        "pk"
+    )
+)
+
+
+def _store_profiles(answers: list[ProfileAnswer], lockable: CompiledQuery) -> list[Customer | None]:
     """One transaction: the answers of the customers `lockable` locks (None: not stored)."""
     with transaction.atomic():
-        locked = {
-            customer.pk: customer
-            for customer in lockable.filter(
-                pk__in={answer.customer_id for answer in answers}
-            ).order_by("pk")
-        }
+        ids = tuple(sorted({answer.customer_id for answer in answers}))
+        locked = {customer.pk: customer for customer in lockable.objects(ids)}
         written: dict[int, Customer] = {}
         renamed: set[int] = set()
         for answer in answers:
@@ -114,10 +128,7 @@ def _store_profiles(answers: list[ProfileAnswer], lockable) -> list[Customer | N
         if written:
             Customer.objects.bulk_update(written.values(), _PROFILE_FIELDS)
         if renamed:
-            on_desktops = Interaction.objects.filter(
-                customer_id__in=renamed, dismissed_at__isnull=True
-            ).order_by("pk")
-            for interaction in on_desktops:
+            for interaction in _ON_DESKTOPS.objects(tuple(sorted(renamed))):
                 publish_on_commit(interaction_event(interaction))
     return [locked.get(answer.customer_id) for answer in answers]
 

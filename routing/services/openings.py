@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from routing import rules
+from routing.compiled_queries import CompiledQuery
 from routing.events import interaction_event, publish_on_commit
 from routing.models import Customer, Interaction, InteractionEvent, Workgroup
 from routing.services.kernel import S, insert_may_conflict, workgroup_config
@@ -29,11 +30,7 @@ def live_interaction_of(page_id: str, psid: str) -> Interaction | None:
 def live_interactions_of(page_id: str, psids: list[str]) -> dict[str, Interaction]:
     """Many customers' live interactions, locked (in id order), with their rows, by psid."""
     found = {}
-    for live in (
-        _locked_live(customer__page_id=page_id, customer__psid__in=psids)
-        .select_related("customer")
-        .order_by("pk")
-    ):
+    for live in _LIVE_OF.objects(page_id, tuple(psids)):
         _with_workgroup_config(live)
         found[live.customer.psid] = live
     return found
@@ -110,6 +107,16 @@ def _locked_live(**customer: object) -> QuerySet[Interaction]:
         .filter(**customer)
         .exclude(state=S.DISCONNECTED)
     )
+
+
+# Read for every routed batch (routing.compiled_queries).
+_LIVE_OF = CompiledQuery(
+    lambda page_id, psids: (
+        _locked_live(customer__page_id=page_id, customer__psid__in=psids)
+        .select_related("customer")
+        .order_by("pk")
+    )
+)
 
 
 def _with_workgroup_config(interaction: Interaction) -> None:

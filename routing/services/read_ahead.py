@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from routing.compiled_queries import CompiledQuery
 from routing.models import Customer, Interaction, Message
 from routing.services.openings import live_interactions_of
 
@@ -68,14 +69,17 @@ def take(page_id: str, psid: str, mid: str) -> ReadAhead | None:
     return found[1]
 
 
+# Read for every routed batch (routing.compiled_queries).
+_STORED_MIDS = CompiledQuery(lambda mids: Message.objects.filter(mid__in=mids).values_list("mid"))
+_CUSTOMERS = CompiledQuery(
+    lambda page_id, psids: Customer.objects.filter(page_id=page_id, psid__in=psids).order_by()
+)
+
+
 def _read(arrivals: list[Arrival]) -> dict[tuple[str, str], tuple[str, ReadAhead]]:
     if not arrivals:
         return {}
-    stored = set(
-        Message.objects.filter(mid__in=[arrival.mid for arrival in arrivals]).values_list(
-            "mid", flat=True
-        )
-    )
+    stored = {mid for (mid,) in _STORED_MIDS.values(tuple(arrival.mid for arrival in arrivals))}
     # A stored mid is a redelivery: its message asks nothing more.
     psids_by_page: dict[str, list[str]] = {}
     for arrival in arrivals:
@@ -88,7 +92,7 @@ def _read(arrivals: list[Arrival]) -> dict[tuple[str, str], tuple[str, ReadAhead
             live[page_id, psid] = interaction
         without = [psid for psid in psids if (page_id, psid) not in live]
         if without:
-            for customer in Customer.objects.filter(page_id=page_id, psid__in=without):
+            for customer in _CUSTOMERS.objects(page_id, tuple(without)):
                 customers[page_id, customer.psid] = customer
     return {
         (arrival.page_id, arrival.psid): (

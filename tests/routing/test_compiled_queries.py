@@ -77,11 +77,30 @@ def test_a_constant_is_part_of_the_shape():
     assert len(calls) == 2
 
 
-def test_only_integers_are_arguments():
-    # A text field turns the stand-in into text: refused, not filled in wrongly.
+def test_text_is_an_argument_too():
+    ann, bob = make_agent("ann"), make_agent("bob")
+    build, shapes = _counting(
+        lambda names: (
+            Agent.objects.filter(user__username__in=names).order_by("pk").values_list("pk")
+        )
+    )
+    query = CompiledQuery(build)
+
+    assert query.values(("ann", "bob")) == [(ann.pk,), (bob.pk,)]
+    assert query.values(("bob", "nobody")) == [(bob.pk,)]
+    assert len(shapes) == 1
+
+
+def test_a_value_the_lookup_rewrites_is_refused_not_filled_in_wrongly():
+    # A number for a text field becomes text; `contains` wraps its value in %.
     by_status = CompiledQuery(lambda status: Agent.objects.filter(status=status))
     with pytest.raises(CompileError, match="not a parameter"):
         by_status.values(1)
+    containing = CompiledQuery(lambda name: Agent.objects.filter(user__username__contains=name))
+    with pytest.raises(CompileError, match="not a parameter"):
+        containing.values("an")
+    with pytest.raises(CompileError, match="integers and text"):
+        by_status.values(True)
 
 
 def test_whole_rows_come_back_as_the_orm_makes_them_related_rows_and_annotations_too():
