@@ -37,12 +37,14 @@ import psycopg
 from django.conf import settings
 from django.db import close_old_connections, connection, connections, transaction
 from django.db.models import Q, Subquery
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from facebook import inbound, parsing
 from facebook.models import WebhookDelivery, WebhookVerdict
 from routing import config_cache, services
 from routing.batched_writes import BatchedWrites
+from routing.compiled_queries import CompiledQuery
 
 logger = logging.getLogger(__name__)
 
@@ -113,10 +115,41 @@ group_commit: BatchedWrites[parsing.Body, WebhookDelivery] = BatchedWrites(
 
 
 def _due():
-    now = timezone.now()
+    # By the database's clock: the router's reads are compiled once (below).
     return WebhookDelivery.objects.filter(verdict=WebhookVerdict.PENDING).filter(
-        Q(retry_at__isnull=True) | Q(retry_at__lte=now)
+        Q(retry_at__isnull=True) | Q(retry_at__lte=Now())
     )
+
+
+def _oldest_due(*, most: int):
+    """The oldest due bodies' ids and lanes, each row with the oldest barrier's id."""
+    due = _due()
+    oldest_barrier = due.filter(lane=BARRIER_LANE).order_by("id").values("id")[:1]
+    return (
+        due.annotate(barrier=Subquery(oldest_barrier))
+        .order_by("id")
+        .values_list("id", "lane", "barrier")[:most]
+    )
+
+
+def _in_lanes(lanes: tuple[int, ...], *, most: int, before: int | None = None):
+    """Due bodies of these lanes (none a barrier; all `before` the barrier, if any),
+    oldest first, locked; one another router holds is passed over."""
+    due = _due().filter(lane__in=lanes).exclude(lane=BARRIER_LANE)
+    if before is not None:
+        due = due.filter(id__lt=before)
+    return due.select_for_update(skip_locked=True).order_by("id")[:most]
+
+
+# Every router batch's reads (routing.compiled_queries).
+_OLDEST_DUE = CompiledQuery(_oldest_due)
+_IN_LANES = CompiledQuery(_in_lanes)
+_IN_LANES_BEFORE = CompiledQuery(
+    lambda lanes, barrier, *, most: _in_lanes(lanes, most=most, before=barrier)
+)
+_OLDEST = CompiledQuery(
+    lambda *, most: _due().select_for_update(skip_locked=True).order_by("id")[:most]
+)
 
 
 def route_due(*, batch_size: int = BATCH_SIZE) -> int:
@@ -163,7 +196,7 @@ def _route_claimed(batch_size: int, *, apart: bool) -> int | None:
                 return None
         else:
             # One writer at a time (IMMEDIATE): the oldest due bodies, in order.
-            claimed = list(_due().select_for_update(skip_locked=True).order_by("id")[:batch_size])
+            claimed = _OLDEST.objects(most=batch_size)
         if claimed and timezone.now() - claimed[0].received_at > HELP_AFTER:
             _ask_for_help()  # delivered as this batch commits
         if apart:
@@ -190,14 +223,8 @@ _LOOK_AHEAD = 4
 def _claim_lanes(batch_size: int) -> list[WebhookDelivery] | None:
     """Lock the lanes of the oldest due bodies that no other router holds, and claim
     up to `batch_size` of their bodies in arrival order (PostgreSQL)."""
-    due = _due()
     # One read: the oldest due bodies' lanes, each row with the oldest barrier.
-    oldest_barrier = due.filter(lane=BARRIER_LANE).order_by("id").values("id")[:1]
-    oldest = list(
-        due.annotate(barrier=Subquery(oldest_barrier))
-        .order_by("id")
-        .values_list("id", "lane", "barrier")[: batch_size * _LOOK_AHEAD]
-    )
+    oldest = _OLDEST_DUE.values(most=batch_size * _LOOK_AHEAD)
     if not oldest:
         return []  # nothing is due
     first_id, _, barrier = oldest[0]
@@ -205,10 +232,7 @@ def _claim_lanes(batch_size: int) -> list[WebhookDelivery] | None:
         # Everything before the barrier is routed: it goes now, alone.
         if not _try_lock_lanes([BARRIER_LANE]):
             return None
-        return list(due.filter(id=barrier).select_for_update(skip_locked=True))
-    before_barrier = due.exclude(lane=BARRIER_LANE)
-    if barrier is not None:
-        before_barrier = before_barrier.filter(id__lt=barrier)
+        return list(_due().filter(id=barrier).select_for_update(skip_locked=True))
     lanes = list(
         dict.fromkeys(
             lane
@@ -216,14 +240,12 @@ def _claim_lanes(batch_size: int) -> list[WebhookDelivery] | None:
             if lane != BARRIER_LANE and (barrier is None or id_ < barrier)
         )
     )
-    held = _try_lock_lanes(lanes, most=batch_size)
+    held = tuple(_try_lock_lanes(lanes, most=batch_size))
     if not held:
         return None
-    return list(
-        before_barrier.filter(lane__in=held)
-        .select_for_update(skip_locked=True)
-        .order_by("id")[:batch_size]
-    )
+    if barrier is None:
+        return _IN_LANES.objects(held, most=batch_size)
+    return _IN_LANES_BEFORE.objects(held, barrier, most=batch_size)
 
 
 def _try_lock_lanes(lanes: list[int], *, most: int = 1) -> list[int]:

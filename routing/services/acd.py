@@ -15,6 +15,7 @@ from django.utils import timezone
 from routing import hours
 from routing.compiled_queries import CompiledQuery
 from routing.events import interaction_event, publish_on_commit
+from routing.lookups import save_fields
 from routing.models import (
     Agent,
     Interaction,
@@ -232,7 +233,7 @@ def _mark_rung(agents: list[Agent]) -> None:
         # Distinct times keep the turn: the first rung is the longest idle next time.
         agent.idle_since = now + timedelta(microseconds=turn)
         latest[agent.pk] = agent
-    Agent.objects.bulk_update(latest.values(), ["idle_since"])
+    save_fields(Agent, latest.values(), ["idle_since"])
 
 
 def _offer(

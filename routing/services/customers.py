@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from routing.compiled_queries import CompiledQuery
 from routing.events import interaction_event, publish_on_commit
+from routing.lookups import save_fields
 from routing.models import Customer, Interaction
 
 # Names change rarely and Meta's picture URLs expire: fetched again after this.
@@ -126,7 +127,7 @@ def _store_profiles(answers: list[ProfileAnswer], lockable: CompiledQuery) -> li
                 renamed.add(customer.pk)
             written[customer.pk] = customer
         if written:
-            Customer.objects.bulk_update(written.values(), _PROFILE_FIELDS)
+            save_fields(Customer, written.values(), _PROFILE_FIELDS)
         if renamed:
             for interaction in _ON_DESKTOPS.objects(tuple(sorted(renamed))):
                 publish_on_commit(interaction_event(interaction))

@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from routing import selectors, transcript_selectors
-from routing.lookups import row_or_none
+from routing.lookups import row_or_none, save_fields
 from routing.models import Interaction
 from tests.factories import customer_writes, make_agent, make_page, make_workgroup, refresh
 
@@ -58,4 +58,26 @@ def test_the_hottest_reads_of_one_row_are_not_ordered(offered):
             interaction.workgroup_id,
             agent.user_id,
         )
+    assert len(queries) == 0
+
+
+def test_rows_are_written_back_in_one_update_a_single_one_without_a_case_per_field():
+    workgroup = make_workgroup()
+    ann, bob = make_agent(workgroups=[workgroup]), make_agent(workgroups=[workgroup])
+    ann.capacity, bob.capacity = 3, 4
+
+    with CaptureQueriesContext(connection) as queries:
+        save_fields(type(ann), [ann], ["capacity"])
+    [update] = [q["sql"] for q in queries.captured_queries]
+    assert update.startswith("UPDATE") and "CASE" not in update
+    assert refresh(ann).capacity == 3
+
+    ann.capacity = 5
+    with CaptureQueriesContext(connection) as queries:
+        save_fields(type(ann), {ann.pk: ann, bob.pk: bob}.values(), ["capacity"])
+    assert len([q for q in queries.captured_queries if q["sql"].startswith("UPDATE")]) == 1
+    assert (refresh(ann).capacity, refresh(bob).capacity) == (5, 4)
+
+    with CaptureQueriesContext(connection) as queries:
+        save_fields(type(ann), [], ["capacity"])
     assert len(queries) == 0
