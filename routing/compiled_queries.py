@@ -10,7 +10,8 @@ each run.
 Arguments are integers and text (and tuples of them: one shape per length);
 whatever else the build reads is kept with the SQL. So a build never reads
 the clock (a query about "now" says `Now()`, the database's own): each shape
-is built twice, and one whose SQL differs between the two is refused, as is
+is built twice, and one whose SQL differs between the two (a moment read to
+the microsecond) is refused, as is
 one where a stand-in is not a parameter of the SQL as it was given (a lookup
 that rewrites its value, `contains`, cannot be filled in again).
 Compile-time constants (a LIMIT, inlined in the SQL) are keyword arguments
@@ -27,6 +28,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model, QuerySet
 from django.db.models.query import ModelIterable
+from django.db.transaction import TransactionManagementError
 
 Value = int | str
 Argument = Value | tuple[Value, ...]
@@ -90,10 +92,16 @@ class CompiledQuery:
         if compiled.template is None or compiled.queryset_class is None:
             raise CompileError("objects() needs a build of model instances")
         sql, params = self._filled(compiled, args)
+        connection = connections[DEFAULT_DB_ALIAS]
+        if compiled.template.query.select_for_update and connection.get_autocommit():
+            # The ORM's own check, which writing the SQL again would have made.
+            raise TransactionManagementError(
+                "select_for_update cannot be used outside of a transaction."
+            )
         # The compiler that wrote the SQL knows which columns make which object; a
         # copy of it, on this thread's connection, answers the kept SQL.
         compiler = copy.copy(compiled.template)
-        compiler.connection = connections[DEFAULT_DB_ALIAS]
+        compiler.connection = connection
         compiler.as_sql = lambda *_, **__: (sql, params)
         queryset = compiled.queryset_class(model=compiled.model, query=_Written(compiler))
         return list(queryset)

@@ -1,10 +1,11 @@
-"""Hot reads compiled once per shape, their integer arguments filled in on each run."""
+"""Hot reads compiled once per shape, their arguments filled in on each run."""
 
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, Q
+from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -126,6 +127,19 @@ def test_whole_rows_come_back_as_the_orm_makes_them_related_rows_and_annotations
     found.priority = 3
     found.save(update_fields=["priority"])  # an instance like any other
     assert refresh(waiting).priority == 3
+
+
+def test_a_locking_read_outside_a_transaction_is_refused_as_the_orm_refuses_it():
+    workgroup = make_workgroup()
+    locking = CompiledQuery(
+        lambda workgroup_id: Interaction.objects.select_for_update().filter(
+            workgroup_id=workgroup_id
+        )
+    )
+    with transaction.atomic():
+        assert locking.objects(workgroup.pk) == []
+    with pytest.raises(TransactionManagementError):
+        locking.objects(workgroup.pk)
 
 
 def test_a_build_that_keeps_a_moment_or_drops_an_argument_is_refused():
