@@ -9,6 +9,7 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 
 from facebook.models import FacebookPage, Subscription, WebhookDelivery
+from routing.compiled_queries import CompiledQuery
 from routing.models import Customer
 from routing.services.conversation_routing import UNKNOWN_APP
 
@@ -18,10 +19,16 @@ PAGE_INBOX_APP_ID = "263902037430900"
 
 def page_name(page_id: str) -> str:
     """The Page's name as entered in admin, else its id."""
-    return (
-        FacebookPage.objects.filter(page_id=page_id).values_list("name", flat=True).first()
-        or page_id
+    names = _PAGE_FIELD.values(page_id, field="name")
+    return (names[0][0] if names else "") or page_id
+
+
+# Every desktop render reads a Page's name and standing (routing.compiled_queries).
+_PAGE_FIELD = CompiledQuery(
+    lambda page_id, *, field: (
+        FacebookPage.objects.filter(page_id=page_id).order_by().values_list(field)[:1]
     )
+)
 
 
 def app_name(app_id: str, page: FacebookPage | None = None) -> str:
@@ -112,9 +119,6 @@ def pages_health(*, now: datetime | None = None) -> list[PageHealth]:
 def human_agent_allowed(page_id: str) -> bool:
     """May replies to this Page's customers carry the HUMAN_AGENT tag? Yes unless Meta's
     review said otherwise (never checked: as before, yes)."""
-    status = (
-        FacebookPage.objects.filter(page_id=page_id)
-        .values_list("human_agent_status", flat=True)
-        .first()
-    )
+    statuses = _PAGE_FIELD.values(page_id, field="human_agent_status")
+    status = statuses[0][0] if statuses else None
     return not status or status == "approved"

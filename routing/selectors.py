@@ -45,7 +45,10 @@ def supervisors_group_id() -> int | None:
 def agent_for_user(user) -> Agent | None:
     if not user.is_authenticated:
         return None
-    return row_or_none(Agent.objects.filter(user=user).select_related("user"))
+    agent = next(iter(_AGENT_OF_USER.objects(user.pk)), None)
+    if agent is not None:
+        agent.user = user  # the request's own, already read
+    return agent
 
 
 def agent_by_id(agent_id: int | None) -> Agent | None:
@@ -65,7 +68,9 @@ def _ids(ids: Iterable[int]) -> tuple[int, ...]:
     return tuple(sorted(set(ids)))
 
 
-# The live pushes' reads, every offer's and every message's (routing.compiled_queries).
+# The live pushes' reads, every offer's and every message's, and every request's
+# agent (routing.compiled_queries).
+_AGENT_OF_USER = CompiledQuery(lambda user_id: Agent.objects.filter(user_id=user_id).order_by()[:1])
 _AGENT = CompiledQuery(
     lambda agent_id: Agent.objects.select_related("user").filter(pk=agent_id).order_by()[:1]
 )
@@ -269,24 +274,18 @@ def interactions_visible_to(agent: Agent) -> QuerySet[Interaction]:
     Never another agent's live interaction, never one of a workgroup they are
     not in unless it was theirs. Supervisors read everything in admin instead.
     """
+    return _visible_to(agent.pk, agent.user_id)
+
+
+def _visible_to(agent_id: int, user_id: int) -> QuerySet[Interaction]:
     picked_up = InteractionEvent.objects.filter(
-        interaction=OuterRef("pk"), verb="pickup", actor_id=agent.user_id
+        interaction=OuterRef("pk"), verb="pickup", actor_id=user_id
     )
     # Subqueries, not joins: a join through the workgroup's members would repeat rows.
-    member_of = Workgroup.objects.filter(members=agent).values("pk")
-    theirs = Q(agent=agent) & ~Q(state=S.QUEUED)
+    member_of = Workgroup.objects.filter(members=agent_id).values("pk")
+    theirs = Q(agent=agent_id) & ~Q(state=S.QUEUED)
     finished = Q(state=S.DISCONNECTED) & (Q(workgroup__in=member_of) | Exists(picked_up))
     return Interaction.objects.filter(theirs | finished)
-
-
-def _history_scope(interaction: Interaction, agent: Agent | None) -> QuerySet[Interaction]:
-    if agent is None and interaction.state != S.QUEUED:
-        # Only its owner has a non-queued interaction on the desktop.
-        agent = interaction.agent
-    if agent is not None:
-        return interactions_visible_to(agent)
-    # Any member may look at a queued interaction: only what every member may see.
-    return Interaction.objects.filter(state=S.DISCONNECTED, workgroup_id=interaction.workgroup_id)
 
 
 def customer_history(
@@ -297,14 +296,43 @@ def customer_history(
     `agent` is who looks (see `interactions_visible_to`); without it, what
     whoever has `interaction` on their desktop may see.
     """
-    return list(
-        _history_scope(interaction, agent)
-        .filter(customer_id=interaction.customer_id)
-        .exclude(pk=interaction.pk)
+    if agent is None and interaction.state != S.QUEUED:
+        # Only its owner has a non-queued interaction on the desktop.
+        agent = interaction.agent
+    if agent is not None:
+        return _HISTORY_SEEN_BY.objects(
+            agent.pk, agent.user_id, interaction.customer_id, interaction.pk, limit=limit
+        )
+    # Any member may look at a queued interaction: only what every member may see.
+    return _HISTORY_OF_QUEUED.objects(
+        interaction.workgroup_id, interaction.customer_id, interaction.pk, limit=limit
+    )
+
+
+def _history(scope: QuerySet[Interaction], customer_id: int, interaction_id: int, limit: int):
+    return (
+        scope.filter(customer_id=customer_id)
+        .exclude(pk=interaction_id)
         .select_related("agent__user", "workgroup")
         .annotate(message_count=Count("messages", filter=Q(messages__deleted_at__isnull=True)))
         .order_by("-created_at", "-pk")[:limit]
     )
+
+
+# Read by every desktop render of an interaction (routing.compiled_queries).
+_HISTORY_SEEN_BY = CompiledQuery(
+    lambda agent_id, user_id, customer_id, interaction_id, *, limit: _history(
+        _visible_to(agent_id, user_id), customer_id, interaction_id, limit
+    )
+)
+_HISTORY_OF_QUEUED = CompiledQuery(
+    lambda workgroup_id, customer_id, interaction_id, *, limit: _history(
+        Interaction.objects.filter(state=S.DISCONNECTED, workgroup_id=workgroup_id),
+        customer_id,
+        interaction_id,
+        limit,
+    )
+)
 
 
 def past_interaction(current: Interaction, past_id: int, agent: Agent) -> Interaction | None:

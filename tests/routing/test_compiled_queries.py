@@ -13,7 +13,6 @@ from routing.compiled_queries import CompiledQuery, CompileError
 from routing.models import Agent, Interaction
 from routing.models import InteractionState as S
 from routing.services import acd
-from routing.services import free_agents as free_agents_module
 from tests.factories import customer_writes, make_agent, make_workgroup, refresh
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -152,34 +151,6 @@ def test_a_build_that_keeps_a_moment_or_drops_an_argument_is_refused():
     ignoring = CompiledQuery(lambda agent_id: Agent.objects.filter(Q(pk__gt=0)))
     with pytest.raises(CompileError, match="not a parameter"):
         ignoring.values(1)
-
-
-def test_offer_passes_build_the_agents_reads_once_whatever_the_workgroup(monkeypatch):
-    built = set()
-    real = free_agents_module._ringable
-
-    def counted(*args):
-        built.add(args)
-        return real(*args)
-
-    monkeypatch.setattr(
-        free_agents_module,
-        "_LONGEST_IDLE",
-        CompiledQuery(
-            lambda workgroup_id, capacity, skill_ids, *, most: (
-                counted(workgroup_id, capacity, skill_ids)
-                .order_by("idle_since", "pk")
-                .values_list("pk")[:most]
-            )
-        ),
-    )
-    for n in range(3):
-        workgroup = make_workgroup(f"Team {n}")
-        agent = make_agent(workgroups=[workgroup])
-        waiting = refresh(customer_writes(workgroup, psid=f"76000000000001{n:02d}").interaction)
-        assert (waiting.state, waiting.agent_id) == (S.ALERTING, agent.pk)
-        assert acd.offer_waiting(workgroup_id=workgroup.pk) == 0
-    assert len(built) == 1
 
 
 def test_an_agent_resting_after_a_contact_is_not_rung_until_the_databases_clock_says_so():
