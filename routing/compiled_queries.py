@@ -20,7 +20,7 @@ and part of the shape.
 
 import copy
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +58,11 @@ _stand_ins = itertools.count(-(2**53))
 def _stand_in_for(value: Value) -> Value:
     number = next(_stand_ins)
     return f"\x1fstand-in{number}\x1f" if isinstance(value, str) else number
+
+
+def id_tuple(ids: Iterable[int]) -> tuple[int, ...]:
+    """Ids as a compiled read takes them: each once, in order (one shape per count)."""
+    return tuple(sorted(set(ids)))
 
 
 def _kind(value: Value) -> type:

@@ -16,7 +16,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from routing.compiled_queries import CompiledQuery
+from routing.compiled_queries import CompiledQuery, id_tuple
 from routing.lookups import row_or_none
 from routing.models import (
     Agent,
@@ -60,16 +60,10 @@ def agent_by_id(agent_id: int | None) -> Agent | None:
 
 def agents_by_id(agent_ids: Iterable[int]) -> dict[int, Agent]:
     """Agents with their users, by id (those that exist)."""
-    return {agent.pk: agent for agent in _AGENTS.objects(_ids(agent_ids))}
+    return {agent.pk: agent for agent in _AGENTS.objects(id_tuple(agent_ids))}
 
 
-def _ids(ids: Iterable[int]) -> tuple[int, ...]:
-    """Ids as a compiled read takes them: each once, in order (one shape per count)."""
-    return tuple(sorted(set(ids)))
-
-
-# The live pushes' reads, every offer's and every message's, and every request's
-# agent (routing.compiled_queries).
+# Every live push's reads, and every request's agent (routing.compiled_queries).
 _AGENT_OF_USER = CompiledQuery(lambda user_id: Agent.objects.filter(user_id=user_id).order_by()[:1])
 _AGENT = CompiledQuery(
     lambda agent_id: Agent.objects.select_related("user").filter(pk=agent_id).order_by()[:1]
@@ -100,7 +94,7 @@ def my_interactions(agent: Agent) -> list[Interaction]:
 
 def my_interactions_of(agent_ids: Iterable[int]) -> list[Interaction]:
     """The My Interactions lists of many agents at once, in each list's order (live pushes)."""
-    return _MY_LISTS.objects(_ids(agent_ids))
+    return _MY_LISTS.objects(id_tuple(agent_ids))
 
 
 def _listed() -> QuerySet[Interaction]:
@@ -170,7 +164,7 @@ def interaction_by_id(interaction_id: int) -> Interaction | None:
 
 def interactions_by_id(interaction_ids: Iterable[int]) -> dict[int, Interaction]:
     """Interactions as `interaction_by_id` reads them, by id (those that exist), in one query."""
-    return {i.pk: i for i in _INTERACTIONS.objects(_ids(interaction_ids))}
+    return {i.pk: i for i in _INTERACTIONS.objects(id_tuple(interaction_ids))}
 
 
 def _with_customer_workgroup_and_agent() -> QuerySet[Interaction]:

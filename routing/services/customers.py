@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from routing.compiled_queries import CompiledQuery
+from routing.compiled_queries import CompiledQuery, id_tuple
 from routing.events import interaction_event, publish_on_commit
 from routing.lookups import save_fields
 from routing.models import Customer, Interaction
@@ -113,7 +113,7 @@ _ON_DESKTOPS = CompiledQuery(
 def _store_profiles(answers: list[ProfileAnswer], lockable: CompiledQuery) -> list[Customer | None]:
     """One transaction: the answers of the customers `lockable` locks (None: not stored)."""
     with transaction.atomic():
-        ids = tuple(sorted({answer.customer_id for answer in answers}))
+        ids = id_tuple(answer.customer_id for answer in answers)
         locked = {customer.pk: customer for customer in lockable.objects(ids)}
         written: dict[int, Customer] = {}
         renamed: set[int] = set()
@@ -129,7 +129,7 @@ def _store_profiles(answers: list[ProfileAnswer], lockable: CompiledQuery) -> li
         if written:
             save_fields(Customer, written.values(), _PROFILE_FIELDS)
         if renamed:
-            for interaction in _ON_DESKTOPS.objects(tuple(sorted(renamed))):
+            for interaction in _ON_DESKTOPS.objects(id_tuple(renamed)):
                 publish_on_commit(interaction_event(interaction))
     return [locked.get(answer.customer_id) for answer in answers]
 
