@@ -126,8 +126,7 @@ def _store_profiles(answers: list[ProfileAnswer], lockable: CompiledQuery) -> li
             if _apply(customer, answer):
                 renamed.add(customer.pk)
             written[customer.pk] = customer
-        if written:
-            save_fields(Customer, written.values(), _PROFILE_FIELDS)
+        save_fields(Customer, written.values(), _PROFILE_FIELDS)
         if renamed:
             for interaction in _ON_DESKTOPS.objects(id_tuple(renamed)):
                 publish_on_commit(interaction_event(interaction))

@@ -5,13 +5,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce, Now
+from django.db.models.functions import Coalesce
 
 from routing import config_cache
 from routing.compiled_queries import CompiledQuery
 from routing.models import Agent, AgentStatus, DesktopConnection, Interaction, Workgroup
 from routing.rules import LOAD_STATES
-from routing.services.kernel import capacity_of, lock_agents
+from routing.services.kernel import after_contact_work, capacity_of, lock_agents
 
 
 @dataclass
@@ -119,13 +119,9 @@ _LOADS = CompiledQuery(
 
 
 def _reachable(agents: QuerySet[Agent]) -> QuerySet[Agent]:
-    """Those of `agents` with a desktop open and not in after-contact work (by the
-    database's clock, so that the compiled queries keep no moment)."""
-    resting = Interaction.objects.filter(
-        agent=OuterRef("pk"), after_contact_until__gt=Now(), after_contact_ended_at__isnull=True
-    )
+    """Those of `agents` with a desktop open and not in after-contact work."""
     return agents.filter(Exists(DesktopConnection.objects.filter(agent=OuterRef("pk")))).exclude(
-        Exists(resting)
+        Exists(after_contact_work().filter(agent=OuterRef("pk")))
     )
 
 
