@@ -291,20 +291,10 @@ class Servers:
             self.stop_seconds = time.monotonic() - asked
         self.processes.clear()
         if self.meta is not None:
-            self.meta.terminate()
-            try:
-                self.meta.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                self.meta.kill()
-                self.meta.wait(timeout=5)
+            _terminate(self.meta, grace)
             self.meta = None
         if self.proxy is not None:
-            self.proxy.terminate()
-            try:
-                self.proxy.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proxy.kill()
-                self.proxy.wait(timeout=5)
+            _terminate(self.proxy, 5)
             self.proxy = None
 
     def cpu_seconds(self) -> list[float]:
@@ -368,6 +358,16 @@ def _server_child() -> None:
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     raise_open_files()
+
+
+def _terminate(process: subprocess.Popen, grace: float) -> None:
+    """SIGTERM, then SIGKILL if it still runs `grace` seconds later."""
+    process.terminate()
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
 
 
 def _cpu_seconds(process: subprocess.Popen) -> float:
